@@ -1,0 +1,1 @@
+"""Accounts, roles and access: who may see which federation, scheme and record."""

@@ -1,0 +1,126 @@
+"""Claims, their decisions (automatic and overrides, all kept), bill lines, and provider payment batches.
+
+The claim row carries its current decision (status, amount_approved, reasons) so that queues, reports and the
+annual-ceiling checks are plain SQL; ``ClaimDecision`` keeps every decision ever made, newest last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mhi.core.db import Money, db
+
+STATUSES = ("APPROVED", "REDUCED", "REJECTED")
+
+
+class PaymentBatch(db.Model):
+    """Approved unpaid claims of one provider gathered for one payment; marking it paid sets each paid_on."""
+
+    __tablename__ = "payment_batch"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "number"),
+        CheckConstraint("status IN ('open','paid')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    paid_on: Mapped[dt.date | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    provider = relationship("Provider")
+    claims = relationship("Claim", back_populates="batch", order_by="Claim.claim_ref")
+
+
+class Claim(db.Model):
+    """A claim as received (raw codes kept even when unknown: an unknown member is a decision, not an error)."""
+
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "claim_ref"),
+        CheckConstraint("status IN ('APPROVED','REDUCED','REJECTED')", name="status_known"),
+        CheckConstraint("amount_claimed >= 0", name="claimed_not_negative"),
+        CheckConstraint("amount_approved >= 0", name="approved_not_negative"),
+        Index("ix_claim_person_benefit_dos", "person_id", "benefit_code", "date_of_service"),
+        Index("ix_claim_scheme_dos", "scheme_id", "date_of_service"),
+        Index("ix_claim_scheme_submitted", "scheme_id", "date_submitted"),
+        Index("ix_claim_scheme_paid", "scheme_id", "paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    claim_ref: Mapped[str] = mapped_column(String(40))
+    member_no: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    provider_code: Mapped[str] = mapped_column(String(40), default="")
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"), index=True)
+    benefit_code: Mapped[str] = mapped_column(String(40))
+    date_of_service: Mapped[dt.date]
+    date_submitted: Mapped[dt.date]
+    recorded_on: Mapped[dt.date]
+    amount_claimed: Mapped[Decimal] = mapped_column(Money())
+    diagnosis_code: Mapped[str] = mapped_column(String(10), default="")
+    source: Mapped[str] = mapped_column(String(10), default="form")  # form, api, import
+    # The decision in force (the latest ClaimDecision).
+    status: Mapped[str] = mapped_column(String(10))
+    amount_approved: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    reasons: Mapped[str] = mapped_column(String(200), default="")  # ;-joined, as claims export prints them
+    overridden: Mapped[bool] = mapped_column(default=False)
+    paid_on: Mapped[dt.date | None]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payment_batch.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    person = relationship("Person")
+    provider = relationship("Provider")
+    batch = relationship("PaymentBatch", back_populates="claims")
+    lines = relationship("ClaimLine", back_populates="claim", order_by="ClaimLine.position")
+    decisions = relationship("ClaimDecision", back_populates="claim", order_by="ClaimDecision.seq")
+
+
+class ClaimLine(db.Model):
+    """One line of a bill (consultation, drugs, lab); the lines sum to the claim's amount_claimed."""
+
+    __tablename__ = "claim_line"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+    claim = relationship("Claim", back_populates="lines")
+
+
+class ClaimDecision(db.Model):
+    """A decision on a claim: the automatic one (with every check) or a claims officer's override (with a
+    written reason). Never updated or deleted; a later one supersedes."""
+
+    __tablename__ = "claim_decision"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "seq"),
+        CheckConstraint("kind IN ('automatic','override')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    amount_approved: Mapped[Decimal] = mapped_column(Money())
+    reasons: Mapped[str] = mapped_column(String(200), default="")
+    checks: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    claim = relationship("Claim", back_populates="decisions")
+    actor = relationship("User")

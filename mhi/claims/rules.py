@@ -1,0 +1,564 @@
+"""The decision of a claim (adjudication.md), as a pure function fed by the database layer.
+
+``decide`` runs the twelve checks in the order adjudication.md lists them; the first that fails rejects the
+claim with its code and the checks after it are shown as not reached (``Check.passed is None``). A claim
+that passes them all is APPROVED, or REDUCED with its notes in step order. ``decide_batch`` decides an import
+in the order (date_of_service, date_submitted, claim_ref), each decision seeing the paying ones before it.
+
+Everything a decision looks up comes from a ``Context`` (people, providers, household coverage) and a
+``History`` (the APPROVED/REDUCED claims decided so far, kept in dicts): a decision is a handful of dict
+lookups and never scans earlier claims, so a million-claim import stays linear.
+
+Check details for the officer's screen are ``(message, params)``: ``message`` is an English template with
+``%(name)s`` placeholders taken from ``MESSAGES`` (it is also the gettext msgid), ``params`` holds typed
+values (``str``, ``int``, ``Decimal``, ``date``). The web layer translates with
+``flask_babel.gettext(check.message, **formatted_params)`` after formatting amounts and dates for the locale;
+``Check.detail`` renders the plain English text (ISO dates, amounts as given) for logs, the CLI and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from mhi.core.money import ZERO, round_money
+
+APPROVED = "APPROVED"
+REDUCED = "REDUCED"
+REJECTED = "REJECTED"
+#: Statuses that pay, and so count for duplicates, cases and the annual ceiling (adjudication.md checks 9-12).
+PAYING_STATUSES = frozenset({APPROVED, REDUCED})
+
+SERVICE = "service"
+CASH = "cash"
+
+# Reject codes, in the order adjudication.md runs the checks.
+UNKNOWN_MEMBER = "UNKNOWN_MEMBER"
+UNKNOWN_BENEFIT = "UNKNOWN_BENEFIT"
+PROVIDER_NOT_CONTRACTED = "PROVIDER_NOT_CONTRACTED"
+INVALID_DATES = "INVALID_DATES"
+LATE_SUBMISSION = "LATE_SUBMISSION"
+NOT_ENROLLED = "NOT_ENROLLED"
+WAITING_PERIOD = "WAITING_PERIOD"
+NOT_COVERED = "NOT_COVERED"
+DUPLICATE = "DUPLICATE"
+MAX_CASES = "MAX_CASES"
+NOTHING_PAYABLE = "NOTHING_PAYABLE"
+CEILING_PER_YEAR = "CEILING_PER_YEAR"
+CHECK_CODES: tuple[str, ...] = (
+    UNKNOWN_MEMBER,
+    UNKNOWN_BENEFIT,
+    PROVIDER_NOT_CONTRACTED,
+    INVALID_DATES,
+    LATE_SUBMISSION,
+    NOT_ENROLLED,
+    WAITING_PERIOD,
+    NOT_COVERED,
+    DUPLICATE,
+    MAX_CASES,
+    NOTHING_PAYABLE,
+    CEILING_PER_YEAR,
+)
+
+# Notes of a REDUCED claim, in the order of the amount steps (adjudication.md "Amount").
+TARIFF_CAPPED = "TARIFF_CAPPED"
+CEILING_PER_CASE = "CEILING_PER_CASE"
+NOTE_CODES: tuple[str, ...] = (TARIFF_CAPPED, CEILING_PER_CASE, CEILING_PER_YEAR)
+
+#: Every detail template a check can show, by message id. The English text is the gettext msgid.
+MESSAGES: dict[str, str] = {
+    "not_reached": "Not checked: an earlier check rejected the claim.",
+    "member_unknown": "No person with member number %(member_no)s in this scheme.",
+    "member_found": "Member %(member_no)s is a person of the scheme.",
+    "no_product": "The household has no product in force on %(day)s.",
+    "benefit_unknown": "Benefit %(benefit)s is not part of the household's product on %(day)s.",
+    "benefit_found": "Benefit %(benefit)s (%(kind)s) is part of the household's product.",
+    "provider_cash": "Cash benefit: no provider needed.",
+    "provider_blank": "No provider given for a service benefit.",
+    "provider_unknown": "Provider %(provider)s is not known to the scheme.",
+    "provider_outside": "Provider %(provider)s is under contract from %(start)s to %(end)s, not on %(day)s.",
+    "provider_outside_open": "Provider %(provider)s is under contract from %(start)s, not on %(day)s.",
+    "provider_ok": "Provider %(provider)s is under contract on %(day)s.",
+    "dates_service_after_submission": ("Date of service %(service)s is after the submission date %(submitted)s."),
+    "dates_submitted_after_recorded": (
+        "Submission date %(submitted)s is after the day the claim was recorded, %(recorded)s."
+    ),
+    "dates_ok": "Service on %(service)s, submitted on %(submitted)s, recorded on %(recorded)s.",
+    "late": "Submitted %(days)s days after the service; the limit is %(limit)s days.",
+    "in_time": "Submitted %(days)s days after the service, within the limit of %(limit)s days.",
+    "no_limit": "Submitted %(days)s days after the service; the product sets no limit.",
+    "not_yet_enrolled": "Not enrolled on %(day)s: enrolled from %(enrolment)s.",
+    "exited": "Not enrolled on %(day)s: left the scheme on %(exit)s.",
+    "enrolled": "Enrolled on %(day)s (from %(enrolment)s).",
+    "waiting": ("Waiting period of %(days)s days: this benefit is covered from %(first_day)s, not on %(service)s."),
+    "waiting_over": "Waiting period of %(days)s days over: this benefit is covered from %(first_day)s.",
+    "not_covered": ("The household is not covered on %(day)s (contributions unpaid, lapsed, struck off or left)."),
+    "covered": "The household is covered on %(day)s.",
+    "duplicate_service": (
+        "An approved claim already has the same member, benefit, provider, date of service and amount."
+    ),
+    "duplicate_cash": "An approved claim already pays %(benefit)s for this person on %(service)s.",
+    "not_duplicate": "No earlier approved claim is the same.",
+    "max_cases": "Already %(cases)s approved cases of %(benefit)s in %(year)s; the limit is %(limit)s.",
+    "cases_ok": "%(cases)s earlier approved cases of %(benefit)s in %(year)s; the limit is %(limit)s.",
+    "cases_unlimited": "No limit on the number of cases of %(benefit)s.",
+    "nothing_payable": ("Nothing is payable: the admissible amount %(admissible)s at a rate of %(rate)s comes to 0."),
+    "nothing_payable_cash": "Nothing is payable: the benefit's amount comes to 0.",
+    "payable": "Payable before the annual ceiling: %(amount)s.",
+    "ceiling_used_up": "The annual ceiling of %(ceiling)s for %(benefit)s in %(year)s is used up.",
+    "ceiling_ok": "%(remaining)s of the annual ceiling of %(ceiling)s remained; %(amount)s approved.",
+    "no_ceiling": "No annual ceiling; %(amount)s approved.",
+}
+
+_NO_PARAMS: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitRule:
+    """One benefit of a product version (data-formats.md scheme.json ``benefits``)."""
+
+    code: str
+    kind: str  # "service" or "cash"
+    coverage_rate: Decimal | None = None  # service: share of the admissible bill paid
+    amount: Decimal | None = None  # cash: the fixed amount paid
+    ceiling_per_case: Decimal | None = None
+    ceiling_per_year: Decimal | None = None
+    max_cases_per_year: int | None = None
+    waiting_period_days: int | None = None  # replaces the product's when given
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRule:
+    """The claim rules of one product version."""
+
+    waiting_period_days: int
+    submission_limit_days: int | None
+    benefits: Mapping[str, BenefitRule]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRule:
+    """A provider's contract: dates both inclusive (``contract_to`` None = open end) and tariffs."""
+
+    code: str
+    contract_from: date
+    contract_to: date | None
+    tariffs: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRule:
+    """A person of the scheme as the checks see them.
+
+    ``product_at(day)`` gives the household's product version in force on ``day`` (None if there is none).
+    """
+
+    member_no: str
+    enrolment_date: date
+    exit_date: date | None
+    household_key: Any
+    product_at: Callable[[date], ProductRule | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimInput:
+    """A claim as received: ``recorded_on`` is the day it was typed, received by the API or imported."""
+
+    claim_ref: str
+    member_no: str
+    provider_code: str | None
+    benefit_code: str
+    date_of_service: date
+    date_submitted: date
+    amount_claimed: Decimal
+    recorded_on: date
+
+
+class Context(Protocol):
+    """What a decision looks up besides earlier claims."""
+
+    def patient(self, member_no: str) -> PatientRule | None:
+        """The person with this member number, or None."""
+
+    def provider(self, code: str) -> ProviderRule | None:
+        """The provider with this code, or None."""
+
+    def household_covered(self, household_key: Any, day: date) -> bool:
+        """Whether the household is covered on ``day`` (contributions.md §4)."""
+
+
+@dataclass(frozen=True)
+class StaticContext:
+    """A ``Context`` over dicts already loaded (an import, a test) and a coverage function."""
+
+    patients: Mapping[str, PatientRule]
+    providers: Mapping[str, ProviderRule]
+    coverage: Callable[[Any, date], bool]
+
+    def patient(self, member_no: str) -> PatientRule | None:
+        """The person with this member number, or None."""
+        return self.patients.get(member_no)
+
+    def provider(self, code: str) -> ProviderRule | None:
+        """The provider with this code, or None."""
+        return self.providers.get(code)
+
+    def household_covered(self, household_key: Any, day: date) -> bool:
+        """Whether the household is covered on ``day`` (contributions.md §4)."""
+        return self.coverage(household_key, day)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check's result for the officer's screen: ``passed`` is None when the check was not reached."""
+
+    code: str
+    passed: bool | None
+    message: str  # an English template from MESSAGES, also the gettext msgid
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        """The message in plain English, for logs, the CLI and tests."""
+        return self.message % {key: _plain(value) for key, value in self.params.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of a claim: status, amount, reasons (the reject code, or the notes of a REDUCED claim)."""
+
+    status: str
+    amount_approved: Decimal
+    reasons: tuple[str, ...]
+    checks: tuple[Check, ...]
+    co_payment: Decimal | None  # service claims that pay: amount_claimed − amount_approved
+
+
+def _plain(value: Any) -> str:
+    """A parameter as plain text: ISO dates, decimals as given."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class History:
+    """The APPROVED/REDUCED claims decided so far, indexed so checks 9, 10 and 12 are dict lookups.
+
+    ``add``/``remove`` take any decision-like object with ``status`` and ``amount_approved`` (a ``Decision``,
+    an officer's override, a stored row); decisions that do not pay are ignored. Both duplicate keys are kept
+    for every claim so the benefit's kind is only needed when checking.
+    """
+
+    __slots__ = ("_service_keys", "_cash_keys", "_cases", "_approved")
+
+    def __init__(self) -> None:
+        """Start empty (a new scheme, or a test)."""
+        self._service_keys: dict[tuple, int] = {}
+        self._cash_keys: dict[tuple, int] = {}
+        self._cases: dict[tuple, int] = {}
+        self._approved: dict[tuple, Decimal] = {}
+
+    def add(self, claim: ClaimInput, decision: Any) -> None:
+        """Count a paying decision for later duplicate, case and annual-ceiling checks."""
+        if decision.status not in PAYING_STATUSES:
+            return
+        year_key = (claim.member_no, claim.benefit_code, claim.date_of_service.year)
+        _bump(self._service_keys, _service_key(claim), 1)
+        _bump(self._cash_keys, _cash_key(claim), 1)
+        _bump(self._cases, year_key, 1)
+        self._approved[year_key] = self._approved.get(year_key, ZERO) + decision.amount_approved
+
+    def remove(self, claim: ClaimInput, decision: Any) -> None:
+        """Undo ``add`` for a decision superseded by an override or a correction (adjudication.md)."""
+        if decision.status not in PAYING_STATUSES:
+            return
+        year_key = (claim.member_no, claim.benefit_code, claim.date_of_service.year)
+        _bump(self._service_keys, _service_key(claim), -1)
+        _bump(self._cash_keys, _cash_key(claim), -1)
+        _bump(self._cases, year_key, -1)
+        left = self._approved.get(year_key, ZERO) - decision.amount_approved
+        if self._cases.get(year_key):
+            self._approved[year_key] = left
+        else:
+            self._approved.pop(year_key, None)
+
+    def is_duplicate(self, claim: ClaimInput, kind: str) -> bool:
+        """Whether an earlier paying claim is the same (check 9; a cash key ignores provider and amount)."""
+        if kind == CASH:
+            return _cash_key(claim) in self._cash_keys
+        return _service_key(claim) in self._service_keys
+
+    def cases(self, member_no: str, benefit_code: str, year: int) -> int:
+        """Paying claims of this person and benefit with a date of service in ``year``."""
+        return self._cases.get((member_no, benefit_code, year), 0)
+
+    def approved_total(self, member_no: str, benefit_code: str, year: int) -> Decimal:
+        """Σ amount_approved of this person's paying claims of this benefit in ``year``."""
+        return self._approved.get((member_no, benefit_code, year), ZERO)
+
+
+def _service_key(claim: ClaimInput) -> tuple:
+    """Duplicate key of a service claim: member, benefit, provider, day and amount claimed."""
+    return (
+        claim.member_no,
+        claim.benefit_code,
+        claim.provider_code or None,
+        claim.date_of_service,
+        claim.amount_claimed,
+    )
+
+
+def _cash_key(claim: ClaimInput) -> tuple:
+    """Duplicate key of a cash claim: the same person, benefit and day, whatever the amount claimed."""
+    return (claim.member_no, claim.benefit_code, claim.date_of_service)
+
+
+def _bump(counter: dict[tuple, int], key: tuple, step: int) -> None:
+    """Add ``step`` to a count, dropping the key at 0 so membership means "at least one"."""
+    count = counter.get(key, 0) + step
+    if count > 0:
+        counter[key] = count
+    else:
+        counter.pop(key, None)
+
+
+def _check(code: str, passed: bool, message_id: str, **params: Any) -> Check:
+    """A check result with one of the MESSAGES templates."""
+    return Check(code, passed, MESSAGES[message_id], params)
+
+
+def _rejected(checks: list[Check], failed: Check) -> Decision:
+    """A REJECTED decision: the failing check's code is the single reason, the rest are not reached."""
+    checks.append(failed)
+    not_reached = MESSAGES["not_reached"]
+    for code in CHECK_CODES[len(checks) :]:
+        checks.append(Check(code, None, not_reached, _NO_PARAMS))
+    return Decision(REJECTED, ZERO, (failed.code,), tuple(checks), None)
+
+
+def _provider_check(claim: ClaimInput, ctx: Context) -> tuple[ProviderRule | None, Check]:
+    """Check 3 for a service benefit: a known provider under contract on the day of service."""
+    day = claim.date_of_service
+    if not claim.provider_code:
+        return None, _check(PROVIDER_NOT_CONTRACTED, False, "provider_blank")
+    provider = ctx.provider(claim.provider_code)
+    if provider is None:
+        return None, _check(PROVIDER_NOT_CONTRACTED, False, "provider_unknown", provider=claim.provider_code)
+    start, end = provider.contract_from, provider.contract_to
+    # contract_to is the contract's last day (adjudication.md check 3: inclusive).
+    if day < start or (end is not None and day > end):
+        if end is None:
+            failed = _check(
+                PROVIDER_NOT_CONTRACTED,
+                False,
+                "provider_outside_open",
+                provider=provider.code,
+                start=start,
+                day=day,
+            )
+        else:
+            failed = _check(
+                PROVIDER_NOT_CONTRACTED,
+                False,
+                "provider_outside",
+                provider=provider.code,
+                start=start,
+                end=end,
+                day=day,
+            )
+        return provider, failed
+    return provider, _check(PROVIDER_NOT_CONTRACTED, True, "provider_ok", provider=provider.code, day=day)
+
+
+def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> Decision:
+    """Decide one claim against the rules in force and the paying claims in ``history`` (adjudication.md).
+
+    ``history`` is not changed: the caller adds the decision once it is stored (``decide_batch`` does so).
+    """
+    checks: list[Check] = []
+    service_day = claim.date_of_service
+
+    # 1. The person.
+    patient = ctx.patient(claim.member_no)
+    if patient is None:
+        return _rejected(checks, _check(UNKNOWN_MEMBER, False, "member_unknown", member_no=claim.member_no))
+    checks.append(_check(UNKNOWN_MEMBER, True, "member_found", member_no=claim.member_no))
+
+    # 2. The benefit, in the household's product version in force on the day of service.
+    product = patient.product_at(service_day)
+    if product is None:
+        return _rejected(checks, _check(UNKNOWN_BENEFIT, False, "no_product", day=service_day))
+    benefit = product.benefits.get(claim.benefit_code)
+    if benefit is None:
+        return _rejected(
+            checks,
+            _check(UNKNOWN_BENEFIT, False, "benefit_unknown", benefit=claim.benefit_code, day=service_day),
+        )
+    checks.append(_check(UNKNOWN_BENEFIT, True, "benefit_found", benefit=benefit.code, kind=benefit.kind))
+    is_cash = benefit.kind == CASH
+
+    # 3. The provider: only service benefits need one; on a cash claim it is recorded and ignored.
+    if is_cash:
+        provider = None
+        checks.append(_check(PROVIDER_NOT_CONTRACTED, True, "provider_cash"))
+    else:
+        provider, provider_check = _provider_check(claim, ctx)
+        if not provider_check.passed:
+            return _rejected(checks, provider_check)
+        checks.append(provider_check)
+
+    # 4. Dates in the order the claim lived them: service, submission, recording.
+    dates = {"service": service_day, "submitted": claim.date_submitted, "recorded": claim.recorded_on}
+    if service_day > claim.date_submitted:
+        return _rejected(checks, _check(INVALID_DATES, False, "dates_service_after_submission", **dates))
+    if claim.date_submitted > claim.recorded_on:
+        return _rejected(checks, _check(INVALID_DATES, False, "dates_submitted_after_recorded", **dates))
+    checks.append(_check(INVALID_DATES, True, "dates_ok", **dates))
+
+    # 5. Submission limit.
+    delay = (claim.date_submitted - service_day).days
+    limit = product.submission_limit_days
+    if limit is None:
+        checks.append(_check(LATE_SUBMISSION, True, "no_limit", days=delay))
+    elif delay > limit:
+        return _rejected(checks, _check(LATE_SUBMISSION, False, "late", days=delay, limit=limit))
+    else:
+        checks.append(_check(LATE_SUBMISSION, True, "in_time", days=delay, limit=limit))
+
+    # 6. Enrolment on the eligibility day: the day before a cash event, since a death may itself end the
+    # membership and cover must have been in force just before it (adjudication.md).
+    eligibility_day = service_day - timedelta(days=1) if is_cash else service_day
+    if eligibility_day < patient.enrolment_date:
+        return _rejected(
+            checks,
+            _check(NOT_ENROLLED, False, "not_yet_enrolled", day=eligibility_day, enrolment=patient.enrolment_date),
+        )
+    if patient.exit_date is not None and eligibility_day >= patient.exit_date:
+        return _rejected(checks, _check(NOT_ENROLLED, False, "exited", day=eligibility_day, exit=patient.exit_date))
+    checks.append(_check(NOT_ENROLLED, True, "enrolled", day=eligibility_day, enrolment=patient.enrolment_date))
+
+    # 7. Waiting period: the benefit's own replaces the product's; counted on the day of service.
+    waiting_days = (
+        benefit.waiting_period_days if benefit.waiting_period_days is not None else product.waiting_period_days
+    )
+    first_day = patient.enrolment_date + timedelta(days=waiting_days)
+    if service_day < first_day:
+        return _rejected(
+            checks,
+            _check(WAITING_PERIOD, False, "waiting", days=waiting_days, first_day=first_day, service=service_day),
+        )
+    checks.append(_check(WAITING_PERIOD, True, "waiting_over", days=waiting_days, first_day=first_day))
+
+    # 8. Household coverage on the eligibility day (contributions.md §4).
+    if not ctx.household_covered(patient.household_key, eligibility_day):
+        return _rejected(checks, _check(NOT_COVERED, False, "not_covered", day=eligibility_day))
+    checks.append(_check(NOT_COVERED, True, "covered", day=eligibility_day))
+
+    # 9. Duplicates among the paying claims decided before.
+    if history.is_duplicate(claim, benefit.kind):
+        if is_cash:
+            failed = _check(DUPLICATE, False, "duplicate_cash", benefit=benefit.code, service=service_day)
+        else:
+            failed = _check(DUPLICATE, False, "duplicate_service")
+        return _rejected(checks, failed)
+    checks.append(_check(DUPLICATE, True, "not_duplicate"))
+
+    # 10. Maximum cases in the calendar year of the day of service.
+    year = service_day.year
+    max_cases = benefit.max_cases_per_year
+    if max_cases is None:
+        checks.append(_check(MAX_CASES, True, "cases_unlimited", benefit=benefit.code))
+    else:
+        cases = history.cases(claim.member_no, benefit.code, year)
+        params = {"cases": cases, "benefit": benefit.code, "year": year, "limit": max_cases}
+        if cases >= max_cases:
+            return _rejected(checks, _check(MAX_CASES, False, "max_cases", **params))
+        checks.append(_check(MAX_CASES, True, "cases_ok", **params))
+
+    # 11. The amount before the annual ceiling (adjudication.md "Amount", steps 1-4).
+    notes: list[str] = []
+    if is_cash:
+        # A cash benefit pays its fixed amount; amount_claimed is only recorded.
+        payable = benefit.amount if benefit.amount is not None else ZERO
+        admissible = payable
+        rate = Decimal(1)
+    else:
+        admissible = claim.amount_claimed
+        tariff = provider.tariffs.get(benefit.code)
+        if tariff is not None and admissible > tariff:
+            admissible = tariff
+            notes.append(TARIFF_CAPPED)
+        # A service benefit without a rate pays the whole admissible bill (scheme.json always gives one).
+        rate = benefit.coverage_rate if benefit.coverage_rate is not None else Decimal(1)
+        payable = round_money(admissible * rate, currency)
+    if benefit.ceiling_per_case is not None and payable > benefit.ceiling_per_case:
+        payable = benefit.ceiling_per_case
+        notes.append(CEILING_PER_CASE)
+    if payable <= 0:
+        if is_cash:
+            failed = _check(NOTHING_PAYABLE, False, "nothing_payable_cash")
+        else:
+            failed = _check(NOTHING_PAYABLE, False, "nothing_payable", admissible=admissible, rate=rate)
+        return _rejected(checks, failed)
+    checks.append(_check(NOTHING_PAYABLE, True, "payable", amount=payable))
+
+    # 12. The annual ceiling, over this person's paying claims of the benefit in the year (step 5-6).
+    ceiling = benefit.ceiling_per_year
+    if ceiling is None:
+        checks.append(_check(CEILING_PER_YEAR, True, "no_ceiling", amount=payable))
+    else:
+        remaining = ceiling - history.approved_total(claim.member_no, benefit.code, year)
+        if payable > remaining:
+            payable = max(remaining, ZERO)
+            if payable == 0:
+                return _rejected(
+                    checks,
+                    _check(
+                        CEILING_PER_YEAR,
+                        False,
+                        "ceiling_used_up",
+                        ceiling=ceiling,
+                        benefit=benefit.code,
+                        year=year,
+                    ),
+                )
+            notes.append(CEILING_PER_YEAR)
+        checks.append(
+            _check(
+                CEILING_PER_YEAR,
+                True,
+                "ceiling_ok",
+                remaining=max(remaining, ZERO),
+                ceiling=ceiling,
+                amount=payable,
+            )
+        )
+
+    # The co-payment is what the patient of a service pays; a cash benefit has none.
+    co_payment = None if is_cash else claim.amount_claimed - payable
+    status = REDUCED if notes else APPROVED
+    return Decision(status, payable, tuple(notes), tuple(checks), co_payment)
+
+
+def claim_sort_key(claim: ClaimInput) -> tuple[date, date, str]:
+    """The order claims of one batch are decided in (adjudication.md): plain character order of claim_ref."""
+    return (claim.date_of_service, claim.date_submitted, claim.claim_ref)
+
+
+def decide_batch(claims: Iterable[ClaimInput], ctx: Context, history: History, currency: str) -> list[Decision]:
+    """Decide a batch in claim_sort_key order, each decision seeing the paying ones before it.
+
+    Returns the decisions in the order of ``claims`` as given (``result[i]`` decides ``claims[i]``);
+    ``history`` ends up holding every paying decision of the batch.
+    """
+    batch = list(claims)
+    decisions: list[Decision | None] = [None] * len(batch)
+    for index in sorted(range(len(batch)), key=lambda i: claim_sort_key(batch[i])):
+        claim = batch[index]
+        decision = decide(claim, ctx, history, currency)
+        history.add(claim, decision)
+        decisions[index] = decision
+    return decisions  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Shared ground of every feature: the database handle, money, dates, errors and access rules."""

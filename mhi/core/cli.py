@@ -1,0 +1,59 @@
+"""The command-line groups of cli.md; each feature adds its commands to them in its own ``cli.py``.
+
+Exit codes (conventions.md): 0 success, 1 rejected input (nothing written), 2 usage error (click's own).
+Messages go to stderr; with ``--format json`` stdout carries one JSON document and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+import_group = AppGroup("import", help="Import a scheme's CSV files (data-formats.md).")
+claims_group = AppGroup("claims", help="Claims: export decisions.")
+report_group = AppGroup("report", help="Monitoring reports (indicators.md).")
+pool_group = AppGroup("pool", help="Federation guarantee pool (pooling.md).")
+feasibility_group = AppGroup("feasibility", help="Feasibility studies (feasibility.md).")
+user_group = AppGroup("user", help="User accounts.")
+federation_group = AppGroup("federation", help="Federations.")
+scheme_group = AppGroup("scheme", help="Schemes.")
+
+GROUPS = (
+    import_group,
+    claims_group,
+    report_group,
+    pool_group,
+    feasibility_group,
+    user_group,
+    federation_group,
+    scheme_group,
+)
+
+
+class Rejected(click.ClickException):
+    """Rejected input: the message goes to stderr and the command exits 1 having written nothing."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def info(message: str) -> None:
+    """A message for the person at the terminal (stderr, so stdout stays clean for data)."""
+    click.echo(message, err=True)
+
+
+def emit_json(document: Any) -> None:
+    """Write one JSON document on stdout (no floats for money: callers pass amounts as strings)."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def init_app(app) -> None:
+    """Register the groups on the app's CLI."""
+    for group in GROUPS:
+        app.cli.add_command(group)

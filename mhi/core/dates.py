@@ -1,0 +1,37 @@
+"""Dates: ISO parsing and calendar arithmetic (conventions.md "Dates and periods")."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus ``months``, keeping the day and clamping to the month's end (2024-01-31 + 1 = 2024-02-29)."""
+    total = start.year * 12 + (start.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+class DateError(ValueError):
+    """A text that is not an ISO date."""
+
+
+def parse_date(text: str) -> date:
+    """Read ``YYYY-MM-DD`` or raise ``DateError`` with a message a clerk understands."""
+    raw = (text or "").strip()
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise DateError(f"{text} is not a date (expected YYYY-MM-DD)") from exc
+
+
+def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
+    """Days shared by the half-open ranges ``[a_start, a_end)`` and ``[b_start, b_end)``."""
+    start = max(a_start, b_start)
+    end = min(a_end, b_end)
+    return max(0, (end - start).days)

@@ -1,0 +1,87 @@
+"""The database handle and the column types every feature shares.
+
+Money is stored as integer thousandths behind one ``Money`` type, so it is exact on SQLite (whose NUMERIC
+round-trips through float) and on PostgreSQL alike; rates and shares likewise as integer millionths. Both come
+back as ``Decimal``, also from SQL aggregates (``func.sum`` keeps the column's type).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, MetaData
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+# A naming convention gives every constraint a stable name, so migrations can drop and alter them on both
+# databases (Alembic cannot address an unnamed constraint).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class ScaledDecimal(TypeDecorator):
+    """A Decimal stored exactly as an integer count of 10**-scale units."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int):
+        super().__init__()
+        self.scale = scale
+        self._factor = Decimal(10) ** scale
+
+    def process_bind_param(self, value, dialect):
+        """Decimal → integer units; refuses floats and values finer than the scale (they would be lost)."""
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money and rates are Decimal, never float")
+        scaled = Decimal(value) * self._factor
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.scale} decimals")
+        return int(scaled)
+
+    def process_result_value(self, value, dialect):
+        """Integer units (or an aggregate of them) → Decimal."""
+        if value is None:
+            return None
+        result = Decimal(int(value)).scaleb(-self.scale)
+        # Plain notation without trailing zeros: 1500 rather than 1500.000 or 1.5E+3.
+        return result.quantize(Decimal(1)) if result == result.to_integral_value() else result.normalize()
+
+    @property
+    def python_type(self):
+        return Decimal
+
+
+class Money(ScaledDecimal):
+    """Every amount of money: thousandths of the currency unit (enough for TND, KWD's 3 decimals)."""
+
+    cache_ok = True
+
+    def __init__(self):
+        super().__init__(3)
+
+
+class Rate(ScaledDecimal):
+    """Shares, rates and ratios that are rules (coverage rate 0.7, subsidy share 0.5): millionths."""
+
+    cache_ok = True
+
+    def __init__(self):
+        super().__init__(6)

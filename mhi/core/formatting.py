@@ -1,0 +1,54 @@
+"""Locale-aware display of amounts, dates and ratios (conventions.md: Babel, per the user's language and the
+scheme's country, e.g. fr_SN "1 500 F CFA", en_IN "₹60.00")."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from mhi.core.money import minor_units, round_money
+
+
+def display_locale(language: str, country: str | None) -> str:
+    """``fr`` + ``SN`` → ``fr_SN`` when Babel knows it, else the language alone."""
+    if country:
+        candidate = f"{language}_{country.upper()}"
+        try:
+            Locale.parse(candidate)
+            return candidate
+        except (UnknownLocaleError, ValueError):
+            pass
+    return language
+
+
+def money(amount: Decimal | int | None, currency: str, locale: str) -> str:
+    """An amount in its currency, rounded to the currency's minor unit, formatted for ``locale``."""
+    if amount is None:
+        return "—"
+    minor_units(currency)  # unknown currencies default to 2 decimals, as everywhere else
+    return format_currency(round_money(amount, currency), currency, locale=locale, currency_digits=True)
+
+
+def day(value: date | None, locale: str) -> str:
+    """A date in the locale's medium form (27 nov. 2026, Nov 27, 2026)."""
+    if value is None:
+        return "—"
+    return format_date(value, format="medium", locale=locale)
+
+
+def number(value, locale: str, places: int = 0) -> str:
+    """A plain number with the locale's separators."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0" + ("." + "0" * places if places else ""), locale=locale)
+
+
+def percent(value, locale: str) -> str:
+    """A ratio as a percentage with one decimal (screens may show ratios as percentages)."""
+    if value is None:
+        return "—"
+    return format_percent(value, format="#,##0.0 %", locale=locale)

@@ -1,0 +1,133 @@
+"""Reading untrusted values (files, forms, JSON) into typed ones, with messages a clerk understands.
+
+Every reader raises ``FieldError``; importers and loaders collect them with the row and column
+(conventions.md "Errors": file, row, column, reason) and write nothing when any is found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from mhi.core.dates import DateError, parse_date
+from mhi.core.money import MoneyError, parse_amount
+
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,19}$")
+REF_RE = re.compile(r"^[A-Za-z0-9/\-_.]{1,40}$")
+
+
+class FieldError(ValueError):
+    """One value that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error found in input: where (file, row — 1 = first data row —, column) and why."""
+
+    message: str
+    row: int | None = None
+    column: str | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        prefix = ", ".join(where)
+        column = f"{self.column}: " if self.column else ""
+        return f"{prefix}{', ' if prefix and column else (': ' if prefix else '')}{column}{self.message}"
+
+
+class InputRejected(ValueError):
+    """Input refused as a whole; ``problems`` lists every error found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(
+            "; ".join(str(p) for p in problems[:20])
+            + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else "")
+        )
+
+
+def code(value, what: str = "code") -> str:
+    """A code such as a scheme, product or benefit code: ``[A-Z0-9][A-Z0-9_-]{0,19}``."""
+    text = str(value if value is not None else "").strip()
+    if not CODE_RE.match(text):
+        raise FieldError(f"{text!r} is not a valid {what} (capital letters, digits, - and _, at most 20)")
+    return text
+
+
+def ref(value, what: str = "reference") -> str:
+    """A reference such as household_ref or claim_ref: 1–40 ASCII letters, digits and / - _ ."""
+    text = str(value if value is not None else "").strip()
+    if not REF_RE.match(text):
+        raise FieldError(f"{text!r} is not a valid {what} (1 to 40 letters, digits, / - _ .)")
+    return text
+
+
+def day(value) -> date:
+    """An ISO date."""
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(str(value if value is not None else ""))
+    except DateError as exc:
+        raise FieldError(str(exc)) from exc
+
+
+def optional_day(value) -> date | None:
+    """An ISO date or blank/None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return day(value)
+
+
+def amount(value, currency: str | None = None, *, positive: bool = False, allow_zero: bool = True) -> Decimal:
+    """A decimal amount (never through float: JSON numbers must be parsed with parse_float=Decimal)."""
+    if isinstance(value, float):
+        raise FieldError(f"{value} must be written as a string or an exact decimal")
+    if isinstance(value, bool):
+        raise FieldError(f"{value} is not an amount")
+    try:
+        result = parse_amount(str(value) if value is not None else "", currency)
+    except MoneyError as exc:
+        raise FieldError(str(exc)) from exc
+    if result < 0 or (positive and result == 0) or (not allow_zero and result == 0):
+        raise FieldError(f"{value} must be {'more than 0' if positive or not allow_zero else 'at least 0'}")
+    return result
+
+
+def share(value, *, allow_one: bool = True) -> Decimal:
+    """A share between 0 and 1 (coverage rate, subsidy share)."""
+    result = amount(value)
+    if result > 1 or (not allow_one and result == 1):
+        raise FieldError(f"{value} must be between 0 and 1")
+    return result
+
+
+def whole(value, *, minimum: int = 0) -> int:
+    """A whole number ≥ minimum."""
+    if isinstance(value, bool):
+        raise FieldError(f"{value} is not a whole number")
+    if isinstance(value, int):
+        result = value
+    else:
+        text = str(value if value is not None else "").strip()
+        if not text.lstrip("-").isdigit():
+            raise FieldError(f"{value!r} is not a whole number")
+        result = int(text)
+    if result < minimum:
+        raise FieldError(f"{value} must be at least {minimum}")
+    return result
+
+
+def choice(value, options: tuple[str, ...], what: str) -> str:
+    """One of ``options``."""
+    text = str(value if value is not None else "").strip()
+    if text not in options:
+        raise FieldError(f"{text!r} is not a valid {what} (one of {', '.join(options)})")
+    return text

@@ -1,0 +1,127 @@
+"""Wiring shared by every page: database, migrations, sign-in, CSRF, languages, template filters, errors and
+security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import Babel, get_locale
+from flask_login import LoginManager, current_user
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from mhi.core import cli as core_cli
+from mhi.core import formatting
+from mhi.core.db import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+migrate = Migrate(directory=str(ROOT / "migrations"))
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.session_protection = "strong"
+
+
+def select_locale() -> str:
+    """The signed-in user's language, else the one chosen on the login page, else the browser's."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_scheme_locale(country: str | None = None) -> str:
+    """Babel locale for amounts and dates: the user's language with the scheme's country (fr + SN = fr_SN)."""
+    return formatting.display_locale(str(get_locale() or "en"), country)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the extensions and the template helpers to ``app``."""
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    core_cli.init_app(app)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_pragmas(app)
+
+    @app.template_filter("money")
+    def money_filter(amount, currency, country=None):
+        return formatting.money(amount, currency, current_scheme_locale(country))
+
+    @app.template_filter("day")
+    def day_filter(value, country=None):
+        return formatting.day(value, current_scheme_locale(country))
+
+    @app.template_filter("number")
+    def number_filter(value, places=0):
+        return formatting.number(value, current_scheme_locale(), places)
+
+    @app.template_filter("percent")
+    def percent_filter(value):
+        return formatting.percent(value, current_scheme_locale())
+
+    @app.context_processor
+    def layout_context():
+        from mhi.core.access import has_permission
+
+        return {
+            "can": lambda permission: has_permission(current_user, permission),
+            "current_language": str(get_locale() or "en"),
+        }
+
+    @app.after_request
+    def security_headers(response):
+        # CSP without inline scripts: every script and style is a file served by the app itself.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages carry personal data: do not keep them in shared caches or the browser's history cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    for code in (400, 403, 404, 405, 413):
+        app.register_error_handler(code, _error_page)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _error_page(error)
+
+
+def _error_page(error):
+    """A short page in the user's language; the status code is kept."""
+    code = getattr(error, "code", 500) or 500
+    g.error_code = code
+    return render_template("errors.html", code=code), code
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """Foreign keys on (SQLite leaves them off) and WAL so readers do not block the writer."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

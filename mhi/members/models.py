@@ -1,0 +1,89 @@
+"""Households, persons, and the coverage spans derived from them.
+
+``Household.strike_off_date``, ``Household.exit_date`` and the ``CoverageSpan`` rows are derived data: they are
+recomputed by ``mhi.contributions.services.refresh_households`` from the register and the receipts whenever either
+changes, so that "who is covered on D" and exposure are SQL queries, not Python loops over the register.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mhi.core.db import db
+
+
+class Household(db.Model):
+    """A household: the unit that buys cover, with one product and one category."""
+
+    __table_args__ = (UniqueConstraint("scheme_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(40))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    category: Mapped[str] = mapped_column(String(40), default="standard")
+    village: Mapped[str] = mapped_column(String(100), default="", index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    language: Mapped[str] = mapped_column(String(10), default="")
+    enrolment_date: Mapped[date]  # the head's (data-formats.md)
+    # Derived (see module docstring).
+    exit_date: Mapped[date | None]
+    strike_off_date: Mapped[date | None]
+    previous_household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    product = relationship("Product")
+    persons = relationship("Person", back_populates="household", order_by="Person.member_no")
+    previous = relationship("Household", remote_side=[id])
+
+
+class Person(db.Model):
+    """A beneficiary. ``member_no`` is unique in the scheme and printed on the card."""
+
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "member_no"),
+        CheckConstraint("sex IN ('F','M')", name="sex_known"),
+        CheckConstraint("relationship IN ('head','spouse','child','parent','other')", name="relationship_known"),
+        Index("ix_person_scheme_last_first", "scheme_id", "last_name", "first_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    member_no: Mapped[str] = mapped_column(String(40))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))
+    date_of_birth: Mapped[date]
+    # "relation" in Python: the name "relationship" would shadow SQLAlchemy's relationship() in this class.
+    relation: Mapped[str] = mapped_column("relationship", String(10))
+    enrolment_date: Mapped[date]
+    exit_date: Mapped[date | None]
+    exit_reason: Mapped[str] = mapped_column(String(20), default="")
+    village: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", index=True)
+    national_id: Mapped[str] = mapped_column(String(40), default="")
+    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+
+    household = relationship("Household", back_populates="persons")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class CoverageSpan(db.Model):
+    """A half-open range [start, end) on which a household is covered (contributions.md §4); end NULL = open."""
+
+    __tablename__ = "coverage_span"
+    __table_args__ = (Index("ix_coverage_span_scheme_start", "scheme_id", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    start: Mapped[dt.date]
+    end: Mapped[dt.date | None]

@@ -1,0 +1,706 @@
+"""Loading federations and schemes from their files (data-formats.md), and the rules-in-force lookups.
+
+``load_federation`` and ``load_scheme`` are idempotent: the same file twice changes nothing. A changed file
+updates names and adds new codes; a product whose rules changed gets a new version effective from the load day
+(rules never change retroactively), marked ``source="file"``; changed pool rules likewise get a new dated row.
+Services flush, never commit: the command or view owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.money import MINOR_UNITS
+from mhi.core.validation import FieldError, InputRejected, Problem
+from mhi.schemes.models import (
+    Benefit,
+    Federation,
+    PoolRules,
+    Product,
+    ProductVersion,
+    Provider,
+    Scheme,
+    SubsidyProgramme,
+    Tariff,
+)
+
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+PROVIDER_KINDS = ("health_post", "health_centre", "hospital", "clinic", "pharmacy", "laboratory", "other")
+
+
+@dataclass
+class LoadSummary:
+    """What a load did, for the command's message."""
+
+    created: bool = False
+    changes: list[str] | None = None
+
+    def describe(self) -> str:
+        if self.created:
+            return "created"
+        return "; ".join(self.changes) if self.changes else "unchanged"
+
+
+class _Reader:
+    """Collects problems while reading a nested JSON document, each with its path (``products[0].code``)."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def get(self, obj: dict, key: str, path: str, reader, *, required: bool = True, default=None):
+        if not isinstance(obj, dict):
+            self.problems.append(Problem("must be an object", column=path, file=self.file))
+            return default
+        if key not in obj or obj[key] is None or obj[key] == "":
+            if required:
+                self.problems.append(Problem("is required", column=f"{path}{key}", file=self.file))
+            return default
+        try:
+            return reader(obj[key])
+        except FieldError as exc:
+            self.problems.append(Problem(str(exc), column=f"{path}{key}", file=self.file))
+            return default
+
+    def unknown_keys(self, obj: dict, allowed: set[str], path: str) -> None:
+        if isinstance(obj, dict):
+            for key in sorted(set(obj) - allowed):
+                self.problems.append(Problem("unknown field (a typo?)", column=f"{path}{key}", file=self.file))
+
+    def check(self) -> None:
+        if self.problems:
+            raise InputRejected(self.problems)
+
+
+def _currency(value) -> str:
+    text = str(value).strip().upper()
+    if len(text) != 3 or not text.isalpha():
+        raise FieldError(f"{value!r} is not an ISO 4217 currency code")
+    if text not in MINOR_UNITS:
+        raise FieldError(f"{text} is not a currency mhi knows")
+    return text
+
+
+def parse_federation(data: Any, file: str = "federation.json") -> dict:
+    """Validate federation.json into plain typed values; raise ``InputRejected`` listing every problem."""
+    r = _Reader(file)
+    if not isinstance(data, dict):
+        raise InputRejected([Problem("the file must hold one JSON object", file=file)])
+    r.unknown_keys(data, {"code", "name", "currency", "pool"}, "")
+    out = {
+        "code": r.get(data, "code", "", lambda x: v.code(x, "federation code")),
+        "name": r.get(data, "name", "", _text(200)),
+        "currency": r.get(data, "currency", "", _currency),
+        "pool": None,
+    }
+    pool = data.get("pool")
+    if pool is not None:
+        r.unknown_keys(
+            pool,
+            {"contribution_rate", "opening_balance", "opening_date", "excess_of_loss", "stop_loss"},
+            "pool.",
+        )
+        p = {
+            "contribution_rate": r.get(pool, "contribution_rate", "pool.", v.share),
+            "opening_balance": r.get(pool, "opening_balance", "pool.", lambda x: v.amount(x, out["currency"])),
+            "opening_date": r.get(pool, "opening_date", "pool.", v.day),
+            "xol_threshold": None,
+            "xol_share": None,
+            "xol_limit": None,
+            "sl_attachment_ratio": None,
+            "sl_share": None,
+        }
+        xol = pool.get("excess_of_loss") if isinstance(pool, dict) else None
+        if xol is not None:
+            r.unknown_keys(xol, {"threshold", "share", "limit"}, "pool.excess_of_loss.")
+            p["xol_threshold"] = r.get(xol, "threshold", "pool.excess_of_loss.", lambda x: v.amount(x, out["currency"]))
+            p["xol_share"] = r.get(xol, "share", "pool.excess_of_loss.", v.share)
+            p["xol_limit"] = r.get(
+                xol, "limit", "pool.excess_of_loss.", lambda x: v.amount(x, out["currency"]), required=False
+            )
+            if p["xol_limit"] is not None and p["xol_threshold"] is not None and p["xol_limit"] <= p["xol_threshold"]:
+                r.problems.append(Problem("must be above the threshold", column="pool.excess_of_loss.limit", file=file))
+        sl = pool.get("stop_loss") if isinstance(pool, dict) else None
+        if sl is not None:
+            r.unknown_keys(sl, {"attachment_ratio", "share"}, "pool.stop_loss.")
+            p["sl_attachment_ratio"] = r.get(sl, "attachment_ratio", "pool.stop_loss.", v.amount)
+            p["sl_share"] = r.get(sl, "share", "pool.stop_loss.", v.share)
+        out["pool"] = p
+    r.check()
+    return out
+
+
+def _text(limit: int):
+    def read(value) -> str:
+        text = str(value).strip()
+        if not text:
+            raise FieldError("is required")
+        if len(text) > limit:
+            raise FieldError(f"is longer than {limit} characters")
+        return text
+
+    return read
+
+
+def _int_or_none(value):
+    return v.whole(value)
+
+
+def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
+    """Validate scheme.json into plain typed values; raise ``InputRejected`` listing every problem."""
+    r = _Reader(file)
+    if not isinstance(data, dict):
+        raise InputRejected([Problem("the file must hold one JSON object", file=file)])
+    r.unknown_keys(
+        data,
+        {
+            "code",
+            "name",
+            "country",
+            "currency",
+            "federation",
+            "target_population",
+            "opening_date",
+            "opening_reserve",
+            "opening_cash",
+            "products",
+            "subsidy_programmes",
+            "providers",
+        },
+        "",
+    )
+    currency = r.get(data, "currency", "", _currency) or "XOF"
+    out: dict[str, Any] = {
+        "code": r.get(data, "code", "", lambda x: v.code(x, "scheme code")),
+        "name": r.get(data, "name", "", _text(200)),
+        "country": r.get(data, "country", "", _country),
+        "currency": currency,
+        "federation": r.get(data, "federation", "", lambda x: v.code(x, "federation code"), required=False),
+        "target_population": r.get(data, "target_population", "", v.whole, required=False, default=0),
+        "opening_date": r.get(data, "opening_date", "", v.day),
+        "opening_reserve": r.get(
+            data, "opening_reserve", "", lambda x: v.amount(x, currency), required=False, default=Decimal(0)
+        ),
+        "opening_cash": r.get(
+            data, "opening_cash", "", lambda x: v.amount(x, currency), required=False, default=Decimal(0)
+        ),
+        "products": [],
+        "programmes": [],
+        "providers": [],
+    }
+    products = data.get("products")
+    if not isinstance(products, list) or not products:
+        r.problems.append(Problem("must list at least one product", column="products", file=file))
+        products = []
+    seen: set[str] = set()
+    for i, prod in enumerate(products):
+        path = f"products[{i}]."
+        r.unknown_keys(
+            prod,
+            {
+                "code",
+                "name",
+                "contribution",
+                "waiting_period_days",
+                "grace_period_days",
+                "lapse_after_days",
+                "submission_limit_days",
+                "benefits",
+            },
+            path,
+        )
+        contribution = prod.get("contribution") if isinstance(prod, dict) else None
+        cpath = path + "contribution."
+        if not isinstance(contribution, dict):
+            r.problems.append(Problem("is required", column=cpath[:-1], file=file))
+            contribution = {}
+        r.unknown_keys(contribution, {"basis", "amount", "period", "registration_fee"}, cpath)
+        p = {
+            "code": r.get(prod, "code", path, lambda x: v.code(x, "product code")),
+            "name": r.get(prod, "name", path, _text(200)),
+            "basis": r.get(contribution, "basis", cpath, lambda x: v.choice(x, ("person", "household"), "basis")),
+            "amount": r.get(contribution, "amount", cpath, lambda x: v.amount(x, currency)),
+            "period_months": r.get(
+                contribution,
+                "period",
+                cpath,
+                lambda x: PERIOD_MONTHS[v.choice(x, tuple(PERIOD_MONTHS), "period")],
+            ),
+            "registration_fee": r.get(
+                contribution,
+                "registration_fee",
+                cpath,
+                lambda x: v.amount(x, currency),
+                required=False,
+                default=Decimal(0),
+            ),
+            "waiting_period_days": r.get(prod, "waiting_period_days", path, v.whole, required=False, default=0),
+            "grace_period_days": r.get(prod, "grace_period_days", path, v.whole, required=False, default=0),
+            "lapse_after_days": r.get(prod, "lapse_after_days", path, _int_or_none, required=False),
+            "submission_limit_days": r.get(prod, "submission_limit_days", path, _int_or_none, required=False),
+            "benefits": [],
+        }
+        if p["code"] in seen:
+            r.problems.append(Problem(f"product {p['code']} is listed twice", column=path + "code", file=file))
+        seen.add(p["code"])
+        benefits = prod.get("benefits") if isinstance(prod, dict) else None
+        if not isinstance(benefits, list) or not benefits:
+            r.problems.append(Problem("must list at least one benefit", column=path + "benefits", file=file))
+            benefits = []
+        bseen: set[str] = set()
+        for j, ben in enumerate(benefits):
+            bpath = f"{path}benefits[{j}]."
+            r.unknown_keys(
+                ben,
+                {
+                    "code",
+                    "name",
+                    "kind",
+                    "coverage_rate",
+                    "amount",
+                    "ceiling_per_case",
+                    "ceiling_per_year",
+                    "max_cases_per_year",
+                    "waiting_period_days",
+                },
+                bpath,
+            )
+            kind = r.get(ben, "kind", bpath, lambda x: v.choice(x, ("service", "cash"), "benefit kind"))
+            b = {
+                "code": r.get(ben, "code", bpath, lambda x: v.code(x, "benefit code")),
+                "name": r.get(ben, "name", bpath, _text(200)),
+                "kind": kind,
+                "coverage_rate": r.get(ben, "coverage_rate", bpath, v.share, required=kind == "service"),
+                "amount": r.get(
+                    ben,
+                    "amount",
+                    bpath,
+                    lambda x: v.amount(x, currency, positive=True),
+                    required=kind == "cash",
+                ),
+                "ceiling_per_case": r.get(
+                    ben,
+                    "ceiling_per_case",
+                    bpath,
+                    lambda x: v.amount(x, currency, positive=True),
+                    required=False,
+                ),
+                "ceiling_per_year": r.get(
+                    ben,
+                    "ceiling_per_year",
+                    bpath,
+                    lambda x: v.amount(x, currency, positive=True),
+                    required=False,
+                ),
+                "max_cases_per_year": r.get(
+                    ben, "max_cases_per_year", bpath, lambda x: v.whole(x, minimum=1), required=False
+                ),
+                "waiting_period_days": r.get(ben, "waiting_period_days", bpath, v.whole, required=False),
+            }
+            if b["code"] in bseen:
+                r.problems.append(Problem(f"benefit {b['code']} is listed twice", column=bpath + "code", file=file))
+            bseen.add(b["code"])
+            p["benefits"].append(b)
+        out["products"].append(p)
+    for i, prog in enumerate(data.get("subsidy_programmes") or []):
+        path = f"subsidy_programmes[{i}]."
+        r.unknown_keys(prog, {"code", "funder", "categories", "share", "valid_from", "valid_to"}, path)
+        cats = prog.get("categories") if isinstance(prog, dict) else None
+        if not isinstance(cats, list) or not cats or not all(isinstance(c, str) and c.strip() for c in cats):
+            r.problems.append(Problem("must list at least one category", column=path + "categories", file=file))
+            cats = []
+        out["programmes"].append(
+            {
+                "code": r.get(prog, "code", path, lambda x: v.code(x, "programme code")),
+                "funder": r.get(prog, "funder", path, _text(200)),
+                "categories": [c.strip() for c in cats],
+                "share": r.get(prog, "share", path, v.share),
+                "valid_from": r.get(prog, "valid_from", path, v.day),
+                "valid_to": r.get(prog, "valid_to", path, v.day, required=False),
+                "position": i,
+            }
+        )
+    for i, prov in enumerate(data.get("providers") or []):
+        path = f"providers[{i}]."
+        r.unknown_keys(prov, {"code", "name", "kind", "contract_from", "contract_to", "tariffs"}, path)
+        tariffs = prov.get("tariffs") if isinstance(prov, dict) else None
+        parsed_tariffs = {}
+        if tariffs is not None and not isinstance(tariffs, dict):
+            r.problems.append(Problem("must be an object of benefit code → amount", column=path + "tariffs", file=file))
+        for bcode, tval in (tariffs or {}).items():
+            try:
+                parsed_tariffs[v.code(bcode, "benefit code")] = v.amount(tval, currency, positive=True)
+            except FieldError as exc:
+                r.problems.append(Problem(str(exc), column=f"{path}tariffs.{bcode}", file=file))
+        out["providers"].append(
+            {
+                "code": r.get(prov, "code", path, lambda x: v.code(x, "provider code")),
+                "name": r.get(prov, "name", path, _text(200)),
+                "kind": r.get(prov, "kind", path, _text(30), required=False, default="other"),
+                "contract_from": r.get(prov, "contract_from", path, v.day),
+                "contract_to": r.get(prov, "contract_to", path, v.day, required=False),
+                "tariffs": parsed_tariffs,
+            }
+        )
+    r.check()
+    return out
+
+
+def _country(value) -> str:
+    text = str(value).strip().upper()
+    if len(text) != 2 or not text.isalpha():
+        raise FieldError(f"{value!r} is not a two-letter country code")
+    return text
+
+
+def load_federation(session, data: Any, *, today: date, actor=None, file: str = "federation.json") -> LoadSummary:
+    """Create or update a federation from federation.json (idempotent; pool rule changes dated ``today``)."""
+    spec = parse_federation(data, file)
+    fed = session.scalar(select(Federation).where(Federation.code == spec["code"]))
+    summary = LoadSummary(changes=[])
+    if fed is None:
+        fed = Federation(code=spec["code"], name=spec["name"], currency=spec["currency"])
+        session.add(fed)
+        session.flush()
+        summary.created = True
+        record(
+            session,
+            actor=actor,
+            entity="federation",
+            entity_id=fed.id,
+            action="load",
+            after={"code": fed.code, "name": fed.name},
+        )
+    else:
+        if fed.currency != spec["currency"]:
+            raise InputRejected(
+                [
+                    Problem(
+                        f"the federation's currency is {fed.currency}; it cannot change",
+                        column="currency",
+                        file=file,
+                    )
+                ]
+            )
+        if fed.name != spec["name"]:
+            record(
+                session,
+                actor=actor,
+                entity="federation",
+                entity_id=fed.id,
+                action="rename",
+                before={"name": fed.name},
+                after={"name": spec["name"]},
+            )
+            fed.name = spec["name"]
+            summary.changes.append("name updated")
+    if spec["pool"] is not None:
+        latest = fed.pool_rules[-1] if fed.pool_rules else None
+        values = spec["pool"]
+        if latest is None or any(getattr(latest, k) != values[k] for k in values):
+            effective = values["opening_date"] if latest is None else today
+            if latest is not None and latest.effective_from == effective:
+                for key, value in values.items():
+                    setattr(latest, key, value)
+            else:
+                session.add(PoolRules(federation=fed, effective_from=effective, **values))
+            record(
+                session,
+                actor=actor,
+                entity="federation",
+                entity_id=fed.id,
+                action="pool_rules",
+                after={k: val for k, val in values.items()},
+            )
+            if latest is not None:
+                summary.changes.append(f"pool rules changed from {today.isoformat()}")
+    session.flush()
+    return summary
+
+
+def _version_values(p: dict) -> dict:
+    return {
+        k: p[k]
+        for k in (
+            "basis",
+            "amount",
+            "period_months",
+            "registration_fee",
+            "waiting_period_days",
+            "grace_period_days",
+            "lapse_after_days",
+            "submission_limit_days",
+        )
+    }
+
+
+_BENEFIT_KEYS = (
+    "code",
+    "name",
+    "kind",
+    "coverage_rate",
+    "amount",
+    "ceiling_per_case",
+    "ceiling_per_year",
+    "max_cases_per_year",
+    "waiting_period_days",
+)
+
+
+def _same_rules(version: ProductVersion, p: dict) -> bool:
+    if any(getattr(version, k) != val for k, val in _version_values(p).items()):
+        return False
+    current = [{k: getattr(b, k) for k in _BENEFIT_KEYS} for b in version.benefits]
+    wanted = [{k: b[k] for k in _BENEFIT_KEYS} for b in p["benefits"]]
+    return current == wanted
+
+
+def _add_version(session, product: Product, p: dict, effective: date) -> ProductVersion:
+    version = ProductVersion(
+        product=product, effective_from=effective, status="active", source="file", **_version_values(p)
+    )
+    for position, b in enumerate(p["benefits"]):
+        version.benefits.append(Benefit(position=position, **{k: b[k] for k in _BENEFIT_KEYS}))
+    session.add(version)
+    return version
+
+
+def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "scheme.json") -> LoadSummary:
+    """Create or update a scheme from scheme.json (data-formats.md), idempotently."""
+    spec = parse_scheme(data, file)
+    federation = None
+    if spec["federation"]:
+        federation = session.scalar(select(Federation).where(Federation.code == spec["federation"]))
+        if federation is None:
+            raise InputRejected(
+                [
+                    Problem(
+                        f"federation {spec['federation']} is not loaded (load it first)",
+                        column="federation",
+                        file=file,
+                    )
+                ]
+            )
+        if federation.currency != spec["currency"]:
+            raise InputRejected(
+                [
+                    Problem(
+                        f"the federation's currency is {federation.currency}, the scheme's {spec['currency']}",
+                        column="currency",
+                        file=file,
+                    )
+                ]
+            )
+    scheme = session.scalar(select(Scheme).where(Scheme.code == spec["code"]))
+    summary = LoadSummary(changes=[])
+    fields = {
+        k: spec[k] for k in ("name", "country", "target_population", "opening_date", "opening_reserve", "opening_cash")
+    }
+    if scheme is None:
+        scheme = Scheme(
+            code=spec["code"],
+            currency=spec["currency"],
+            federation=federation,
+            locale=f"fr_{spec['country']}" if spec["country"] in _FRENCH_COUNTRIES else "en",
+            settings={},
+            **fields,
+        )
+        session.add(scheme)
+        session.flush()
+        summary.created = True
+        record(
+            session,
+            actor=actor,
+            entity="scheme",
+            entity_id=scheme.id,
+            scheme_id=scheme.id,
+            action="load",
+            after={"code": scheme.code, **fields},
+        )
+    else:
+        if scheme.currency != spec["currency"]:
+            raise InputRejected(
+                [
+                    Problem(
+                        f"the scheme's currency is {scheme.currency}; it cannot change",
+                        column="currency",
+                        file=file,
+                    )
+                ]
+            )
+        before = {k: getattr(scheme, k) for k in fields if getattr(scheme, k) != fields[k]}
+        if before or scheme.federation_id != (federation.id if federation else None):
+            for k in before:
+                setattr(scheme, k, fields[k])
+            scheme.federation = federation
+            record(
+                session,
+                actor=actor,
+                entity="scheme",
+                entity_id=scheme.id,
+                scheme_id=scheme.id,
+                action="update",
+                before=before,
+                after={k: fields[k] for k in before},
+            )
+            summary.changes.append("details updated")
+    products = {p.code: p for p in scheme.products}
+    for p in spec["products"]:
+        product = products.get(p["code"])
+        if product is None:
+            product = Product(scheme=scheme, code=p["code"], name=p["name"])
+            session.add(product)
+            _add_version(session, product, p, spec["opening_date"])
+            if not summary.created:
+                summary.changes.append(f"product {p['code']} added")
+            continue
+        if product.name != p["name"]:
+            product.name = p["name"]
+            summary.changes.append(f"product {p['code']} renamed")
+        latest = product.versions[-1]
+        if not _same_rules(latest, p):
+            effective = max(today, latest.effective_from)
+            if effective == latest.effective_from:
+                raise InputRejected(
+                    [
+                        Problem(
+                            f"product {p['code']} already has a version from {effective.isoformat()}; load the change "
+                            "on a later day",
+                            column="products",
+                            file=file,
+                        )
+                    ]
+                )
+            _add_version(session, product, p, effective)
+            record(
+                session,
+                actor=actor,
+                entity="product",
+                entity_id=product.id,
+                scheme_id=scheme.id,
+                action="new_version",
+                after={"effective_from": effective, **_version_values(p)},
+            )
+            summary.changes.append(f"product {p['code']}: new version from {effective.isoformat()}")
+    programmes = {g.code: g for g in scheme.programmes}
+    for g in spec["programmes"]:
+        existing = programmes.get(g["code"])
+        if existing is None:
+            session.add(SubsidyProgramme(scheme=scheme, **g))
+            if not summary.created:
+                summary.changes.append(f"programme {g['code']} added")
+        elif any(getattr(existing, k) != val for k, val in g.items()):
+            before = {k: getattr(existing, k) for k in g if getattr(existing, k) != g[k]}
+            for k in before:
+                setattr(existing, k, g[k])
+            record(
+                session,
+                actor=actor,
+                entity="subsidy_programme",
+                entity_id=existing.id,
+                scheme_id=scheme.id,
+                action="update",
+                before={k: str(x) for k, x in before.items()},
+                after={k: str(g[k]) for k in before},
+            )
+            summary.changes.append(f"programme {g['code']} updated")
+    providers = {p.code: p for p in scheme.providers}
+    for pr in spec["providers"]:
+        existing = providers.get(pr["code"])
+        tariffs = pr["tariffs"]
+        values = {k: pr[k] for k in ("name", "kind", "contract_from", "contract_to")}
+        if existing is None:
+            existing = Provider(scheme=scheme, code=pr["code"], **values)
+            session.add(existing)
+            session.flush()
+            if not summary.created:
+                summary.changes.append(f"provider {pr['code']} added")
+        elif any(getattr(existing, k) != val for k, val in values.items()):
+            before = {k: getattr(existing, k) for k in values if getattr(existing, k) != values[k]}
+            for k in before:
+                setattr(existing, k, values[k])
+            record(
+                session,
+                actor=actor,
+                entity="provider",
+                entity_id=existing.id,
+                scheme_id=scheme.id,
+                action="update",
+                before=before,
+                after={k: values[k] for k in before},
+            )
+            summary.changes.append(f"provider {pr['code']} updated")
+        current = {t.benefit_code: t for t in existing.tariffs}
+        if {k: t.amount for k, t in current.items()} != tariffs:
+            for bcode, t in current.items():
+                if bcode not in tariffs:
+                    session.delete(t)  # a tariff is a rule, not money: dropping it is audited, not reversed
+            for bcode, amt in tariffs.items():
+                if bcode in current:
+                    current[bcode].amount = amt
+                else:
+                    session.add(Tariff(provider=existing, benefit_code=bcode, amount=amt))
+            if current:
+                record(
+                    session,
+                    actor=actor,
+                    entity="provider",
+                    entity_id=existing.id,
+                    scheme_id=scheme.id,
+                    action="tariffs",
+                    before={k: t.amount for k, t in current.items()},
+                    after=tariffs,
+                )
+                summary.changes.append(f"provider {pr['code']} tariffs updated")
+    session.flush()
+    return summary
+
+
+_FRENCH_COUNTRIES = {
+    "SN",
+    "ML",
+    "BF",
+    "CI",
+    "BJ",
+    "TG",
+    "NE",
+    "GN",
+    "CM",
+    "CD",
+    "CG",
+    "GA",
+    "TD",
+    "MG",
+    "RW",
+    "BI",
+    "HT",
+    "FR",
+    "BE",
+    "MA",
+    "TN",
+    "DZ",
+    "CF",
+    "DJ",
+    "KM",
+    "MR",
+}
+
+
+def version_in_force(versions, day: date):
+    """The active product version in force on ``day``: the last one dated on or before it, else the first."""
+    chosen = None
+    for version in versions:
+        if version.status != "active":
+            continue
+        if version.effective_from <= day or chosen is None:
+            chosen = version
+        else:
+            break
+    return chosen
