@@ -1,0 +1,1 @@
+"""Tests of the federation guarantee pool (pooling.md)."""
