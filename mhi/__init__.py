@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "reports",
         "cards",
         "feasibility",
+        "home",
         "demo",
     ):
         _init_feature(app, module_name)

@@ -95,6 +95,13 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    @app.teardown_request
+    def forget_request_state(error=None):
+        # Per-request caches live on ``g``. A request normally gets a fresh app context, but one pushed around
+        # it (a test, a CLI command calling views) is shared: forget who was signed in and the chosen language.
+        g.pop("_login_user", None)
+        g.pop("_flask_babel", None)
+
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, _error_page)
 

@@ -1,0 +1,148 @@
+"""Forms of the sign-in and account screens; labels and messages are translatable (lazy_gettext)."""
+
+from __future__ import annotations
+
+from babel import Locale
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from mhi.auth.models import ROLES, SCHEME_ROLES, User
+from mhi.auth.services import MIN_PASSWORD_LENGTH, AccountError, check_password_rules
+from mhi.core.db import db
+
+#: How each role is named on screen.
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "federation_reviewer": _l("Federation reviewer"),
+    "scheme_manager": _l("Scheme manager"),
+    "clerk": _l("Clerk"),
+    "claims_officer": _l("Claims officer"),
+    "auditor": _l("Auditor"),
+}
+
+
+def language_choices() -> list[SelectChoice]:
+    """The application's languages, each named in itself (a French speaker looks for "français")."""
+    return [SelectChoice(code, Locale.parse(code).get_display_name(code)) for code in current_app.config["LANGUAGES"]]
+
+
+def _password_rules(form, field):
+    """services.check_password_rules, said in the user's language."""
+    try:
+        check_password_rules(field.data or "")
+    except AccountError as exc:
+        raise ValidationError(
+            _l("At least %(n)d characters, mixing letters with digits or other signs.", n=MIN_PASSWORD_LENGTH)
+        ) from exc
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password; ``next`` is where to go afterwards (followed only when it stays on the site)."""
+
+    email = StringField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True, "inputmode": "email"},
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    """Change one's own password: the current one, the new one twice."""
+
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    new = PasswordField(
+        _l("New password"), validators=[DataRequired(), _password_rules], render_kw={"autocomplete": "new-password"}
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, user: User, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current(self, field):
+        """The current password proves it is the account's owner at the keyboard."""
+        if not self.user.check_password(field.data or ""):
+            raise ValidationError(_l("This is not your current password."))
+
+
+class LanguageForm(FlaskForm):
+    """The language switch in the page header."""
+
+    lang = HiddenField(validators=[DataRequired()])
+    next = HiddenField()
+
+    def validate_lang(self, field):
+        """Only the languages the application has."""
+        if field.data not in current_app.config["LANGUAGES"]:
+            raise ValidationError(_l("Unknown language."))
+
+
+class UserForm(FlaskForm):
+    """An administrator creates an account: scheme roles need a scheme, federation reviewers a federation."""
+
+    email = StringField(
+        _l("E-mail"),
+        filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+        validators=[DataRequired(), Length(max=254)],
+    )
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
+    scheme = SelectField(_l("Scheme"), coerce=int, description=_l("For the scheme roles."))
+    federation = SelectField(_l("Federation"), coerce=int, description=_l("For a federation reviewer."))
+    locale = SelectField(_l("Language"))
+    password = PasswordField(
+        _l("First password"),
+        validators=[DataRequired(), _password_rules],
+        description=_l("Give it to the person, who changes it after signing in."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("First password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Imported here: accounts come before schemes in the feature order (STYLE), the choices need both.
+        from mhi.schemes.models import Federation, Scheme
+
+        schemes = db.session.scalars(select(Scheme).order_by(Scheme.code)).all()
+        federations = db.session.scalars(select(Federation).order_by(Federation.code)).all()
+        self.scheme.choices = [SelectChoice(0, "—")] + [SelectChoice(s.id, f"{s.code} — {s.name}") for s in schemes]
+        self.federation.choices = [SelectChoice(0, "—")] + [
+            SelectChoice(f.id, f"{f.code} — {f.name}") for f in federations
+        ]
+        self.locale.choices = language_choices()
+
+    def validate_email(self, field):
+        """An address, and not one that already has an account."""
+        local, _at, domain = (field.data or "").partition("@")
+        if not local or "." not in domain or " " in field.data:
+            raise ValidationError(_l("This is not an e-mail address."))
+        if db.session.scalar(select(func.count()).select_from(User).where(User.email == field.data)):
+            raise ValidationError(_l("This e-mail already has an account."))
+
+    def validate_scheme(self, field):
+        """Scheme roles work inside one scheme."""
+        if self.role.data in SCHEME_ROLES and not field.data:
+            raise ValidationError(_l("Choose the scheme this person works for."))
+
+    def validate_federation(self, field):
+        """A federation reviewer reviews one federation."""
+        if self.role.data == "federation_reviewer" and not field.data:
+            raise ValidationError(_l("Choose the federation this person reviews."))

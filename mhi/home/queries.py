@@ -1,0 +1,71 @@
+"""Live figures of the dashboard, per scheme, each one grouped COUNT over every scheme shown (never a query
+per scheme). Other features add their figures to ``FIGURES``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import distinct, func, or_, select
+
+from mhi.members.models import CoverageSpan, Household, Person
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One dashboard figure: its label, the permission needed to see it, and its query."""
+
+    key: str
+    label: object
+    permission: str
+    query: Callable[..., dict[int, int]]  # (session, scheme_ids, today) -> {scheme_id: value}
+
+
+def households_in_register(session, scheme_ids: list[int], today: date) -> dict[int, int]:
+    """Households that have not left (a household leaves when its last member does)."""
+    rows = session.execute(
+        select(Household.scheme_id, func.count())
+        .where(Household.scheme_id.in_(scheme_ids), or_(Household.exit_date.is_(None), Household.exit_date > today))
+        .group_by(Household.scheme_id)
+    )
+    return dict(rows.all())
+
+
+def persons_in_register(session, scheme_ids: list[int], today: date) -> dict[int, int]:
+    """Beneficiaries who have not left."""
+    rows = session.execute(
+        select(Person.scheme_id, func.count())
+        .where(Person.scheme_id.in_(scheme_ids), or_(Person.exit_date.is_(None), Person.exit_date > today))
+        .group_by(Person.scheme_id)
+    )
+    return dict(rows.all())
+
+
+def households_covered_today(session, scheme_ids: list[int], today: date) -> dict[int, int]:
+    """Households with a coverage span holding today (spans are half-open, contributions.md §4)."""
+    rows = session.execute(
+        select(CoverageSpan.scheme_id, func.count(distinct(CoverageSpan.household_id)))
+        .where(
+            CoverageSpan.scheme_id.in_(scheme_ids),
+            CoverageSpan.start <= today,
+            or_(CoverageSpan.end.is_(None), CoverageSpan.end > today),
+        )
+        .group_by(CoverageSpan.scheme_id)
+    )
+    return dict(rows.all())
+
+
+FIGURES: list[Figure] = [
+    Figure("households", _l("Households in the register"), "account", households_in_register),
+    Figure("persons", _l("Persons in the register"), "account", persons_in_register),
+    Figure("covered", _l("Households covered today"), "account", households_covered_today),
+]
+
+
+def scheme_figures(session, scheme_ids: list[int], today: date, allowed: Callable[[str], bool]):
+    """[(figure, {scheme_id: value})] for the figures the user may see; a scheme with no rows counts 0."""
+    if not scheme_ids:
+        return []
+    return [(figure, figure.query(session, scheme_ids, today)) for figure in FIGURES if allowed(figure.permission)]

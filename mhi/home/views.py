@@ -1,0 +1,85 @@
+"""The dashboard ("/"): the schemes the signed-in user may see, a few live figures for each, and links to
+what the user's role can do there. Anonymous visitors are sent to the sign-in page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from mhi.core.access import has_permission, permission_required
+from mhi.core.db import db
+from mhi.home.queries import scheme_figures
+from mhi.schemes.queries import visible_federations, visible_schemes
+
+bp = Blueprint("home", __name__)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A link offered on a scheme (``code`` argument) or a federation (``federation_code`` argument)."""
+
+    endpoint: str
+    label: object
+    permission: str
+
+
+#: Links per scheme, shown when the feature's page exists and the role holds the permission. Features add
+#: their own entries; a page must take the scheme code as ``code``.
+SCHEME_ACTIONS: list[Action] = [
+    Action("schemes.detail", _l("Set-up"), "account"),
+    Action("members.index", _l("Register"), "register.read"),
+    Action("contributions.index", _l("Contributions"), "register.read"),
+    Action("claims.index", _l("Claims"), "claims.read"),
+    Action("reports.scheme", _l("Indicators"), "figures.read"),
+    Action("cards.index", _l("Membership cards"), "register.read"),
+    Action("feasibility.index", _l("Feasibility"), "feasibility"),
+    Action("schemes.edit", _l("Settings"), "scheme.settings"),
+]
+#: Links per federation (``federation_code`` argument).
+FEDERATION_ACTIONS: list[Action] = [
+    Action("schemes.federation_detail", _l("Schemes and pool rules"), "federation.read"),
+    Action("reports.federation", _l("Consolidated indicators"), "figures.read"),
+    Action("pooling.index", _l("Guarantee pool"), "pool.run"),
+]
+
+
+def available(actions: list[Action], argument: str) -> list[Action]:
+    """The actions whose page is registered with exactly ``argument`` and whose permission the user holds."""
+    rules = current_app.url_map
+    result = []
+    for action in actions:
+        if action.endpoint not in current_app.view_functions or not has_permission(current_user, action.permission):
+            continue
+        if any(rule.arguments == {argument} for rule in rules.iter_rules(action.endpoint)):
+            result.append(action)
+    return result
+
+
+@bp.get("/")
+@permission_required("account")
+def index():
+    """The signed-in user's schemes with their figures and links."""
+    schemes = visible_schemes(db.session, current_user)
+    federations = (
+        visible_federations(db.session, current_user) if has_permission(current_user, "federation.read") else []
+    )
+    figures = scheme_figures(
+        db.session, [s.id for s in schemes], date.today(), lambda permission: has_permission(current_user, permission)
+    )
+    return render_template(
+        "home/index.html",
+        schemes=schemes,
+        federations=federations,
+        figures=figures,
+        scheme_actions=available(SCHEME_ACTIONS, "code"),
+        federation_actions=available(FEDERATION_ACTIONS, "federation_code"),
+    )
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)

@@ -1,0 +1,84 @@
+"""Read side of scheme set-up: the lists and the detail pages load everything they show in a few queries
+(eager loading, never a query per row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from mhi.core.access import scheme_filter
+from mhi.schemes.models import Benefit, Federation, Product, ProductVersion, Provider, Scheme
+
+
+@dataclass
+class BenefitRow:
+    """One benefit code across a product's versions: its name and, per version, the benefit or None."""
+
+    code: str
+    name: str
+    cells: list[Benefit | None]
+
+
+@dataclass
+class ProductMatrix:
+    """A product with its versions side by side (oldest first) and one row per benefit code."""
+
+    product: Product
+    versions: list[ProductVersion]
+    rows: list[BenefitRow]
+
+
+def visible_schemes(session, user) -> list[Scheme]:
+    """The schemes ``user`` may see, by code, with their federation."""
+    query = (
+        select(Scheme)
+        .where(scheme_filter(Scheme.id, user))
+        .options(selectinload(Scheme.federation))
+        .order_by(Scheme.code)
+    )
+    return list(session.scalars(query))
+
+
+def visible_federations(session, user) -> list[Federation]:
+    """Every federation for an administrator, the reviewer's own federation otherwise."""
+    query = select(Federation).options(selectinload(Federation.schemes)).order_by(Federation.code)
+    if user.role != "admin":
+        query = query.where(Federation.id == user.federation_id)
+    return list(session.scalars(query))
+
+
+def product_matrices(session, scheme: Scheme) -> list[ProductMatrix]:
+    """Every product of ``scheme`` with every version and its benefits, in three queries."""
+    products = session.scalars(
+        select(Product)
+        .where(Product.scheme_id == scheme.id)
+        .options(selectinload(Product.versions).selectinload(ProductVersion.benefits))
+        .order_by(Product.code)
+    ).all()
+    return [_matrix(product) for product in products]
+
+
+def _matrix(product: Product) -> ProductMatrix:
+    """Pivot a product's benefits: benefit codes in order of first appearance, one column per version."""
+    versions = list(product.versions)
+    names: dict[str, str] = {}
+    for version in versions:
+        for benefit in version.benefits:
+            names.setdefault(benefit.code, benefit.name)
+    by_version = [{b.code: b for b in version.benefits} for version in versions]
+    rows = [BenefitRow(code, name, [found.get(code) for found in by_version]) for code, name in names.items()]
+    return ProductMatrix(product, versions, rows)
+
+
+def providers_with_tariffs(session, scheme: Scheme) -> list[Provider]:
+    """The scheme's providers with their tariffs loaded."""
+    return list(
+        session.scalars(
+            select(Provider)
+            .where(Provider.scheme_id == scheme.id)
+            .options(selectinload(Provider.tariffs))
+            .order_by(Provider.code)
+        )
+    )

@@ -1,0 +1,248 @@
+"""Every registered route checks who may use it (issue "Foundation"): table-driven over ``app.url_map``, so a
+new route without ``@permission_required`` or ``@public`` fails here.
+
+For each rule and method: anonymous visitors are sent to the login page (unless public), each role lacking the
+permission gets 403, each role holding it never gets 403. URL arguments are filled with records of a small
+fixture set, or with dummy values that give 404 — both prove the permission check ran first.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mhi.auth.models import ROLES
+from mhi.core.access import PERMISSIONS, has_permission
+from tests.factories import login, make_federation, make_scheme, make_user, records
+
+UNCHECKED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def guarded_rules(app):
+    """Every rule but the static files, with its view function."""
+    return [(rule, app.view_functions[rule.endpoint]) for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+@pytest.fixture
+def world(app):
+    """Two federations, a scheme in each (plus one on its own), and one user of each role on scheme A / F1."""
+    with records(app) as session:
+        f1 = make_federation(session, "F1")
+        f2 = make_federation(session, "F2")
+        scheme_a = make_scheme(session, "MUT-A", federation=f1)
+        scheme_b = make_scheme(session, "MUT-B", federation=f2)
+        make_scheme(session, "MUT-C")
+        users = {}
+        for role in ROLES:
+            users[role] = make_user(
+                session,
+                role,
+                scheme=scheme_a if role not in ("admin", "federation_reviewer") else None,
+                federation=f1 if role == "federation_reviewer" else None,
+            )
+    return {"f1": f1, "f2": f2, "a": scheme_a, "b": scheme_b, "users": users}
+
+
+def url_for_rule(rule, world) -> str:
+    """The rule's URL with its arguments filled: the fixture's records by name, else a value giving 404."""
+    known = {
+        "code": world["a"].code,
+        "scheme_code": world["a"].code,
+        "federation_code": world["f1"].code,
+        "user_id": world["users"]["clerk"].id,
+    }
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        kind = type(converter).__name__ if converter else ""
+        if name in known:
+            values[name] = known[name]
+        elif kind in ("IntegerConverter", "NumberConverter"):
+            values[name] = 999999
+        elif kind == "PathConverter":
+            values[name] = "no/such/path"
+        else:
+            values[name] = "NO-SUCH-RECORD"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def methods_of(rule) -> list[str]:
+    """The methods a rule answers, without those Flask adds by itself."""
+    return sorted(rule.methods - UNCHECKED_METHODS)
+
+
+class Crashed:
+    """Stands for the answer of a view that raised, so one broken page does not hide the others."""
+
+    def __init__(self, error: Exception):
+        self.status_code = f"crash ({type(error).__name__}: {str(error)[:120]})"
+        self.headers = {}
+
+
+def request(client, method: str, url: str):
+    """One request, never following redirects; an exception in the view is reported, not raised."""
+    try:
+        return client.open(url, method=method, follow_redirects=False)
+    except Exception as error:  # noqa: BLE001 — listed with the route in the failure message
+        return Crashed(error)
+
+
+def test_every_route_declares_its_permission(app):
+    unguarded = [rule.rule for rule, view in guarded_rules(app) if not hasattr(view, "required_permission")]
+
+    assert not unguarded, "routes without @permission_required or @public: " + ", ".join(unguarded)
+
+
+def test_declared_permissions_are_known(app):
+    unknown = [
+        (rule.rule, view.required_permission)
+        for rule, view in guarded_rules(app)
+        if view.required_permission is not None and view.required_permission not in PERMISSIONS
+    ]
+
+    assert not unknown
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(app, client, world):
+    wrong = []
+    for rule, view in guarded_rules(app):
+        if view.required_permission is None:
+            continue
+        url = url_for_rule(rule, world)
+        for method in methods_of(rule):
+            response = request(client, method, url)
+            location = response.headers.get("Location", "")
+            if response.status_code != 302 or "/login" not in location:
+                wrong.append(f"{method} {url} → {response.status_code} {location}")
+
+    assert not wrong, "anonymous access not sent to the login page:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_what_its_permissions_allow(app, world, role):
+    user = world["users"][role]
+    client = app.test_client()
+    login(client, user)
+    wrong = []
+    for rule, view in guarded_rules(app):
+        permission = view.required_permission
+        if permission is None or rule.endpoint == "auth.logout":
+            continue  # public pages; signing out would end the rest of this walk
+        url = url_for_rule(rule, world)
+        allowed = has_permission(user, permission)
+        for method in methods_of(rule):
+            if allowed and method != "GET":
+                continue  # a POST by a holder would change data; the GET proves the check lets them in
+            status = request(client, method, url).status_code
+            if allowed and (status == 403 or isinstance(status, str) or status >= 500):
+                wrong.append(f"{method} {url} ({permission}) → {status} although {role} holds it")
+            if not allowed and status != 403:
+                wrong.append(f"{method} {url} ({permission}) → {status}, expected 403 for {role}")
+
+    assert not wrong, "\n".join(wrong)
+
+
+def test_logout_is_refused_to_anonymous_and_allowed_to_every_role(app, world):
+    for role in ROLES:
+        client = app.test_client()
+        login(client, world["users"][role])
+
+        response = client.post("/logout")
+
+        assert response.status_code == 302
+        assert client.get("/").status_code == 302  # signed out: the dashboard sends to the login page
+
+
+@pytest.mark.parametrize("role", ["scheme_manager", "clerk", "claims_officer", "auditor"])
+def test_a_scheme_user_gets_404_on_another_schemes_pages(app, world, role):
+    client = app.test_client()
+    login(client, world["users"][role])
+    other = world["b"].code
+
+    assert client.get(f"/schemes/{world['a'].code}").status_code == 200
+    assert client.get(f"/schemes/{other}").status_code == 404
+    assert client.get("/schemes/NO-SUCH").status_code == 404
+    if role == "scheme_manager":
+        assert client.get(f"/schemes/{world['a'].code}/edit").status_code == 200
+        assert client.get(f"/schemes/{other}/edit").status_code == 404
+        assert client.post(f"/schemes/{other}/edit", data={"name": "Taken over"}).status_code == 404
+    listing = client.get("/schemes").get_data(as_text=True)
+    assert world["a"].code in listing and other not in listing
+
+
+def test_a_federation_reviewer_sees_only_its_federation(app, world):
+    client = app.test_client()
+    login(client, world["users"]["federation_reviewer"])
+
+    assert client.get(f"/federations/{world['f1'].code}").status_code == 200
+    assert client.get(f"/federations/{world['f2'].code}").status_code == 404
+    assert client.get(f"/schemes/{world['a'].code}").status_code == 200
+    assert client.get(f"/schemes/{world['b'].code}").status_code == 404
+    assert client.get("/schemes/MUT-C").status_code == 404
+    assert client.get(f"/schemes/{world['a'].code}/edit").status_code == 403
+
+
+def test_the_dashboard_lists_only_the_users_schemes(app, world):
+    client = app.test_client()
+    login(client, world["users"]["clerk"])
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert "MUT-A" in page and "MUT-B" not in page and "MUT-C" not in page
+
+
+def test_the_admin_sees_every_scheme(app, world):
+    client = app.test_client()
+    login(client, world["users"]["admin"])
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert all(code in page for code in ("MUT-A", "MUT-B", "MUT-C"))
+    assert client.get(f"/schemes/{world['b'].code}/edit").status_code == 200
+
+
+def test_the_dashboard_counts_come_from_the_register(app, world):
+    from datetime import date
+
+    from mhi.members.models import Household, Person
+
+    with records(app) as session:
+        product_id = session.get(type(world["a"]), world["a"].id).products[0].id
+        household = Household(
+            scheme_id=world["a"].id, ref="H/1", product_id=product_id, enrolment_date=date(2024, 1, 1)
+        )
+        session.add(household)
+        session.flush()
+        for n, (relation, exit_date) in enumerate([("head", None), ("child", None), ("spouse", date(2024, 6, 1))]):
+            session.add(
+                Person(
+                    scheme_id=world["a"].id,
+                    household_id=household.id,
+                    member_no=f"A-{n}",
+                    first_name="Awa",
+                    last_name="Diop",
+                    sex="F",
+                    date_of_birth=date(1990, 1, 1),
+                    relation=relation,
+                    enrolment_date=date(2024, 1, 1),
+                    exit_date=exit_date,
+                )
+            )
+        session.commit()
+    client = app.test_client()
+    login(client, world["users"]["clerk"])
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert "Households in the register</dt>\n      <dd>1</dd>" in page
+    assert "Persons in the register</dt>\n      <dd>2</dd>" in page  # the spouse has left
+
+
+def test_error_pages_speak_the_users_language(app, world):
+    client = app.test_client()
+    client.post("/language", data={"lang": "fr"})
+
+    response = client.get("/no/such/page")
+
+    assert response.status_code == 404
+    assert '<html lang="fr">' in response.get_data(as_text=True)
+    assert client.get("/logout").status_code == 405
