@@ -76,6 +76,7 @@ MODEL_MODULES = (
     "mhi.claims.models",
     "mhi.pooling.models",
     "mhi.feasibility.models",
+    "mhi.cards.models",
 )
 
 

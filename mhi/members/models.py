@@ -15,18 +15,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mhi.core.db import db
 
+SEARCH_KEY = String(100).with_variant(String(100, collation="C"), "postgresql")
+
 
 class Household(db.Model):
     """A household: the unit that buys cover, with one product and one category."""
 
-    __table_args__ = (UniqueConstraint("scheme_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "ref"),
+        # The manager's lists (about to lapse, struck off) and the search by village (members/queries.py).
+        Index("ix_household_scheme_strike_off", "scheme_id", "strike_off_date"),
+        Index("ix_household_scheme_village", "scheme_id", "village", "ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
     ref: Mapped[str] = mapped_column(String(40))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     category: Mapped[str] = mapped_column(String(40), default="standard")
-    village: Mapped[str] = mapped_column(String(100), default="", index=True)
+    village: Mapped[str] = mapped_column(String(100), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     language: Mapped[str] = mapped_column(String(10), default="")
     enrolment_date: Mapped[date]  # the head's (data-formats.md)
@@ -48,7 +55,11 @@ class Person(db.Model):
         UniqueConstraint("scheme_id", "member_no"),
         CheckConstraint("sex IN ('F','M')", name="sex_known"),
         CheckConstraint("relationship IN ('head','spouse','child','parent','other')", name="relationship_known"),
-        Index("ix_person_scheme_last_first", "scheme_id", "last_name", "first_name"),
+        # Search (members/queries.py): prefix ranges on the folded names, and the phone's last digits (they
+        # replace indexes on the raw last/first names and phone, which no query could use).
+        Index("ix_person_scheme_last_key", "scheme_id", "last_key", "first_key"),
+        Index("ix_person_scheme_first_key", "scheme_id", "first_key", "last_key"),
+        Index("ix_person_scheme_phone_key", "scheme_id", "phone_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,8 +76,13 @@ class Person(db.Model):
     exit_date: Mapped[date | None]
     exit_reason: Mapped[str] = mapped_column(String(20), default="")
     village: Mapped[str] = mapped_column(String(100), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="", index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
     national_id: Mapped[str] = mapped_column(String(40), default="")
+    # Search keys (members.services.name_key / phone_key): names without accents or case, phone digits. "C"
+    # collation on PostgreSQL so that a prefix is a plain byte range there as on SQLite, and the index serves it.
+    last_key: Mapped[str] = mapped_column(SEARCH_KEY, default="")
+    first_key: Mapped[str] = mapped_column(SEARCH_KEY, default="")
+    phone_key: Mapped[str] = mapped_column(String(20), default="")
     photo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
 
     household = relationship("Household", back_populates="persons")

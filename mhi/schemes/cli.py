@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from mhi.core.cli import Rejected, federation_group, info, scheme_group
+from mhi.core.cli import Rejected, federation_group, import_group, info, scheme_group
 from mhi.core.db import db
 from mhi.core.validation import InputRejected
 from mhi.schemes.services import load_federation, load_scheme
@@ -55,3 +55,16 @@ def scheme_load(file):
 
 def init_app(app) -> None:
     """Commands are registered on the shared groups at import."""
+
+
+@import_group.command("expenses")
+@click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_expenses_command(scheme_code, dry_run, fmt, file):
+    """Import expenses.csv (data-formats.md): the whole file or nothing."""
+    from mhi.core.tabular import run_import_command
+    from mhi.schemes.imports import import_expenses
+
+    run_import_command("expenses", import_expenses, scheme_code, file, dry_run=dry_run, fmt=fmt)

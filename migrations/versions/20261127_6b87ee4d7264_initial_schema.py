@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d57e3ddc5d32
+Revision ID: 6b87ee4d7264
 Revises:
-Create Date: 2026-11-27 09:04:49.869457
+Create Date: 2026-11-27 09:35:44.405845
 
 """
 
@@ -13,7 +13,7 @@ import mhi.core.db
 
 
 # revision identifiers, used by Alembic.
-revision = "d57e3ddc5d32"
+revision = "6b87ee4d7264"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -47,9 +47,7 @@ def upgrade():
             ["federation_id"], ["federation.id"], name=op.f("fk_pool_rules_federation_id_federation")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pool_rules")),
-        sa.UniqueConstraint(
-            "federation_id", "effective_from", name=op.f("uq_pool_rules_federation_id_effective_from")
-        ),
+        sa.UniqueConstraint("federation_id", "effective_from", name=op.f("uq_pool_rules_federation_id_effective_from")),
     )
     op.create_table(
         "scheme",
@@ -66,9 +64,7 @@ def upgrade():
         sa.Column("opening_cash", mhi.core.db.Money(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("logo", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["federation_id"], ["federation.id"], name=op.f("fk_scheme_federation_id_federation")
-        ),
+        sa.ForeignKeyConstraint(["federation_id"], ["federation.id"], name=op.f("fk_scheme_federation_id_federation")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheme")),
         sa.UniqueConstraint("code", name=op.f("uq_scheme_code")),
     )
@@ -87,9 +83,7 @@ def upgrade():
         sa.Column("reversal_of_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.CheckConstraint("amount <> 0", name=op.f("ck_expense_amount_nonzero")),
-        sa.ForeignKeyConstraint(
-            ["reversal_of_id"], ["expense.id"], name=op.f("fk_expense_reversal_of_id_expense")
-        ),
+        sa.ForeignKeyConstraint(["reversal_of_id"], ["expense.id"], name=op.f("fk_expense_reversal_of_id_expense")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_expense_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_expense")),
         sa.UniqueConstraint("reversal_of_id", name=op.f("uq_expense_reversal_of_id")),
@@ -132,9 +126,7 @@ def upgrade():
         sa.Column("share", mhi.core.db.Rate(), nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=False),
         sa.Column("valid_to", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["scheme_id"], ["scheme.id"], name=op.f("fk_subsidy_programme_scheme_id_scheme")
-        ),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_subsidy_programme_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subsidy_programme")),
         sa.UniqueConstraint("scheme_id", "code", name=op.f("uq_subsidy_programme_scheme_id_code")),
     )
@@ -176,9 +168,7 @@ def upgrade():
         sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["user_account.id"], name=op.f("fk_audit_event_actor_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["user_account.id"], name=op.f("fk_audit_event_actor_id_user_account")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_audit_event_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
@@ -186,6 +176,32 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_audit_event_at"), ["at"], unique=False)
         batch_op.create_index("ix_audit_event_entity", ["entity", "entity_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_event_scheme_id"), ["scheme_id"], unique=False)
+
+    op.create_table(
+        "card_job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("requested_by_id", sa.Integer(), nullable=True),
+        sa.Column("scope", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("pdf", sa.LargeBinary(), nullable=True),
+        sa.Column("pdf_size", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint("status IN ('queued','running','done','failed')", name=op.f("ck_card_job_status_known")),
+        sa.CheckConstraint("progress >= 0 AND total >= 0", name=op.f("ck_card_job_counts_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"], ["user_account.id"], name=op.f("fk_card_job_requested_by_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_card_job_scheme_id_scheme")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_card_job")),
+    )
+    with op.batch_alter_table("card_job", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_card_job_scheme_id"), ["scheme_id"], unique=False)
 
     op.create_table(
         "household",
@@ -203,9 +219,7 @@ def upgrade():
         sa.Column("previous_household_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["previous_household_id"],
-            ["household.id"],
-            name=op.f("fk_household_previous_household_id_household"),
+            ["previous_household_id"], ["household.id"], name=op.f("fk_household_previous_household_id_household")
         ),
         sa.ForeignKeyConstraint(["product_id"], ["product.id"], name=op.f("fk_household_product_id_product")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_household_scheme_id_scheme")),
@@ -214,7 +228,8 @@ def upgrade():
     )
     with op.batch_alter_table("household", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_household_scheme_id"), ["scheme_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_household_village"), ["village"], unique=False)
+        batch_op.create_index("ix_household_scheme_strike_off", ["scheme_id", "strike_off_date"], unique=False)
+        batch_op.create_index("ix_household_scheme_village", ["scheme_id", "village", "ref"], unique=False)
 
     op.create_table(
         "payment_batch",
@@ -230,9 +245,7 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["user_account.id"], name=op.f("fk_payment_batch_created_by_id_user_account")
         ),
-        sa.ForeignKeyConstraint(
-            ["provider_id"], ["provider.id"], name=op.f("fk_payment_batch_provider_id_provider")
-        ),
+        sa.ForeignKeyConstraint(["provider_id"], ["provider.id"], name=op.f("fk_payment_batch_provider_id_provider")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_payment_batch_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_batch")),
         sa.UniqueConstraint("scheme_id", "number", name=op.f("uq_payment_batch_scheme_id_number")),
@@ -285,9 +298,7 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["user_account.id"], name=op.f("fk_study_created_by_id_user_account")
         ),
-        sa.ForeignKeyConstraint(
-            ["federation_id"], ["federation.id"], name=op.f("fk_study_federation_id_federation")
-        ),
+        sa.ForeignKeyConstraint(["federation_id"], ["federation.id"], name=op.f("fk_study_federation_id_federation")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_study_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_study")),
     )
@@ -312,18 +323,12 @@ def upgrade():
             ["created_by_id"], ["user_account.id"], name=op.f("fk_subsidy_receipt_created_by_id_user_account")
         ),
         sa.ForeignKeyConstraint(
-            ["programme_id"],
-            ["subsidy_programme.id"],
-            name=op.f("fk_subsidy_receipt_programme_id_subsidy_programme"),
+            ["programme_id"], ["subsidy_programme.id"], name=op.f("fk_subsidy_receipt_programme_id_subsidy_programme")
         ),
         sa.ForeignKeyConstraint(
-            ["reversal_of_id"],
-            ["subsidy_receipt.id"],
-            name=op.f("fk_subsidy_receipt_reversal_of_id_subsidy_receipt"),
+            ["reversal_of_id"], ["subsidy_receipt.id"], name=op.f("fk_subsidy_receipt_reversal_of_id_subsidy_receipt")
         ),
-        sa.ForeignKeyConstraint(
-            ["scheme_id"], ["scheme.id"], name=op.f("fk_subsidy_receipt_scheme_id_scheme")
-        ),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_subsidy_receipt_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subsidy_receipt")),
         sa.UniqueConstraint("reversal_of_id", name=op.f("uq_subsidy_receipt_reversal_of_id")),
         sa.UniqueConstraint("scheme_id", "reference", name=op.f("uq_subsidy_receipt_scheme_id_reference")),
@@ -338,9 +343,7 @@ def upgrade():
         sa.Column("provider_id", sa.Integer(), nullable=False),
         sa.Column("benefit_code", sa.String(length=20), nullable=False),
         sa.Column("amount", mhi.core.db.Money(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["provider_id"], ["provider.id"], name=op.f("fk_tariff_provider_id_provider")
-        ),
+        sa.ForeignKeyConstraint(["provider_id"], ["provider.id"], name=op.f("fk_tariff_provider_id_provider")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tariff")),
         sa.UniqueConstraint("provider_id", "benefit_code", name=op.f("uq_tariff_provider_id_benefit_code")),
     )
@@ -378,25 +381,32 @@ def upgrade():
         sa.Column("village", sa.String(length=100), nullable=False),
         sa.Column("phone", sa.String(length=40), nullable=False),
         sa.Column("national_id", sa.String(length=40), nullable=False),
+        sa.Column(
+            "last_key",
+            sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "first_key",
+            sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("phone_key", sa.String(length=20), nullable=False),
         sa.Column("photo", sa.LargeBinary(), nullable=True),
         sa.CheckConstraint(
-            "relationship IN ('head','spouse','child','parent','other')",
-            name=op.f("ck_person_relationship_known"),
+            "relationship IN ('head','spouse','child','parent','other')", name=op.f("ck_person_relationship_known")
         ),
         sa.CheckConstraint("sex IN ('F','M')", name=op.f("ck_person_sex_known")),
-        sa.ForeignKeyConstraint(
-            ["household_id"], ["household.id"], name=op.f("fk_person_household_id_household")
-        ),
+        sa.ForeignKeyConstraint(["household_id"], ["household.id"], name=op.f("fk_person_household_id_household")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_person_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
         sa.UniqueConstraint("scheme_id", "member_no", name=op.f("uq_person_scheme_id_member_no")),
     )
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_person_household_id"), ["household_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_person_phone"), ["phone"], unique=False)
-        batch_op.create_index(
-            "ix_person_scheme_last_first", ["scheme_id", "last_name", "first_name"], unique=False
-        )
+        batch_op.create_index("ix_person_scheme_first_key", ["scheme_id", "first_key", "last_key"], unique=False)
+        batch_op.create_index("ix_person_scheme_last_key", ["scheme_id", "last_key", "first_key"], unique=False)
+        batch_op.create_index("ix_person_scheme_phone_key", ["scheme_id", "phone_key"], unique=False)
 
     op.create_table(
         "product_version",
@@ -418,14 +428,10 @@ def upgrade():
         sa.CheckConstraint("basis IN ('person','household')", name=op.f("ck_product_version_basis_known")),
         sa.CheckConstraint("status IN ('draft','active')", name=op.f("ck_product_version_status_known")),
         sa.CheckConstraint("period_months IN (1,3,12)", name=op.f("ck_product_version_period_known")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["product.id"], name=op.f("fk_product_version_product_id_product")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["product.id"], name=op.f("fk_product_version_product_id_product")),
         sa.ForeignKeyConstraint(["study_id"], ["study.id"], name=op.f("fk_product_version_study_id_study")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_version")),
-        sa.UniqueConstraint(
-            "product_id", "effective_from", name=op.f("uq_product_version_product_id_effective_from")
-        ),
+        sa.UniqueConstraint("product_id", "effective_from", name=op.f("uq_product_version_product_id_effective_from")),
     )
     op.create_table(
         "receipt",
@@ -442,19 +448,13 @@ def upgrade():
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.CheckConstraint("method IN ('cash','mobile_money','bank')", name=op.f("ck_receipt_method_known")),
-        sa.CheckConstraint(
-            "(reversal_of_id IS NULL) = (amount > 0)", name=op.f("ck_receipt_only_reversals_negative")
-        ),
+        sa.CheckConstraint("(reversal_of_id IS NULL) = (amount > 0)", name=op.f("ck_receipt_only_reversals_negative")),
         sa.CheckConstraint("amount <> 0", name=op.f("ck_receipt_amount_nonzero")),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["user_account.id"], name=op.f("fk_receipt_created_by_id_user_account")
         ),
-        sa.ForeignKeyConstraint(
-            ["household_id"], ["household.id"], name=op.f("fk_receipt_household_id_household")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reversal_of_id"], ["receipt.id"], name=op.f("fk_receipt_reversal_of_id_receipt")
-        ),
+        sa.ForeignKeyConstraint(["household_id"], ["household.id"], name=op.f("fk_receipt_household_id_household")),
+        sa.ForeignKeyConstraint(["reversal_of_id"], ["receipt.id"], name=op.f("fk_receipt_reversal_of_id_receipt")),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_receipt_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_receipt")),
         sa.UniqueConstraint("reversal_of_id", name=op.f("uq_receipt_reversal_of_id")),
@@ -512,9 +512,7 @@ def upgrade():
         sa.CheckConstraint("status IN ('APPROVED','REDUCED','REJECTED')", name=op.f("ck_claim_status_known")),
         sa.CheckConstraint("amount_approved >= 0", name=op.f("ck_claim_approved_not_negative")),
         sa.CheckConstraint("amount_claimed >= 0", name=op.f("ck_claim_claimed_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["payment_batch.id"], name=op.f("fk_claim_batch_id_payment_batch")
-        ),
+        sa.ForeignKeyConstraint(["batch_id"], ["payment_batch.id"], name=op.f("fk_claim_batch_id_payment_batch")),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["user_account.id"], name=op.f("fk_claim_created_by_id_user_account")
         ),
@@ -596,8 +594,9 @@ def downgrade():
     op.drop_table("receipt")
     op.drop_table("product_version")
     with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.drop_index("ix_person_scheme_last_first")
-        batch_op.drop_index(batch_op.f("ix_person_phone"))
+        batch_op.drop_index("ix_person_scheme_phone_key")
+        batch_op.drop_index("ix_person_scheme_last_key")
+        batch_op.drop_index("ix_person_scheme_first_key")
         batch_op.drop_index(batch_op.f("ix_person_household_id"))
 
     op.drop_table("person")
@@ -627,10 +626,15 @@ def downgrade():
 
     op.drop_table("payment_batch")
     with op.batch_alter_table("household", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_household_village"))
+        batch_op.drop_index("ix_household_scheme_village")
+        batch_op.drop_index("ix_household_scheme_strike_off")
         batch_op.drop_index(batch_op.f("ix_household_scheme_id"))
 
     op.drop_table("household")
+    with op.batch_alter_table("card_job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_card_job_scheme_id"))
+
+    op.drop_table("card_job")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_event_scheme_id"))
         batch_op.drop_index("ix_audit_event_entity")

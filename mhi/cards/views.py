@@ -1,0 +1,161 @@
+"""Printing screens (blueprint ``cards``): the card batch form, its job page (progress, then the download), a
+household's statement and a receipt's slip.
+
+Card printing needs "register.write" (it hands out proof of membership); statements and slips "register.read".
+The job page polls with a Refresh header and a meta refresh — no script, the CSP forbids inline JavaScript.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from mhi.cards.forms import CardPrintForm, StatementForm
+from mhi.cards.models import CardJob
+from mhi.cards.receipt import receipt_pdf, slip_size
+from mhi.cards.services import CardScopeError, create_card_job, job_status, make_scope, start_card_job
+from mhi.cards.statement import document_language, statement_pdf
+from mhi.contributions.models import Receipt
+from mhi.core.access import has_permission, in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.db import db
+from mhi.members.models import Household
+from mhi.schemes.settings import card_layout
+
+bp = Blueprint("cards", __name__)
+
+#: Seconds between two looks at a running job.
+POLL_SECONDS = 2
+
+
+def _of_scheme(model, record_id: int, scheme):
+    """A record of ``scheme`` the user may see, else 404 (another scheme's id in this URL is not found)."""
+    record = in_scope_or_404(model, record_id)
+    if record.scheme_id != scheme.id:
+        abort(404)
+    return record
+
+
+def _pdf(data: bytes, name: str, *, download: bool = False) -> Response:
+    """A PDF response with a file name safe in a header (references may hold / and quotes)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "document"
+    disposition = "attachment" if download else "inline"
+    return Response(
+        data, mimetype="application/pdf", headers={"Content-Disposition": f'{disposition}; filename="{safe}.pdf"'}
+    )
+
+
+def _villages(scheme) -> list[str]:
+    """The scheme's villages, for the card form."""
+    return list(
+        db.session.scalars(
+            select(Household.village)
+            .where(Household.scheme_id == scheme.id, Household.village != "")
+            .distinct()
+            .order_by(Household.village)
+        )
+    )
+
+
+@bp.route("/schemes/<code>/cards", methods=["GET", "POST"])
+@permission_required("register.write")
+def print_form(code: str):
+    """Choose whose cards to print; the batch is then built in the background."""
+    scheme = scheme_or_404(code)
+    form = CardPrintForm(villages=_villages(scheme))
+    if form.validate_on_submit():
+        try:
+            scope = make_scope(
+                form.scope.data, household_ref=form.household_ref.data, village=form.village.data, since=form.since.data
+            )
+            job = create_card_job(db.session, scheme, scope, actor=current_user, on=date.today())
+        except CardScopeError:
+            db.session.rollback()
+            form.form_errors.append(_("Nobody in this selection gets a card: check the reference, village or date."))
+        else:
+            db.session.commit()
+            start_card_job(current_app._get_current_object(), job.id, on=date.today())
+            return redirect(url_for("cards.job", code=scheme.code, job_id=job.id))
+    jobs = db.session.scalars(
+        select(CardJob).where(CardJob.scheme_id == scheme.id).order_by(CardJob.id.desc()).limit(10)
+    ).all()
+    return render_template(
+        "cards/form.html", scheme=scheme, form=form, jobs=jobs, job_status=job_status, layout=card_layout(scheme)
+    )
+
+
+@bp.get("/schemes/<code>/cards/jobs/<int:job_id>")
+@permission_required("register.write")
+def job(code: str, job_id: int):
+    """A batch's progress; the page reloads itself until the PDF is ready."""
+    scheme = scheme_or_404(code)
+    item = _of_scheme(CardJob, job_id, scheme)
+    status = job_status(item)
+    response = Response(render_template("cards/job.html", scheme=scheme, job=item, status=status, poll=POLL_SECONDS))
+    if status in ("queued", "running"):
+        response.headers["Refresh"] = str(POLL_SECONDS)
+    return response
+
+
+@bp.get("/schemes/<code>/cards/jobs/<int:job_id>/cards.pdf")
+@permission_required("register.write")
+def job_pdf(code: str, job_id: int):
+    """The finished batch's PDF."""
+    scheme = scheme_or_404(code)
+    item = _of_scheme(CardJob, job_id, scheme)
+    if item.status != "done" or item.pdf is None:
+        abort(404)
+    return _pdf(item.pdf, f"cards-{scheme.code}-{item.id}", download=True)
+
+
+@bp.get("/schemes/<code>/households/<int:household_id>/statement")
+@permission_required("register.read")
+def statement(code: str, household_id: int):
+    """Choose the period, then the statement in the household's language (claims only for claims staff)."""
+    scheme = scheme_or_404(code)
+    household = _of_scheme(Household, household_id, scheme)
+    form = StatementForm(request.args)
+    if request.args and form.validate():
+        config = current_app.config
+        language = document_language(household, scheme, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
+        with force_locale(language):
+            data = statement_pdf(
+                db.session,
+                household,
+                form.date_from.data,
+                form.date_to.data,
+                language=language,
+                gettext=_,
+                include_claims=has_permission(current_user, "claims.read"),
+            )
+        return _pdf(data, f"statement-{household.ref}-{form.date_from.data}-{form.date_to.data}")
+    if not request.args:
+        form.date_from.data = date(date.today().year, 1, 1)
+        form.date_to.data = date.today()
+    return render_template("cards/statement.html", scheme=scheme, household=household, form=form)
+
+
+@bp.get("/schemes/<code>/receipts/<int:receipt_id>/slip.pdf")
+@permission_required("register.read")
+def receipt_slip(code: str, receipt_id: int):
+    """A receipt's slip, A6 or 80 mm roll (``?size=a6|roll80``; the scheme's setting otherwise)."""
+    scheme = scheme_or_404(code)
+    receipt = _of_scheme(Receipt, receipt_id, scheme)
+    household = db.session.get(Household, receipt.household_id)
+    config = current_app.config
+    language = document_language(household, scheme, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
+    with force_locale(language):
+        data = receipt_pdf(
+            db.session, receipt, size=slip_size(scheme, request.args.get("size")), language=language, gettext=_
+        )
+    return _pdf(data, f"receipt-{receipt.receipt_no}")
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)

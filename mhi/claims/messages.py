@@ -1,0 +1,64 @@
+"""The check and eligibility messages marked for translation.
+
+``rules.MESSAGES`` and ``services.ELIGIBILITY_MESSAGES`` are English templates chosen at run time, which the
+message extractor cannot see; they are listed here with ``N_`` so the catalogs carry them, and the views translate
+them with ``gettext(message, **params)``. tests/claims/test_views.py checks this list matches both dicts.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a translation marker
+    """Mark ``message`` for extraction; translated later, where it is shown."""
+    return message
+
+
+TRANSLATABLE = (
+    # rules.MESSAGES
+    N_("Not checked: an earlier check rejected the claim."),
+    N_("No person with member number %(member_no)s in this scheme."),
+    N_("Member %(member_no)s is a person of the scheme."),
+    N_("The household has no product in force on %(day)s."),
+    N_("Benefit %(benefit)s is not part of the household's product on %(day)s."),
+    N_("Benefit %(benefit)s (%(kind)s) is part of the household's product."),
+    N_("Cash benefit: no provider needed."),
+    N_("No provider given for a service benefit."),
+    N_("Provider %(provider)s is not known to the scheme."),
+    N_("Provider %(provider)s is under contract from %(start)s to %(end)s, not on %(day)s."),
+    N_("Provider %(provider)s is under contract from %(start)s, not on %(day)s."),
+    N_("Provider %(provider)s is under contract on %(day)s."),
+    N_("Date of service %(service)s is after the submission date %(submitted)s."),
+    N_("Submission date %(submitted)s is after the day the claim was recorded, %(recorded)s."),
+    N_("Service on %(service)s, submitted on %(submitted)s, recorded on %(recorded)s."),
+    N_("Submitted %(days)s days after the service; the limit is %(limit)s days."),
+    N_("Submitted %(days)s days after the service, within the limit of %(limit)s days."),
+    N_("Submitted %(days)s days after the service; the product sets no limit."),
+    N_("Not enrolled on %(day)s: enrolled from %(enrolment)s."),
+    N_("Not enrolled on %(day)s: left the scheme on %(exit)s."),
+    N_("Enrolled on %(day)s (from %(enrolment)s)."),
+    N_("Waiting period of %(days)s days: this benefit is covered from %(first_day)s, not on %(service)s."),
+    N_("Waiting period of %(days)s days over: this benefit is covered from %(first_day)s."),
+    N_("The household is not covered on %(day)s (contributions unpaid, lapsed, struck off or left)."),
+    N_("The household is covered on %(day)s."),
+    N_("An approved claim already has the same member, benefit, provider, date of service and amount."),
+    N_("An approved claim already pays %(benefit)s for this person on %(service)s."),
+    N_("No earlier approved claim is the same."),
+    N_("Already %(cases)s approved cases of %(benefit)s in %(year)s; the limit is %(limit)s."),
+    N_("%(cases)s earlier approved cases of %(benefit)s in %(year)s; the limit is %(limit)s."),
+    N_("No limit on the number of cases of %(benefit)s."),
+    N_("Nothing is payable: the admissible amount %(admissible)s at a rate of %(rate)s comes to 0."),
+    N_("Nothing is payable: the benefit's amount comes to 0."),
+    N_("Payable before the annual ceiling: %(amount)s."),
+    N_("The annual ceiling of %(ceiling)s for %(benefit)s in %(year)s is used up."),
+    N_("%(remaining)s of the annual ceiling of %(ceiling)s remained; %(amount)s approved."),
+    N_("No annual ceiling; %(amount)s approved."),
+    # services.ELIGIBILITY_MESSAGES
+    N_("Not enrolled yet: enrolled from %(enrolment)s."),
+    N_("Left the scheme on %(exit)s."),
+    N_("The household left the scheme on %(exit)s."),
+    N_("The household was struck off on %(day)s for unpaid contributions."),
+    N_("Contributions unpaid: not covered since %(day)s."),
+    N_("No contribution period paid yet."),
+    N_("Covered on %(day)s."),
+    N_("Covered on %(day)s; paid up, with the grace period, until %(until)s."),
+)

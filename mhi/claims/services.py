@@ -1,0 +1,884 @@
+"""Claims on the database: the rules' context loaded in bulk, deciding and storing, overrides, payment batches
+and the eligibility check at the health centre (adjudication.md, contributions.md §4).
+
+One code path decides every claim, whether typed in a form, sent to the API or imported: ``decide_and_store``.
+It loads what the rules look up with a fixed number of queries per batch (never one per claim), decides in the
+order adjudication.md fixes, and bulk-inserts the claims with their automatic decision.
+Services flush, never commit: the view or command owns the transaction.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Text, bindparam, cast, func, insert, select
+
+from mhi.claims.models import Claim, ClaimDecision, ClaimLine, PaymentBatch
+from mhi.claims.rules import (
+    APPROVED,
+    CASH,
+    PAYING_STATUSES,
+    REDUCED,
+    REJECTED,
+    BenefitRule,
+    ClaimInput,
+    Decision,
+    History,
+    PatientRule,
+    ProductRule,
+    ProviderRule,
+    decide_batch,
+)
+from mhi.core.audit import record
+from mhi.core.money import ZERO, quantum
+from mhi.members.models import CoverageSpan, Household, Person
+from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Tariff
+
+#: Above this many keys a lookup loads the scheme's rows and filters in Python: still one query, and no
+#: statement ever carries more bind parameters than SQLite and PostgreSQL accept.
+IN_LIMIT = 500
+
+
+class ClaimError(ValueError):
+    """A claims action refused; the message says why in words a claims officer understands."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The rules' context, from the database
+
+
+@dataclass(frozen=True)
+class ClaimEntry:
+    """A claim as received, before its decision: what a form, the API or a claims.csv row gives."""
+
+    claim_ref: str
+    member_no: str
+    provider_code: str | None
+    benefit_code: str
+    date_of_service: date
+    date_submitted: date
+    amount_claimed: Decimal
+    paid_on: date | None = None
+    diagnosis_code: str = ""
+    lines: tuple[tuple[str, Decimal], ...] = ()
+
+
+class _VersionLookup:
+    """The product version in force on a day, as ``schemes.services.version_in_force`` chooses it: the last
+    active version dated on or before the day, else the first one."""
+
+    __slots__ = ("_dates", "_rules")
+
+    def __init__(self, versions: list[tuple[date, ProductRule]]):
+        """``versions`` are the product's active versions in date order."""
+        self._dates = [day for day, _ in versions]
+        self._rules = [rule for _, rule in versions]
+
+    def __call__(self, day: date) -> ProductRule | None:
+        """The rules in force on ``day`` (None when the product has no active version)."""
+        if not self._rules:
+            return None
+        index = bisect.bisect_right(self._dates, day) - 1
+        return self._rules[max(index, 0)]
+
+
+@dataclass
+class DbContext:
+    """The rules' ``Context`` over rows loaded once for a batch (or for one claim).
+
+    ``household_key`` is the household id; coverage is read from the ``CoverageSpan`` rows that
+    ``contributions.services.refresh_households`` keeps current: covered on D iff a span has start ≤ D < end.
+    """
+
+    patients: dict[str, PatientRule]
+    person_ids: dict[str, int]
+    providers: dict[str, ProviderRule]
+    provider_ids: dict[str, int]
+    spans: dict[int, list[tuple[date, date | None]]]
+    benefit_kinds: dict[str, str] = field(default_factory=dict)
+
+    def patient(self, member_no: str) -> PatientRule | None:
+        """The person with this member number, or None."""
+        return self.patients.get(member_no)
+
+    def provider(self, code: str) -> ProviderRule | None:
+        """The provider with this code, or None."""
+        return self.providers.get(code)
+
+    def household_covered(self, household_key: Any, day: date) -> bool:
+        """Whether the household has a coverage span [start, end) holding ``day`` (contributions.md §4)."""
+        for start, end in self.spans.get(household_key, ()):
+            if start <= day and (end is None or day < end):
+                return True
+        return False
+
+
+def _benefit_rule(row: Benefit) -> BenefitRule:
+    """A stored benefit as the checks see it."""
+    return BenefitRule(
+        code=row.code,
+        kind=row.kind,
+        coverage_rate=row.coverage_rate,
+        amount=row.amount,
+        ceiling_per_case=row.ceiling_per_case,
+        ceiling_per_year=row.ceiling_per_year,
+        max_cases_per_year=row.max_cases_per_year,
+        waiting_period_days=row.waiting_period_days,
+    )
+
+
+def product_lookups(session, scheme, product_ids=None) -> dict[int, _VersionLookup]:
+    """The active versions of the scheme's products (or of ``product_ids``) as lookups by day: two queries."""
+    versions_q = (
+        select(ProductVersion)
+        .join(Product, ProductVersion.product_id == Product.id)
+        .where(Product.scheme_id == scheme.id, ProductVersion.status == "active")
+        .order_by(ProductVersion.product_id, ProductVersion.effective_from)
+    )
+    if product_ids is not None:
+        versions_q = versions_q.where(ProductVersion.product_id.in_(product_ids))
+    versions = list(session.scalars(versions_q))
+    benefits: dict[int, list[Benefit]] = defaultdict(list)
+    if versions:
+        benefit_rows = session.scalars(
+            select(Benefit)
+            .where(Benefit.version_id.in_([v.id for v in versions]))
+            .order_by(Benefit.version_id, Benefit.position)
+        )
+        for row in benefit_rows:
+            benefits[row.version_id].append(row)
+    by_product: dict[int, list[tuple[date, ProductRule]]] = defaultdict(list)
+    for version in versions:
+        rule = ProductRule(
+            waiting_period_days=version.waiting_period_days,
+            submission_limit_days=version.submission_limit_days,
+            benefits={b.code: _benefit_rule(b) for b in benefits[version.id]},
+        )
+        by_product[version.product_id].append((version.effective_from, rule))
+    return {product_id: _VersionLookup(items) for product_id, items in by_product.items()}
+
+
+def scheme_benefit_kinds(session, scheme) -> dict[str, str]:
+    """Every benefit code of the scheme's products (all versions) with its kind; ``cash`` wins if a code is
+    cash in any version (a claims.csv amount of 0 is then readable, data-formats.md)."""
+    rows = session.execute(
+        select(Benefit.code, Benefit.kind)
+        .join(ProductVersion, Benefit.version_id == ProductVersion.id)
+        .join(Product, ProductVersion.product_id == Product.id)
+        .where(Product.scheme_id == scheme.id)
+    )
+    kinds: dict[str, str] = {}
+    for code, kind in rows:
+        if kinds.get(code) != CASH:
+            kinds[code] = kind
+    return kinds
+
+
+def load_context(session, scheme, member_nos: Iterable[str] | None = None, provider_codes=None) -> DbContext:
+    """The rules' context for a batch of claims: persons, their households' products and coverage spans,
+    providers and tariffs, with a fixed number of queries whatever the batch size.
+
+    ``member_nos`` / ``provider_codes`` narrow the load for a handful of claims (a form, the API); a large batch
+    loads the scheme's rows in one query each.
+    """
+    wanted = None if member_nos is None else set(member_nos)
+    person_q = (
+        select(
+            Person.member_no,
+            Person.id,
+            Person.household_id,
+            Person.enrolment_date,
+            Person.exit_date,
+            Household.product_id,
+        )
+        .join(Household, Person.household_id == Household.id)
+        .where(Person.scheme_id == scheme.id)
+    )
+    narrow = wanted is not None and len(wanted) <= IN_LIMIT
+    if narrow:
+        person_q = person_q.where(Person.member_no.in_(wanted))
+    person_rows = session.execute(person_q).all()
+    if wanted is not None and not narrow:
+        person_rows = [row for row in person_rows if row.member_no in wanted]
+
+    product_ids = {row.product_id for row in person_rows} if narrow else None
+    lookups = product_lookups(session, scheme, product_ids)
+    empty = _VersionLookup([])
+    patients: dict[str, PatientRule] = {}
+    person_ids: dict[str, int] = {}
+    household_ids: set[int] = set()
+    for row in person_rows:
+        patients[row.member_no] = PatientRule(
+            member_no=row.member_no,
+            enrolment_date=row.enrolment_date,
+            exit_date=row.exit_date,
+            household_key=row.household_id,
+            product_at=lookups.get(row.product_id, empty),
+        )
+        person_ids[row.member_no] = row.id
+        household_ids.add(row.household_id)
+
+    span_q = select(CoverageSpan.household_id, CoverageSpan.start, CoverageSpan.end).where(
+        CoverageSpan.scheme_id == scheme.id
+    )
+    if narrow:
+        span_q = span_q.where(CoverageSpan.household_id.in_(household_ids or {-1}))
+    spans: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
+    for household_id, start, end in session.execute(span_q.order_by(CoverageSpan.household_id, CoverageSpan.start)):
+        if household_id in household_ids:
+            spans[household_id].append((start, end))
+
+    providers, provider_ids = _providers(session, scheme, provider_codes)
+    return DbContext(patients, person_ids, providers, provider_ids, dict(spans))
+
+
+def _providers(session, scheme, codes=None) -> tuple[dict[str, ProviderRule], dict[str, int]]:
+    """The scheme's providers (or those with ``codes``) with their tariffs: two queries."""
+    provider_q = select(Provider).where(Provider.scheme_id == scheme.id)
+    if codes is not None:
+        provider_q = provider_q.where(Provider.code.in_([c for c in codes if c] or [""]))
+    rows = list(session.scalars(provider_q))
+    tariffs: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    if rows:
+        for provider_id, benefit_code, amount in session.execute(
+            select(Tariff.provider_id, Tariff.benefit_code, Tariff.amount).where(
+                Tariff.provider_id.in_([p.id for p in rows])
+            )
+        ):
+            tariffs[provider_id][benefit_code] = amount
+    rules = {p.code: ProviderRule(p.code, p.contract_from, p.contract_to, dict(tariffs.get(p.id, {}))) for p in rows}
+    return rules, {p.code: p.id for p in rows}
+
+
+def history_for(session, scheme, member_nos: Iterable[str], years: Iterable[int]) -> History:
+    """The APPROVED/REDUCED claims (current decision) of these persons in these calendar years: one query."""
+    wanted = set(member_nos)
+    wanted_years = set(years)
+    history = History()
+    if not wanted or not wanted_years:
+        return history
+    query = select(
+        Claim.member_no,
+        Claim.benefit_code,
+        Claim.provider_code,
+        Claim.date_of_service,
+        Claim.amount_claimed,
+        Claim.status,
+        Claim.amount_approved,
+    ).where(
+        Claim.scheme_id == scheme.id,
+        Claim.status.in_(sorted(PAYING_STATUSES)),
+        Claim.date_of_service >= date(min(wanted_years), 1, 1),
+        Claim.date_of_service <= date(max(wanted_years), 12, 31),
+    )
+    narrow = len(wanted) <= IN_LIMIT
+    if narrow:
+        # Through the persons (paying claims always have one), so the claim index on person_id serves it.
+        query = query.where(
+            Claim.person_id.in_(select(Person.id).where(Person.scheme_id == scheme.id, Person.member_no.in_(wanted)))
+        )
+    for row in session.execute(query):
+        if row.date_of_service.year in wanted_years and (narrow or row.member_no in wanted):
+            # A stored row has every field History keys on, and the status and amount of its decision.
+            history.add(row, row)
+    return history
+
+
+def lock_persons(session, scheme, member_nos: Iterable[str]) -> None:
+    """On PostgreSQL, lock the persons of a batch (ordered by id, so two batches never deadlock) before the
+    history is read: two transactions deciding claims against one annual ceiling then run one after the other
+    and the second sees the first's claims. SQLite has a single writer, which serialises them already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    wanted = set(member_nos)
+    query = select(Person.id).where(Person.scheme_id == scheme.id).order_by(Person.id).with_for_update()
+    if len(wanted) <= IN_LIMIT:
+        query = query.where(Person.member_no.in_(wanted or {""}))
+    session.execute(query).all()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Deciding and storing
+
+
+def _param_text(value: Any) -> str:
+    """A check parameter as stored: ISO dates, decimals and numbers as plain text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def checks_json(decision: Decision) -> list[dict[str, Any]]:
+    """A decision's checks as stored in ``ClaimDecision.checks`` (params as strings, never floats)."""
+    return json.loads(checks_json_text(decision))
+
+
+#: JSON text of the part of a check before its params, by (code, passed, message): the same dozen shapes
+#: repeat in every claim, so a million-claim import serialises each once.
+_CHECK_HEADS: dict[tuple, str] = {}
+#: Values needing no JSON escaping (dates, amounts, counts, codes and references as validated).
+_PLAIN_JSON = re.compile(r"[A-Za-z0-9 ./_:-]*")
+
+
+def _json_text(text: str) -> str:
+    """A JSON string literal."""
+    return f'"{text}"' if _PLAIN_JSON.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+
+
+def checks_json_text(decision: Decision) -> str:
+    """``checks_json`` as JSON text, built from cached pieces (the bulk insert's hot path)."""
+    parts = []
+    for check in decision.checks:
+        key = (check.code, check.passed, check.message)
+        head = _CHECK_HEADS.get(key)
+        if head is None:
+            head = json.dumps(
+                {"code": check.code, "passed": check.passed, "message": check.message}, ensure_ascii=False
+            )
+            head = _CHECK_HEADS[key] = head[:-1] + ', "params": {'
+        params = ", ".join(f'"{name}": {_json_text(_param_text(value))}' for name, value in check.params.items())
+        parts.append(head + params + "}}")
+    return "[" + ", ".join(parts) + "]"
+
+
+@dataclass
+class StoredClaims:
+    """What ``decide_and_store`` did: claim ids and decisions in the order of the entries given."""
+
+    claim_ids: list[int]
+    decisions: list[Decision]
+    paid_on_ignored: int = 0
+
+
+def decide_and_store(
+    session,
+    scheme,
+    entries: Iterable[ClaimEntry],
+    *,
+    source: str,
+    actor,
+    recorded_on: date,
+    context: DbContext | None = None,
+    history: History | None = None,
+) -> StoredClaims:
+    """Decide claims by adjudication.md and store each with its automatic decision; the one path for the form,
+    the API and the import.
+
+    The batch is decided in (date_of_service, date_submitted, claim_ref) order, each claim seeing the paying
+    claims already stored and those decided before it in the batch. ``paid_on`` is kept only for a claim that
+    pays (a paid_on on a REJECTED claim is ignored and counted). A caller deciding many chunks (the benchmark)
+    passes its own ``context`` and ``history`` so they are loaded once.
+    """
+    entries = list(entries)
+    if not entries:
+        return StoredClaims([], [], 0)
+    member_nos = {e.member_no for e in entries}
+    if context is None:
+        context = load_context(
+            session,
+            scheme,
+            member_nos=member_nos,
+            provider_codes={e.provider_code for e in entries if e.provider_code} if len(entries) <= IN_LIMIT else None,
+        )
+    if history is None:
+        lock_persons(session, scheme, member_nos)
+        history = history_for(session, scheme, member_nos, {e.date_of_service.year for e in entries})
+    inputs = [
+        ClaimInput(
+            claim_ref=e.claim_ref,
+            member_no=e.member_no,
+            provider_code=e.provider_code or None,
+            benefit_code=e.benefit_code,
+            date_of_service=e.date_of_service,
+            date_submitted=e.date_submitted,
+            amount_claimed=e.amount_claimed,
+            recorded_on=recorded_on,
+        )
+        for e in entries
+    ]
+    decisions = decide_batch(inputs, context, history, scheme.currency)
+
+    actor_id = getattr(actor, "id", None)
+    ignored = 0
+    claim_rows = []
+    for entry, decision in zip(entries, decisions, strict=True):
+        pays = decision.status in PAYING_STATUSES
+        if entry.paid_on is not None and not pays:
+            ignored += 1  # adjudication.md: a paid_on given for a REJECTED claim is ignored, and said so
+        claim_rows.append(
+            {
+                "scheme_id": scheme.id,
+                "claim_ref": entry.claim_ref,
+                "member_no": entry.member_no,
+                "person_id": context.person_ids.get(entry.member_no),
+                "provider_code": entry.provider_code or "",
+                "provider_id": context.provider_ids.get(entry.provider_code or ""),
+                "benefit_code": entry.benefit_code,
+                "date_of_service": entry.date_of_service,
+                "date_submitted": entry.date_submitted,
+                "recorded_on": recorded_on,
+                "amount_claimed": entry.amount_claimed,
+                "diagnosis_code": entry.diagnosis_code or "",
+                "source": source,
+                "status": decision.status,
+                "amount_approved": decision.amount_approved,
+                "reasons": ";".join(decision.reasons),
+                "overridden": False,
+                "paid_on": entry.paid_on if pays else None,
+                "created_by_id": actor_id,
+            }
+        )
+    # A plain executemany (RETURNING would make SQLite insert row by row), then the new ids by claim_ref: every
+    # id above the largest one before the insert that carries one of this batch's refs is one of ours.
+    last_id = session.scalar(select(func.max(Claim.id))) or 0
+    # Core inserts (not the ORM's bulk insert, which splits a batch into a statement per run of rows with the
+    # same None columns): one executemany per table.
+    session.execute(insert(Claim.__table__), claim_rows)
+    new_ids = dict(
+        session.execute(select(Claim.claim_ref, Claim.id).where(Claim.scheme_id == scheme.id, Claim.id > last_id)).all()
+    )
+    claim_ids = [new_ids[e.claim_ref] for e in entries]
+    # The checks go in as JSON text built by checks_json_text, bypassing the JSON type's serialiser; PostgreSQL
+    # wants the text cast to json, SQLite stores it as it is (a CAST there would turn it into a number).
+    checks_value = bindparam("checks_text", type_=Text)
+    if session.get_bind().dialect.name == "postgresql":
+        checks_value = cast(checks_value, JSON)
+    session.execute(
+        insert(ClaimDecision.__table__).values(checks=checks_value),
+        [
+            {
+                "claim_id": claim_id,
+                "seq": 1,
+                "kind": "automatic",
+                "status": decision.status,
+                "amount_approved": decision.amount_approved,
+                "reasons": ";".join(decision.reasons),
+                "checks_text": checks_json_text(decision),
+                "note": "",
+                "actor_id": actor_id,
+            }
+            for claim_id, decision in zip(claim_ids, decisions, strict=True)
+        ],
+    )
+    line_rows = [
+        {"claim_id": claim_id, "position": position, "label": label, "amount": amount}
+        for claim_id, entry in zip(claim_ids, entries, strict=True)
+        for position, (label, amount) in enumerate(entry.lines)
+    ]
+    if line_rows:
+        session.execute(insert(ClaimLine.__table__), line_rows)
+    record(
+        session,
+        actor=actor,
+        entity="claim",
+        entity_id=claim_ids[0] if len(claim_ids) == 1 else None,
+        scheme_id=scheme.id,
+        action="decide",
+        after={
+            "source": source,
+            "claims": len(claim_ids),
+            "claim_ref": entries[0].claim_ref if len(entries) == 1 else None,
+            "approved": sum(1 for d in decisions if d.status == APPROVED),
+            "reduced": sum(1 for d in decisions if d.status == REDUCED),
+            "rejected": sum(1 for d in decisions if d.status == REJECTED),
+        },
+    )
+    session.flush()
+    return StoredClaims(claim_ids, decisions, ignored)
+
+
+def next_claim_ref(session, scheme, day: date) -> str:
+    """A reference for a claim typed without one: ``CLM-<year>-<n>``, the next number free in the scheme."""
+    prefix = f"CLM-{day.year}-"
+    taken = session.scalar(
+        select(func.count()).select_from(Claim).where(Claim.scheme_id == scheme.id, Claim.claim_ref.like(prefix + "%"))
+    )
+    number = taken + 1
+    while session.scalar(
+        select(Claim.id).where(Claim.scheme_id == scheme.id, Claim.claim_ref == f"{prefix}{number:06d}")
+    ):
+        number += 1
+    return f"{prefix}{number:06d}"
+
+
+def submit_claim(session, scheme, entry: ClaimEntry, *, source: str, actor, recorded_on: date) -> Claim:
+    """One claim from the form or the API, decided at once; a claim_ref already used is refused."""
+    if session.scalar(select(Claim.id).where(Claim.scheme_id == scheme.id, Claim.claim_ref == entry.claim_ref)):
+        raise ClaimError(f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice.")
+    stored = decide_and_store(session, scheme, [entry], source=source, actor=actor, recorded_on=recorded_on)
+    return session.get(Claim, stored.claim_ids[0])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Overrides
+
+
+def override_decision(session, claim: Claim, *, status: str, amount_approved, reason: str, actor) -> ClaimDecision:
+    """A claims officer's decision superseding the current one (adjudication.md "In the application").
+
+    A written reason is required; a REJECTED claim pays 0, an APPROVED or REDUCED one more than 0. The earlier
+    decisions stay in the claim's history; the claim carries the new one. A paid claim cannot be overridden.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError("An override needs a written reason.")
+    if status not in (APPROVED, REDUCED, REJECTED):
+        raise ClaimError(f"{status} is not a decision (APPROVED, REDUCED or REJECTED).")
+    amount = Decimal(amount_approved) if amount_approved not in (None, "") else ZERO
+    if status == REJECTED:
+        if amount != 0:
+            raise ClaimError("A rejected claim pays nothing: the amount approved must be 0.")
+    elif amount <= 0:
+        raise ClaimError("An approved or reduced claim must pay more than 0.")
+    currency = _currency_of(session, claim)
+    if amount != amount.quantize(quantum(currency)):
+        raise ClaimError(f"{amount} has more decimals than {currency} allows.")
+    if claim.paid_on is not None or (claim.batch is not None and claim.batch.status == "paid"):
+        raise ClaimError("This claim has been paid: its decision can no longer change.")
+    if claim.person_id is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Person.id).where(Person.id == claim.person_id).with_for_update()).all()
+
+    before = {"status": claim.status, "amount_approved": claim.amount_approved, "reasons": claim.reasons}
+    seq = (session.scalar(select(func.max(ClaimDecision.seq)).where(ClaimDecision.claim_id == claim.id)) or 0) + 1
+    # The override's reasons keep the export's shape: empty for APPROVED, one code otherwise (the officer's
+    # written reason is in the decision's note).
+    reasons = "" if status == APPROVED else "OVERRIDE"
+    decision = ClaimDecision(
+        claim_id=claim.id,
+        seq=seq,
+        kind="override",
+        status=status,
+        amount_approved=amount,
+        reasons=reasons,
+        checks=[],
+        note=reason,
+        actor_id=getattr(actor, "id", None),
+    )
+    session.add(decision)
+    claim.status = status
+    claim.amount_approved = amount
+    claim.reasons = reasons
+    claim.overridden = True
+    if status == REJECTED and claim.batch is not None:
+        claim.batch = None  # an open batch only pays claims that pay
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="claim",
+        entity_id=claim.id,
+        scheme_id=claim.scheme_id,
+        action="override",
+        before=before,
+        after={"status": status, "amount_approved": amount, "reasons": reasons, "note": reason},
+    )
+    return decision
+
+
+def _currency_of(session, claim: Claim) -> str:
+    """The currency of the claim's scheme."""
+    from mhi.schemes.models import Scheme
+
+    return session.scalar(select(Scheme.currency).where(Scheme.id == claim.scheme_id))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Payment batches
+
+
+def _approved_unpaid(provider: Provider):
+    """The WHERE clause of a provider's claims that pay, are not paid and are in no batch."""
+    return (
+        Claim.provider_id == provider.id,
+        Claim.status.in_(sorted(PAYING_STATUSES)),
+        Claim.paid_on.is_(None),
+        Claim.batch_id.is_(None),
+    )
+
+
+def create_batch(session, provider: Provider, claim_ids: Iterable[int] | None = None, *, actor) -> PaymentBatch:
+    """Gather approved unpaid claims of one provider (all of them, or ``claim_ids``) into a payment batch."""
+    query = select(Claim).where(*_approved_unpaid(provider)).order_by(Claim.claim_ref)
+    claims = list(session.scalars(query))
+    if claim_ids is not None:
+        wanted = set(claim_ids)
+        claims = [c for c in claims if c.id in wanted]
+        if len(claims) != len(wanted):
+            raise ClaimError("Some claims chosen are not approved unpaid claims of this provider outside a batch.")
+    if not claims:
+        raise ClaimError(f"{provider.code} has no approved unpaid claims to pay.")
+    count = session.scalar(
+        select(func.count()).select_from(PaymentBatch).where(PaymentBatch.provider_id == provider.id)
+    )
+    batch = PaymentBatch(
+        scheme_id=provider.scheme_id,
+        provider_id=provider.id,
+        number=f"{provider.code}-{count + 1:04d}",
+        status="open",
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(batch)
+    session.flush()
+    for claim in claims:
+        claim.batch_id = batch.id
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="payment_batch",
+        entity_id=batch.id,
+        scheme_id=batch.scheme_id,
+        action="create",
+        after={"number": batch.number, "claims": len(claims), "total": sum((c.amount_approved for c in claims), ZERO)},
+    )
+    return batch
+
+
+def mark_batch_paid(session, batch: PaymentBatch, paid_on: date, *, actor) -> None:
+    """Record that a batch was paid on ``paid_on``: every claim in it gets that paid_on. A paid batch is final."""
+    if batch.status == "paid":
+        raise ClaimError(f"Batch {batch.number} was already paid on {batch.paid_on.isoformat()}; it cannot change.")
+    if paid_on is None:
+        raise ClaimError("Give the day the batch was paid.")
+    claims = list(session.scalars(select(Claim).where(Claim.batch_id == batch.id)))
+    if not claims:
+        raise ClaimError(f"Batch {batch.number} holds no claims.")
+    batch.status = "paid"
+    batch.paid_on = paid_on
+    for claim in claims:
+        claim.paid_on = paid_on
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="payment_batch",
+        entity_id=batch.id,
+        scheme_id=batch.scheme_id,
+        action="paid",
+        before={"status": "open"},
+        after={"status": "paid", "paid_on": paid_on, "claims": len(claims)},
+    )
+
+
+def remove_from_batch(session, batch: PaymentBatch, claim: Claim, *, actor) -> None:
+    """Take a claim out of an open batch (it goes back to the approved unpaid claims)."""
+    if batch.status == "paid":
+        raise ClaimError(f"Batch {batch.number} is paid; it cannot change.")
+    if claim.batch_id != batch.id:
+        raise ClaimError(f"Claim {claim.claim_ref} is not in batch {batch.number}.")
+    claim.batch_id = None
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="payment_batch",
+        entity_id=batch.id,
+        scheme_id=batch.scheme_id,
+        action="remove_claim",
+        after={"claim_ref": claim.claim_ref},
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Eligibility at the health centre
+
+#: Why a person is or is not covered; English templates that are also gettext msgids (as rules.MESSAGES).
+ELIGIBILITY_MESSAGES: dict[str, str] = {
+    "unknown": "No person with member number %(member_no)s in this scheme.",
+    "not_yet_enrolled": "Not enrolled yet: enrolled from %(enrolment)s.",
+    "exited": "Left the scheme on %(exit)s.",
+    "household_exited": "The household left the scheme on %(exit)s.",
+    "struck_off": "The household was struck off on %(day)s for unpaid contributions.",
+    "unpaid_since": "Contributions unpaid: not covered since %(day)s.",
+    "never_paid": "No contribution period paid yet.",
+    "covered": "Covered on %(day)s.",
+    "covered_until": "Covered on %(day)s; paid up, with the grace period, until %(until)s.",
+}
+
+
+@dataclass
+class BenefitStanding:
+    """One benefit of the product in force for a person: waiting period, and what the year still allows."""
+
+    code: str
+    name: str
+    kind: str
+    first_day: date  # the first day after the waiting period
+    waiting_over: bool
+    ceiling_per_year: Decimal | None
+    used: Decimal
+    remaining: Decimal | None
+    cases: int
+    max_cases: int | None
+
+
+@dataclass
+class MemberStanding:
+    """A member of the household and whether they are covered on the day asked."""
+
+    member_no: str
+    name: str
+    relationship: str
+    covered: bool
+
+
+@dataclass
+class Eligibility:
+    """The answer at the health centre's desk: covered or not and why, the household, and each benefit."""
+
+    member_no: str
+    on: date
+    found: bool
+    covered: bool = False
+    reasons: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    name: str = ""
+    household_ref: str = ""
+    product_code: str = ""
+    members: list[MemberStanding] = field(default_factory=list)
+    benefits: list[BenefitStanding] = field(default_factory=list)
+
+
+def _span_covered(spans: list[tuple[date, date | None]], day: date) -> bool:
+    """Whether a span [start, end) holds ``day``."""
+    return any(start <= day and (end is None or day < end) for start, end in spans)
+
+
+def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
+    """Is this member covered on ``on``, and why not; who in the household is; what each benefit still allows.
+
+    Loads one person's household, its coverage spans, its product version and the year's paying claims of
+    that person: a handful of small queries, so the desk gets its answer at once.
+    """
+    member_no = (member_no or "").strip()
+    found = session.execute(
+        select(Person, Household, Product.code)
+        .join(Household, Person.household_id == Household.id)
+        .join(Product, Household.product_id == Product.id)
+        .where(Person.scheme_id == scheme.id, Person.member_no == member_no)
+    ).first()
+    if found is None:
+        return Eligibility(member_no, on, False, reasons=[(ELIGIBILITY_MESSAGES["unknown"], {"member_no": member_no})])
+    person, household, product_code = found
+    members = list(
+        session.scalars(select(Person).where(Person.household_id == household.id).order_by(Person.member_no))
+    )
+    spans = [
+        (start, end)
+        for start, end in session.execute(
+            select(CoverageSpan.start, CoverageSpan.end)
+            .where(CoverageSpan.household_id == household.id)
+            .order_by(CoverageSpan.start)
+        )
+    ]
+    household_covered = _span_covered(spans, on)
+
+    def person_covered(p: Person) -> bool:
+        """contributions.md §4: the household covered, the person enrolled and not exited."""
+        return household_covered and p.enrolment_date <= on and (p.exit_date is None or p.exit_date > on)
+
+    result = Eligibility(
+        member_no,
+        on,
+        True,
+        covered=person_covered(person),
+        name=person.full_name,
+        household_ref=household.ref,
+        product_code=product_code,
+        members=[MemberStanding(p.member_no, p.full_name, p.relation, person_covered(p)) for p in members],
+    )
+    result.reasons = _why(person, household, spans, on, household_covered, result.covered)
+
+    # The product's versions with their benefits in one query; the version in force on the day is chosen as
+    # for a claim (schemes.services.version_in_force).
+    by_version: dict[int, tuple[ProductVersion, list[Benefit]]] = {}
+    for version, benefit in session.execute(
+        select(ProductVersion, Benefit)
+        .join(Benefit, Benefit.version_id == ProductVersion.id)
+        .where(ProductVersion.product_id == household.product_id, ProductVersion.status == "active")
+        .order_by(ProductVersion.effective_from, Benefit.position)
+    ):
+        by_version.setdefault(version.id, (version, []))[1].append(benefit)
+    versions = list(by_version.values())
+    if not versions:
+        return result
+    index = bisect.bisect_right([v.effective_from for v, _ in versions], on) - 1
+    version, benefit_rows = versions[max(index, 0)]
+    rule = ProductRule(
+        waiting_period_days=version.waiting_period_days,
+        submission_limit_days=version.submission_limit_days,
+        benefits={b.code: _benefit_rule(b) for b in benefit_rows},
+    )
+    names = {b.code: b.name for b in benefit_rows}
+    # Paying claims always have a person (UNKNOWN_MEMBER is rejected): person_id uses the claim index.
+    used = {
+        code: (count, total or ZERO)
+        for code, count, total in session.execute(
+            select(Claim.benefit_code, func.count(), func.sum(Claim.amount_approved))
+            .where(
+                Claim.person_id == person.id,
+                Claim.status.in_(sorted(PAYING_STATUSES)),
+                Claim.date_of_service >= date(on.year, 1, 1),
+                Claim.date_of_service <= date(on.year, 12, 31),
+            )
+            .group_by(Claim.benefit_code)
+        )
+    }
+    for benefit in rule.benefits.values():
+        waiting = benefit.waiting_period_days if benefit.waiting_period_days is not None else rule.waiting_period_days
+        first_day = person.enrolment_date + timedelta(days=waiting)
+        cases, total = used.get(benefit.code, (0, ZERO))
+        remaining = None if benefit.ceiling_per_year is None else max(benefit.ceiling_per_year - total, ZERO)
+        result.benefits.append(
+            BenefitStanding(
+                code=benefit.code,
+                name=names.get(benefit.code, benefit.code),
+                kind=benefit.kind,
+                first_day=first_day,
+                waiting_over=on >= first_day,
+                ceiling_per_year=benefit.ceiling_per_year,
+                used=total,
+                remaining=remaining,
+                cases=cases,
+                max_cases=benefit.max_cases_per_year,
+            )
+        )
+    return result
+
+
+def _why(person, household, spans, on: date, household_covered: bool, covered: bool) -> list[tuple[str, dict]]:
+    """The reasons a person is or is not covered on ``on``, most decisive first."""
+    m = ELIGIBILITY_MESSAGES
+    reasons: list[tuple[str, dict]] = []
+    if person.enrolment_date > on:
+        reasons.append((m["not_yet_enrolled"], {"enrolment": person.enrolment_date}))
+    if person.exit_date is not None and person.exit_date <= on:
+        reasons.append((m["exited"], {"exit": person.exit_date}))
+    if covered:
+        current = next((end for start, end in spans if start <= on and (end is None or on < end)), None)
+        if current is None:
+            reasons.append((m["covered"], {"day": on}))
+        else:
+            reasons.append((m["covered_until"], {"day": on, "until": current - timedelta(days=1)}))
+        return reasons
+    if household_covered:
+        return reasons
+    if household.exit_date is not None and household.exit_date <= on:
+        reasons.append((m["household_exited"], {"exit": household.exit_date}))
+    elif household.strike_off_date is not None and household.strike_off_date <= on:
+        reasons.append((m["struck_off"], {"day": household.strike_off_date}))
+    else:
+        ended = [end for start, end in spans if end is not None and end <= on]
+        if ended:
+            # A span ends at paid_until + grace: the first day without cover (contributions.md §4).
+            reasons.append((m["unpaid_since"], {"day": max(ended)}))
+        elif person.enrolment_date <= on:
+            reasons.append((m["never_paid"], {}))
+    return reasons

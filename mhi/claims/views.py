@@ -1,0 +1,568 @@
+"""Claims screens: the eligibility check at the health centre (page and JSON), providers, the claim form and the
+JSON API (both decided at once by adjudication.md, through ``services.decide_and_store`` like the import), the
+claim page with every check, the claims officer's queue and overrides, and provider payment batches.
+
+Claims are patient health data: every view needs a ``claims.*`` or ``providers.write`` permission, which a
+federation reviewer never holds, and loads records through ``scheme_or_404``/``in_scope_or_404``.
+The JSON API keeps CSRF protection: a browser script sends the page's token in the ``X-CSRFToken`` header.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from mhi.claims import queries
+from mhi.claims.forms import ActionForm, BatchPaidForm, ClaimForm, EligibilityForm, OverrideForm
+from mhi.claims.imports import read_entry
+from mhi.claims.models import Claim, PaymentBatch
+from mhi.claims.pdf import batch_pdf
+from mhi.claims.services import (
+    ClaimError,
+    create_batch,
+    eligibility,
+    mark_batch_paid,
+    next_claim_ref,
+    override_decision,
+    remove_from_batch,
+    submit_claim,
+)
+from mhi.core import formatting
+from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.db import db
+from mhi.core.money import money_str
+from mhi.core.validation import InputRejected
+from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
+
+bp = Blueprint("claims", __name__)
+
+# Check and eligibility parameters by kind, so they are shown in the user's locale (rules.py stores them as text).
+DATE_PARAMS = frozenset(
+    {"day", "start", "end", "service", "submitted", "recorded", "enrolment", "exit", "first_day", "until"}
+)
+MONEY_PARAMS = frozenset({"admissible", "amount", "ceiling", "remaining"})
+
+
+def _locale(scheme) -> str:
+    """The user's language with the scheme's country (fr + SN = fr_SN)."""
+    return formatting.display_locale(str(get_locale() or "en"), scheme.country)
+
+
+def translate(message: str, params: dict, scheme) -> str:
+    """A check or eligibility message in the user's language, dates and amounts formatted for the locale."""
+    locale = _locale(scheme)
+    values = {}
+    for key, value in params.items():
+        if value in (None, ""):
+            values[key] = value
+        elif key in DATE_PARAMS:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            values[key] = formatting.day(day, locale)
+        elif key in MONEY_PARAMS:
+            values[key] = formatting.money(Decimal(str(value)), scheme.currency, locale)
+        elif key == "rate":
+            values[key] = formatting.percent(Decimal(str(value)), locale)
+        elif key == "kind":
+            values[key] = _("cash") if value == "cash" else _("service")
+        else:
+            values[key] = value
+    return _(message, **values)
+
+
+def _claim_of(scheme, claim_id: int) -> Claim:
+    """A claim of this scheme the user may see, else 404."""
+    claim = in_scope_or_404(Claim, claim_id)
+    if claim.scheme_id != scheme.id:
+        abort(404)
+    return claim
+
+
+def _batch_of(scheme, batch_id: int) -> PaymentBatch:
+    """A payment batch of this scheme the user may see, else 404."""
+    batch = in_scope_or_404(PaymentBatch, batch_id)
+    if batch.scheme_id != scheme.id:
+        abort(404)
+    return batch
+
+
+def _provider_of(scheme, provider_code: str) -> Provider:
+    """A provider of this scheme by code, else 404."""
+    provider = db.session.scalar(
+        db.select(Provider).where(Provider.scheme_id == scheme.id, Provider.code == provider_code)
+    )
+    if provider is None:
+        abort(404)
+    return provider
+
+
+# ---------------------------------------------------------------------------------------------------- eligibility
+
+
+def _scanned(value: str | None) -> str:
+    """The member number from what was typed or scanned: the card's QR code holds the raw number; a scanner
+    that types like a keyboard may add spaces or a line end."""
+    return (value or "").strip()
+
+
+@bp.get("/schemes/<code>/eligibility")
+@permission_required("claims.read")
+def eligibility_page(code: str):
+    """Type or scan a member number: covered or not and why, the household, what each benefit still allows."""
+    scheme = scheme_or_404(code)
+    form = EligibilityForm(request.args)
+    answer = None
+    if request.args.get("member_no") and form.validate():
+        answer = eligibility(db.session, scheme, _scanned(form.member_no.data), form.on.data or date.today())
+    return render_template("claims/eligibility.html", scheme=scheme, form=form, answer=answer, translate=translate)
+
+
+@bp.get("/schemes/<code>/eligibility.json")
+@permission_required("claims.read")
+def eligibility_json(code: str):
+    """The eligibility answer as JSON (amounts as strings in the currency's decimals, conventions.md)."""
+    scheme = scheme_or_404(code)
+    member_no = _scanned(request.args.get("member_no"))
+    if not member_no:
+        return jsonify(error=_("Give a member number (member_no).")), 400
+    try:
+        on = date.fromisoformat(request.args["on"]) if request.args.get("on") else date.today()
+    except ValueError:
+        return jsonify(error=_("on must be a date (YYYY-MM-DD).")), 400
+    answer = eligibility(db.session, scheme, member_no, on)
+    currency = scheme.currency
+
+    def amount(value):
+        return None if value is None else money_str(value, currency)
+
+    return jsonify(
+        member_no=answer.member_no,
+        on=answer.on.isoformat(),
+        found=answer.found,
+        covered=answer.covered,
+        reasons=[translate(message, params, scheme) for message, params in answer.reasons],
+        name=answer.name,
+        household_ref=answer.household_ref,
+        product=answer.product_code,
+        members=[
+            {"member_no": m.member_no, "name": m.name, "relationship": m.relationship, "covered": m.covered}
+            for m in answer.members
+        ],
+        benefits=[
+            {
+                "code": b.code,
+                "name": b.name,
+                "kind": b.kind,
+                "waiting_period_ends": b.first_day.isoformat(),
+                "waiting_over": b.waiting_over,
+                "ceiling_per_year": amount(b.ceiling_per_year),
+                "used": amount(b.used),
+                "remaining": amount(b.remaining),
+                "cases": b.cases,
+                "max_cases": b.max_cases,
+            }
+            for b in answer.benefits
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ providers
+
+
+@bp.get("/schemes/<code>/providers")
+@permission_required("claims.read")
+def providers(code: str):
+    """The scheme's providers: contract dates, claims, amounts approved, paid and outstanding."""
+    scheme = scheme_or_404(code)
+    return render_template("claims/providers.html", scheme=scheme, figures=queries.provider_figures(db.session, scheme))
+
+
+@bp.get("/schemes/<code>/providers/<provider_code>")
+@permission_required("claims.read")
+def provider(code: str, provider_code: str):
+    """One provider: contract, tariffs, figures, recent claims, approved unpaid claims and payment batches."""
+    scheme = scheme_or_404(code)
+    item = _provider_of(scheme, provider_code)
+    return render_template(
+        "claims/provider.html",
+        scheme=scheme,
+        provider=item,
+        figures=queries.provider_figures(db.session, scheme, item)[0],
+        claims=queries.provider_claims(db.session, item),
+        unpaid=queries.approved_unpaid(db.session, item),
+        batches=queries.batches(db.session, scheme, item),
+        action_form=ActionForm(),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------- claims
+
+
+def _benefit_choices(scheme) -> list[tuple[str, str]]:
+    """Every benefit code of the scheme's products, with its name."""
+    rows = db.session.execute(
+        db.select(Benefit.code, Benefit.name)
+        .join(ProductVersion, Benefit.version_id == ProductVersion.id)
+        .join(Product, ProductVersion.product_id == Product.id)
+        .where(Product.scheme_id == scheme.id)
+        .order_by(Benefit.code)
+    )
+    seen: dict[str, str] = {}
+    for benefit_code, name in rows:
+        seen.setdefault(benefit_code, name)
+    return [(c, f"{c} — {n}") for c, n in seen.items()]
+
+
+def _provider_choices(scheme) -> list[tuple[str, str]]:
+    """The scheme's providers as (code, name)."""
+    rows = db.session.execute(
+        db.select(Provider.code, Provider.name).where(Provider.scheme_id == scheme.id).order_by(Provider.code)
+    )
+    return [(c, f"{c} — {n}") for c, n in rows]
+
+
+@bp.get("/schemes/<code>/claims")
+@permission_required("claims.read")
+def queue(code: str):
+    """The claims officer's queue: recent decisions, rejected and reduced first, with filters."""
+    scheme = scheme_or_404(code)
+    args = request.args
+    try:
+        since = date.fromisoformat(args["since"]) if args.get("since") else None
+    except ValueError:
+        since = None
+    provider_id = None
+    if args.get("provider"):
+        provider_id = _provider_of(scheme, args["provider"]).id
+    claims = queries.queue(
+        db.session,
+        scheme,
+        status=args.get("status") or None,
+        benefit_code=args.get("benefit") or None,
+        provider_id=provider_id,
+        reason=args.get("reason") or None,
+        member_no=args.get("member_no") or None,
+        since=since,
+        overridden=True if args.get("overridden") else None,
+    )
+    return render_template(
+        "claims/queue.html",
+        scheme=scheme,
+        claims=claims,
+        args=args,
+        benefits=_benefit_choices(scheme),
+        providers=_provider_choices(scheme),
+    )
+
+
+def _form_problems(form: ClaimForm, problems) -> None:
+    """Show each problem beside its field (bill-line problems beside the lines)."""
+    fields = {
+        "claim_ref": form.claim_ref,
+        "member_no": form.member_no,
+        "provider_code": form.provider_code,
+        "benefit_code": form.benefit_code,
+        "date_of_service": form.date_of_service,
+        "date_submitted": form.date_submitted,
+        "diagnosis_code": form.diagnosis_code,
+    }
+    for problem in problems:
+        target = fields.get(problem.column)
+        if target is not None:
+            target.errors.append(problem.message)
+        elif problem.row is not None and problem.column in ("label", "amount"):
+            form.form_errors.append(
+                _(
+                    "Bill line %(n)s, %(column)s: %(message)s",
+                    n=problem.row,
+                    column=problem.column,
+                    message=problem.message,
+                )
+            )
+        else:
+            form.form_errors.append(
+                problem.message
+                if problem.column != "amount_claimed"
+                else _("The bill: %(message)s", message=problem.message)
+            )
+
+
+@bp.route("/schemes/<code>/claims/new", methods=["GET", "POST"])
+@permission_required("claims.write")
+def new_claim(code: str):
+    """Type a claim with its bill lines; it is decided at once and its page shown."""
+    scheme = scheme_or_404(code)
+    form = ClaimForm()
+    form.set_choices(_benefit_choices(scheme), _provider_choices(scheme))
+    if request.method == "GET" and request.args.get("member_no"):
+        form.member_no.data = _scanned(request.args["member_no"])
+    if form.validate_on_submit():
+        today = date.today()
+        data = {
+            name: getattr(form, name).data
+            for name in (
+                "claim_ref",
+                "member_no",
+                "provider_code",
+                "benefit_code",
+                "date_of_service",
+                "date_submitted",
+                "diagnosis_code",
+            )
+        }
+        data["claim_ref"] = (data["claim_ref"] or "").strip() or next_claim_ref(db.session, scheme, today)
+        try:
+            entry = read_entry(db.session, scheme, data, form.bill_lines())
+            claim = submit_claim(db.session, scheme, entry, source="form", actor=current_user, recorded_on=today)
+        except InputRejected as exc:
+            db.session.rollback()
+            _form_problems(form, exc.problems)
+        except ClaimError as exc:
+            db.session.rollback()
+            form.claim_ref.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(
+                _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=_status_label(claim.status)),
+                "success",
+            )
+            return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
+    return render_template("claims/form.html", scheme=scheme, form=form)
+
+
+def _status_label(status: str) -> str:
+    """A decision's status in the user's language."""
+    return {"APPROVED": _("approved"), "REDUCED": _("reduced"), "REJECTED": _("rejected")}.get(status, status)
+
+
+@bp.post("/api/schemes/<code>/claims")
+@permission_required("claims.write")
+def api_create(code: str):
+    """Receive one claim as JSON and decide it at once (201 with the decision; 400 with field problems).
+
+    Body: ``claim_ref`` (optional), ``member_no``, ``provider_code``, ``benefit_code``, ``date_of_service``,
+    ``date_submitted``, ``amount_claimed`` (a string, or left out when ``lines`` [{label, amount}] are given),
+    ``diagnosis_code``. Amounts are read as exact decimals, never floats.
+    """
+    scheme = scheme_or_404(code)
+    if not request.is_json:
+        return jsonify(error=_("Send the claim as JSON (Content-Type: application/json).")), 415
+    try:
+        data = json.loads(request.get_data(as_text=True), parse_float=Decimal)
+    except (ValueError, InvalidOperation):
+        return jsonify(error=_("The body is not valid JSON.")), 400
+    if not isinstance(data, dict):
+        return jsonify(error=_("The body must be a JSON object.")), 400
+    raw_lines = data.get("lines") or []
+    if not isinstance(raw_lines, list) or not all(isinstance(x, dict) for x in raw_lines):
+        return jsonify(errors={"lines": _("lines must be a list of {label, amount} objects.")}), 400
+    lines = [(str(x.get("label") or ""), "" if x.get("amount") is None else str(x["amount"])) for x in raw_lines]
+    today = date.today()
+    values = {
+        k: data.get(k)
+        for k in (
+            "claim_ref",
+            "member_no",
+            "provider_code",
+            "benefit_code",
+            "date_of_service",
+            "date_submitted",
+            "amount_claimed",
+            "diagnosis_code",
+        )
+    }
+    values["claim_ref"] = values["claim_ref"] or next_claim_ref(db.session, scheme, today)
+    try:
+        entry = read_entry(db.session, scheme, values, lines)
+        claim = submit_claim(db.session, scheme, entry, source="api", actor=current_user, recorded_on=today)
+    except InputRejected as exc:
+        db.session.rollback()
+        errors: dict[str, str] = {}
+        for problem in exc.problems:
+            key = (
+                problem.column
+                if problem.row is None or problem.column == "amount_claimed"
+                else (f"lines[{problem.row - 1}].{problem.column}")
+            )
+            errors[key or "claim"] = problem.message
+        return jsonify(errors=errors), 400
+    except ClaimError as exc:
+        db.session.rollback()
+        return jsonify(errors={"claim_ref": str(exc)}), 409
+    db.session.commit()
+    decision = claim.decisions[-1]
+    return jsonify(
+        claim_ref=claim.claim_ref,
+        status=claim.status,
+        amount_claimed=money_str(claim.amount_claimed, scheme.currency),
+        amount_approved=money_str(claim.amount_approved, scheme.currency),
+        reasons=[r for r in claim.reasons.split(";") if r],
+        checks=[
+            {"code": c["code"], "passed": c["passed"], "detail": translate(c["message"], c["params"], scheme)}
+            for c in decision.checks
+        ],
+        url=url_for("claims.detail", code=scheme.code, claim_id=claim.id),
+    ), 201
+
+
+@bp.get("/schemes/<code>/claims/<int:claim_id>")
+@permission_required("claims.read")
+def detail(code: str, claim_id: int):
+    """A claim: what was received, its bill lines, and every decision with each check and its result."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    return render_template(
+        "claims/detail.html",
+        scheme=scheme,
+        claim=claim,
+        decisions=queries.decisions_of(db.session, claim),
+        translate=translate,
+        status_label=_status_label,
+    )
+
+
+@bp.route("/schemes/<code>/claims/<int:claim_id>/override", methods=["GET", "POST"])
+@permission_required("claims.write")
+def override(code: str, claim_id: int):
+    """A claims officer replaces the decision, with a written reason; both decisions stay in the history."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    form = OverrideForm()
+    if request.method == "GET":
+        form.status.data = claim.status
+        form.amount_approved.data = money_str(claim.amount_approved, scheme.currency)
+    if form.validate_on_submit():
+        try:
+            amount = Decimal((form.amount_approved.data or "0").strip())
+        except InvalidOperation:
+            form.amount_approved.errors.append(_("Write an amount with digits and '.' as the decimal separator."))
+        else:
+            try:
+                override_decision(
+                    db.session,
+                    claim,
+                    status=form.status.data,
+                    amount_approved=amount,
+                    reason=form.reason.data,
+                    actor=current_user,
+                )
+            except ClaimError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(_("Decision changed: %(status)s.", status=_status_label(claim.status)), "success")
+                return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
+    return render_template("claims/override.html", scheme=scheme, claim=claim, form=form, status_label=_status_label)
+
+
+# ------------------------------------------------------------------------------------------------ payment batches
+
+
+@bp.get("/schemes/<code>/batches")
+@permission_required("claims.read")
+def batches(code: str):
+    """The scheme's payment batches, newest first."""
+    scheme = scheme_or_404(code)
+    return render_template("claims/batches.html", scheme=scheme, rows=queries.batches(db.session, scheme))
+
+
+@bp.post("/schemes/<code>/providers/<provider_code>/batches")
+@permission_required("providers.write")
+def batch_create(code: str, provider_code: str):
+    """Gather a provider's approved unpaid claims into a new payment batch."""
+    scheme = scheme_or_404(code)
+    item = _provider_of(scheme, provider_code)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        batch = create_batch(db.session, item, actor=current_user)
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("claims.provider", code=scheme.code, provider_code=item.code))
+    db.session.commit()
+    flash(_("Payment batch %(number)s built.", number=batch.number), "success")
+    return redirect(url_for("claims.batch", code=scheme.code, batch_id=batch.id))
+
+
+@bp.route("/schemes/<code>/batches/<int:batch_id>", methods=["GET"])
+@permission_required("claims.read")
+def batch(code: str, batch_id: int):
+    """A payment batch: its claims and total, to print, then mark paid."""
+    scheme = scheme_or_404(code)
+    item = _batch_of(scheme, batch_id)
+    claims = queries.batch_claims(db.session, item)
+    return render_template(
+        "claims/batch.html",
+        scheme=scheme,
+        batch=item,
+        claims=claims,
+        total=sum((c.amount_approved for c in claims), Decimal(0)),
+        paid_form=BatchPaidForm(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/schemes/<code>/batches/<int:batch_id>/paid")
+@permission_required("providers.write")
+def batch_paid(code: str, batch_id: int):
+    """Mark a batch paid: its claims get the paid_on date; the batch can no longer change."""
+    scheme = scheme_or_404(code)
+    item = _batch_of(scheme, batch_id)
+    form = BatchPaidForm()
+    if not form.validate_on_submit():
+        flash(_("Give the day the batch was paid."), "error")
+        return redirect(url_for("claims.batch", code=scheme.code, batch_id=item.id))
+    try:
+        mark_batch_paid(db.session, item, form.paid_on.data, actor=current_user)
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Batch %(number)s marked paid.", number=item.number), "success")
+    return redirect(url_for("claims.batch", code=scheme.code, batch_id=item.id))
+
+
+@bp.post("/schemes/<code>/batches/<int:batch_id>/claims/<int:claim_id>/remove")
+@permission_required("providers.write")
+def batch_remove(code: str, batch_id: int, claim_id: int):
+    """Take a claim out of an open batch."""
+    scheme = scheme_or_404(code)
+    item = _batch_of(scheme, batch_id)
+    claim = _claim_of(scheme, claim_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        remove_from_batch(db.session, item, claim, actor=current_user)
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("claims.batch", code=scheme.code, batch_id=item.id))
+
+
+@bp.get("/schemes/<code>/batches/<int:batch_id>/batch.pdf")
+@permission_required("claims.read")
+def batch_print(code: str, batch_id: int):
+    """The batch as a printable PDF: the claims listed (ref, member, date, approved amount) and the total."""
+    scheme = scheme_or_404(code)
+    item = _batch_of(scheme, batch_id)
+    document = batch_pdf(scheme, item, queries.batch_claims(db.session, item), _locale(scheme))
+    return Response(
+        document,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{item.number}.pdf"'},
+    )
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)

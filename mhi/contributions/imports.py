@@ -1,0 +1,154 @@
+"""contributions.csv (data-formats.md): receipts paid by households, validated as a whole, added in bulk.
+
+``receipt_no`` is unique in the scheme; ``amount`` > 0 with no more decimals than the currency has; ``method``
+``cash`` / ``mobile_money`` / ``bank`` (blank = cash). "Import behaviour": a receipt_no already stored with
+identical values is ``unchanged``, with different values a ``conflict``; one bad row writes nothing. The affected
+households' coverage is refreshed once, after the insert.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mhi.contributions.models import Receipt
+from mhi.contributions.services import METHODS, refresh_households
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.tabular import (
+    PREVIEW_ROWS,
+    ImportResult,
+    bulk_insert,
+    check_columns,
+    conflict,
+    parse_rows,
+    stored_rows,
+)
+from mhi.core.validation import FieldError, Problem
+from mhi.members.models import Household
+
+REQUIRED = ("receipt_no", "household_ref", "date", "amount")
+OPTIONAL = ("method", "collector")
+COMPARED = ("household_ref", "date", "amount", "method", "collector")
+
+
+def _collector(value) -> str:
+    """The collector's name, at most 120 characters."""
+    text = (value or "").strip()
+    if len(text) > 120:
+        raise FieldError("is longer than 120 characters")
+    return text
+
+
+def import_contributions(
+    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
+) -> ImportResult:
+    """Import contributions.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
+    result = ImportResult("contributions")
+    result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
+    if result.problems:
+        return result
+    readers = {
+        "receipt_no": lambda x: v.ref(x, "receipt number"),
+        "household_ref": lambda x: v.ref(x, "household reference"),
+        "date": v.day,
+        "amount": lambda x: v.amount(x, scheme.currency, positive=True),
+        "method": lambda x: v.choice(x, METHODS, "payment method") if x else "cash",
+        "collector": _collector,
+    }
+    problems = result.problems
+    parsed = parse_rows(header, rows, readers, required=REQUIRED, key="receipt_no", problems=problems, file=file)
+
+    households = dict(
+        (row.ref, row.id)
+        for row in stored_rows(
+            session,
+            select(Household.ref, Household.id).where(Household.scheme_id == scheme.id),
+            Household.ref,
+            sorted({values["household_ref"] for _, values in parsed}),
+        )
+    )
+    stored = {
+        row.receipt_no: row._asdict()
+        for row in stored_rows(
+            session,
+            select(
+                Receipt.receipt_no,
+                Household.ref.label("household_ref"),
+                Receipt.date,
+                Receipt.amount,
+                Receipt.method,
+                Receipt.collector,
+            )
+            .join(Household, Household.id == Receipt.household_id)
+            .where(Receipt.scheme_id == scheme.id),
+            Receipt.receipt_no,
+            [values["receipt_no"] for _, values in parsed],
+        )
+    }
+    to_add: list[dict] = []
+    for number, values in parsed:
+        existing = stored.get(values["receipt_no"])
+        if existing is not None:
+            difference = conflict(values["receipt_no"], existing, values, COMPARED)
+            if difference is None:
+                result.unchanged += 1
+            else:
+                problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
+            continue
+        household_id = households.get(values["household_ref"])
+        if household_id is None:
+            problems.append(
+                Problem(
+                    f"household {values['household_ref']} is not in the register (import members first)",
+                    row=number,
+                    column="household_ref",
+                    file=file,
+                )
+            )
+            continue
+        to_add.append({**values, "household_id": household_id})
+    if problems:
+        return result
+    result.added = len(to_add)
+    result.preview = [
+        {k: values[k] for k in ("receipt_no", "household_ref", "date", "amount", "method", "collector")}
+        for values in to_add[:PREVIEW_ROWS]
+    ]
+    if dry_run or not to_add:
+        return result
+    actor_id = getattr(actor, "id", None)
+    bulk_insert(
+        session,
+        Receipt.__table__,
+        [
+            {
+                "scheme_id": scheme.id,
+                "household_id": values["household_id"],
+                "receipt_no": values["receipt_no"],
+                "date": values["date"],
+                "amount": values["amount"],
+                "method": values["method"],
+                "collector": values["collector"],
+                "reason": "",
+                "created_by_id": actor_id,
+            }
+            for values in to_add
+        ],
+    )
+    record(
+        session,
+        actor=actor,
+        entity="import",
+        entity_id=None,
+        scheme_id=scheme.id,
+        action="contributions",
+        after={
+            "file": file,
+            "added": result.added,
+            "unchanged": result.unchanged,
+            "total": sum(values["amount"] for values in to_add),
+        },
+    )
+    refresh_households(session, scheme, sorted({values["household_id"] for values in to_add}))
+    result.written = True
+    return result

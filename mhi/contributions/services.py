@@ -1,0 +1,598 @@
+"""Contributions on the database: the rules engine's inputs bulk-loaded, the derived data refreshed, receipts
+recorded and reversed, and a household's account on a day.
+
+Owns: ``Household.exit_date``, ``Household.strike_off_date`` and the ``CoverageSpan`` rows, recomputed by
+``refresh_households`` from the register and the receipts (members/models.py), so that "who is covered on D" is
+SQL over spans. Receipts are append-only (contributions/models.py): a wrong one is cancelled by a reversing
+counter-entry with the same date and the negated amount, which the engine reads as if it had never been paid
+(contributions.md §5 walk, rules.py docstring). Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
+
+from mhi.contributions.models import Receipt
+from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDates, Programme, Terms, build_ledger
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.tabular import bulk_insert
+from mhi.core.validation import FieldError
+from mhi.members.models import CoverageSpan, Household, Person
+from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
+
+#: Households refreshed per batch: memory stays flat on a 100,000-household register.
+CHUNK = 5000
+METHODS = ("cash", "mobile_money", "bank")
+AUTO_NUMBER = re.compile(r"^R-(\d{4})-(\d{6})$")
+
+
+class ContributionError(ValueError):
+    """A receipt or reversal that cannot be accepted; the message says why, ``field`` which input."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# -- engine inputs -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SchemeRules:
+    """The scheme-wide part of every household's input, loaded once per refresh."""
+
+    terms: dict[int, list[tuple[date, Terms]]]  # product id → effective-dated terms
+    programmes: list[Programme]
+    currency: str
+
+
+def _scheme_rules(session, scheme: Scheme) -> _SchemeRules:
+    """Active product versions per product (effective-dated) and the programmes in scheme.json order."""
+    versions = session.execute(
+        select(ProductVersion)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .where(Product.scheme_id == scheme.id, ProductVersion.status == "active")
+        .order_by(ProductVersion.product_id, ProductVersion.effective_from)
+    ).scalars()
+    terms: dict[int, list[tuple[date, Terms]]] = defaultdict(list)
+    for version in versions:
+        terms[version.product_id].append(
+            (
+                version.effective_from,
+                Terms(
+                    basis=version.basis,
+                    amount=version.amount,
+                    period_months=version.period_months,
+                    registration_fee=version.registration_fee or Decimal(0),
+                    grace_days=version.grace_period_days or 0,
+                    lapse_days=version.lapse_after_days,
+                ),
+            )
+        )
+    programmes = [
+        Programme(
+            code=p.code,
+            categories=frozenset(p.categories or ()),
+            share=p.share,
+            valid_from=p.valid_from,
+            valid_to=p.valid_to,
+        )
+        for p in session.execute(
+            select(SubsidyProgramme)
+            .where(SubsidyProgramme.scheme_id == scheme.id)
+            .order_by(SubsidyProgramme.position, SubsidyProgramme.id)
+        ).scalars()
+    ]
+    return _SchemeRules(dict(terms), programmes, scheme.currency)
+
+
+@dataclass
+class _Loaded:
+    """One batch of households as the engine wants them, with the derived values currently stored."""
+
+    inputs: dict[int, HouseholdInput]
+    stored: dict[int, tuple[date | None, date | None]]  # id → (exit_date, strike_off_date)
+
+
+def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -> _Loaded:
+    """Three queries (households, persons, receipts) for the households that ``where(Household.id)`` selects."""
+    households = session.execute(
+        select(
+            Household.id,
+            Household.enrolment_date,
+            Household.category,
+            Household.product_id,
+            Household.exit_date,
+            Household.strike_off_date,
+        ).where(Household.scheme_id == scheme.id, where(Household.id))
+    ).all()
+    # The batch's own ids, without the scheme filter: a household id belongs to one scheme, and the planner then
+    # takes the household_id indexes (with a scheme_id term beside it SQLite prefers the scheme's date index).
+    ids = [row[0] for row in households]
+    persons: dict[int, list[PersonDates]] = defaultdict(list)
+    receipts: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    if ids:
+        for household_id, enrolment, exit_ in session.execute(
+            select(Person.household_id, Person.enrolment_date, Person.exit_date).where(Person.household_id.in_(ids))
+        ):
+            persons[household_id].append(PersonDates(enrolment, exit_))
+        for household_id, day, amount in session.execute(
+            select(Receipt.household_id, Receipt.date, Receipt.amount).where(Receipt.household_id.in_(ids))
+        ):
+            receipts[household_id].append((day, amount))
+    inputs: dict[int, HouseholdInput] = {}
+    stored: dict[int, tuple[date | None, date | None]] = {}
+    for hid, enrolment, category, product_id, exit_date, strike_off in households:
+        terms = rules.terms.get(product_id)
+        if not terms:
+            raise ContributionError(f"household {hid}: its product has no active version")
+        inputs[hid] = HouseholdInput(
+            enrolment=enrolment,
+            category=category or "standard",
+            persons=persons.get(hid, []),
+            receipts=receipts.get(hid, []),
+            terms=terms,
+            programmes=rules.programmes,
+            currency=rules.currency,
+        )
+        stored[hid] = (exit_date, strike_off)
+    return _Loaded(inputs, stored)
+
+
+def _batches(session, scheme: Scheme, household_ids: Sequence[int] | None) -> Iterator[Callable]:
+    """Filters selecting CHUNK households at a time: id ranges over the whole scheme, or the given ids."""
+    if household_ids is None:
+        ids = list(session.scalars(select(Household.id).where(Household.scheme_id == scheme.id).order_by(Household.id)))
+        for i in range(0, len(ids), CHUNK):
+            lo, hi = ids[i], ids[min(i + CHUNK, len(ids)) - 1]
+            # A range (with the scheme filter beside it) is one index scan, whatever the number of ids.
+            yield lambda column, lo=lo, hi=hi: column.between(lo, hi)
+    else:
+        ids = sorted(set(household_ids))
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            yield lambda column, chunk=chunk: column.in_(chunk)
+
+
+def household_inputs(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> dict[int, HouseholdInput]:
+    """The engine's ``HouseholdInput`` of each household (all the scheme's when ``household_ids`` is None).
+
+    Bulk-loaded: product versions and programmes once, then households, persons and receipts per batch of
+    CHUNK households — never a query per household.
+    """
+    session.flush()
+    rules = _scheme_rules(session, scheme)
+    result: dict[int, HouseholdInput] = {}
+    for where in _batches(session, scheme, household_ids):
+        result.update(_load_batch(session, scheme, rules, where).inputs)
+    return result
+
+
+def iter_ledgers(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> Iterator[tuple[int, Ledger]]:
+    """(household id, ledger) for the scheme's households, batch by batch (memory stays flat)."""
+    session.flush()
+    rules = _scheme_rules(session, scheme)
+    for where in _batches(session, scheme, household_ids):
+        for hid, h in _load_batch(session, scheme, rules, where).inputs.items():
+            yield hid, build_ledger(h)
+
+
+def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> int:
+    """Recompute the derived data of the households (all the scheme's when None): exit and strike-off dates,
+    coverage spans. Returns how many households were refreshed.
+
+    Called by every write that changes a household's persons or receipts (members/models.py docstring).
+    """
+    session.flush()
+    rules = _scheme_rules(session, scheme)
+    count = 0
+    for where in _batches(session, scheme, household_ids):
+        batch = _load_batch(session, scheme, rules, where)
+        if batch.inputs:
+            session.execute(
+                delete(CoverageSpan)
+                .where(CoverageSpan.household_id.in_(list(batch.inputs)))
+                .execution_options(synchronize_session=False)
+            )
+        _write_derived(session, scheme, batch)
+        count += len(batch.inputs)
+    return count
+
+
+def derive_new_households(
+    session, scheme: Scheme, households: dict
+) -> dict[object, tuple[date | None, date | None, list[tuple[date, date | None]]]]:
+    """Exit date, strike-off date and coverage spans of households about to be inserted by an import, from what
+    the import holds in memory: {key: (enrolment date, category, product id, persons' dates)}. A new household
+    has no receipt yet, so nothing needs reading, and its row is inserted with its derived dates at once."""
+    rules = _scheme_rules(session, scheme)
+    derived = {}
+    for key, (enrolment, category, product_id, persons) in households.items():
+        ledger = build_ledger(
+            HouseholdInput(
+                enrolment=enrolment,
+                category=category or "standard",
+                persons=persons,
+                receipts=[],
+                terms=rules.terms[product_id],
+                programmes=rules.programmes,
+                currency=rules.currency,
+            )
+        )
+        derived[key] = (ledger.exit_date, ledger.strike_off_date, ledger.coverage_spans())
+    return derived
+
+
+def _write_derived(session, scheme: Scheme, batch: _Loaded) -> None:
+    """Run the engine over a batch and write what changed: the households' dates, their (new) spans."""
+    changes: list[dict] = []
+    spans: list[dict] = []
+    for hid, h in batch.inputs.items():
+        ledger = build_ledger(h)
+        derived = (ledger.exit_date, ledger.strike_off_date)
+        if derived != batch.stored[hid]:
+            changes.append({"id": hid, "exit_date": derived[0], "strike_off_date": derived[1]})
+        for start, end in ledger.coverage_spans():
+            spans.append({"scheme_id": scheme.id, "household_id": hid, "start": start, "end": end})
+    if changes:
+        session.execute(update(Household), changes)
+        _expire_loaded(session, [c["id"] for c in changes])
+    bulk_insert(session, CoverageSpan.__table__, spans)
+
+
+def _expire_loaded(session, household_ids: list[int]) -> None:
+    """Bulk updates bypass the identity map: households already loaded must re-read their derived dates."""
+    for hid in household_ids:
+        obj = session.identity_map.get(identity_key(Household, hid))
+        if obj is not None:
+            session.expire(obj, ["exit_date", "strike_off_date"])
+
+
+def ledger_for(session, household: Household) -> Ledger:
+    """The engine's ledger of one household."""
+    scheme = session.get(Scheme, household.scheme_id)
+    inputs = household_inputs(session, scheme, [household.id])
+    return build_ledger(inputs[household.id])
+
+
+# -- receipts ------------------------------------------------------------------------------------------------
+
+
+def _next_receipt_no(session, scheme_id: int, year: int) -> str:
+    """The next automatic number of the year, ``R-2026-000123`` (zero-padded, so the text maximum is the
+    numeric one; reversals ``…-R`` share the prefix and are skipped by the pattern)."""
+    prefix = f"R-{year}-"
+    latest = session.scalar(
+        select(func.max(Receipt.receipt_no)).where(
+            Receipt.scheme_id == scheme_id,
+            Receipt.receipt_no.like(prefix + "%"),
+            Receipt.reversal_of_id.is_(None),
+        )
+    )
+    number = int(AUTO_NUMBER.match(latest).group(2)) if latest and AUTO_NUMBER.match(latest) else 0
+    return f"{prefix}{number + 1:06d}"
+
+
+def _check_receipt(household: Household, currency: str, amount, method: str, day) -> tuple[Decimal, str, date]:
+    """The typed amount, method and date of a new receipt, or ContributionError naming the field."""
+    try:
+        value = v.amount(amount, currency, positive=True)
+    except FieldError as exc:
+        raise ContributionError(str(exc), "amount") from exc
+    try:
+        method = v.choice(method or "cash", METHODS, "payment method")
+    except FieldError as exc:
+        raise ContributionError(str(exc), "method") from exc
+    try:
+        day = v.day(day)
+    except FieldError as exc:
+        raise ContributionError(str(exc), "date") from exc
+    return value, method, day
+
+
+def record_receipt(
+    session,
+    household: Household,
+    *,
+    receipt_no: str | None = None,
+    date: date,
+    amount: Decimal,
+    method: str = "cash",
+    collector: str = "",
+    actor=None,
+) -> Receipt:
+    """Record money paid by ``household``; numbered ``R-<year>-NNNNNN`` when ``receipt_no`` is None.
+
+    The unique (scheme, receipt_no) constraint makes numbering safe when two clerks save at once: the loser of
+    the race retries with the next number inside a savepoint. Refreshes the household's coverage; flushes only.
+    """
+    scheme = session.get(Scheme, household.scheme_id)
+    value, method, day = _check_receipt(household, scheme.currency, amount, method, date)
+    collector = (collector or "").strip()[:120]
+    if receipt_no is not None:
+        try:
+            receipt_no = v.ref(receipt_no, "receipt number")
+        except FieldError as exc:
+            raise ContributionError(str(exc), "receipt_no") from exc
+        exists = session.scalar(
+            select(Receipt.id).where(Receipt.scheme_id == scheme.id, Receipt.receipt_no == receipt_no)
+        )
+        if exists is not None:
+            raise ContributionError(f"receipt number {receipt_no} is already used in this scheme", "receipt_no")
+    receipt = None
+    for _attempt in range(20):
+        number = receipt_no or _next_receipt_no(session, scheme.id, day.year)
+        receipt = Receipt(
+            scheme_id=scheme.id,
+            household_id=household.id,
+            receipt_no=number,
+            date=day,
+            amount=value,
+            method=method,
+            collector=collector,
+            created_by_id=getattr(actor, "id", None),
+        )
+        try:
+            with session.begin_nested():
+                session.add(receipt)
+        except IntegrityError as exc:
+            if receipt_no is not None:
+                raise ContributionError(
+                    f"receipt number {receipt_no} is already used in this scheme", "receipt_no"
+                ) from exc
+            continue  # another clerk took that number: try the next one
+        break
+    else:
+        raise ContributionError("could not allocate a receipt number; try again")
+    record(
+        session,
+        actor=actor,
+        entity="receipt",
+        entity_id=receipt.id,
+        scheme_id=scheme.id,
+        action="record",
+        after={
+            "receipt_no": receipt.receipt_no,
+            "household": household.ref,
+            "date": day,
+            "amount": value,
+            "method": method,
+            "collector": collector,
+        },
+    )
+    refresh_households(session, scheme, [household.id])
+    return receipt
+
+
+def reverse_receipt(session, receipt: Receipt, *, reason: str, actor=None) -> Receipt:
+    """Cancel ``receipt`` by a counter-entry (same date, negated amount, number ``<original>-R``, the reason).
+
+    A reversal cannot itself be reversed and a receipt is reversed at most once (the unique reversal_of_id
+    makes that hold under concurrency too). Nothing is deleted. Refreshes the household; flushes only.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ContributionError("a reason is required to reverse a receipt", "reason")
+    if receipt.reversal_of_id is not None:
+        raise ContributionError(f"{receipt.receipt_no} is itself a reversal and cannot be reversed")
+    existing = session.scalar(select(Receipt.receipt_no).where(Receipt.reversal_of_id == receipt.id))
+    if existing is not None:
+        raise ContributionError(f"{receipt.receipt_no} has already been reversed (by {existing})")
+    counter = Receipt(
+        scheme_id=receipt.scheme_id,
+        household_id=receipt.household_id,
+        receipt_no=f"{receipt.receipt_no}-R",
+        date=receipt.date,
+        amount=-receipt.amount,
+        method=receipt.method,
+        collector=receipt.collector,
+        reversal_of_id=receipt.id,
+        reason=reason,
+        created_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with session.begin_nested():
+            session.add(counter)
+    except IntegrityError as exc:
+        raise ContributionError(f"{receipt.receipt_no} has already been reversed") from exc
+    record(
+        session,
+        actor=actor,
+        entity="receipt",
+        entity_id=receipt.id,
+        scheme_id=receipt.scheme_id,
+        action="reverse",
+        before={"receipt_no": receipt.receipt_no, "amount": receipt.amount},
+        after={"reversal": counter.receipt_no, "amount": counter.amount, "reason": reason},
+    )
+    refresh_households(session, session.get(Scheme, receipt.scheme_id), [receipt.household_id])
+    return counter
+
+
+# -- the household's account ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodLine:
+    """One due period as the household page shows it (contributions.md §1–§3)."""
+
+    k: int
+    start: date
+    end: date
+    persons: int
+    gross: Decimal
+    subsidy: Decimal
+    subsidies: tuple[tuple[str, Decimal], ...]
+    member_due: Decimal
+    paid: Decimal  # how much of member_due the receipts (as of the day) have paid
+    status: str  # "paid" | "partly_paid" | "unpaid"
+    upcoming: bool  # starts after the day
+
+
+@dataclass
+class ReceiptLine:
+    """One receipt with the flags the page needs."""
+
+    id: int
+    receipt_no: str
+    date: date
+    amount: Decimal
+    method: str
+    collector: str
+    reason: str
+    is_reversal: bool
+    reversed_by: str | None
+    refund_or_reenrol: bool  # contributions.md §3: dated on/after strike-off, pays nothing
+
+
+@dataclass
+class Account:
+    """What the household page shows on ``on``."""
+
+    on: date
+    currency: str
+    status: str  # "covered" | "grace" | "not_covered"
+    reason: str | None  # when not covered: "not_enrolled" | "unpaid" | "struck_off" | "exited"
+    reason_date: date | None  # enrols on / unpaid since / struck off on / exited on
+    covered_until: date | None  # last day of cover at the current payments (None = no end, or not covered)
+    paid_until: date | None
+    paid_until_unbounded: bool
+    next_due_amount: Decimal | None
+    next_due_date: date | None
+    arrears: Decimal
+    registration_fee: Decimal  # the member part r
+    paid_total: Decimal  # C(on)
+    strike_off_date: date | None
+    exit_date: date | None
+    periods: list[PeriodLine] = field(default_factory=list)
+    receipts: list[ReceiptLine] = field(default_factory=list)
+
+
+def household_account(session, household: Household, on: date) -> Account:
+    """The household's coverage status, dues, periods and receipts on ``on`` (contributions.md §1–§5)."""
+    ledger = ledger_for(session, household)
+    r, _ = ledger.registration_split
+    paid = ledger.C(on)
+    paid_until = ledger.paid_until(on)
+    grace = timedelta(days=ledger.grace_days)
+    status, reason, reason_date, covered_until = _status(ledger, on, paid_until, grace)
+    gone = any(d is not None and d <= on for d in (ledger.exit_date, ledger.strike_off_date))
+
+    horizon = on
+    if paid_until is not None and paid_until is not UNBOUNDED and paid_until > on:
+        horizon = paid_until  # prepaid periods, and the next one due
+    periods = ledger.periods_until(horizon)
+    lines: list[PeriodLine] = []
+    remaining = paid - r
+    next_amount = next_date = None
+    cumulative = r
+    for p in periods:
+        cumulative += p.member_due
+        toward = max(Decimal(0), min(remaining, p.member_due))
+        if remaining >= p.member_due:
+            state = "paid"
+        elif remaining > 0:
+            state = "partly_paid"
+        else:
+            state = "unpaid"
+        if state != "paid" and next_date is None and not gone:
+            next_amount, next_date = cumulative - paid, p.start
+        remaining -= p.member_due
+        lines.append(
+            PeriodLine(
+                k=p.k,
+                start=p.start,
+                end=p.end,
+                persons=p.persons,
+                gross=p.gross,
+                subsidy=sum((s for _, s in p.subsidies), Decimal(0)),
+                subsidies=p.subsidies,
+                member_due=p.member_due,
+                paid=toward,
+                status=state,
+                upcoming=p.start > on,
+            )
+        )
+    if next_date is None and not gone and paid < r:
+        next_amount, next_date = r - paid, ledger.enrolment
+    arrears = Decimal(0)
+    if ledger.enrolment <= on and not gone:
+        due = r + sum((p.member_due for p in periods if p.start <= on), Decimal(0))
+        arrears = max(Decimal(0), due - paid)
+    return Account(
+        on=on,
+        currency=ledger.currency,
+        status=status,
+        reason=reason,
+        reason_date=reason_date,
+        covered_until=covered_until,
+        paid_until=None if paid_until is UNBOUNDED else paid_until,
+        paid_until_unbounded=paid_until is UNBOUNDED,
+        next_due_amount=next_amount,
+        next_due_date=next_date,
+        arrears=arrears,
+        registration_fee=r,
+        paid_total=paid,
+        strike_off_date=ledger.strike_off_date,
+        exit_date=ledger.exit_date,
+        periods=lines,
+        receipts=_receipt_lines(session, household, ledger.strike_off_date),
+    )
+
+
+def _status(ledger: Ledger, on: date, paid_until, grace: timedelta):
+    """(status, reason, reason date, covered until) on ``on`` (contributions.md §4)."""
+    if on < ledger.enrolment:
+        return "not_covered", "not_enrolled", ledger.enrolment, None
+    if ledger.exit_date is not None and ledger.exit_date <= on:
+        return "not_covered", "exited", ledger.exit_date, None
+    if ledger.strike_off_date is not None and ledger.strike_off_date <= on:
+        return "not_covered", "struck_off", ledger.strike_off_date, None
+    if paid_until is None:
+        return "not_covered", "unpaid", ledger.enrolment, None
+    if paid_until is UNBOUNDED:
+        return "covered", None, None, None
+    last_day = paid_until + grace - timedelta(days=1)
+    if on < paid_until:
+        return "covered", None, None, last_day
+    if on < paid_until + grace:
+        return "grace", None, paid_until, last_day
+    return "not_covered", "unpaid", paid_until, None
+
+
+def _receipt_lines(session, household: Household, strike_off: date | None) -> list[ReceiptLine]:
+    """The household's receipts in date order, reversals paired with what they cancel."""
+    rows = session.execute(
+        select(Receipt).where(Receipt.household_id == household.id).order_by(Receipt.date, Receipt.id)
+    ).scalars()
+    rows = list(rows)
+    reversed_by = {r.reversal_of_id: r.receipt_no for r in rows if r.reversal_of_id is not None}
+    lines = []
+    for r in rows:
+        is_reversal = r.reversal_of_id is not None
+        late = strike_off is not None and r.date >= strike_off and not is_reversal and r.id not in reversed_by
+        lines.append(
+            ReceiptLine(
+                id=r.id,
+                receipt_no=r.receipt_no,
+                date=r.date,
+                amount=r.amount,
+                method=r.method,
+                collector=r.collector,
+                reason=r.reason,
+                is_reversal=is_reversal,
+                reversed_by=reversed_by.get(r.id),
+                refund_or_reenrol=late,
+            )
+        )
+    return lines

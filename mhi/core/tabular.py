@@ -1,0 +1,416 @@
+"""Tables in and out: reading an uploaded CSV or XLSX into a header and rows, checking its columns, the result of
+an import, the import commands' shared plumbing, and formula-safe CSV writing.
+
+data-formats.md: files are UTF-8 (a BOM is accepted), comma-separated with a header row, columns in any order;
+an unknown column is an error (usually a typo); blank optional cells mean "none". conventions.md "Errors": every
+problem names the file, the row (1 = first data row after the header), the column and the reason, and a file
+with any problem writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mhi.core.validation import InputRejected, Problem
+
+#: A cell is a stripped string, or None when blank.
+Cell = str | None
+
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# …except a plain number or phone number ("+221 76 352 37 08", "-500"): nothing in it can call a function.
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9][0-9 ().-]*$")
+
+
+@dataclass
+class Table:
+    """A file read into its column names and its data rows (cells aligned on the header)."""
+
+    header: list[str]
+    rows: list[list[Cell]]
+
+
+@dataclass
+class ImportResult:
+    """What an import found and did. ``problems`` non-empty means the file was rejected and nothing written.
+
+    ``preview`` holds the rows that will be (or were) added, as plain dicts, for the web upload's preview.
+    """
+
+    kind: str
+    added: int = 0
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the file has no problem."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """cli.md's summary line, e.g. ``members: 1200 added, 0 unchanged``."""
+        return f"{self.kind}: {self.added} added, {self.unchanged} unchanged"
+
+
+def read_table(source: str | Path | bytes, filename: str | None = None) -> Table:
+    """Read a CSV or XLSX file (by its name's extension, else by content) into a ``Table``.
+
+    ``source`` is a path or the file's bytes (a web upload). Raises ``InputRejected`` when the file cannot be
+    read at all (not UTF-8, not a spreadsheet, no header row).
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        filename = filename or path.name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputRejected([Problem(f"cannot read the file ({exc.strerror})", file=filename)]) from exc
+    else:
+        data = source
+    name = filename or "file"
+    # An .xlsx file is a zip archive: its first bytes say so whatever the name claims.
+    if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+        return read_xlsx(data, name)
+    return read_csv(data, name)
+
+
+def read_csv(data: bytes, filename: str = "file.csv") -> Table:
+    """Parse UTF-8 CSV bytes (BOM accepted); short rows are padded with blanks, long ones refused."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputRejected(
+            [Problem(f"is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8", file=filename)]
+        ) from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        raw_rows = list(reader)
+    except csv.Error as exc:
+        raise InputRejected([Problem(f"is not valid CSV ({exc})", file=filename)]) from exc
+    return _to_table(raw_rows, filename)
+
+
+def read_xlsx(data: bytes, filename: str = "file.xlsx") -> Table:
+    """Read the first sheet of an XLSX workbook (openpyxl, read-only: memory stays flat on big files)."""
+    from zipfile import BadZipFile
+
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise InputRejected([Problem("is not a readable .xlsx workbook", file=filename)]) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        raw_rows = [[_xlsx_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    return _to_table(raw_rows, filename)
+
+
+def _xlsx_cell(value: Any) -> str:
+    """A spreadsheet value as the text a CSV would carry (dates ISO, whole numbers without ``.0``)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # repr gives the shortest text that reads back as this float: 1500.0 → "1500", 12.5 → "12.5".
+        number = Decimal(repr(value))
+        return str(number.quantize(Decimal(1))) if number == number.to_integral_value() else str(number)
+    return str(value)
+
+
+def _to_table(raw_rows: list[list[str]], filename: str) -> Table:
+    """Header and rows with cells stripped, blanks as None; trailing empty rows dropped."""
+    while raw_rows and not any(str(c).strip() for c in raw_rows[-1]):
+        raw_rows.pop()
+    if not raw_rows:
+        raise InputRejected([Problem("is empty (a header row is expected)", file=filename)])
+    header = [str(c).strip() for c in raw_rows[0]]
+    while header and not header[-1]:
+        header.pop()  # spreadsheets often carry empty trailing header cells
+    width = len(header)
+    problems: list[Problem] = []
+    rows: list[list[Cell]] = []
+    for number, raw in enumerate(raw_rows[1:], start=1):
+        cells = [(str(c).strip() or None) for c in raw]
+        if len(cells) > width:
+            if any(cells[width:]):
+                problems.append(Problem(f"has {len(cells)} cells but the header has {width} columns", row=number))
+            cells = cells[:width]
+        cells.extend([None] * (width - len(cells)))
+        rows.append(cells)
+    if problems:
+        raise InputRejected([Problem(p.message, row=p.row, file=filename) for p in problems])
+    return Table(header, rows)
+
+
+def check_columns(
+    header: Sequence[str], required: Sequence[str], optional: Sequence[str] = (), file: str | None = None
+) -> list[Problem]:
+    """data-formats.md: every required column present, no unknown column, none twice. Problems, or []."""
+    problems: list[Problem] = []
+    known = set(required) | set(optional)
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            problems.append(Problem("a column has no name in the header row", file=file))
+        elif name not in known:
+            problems.append(
+                Problem(
+                    f"unknown column (a typo?); expected {', '.join([*required, *optional])}", column=name, file=file
+                )
+            )
+        elif name in seen:
+            problems.append(Problem("appears twice in the header row", column=name, file=file))
+        seen.add(name)
+    for name in required:
+        if name not in seen:
+            problems.append(Problem("required column is missing", column=name, file=file))
+    return problems
+
+
+def records(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterable[tuple[int, dict[str, Cell]]]:
+    """(row number, {column: cell}) for each non-blank data row; numbering counts blank rows too."""
+    for number, row in enumerate(rows, start=1):
+        if not any(row):
+            continue
+        yield number, dict(zip(header, row, strict=False))
+
+
+def safe_cell(value: Any) -> str:
+    """A value for an exported CSV cell: text that a spreadsheet would run as a formula gets a leading quote.
+
+    Numbers (int, Decimal) and texts that are plainly a number or a phone number are written as they are:
+    ``-500`` is an amount and ``+221 76 352 37 08`` a phone, not formulas.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def write_csv(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
+    """A CSV document (UTF-8 text, LF line ends, quotes only where needed), safe to open in a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return buffer.getvalue()
+
+
+def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_run: bool, fmt: str) -> None:
+    """The body of every ``flask import <kind>`` command (cli.md): read, import, commit or reject.
+
+    Problems go to stderr, one per line, and the command exits 1 having written nothing; otherwise the summary
+    goes to stderr and, with ``--format json``, ``{"added": N, "unchanged": M}`` to stdout.
+    """
+    from sqlalchemy import select
+
+    from mhi.core.cli import Rejected, emit_json, info
+    from mhi.core.db import db
+    from mhi.schemes.models import Scheme
+
+    session = db.session
+    scheme = session.scalar(select(Scheme).where(Scheme.code == scheme_code))
+    if scheme is None:
+        raise Rejected(f"scheme {scheme_code} is not loaded (run `scheme load` first)")
+    name = Path(path).name
+    try:
+        table = read_table(path)
+    except InputRejected as exc:
+        for problem in exc.problems:
+            info(str(problem))
+        raise Rejected(f"{name}: {len(exc.problems)} problem(s), nothing imported") from exc
+    result = importer(session, scheme, table.header, table.rows, dry_run=dry_run, actor=None, file=name)
+    if not result.ok:
+        session.rollback()
+        for problem in result.problems:
+            info(str(problem))
+        raise Rejected(f"{name}: {len(result.problems)} problem(s), nothing imported")
+    if dry_run:
+        session.rollback()
+        info(result.summary() + " (dry run: nothing written)")
+    else:
+        session.commit()
+        info(result.summary())
+    if fmt == "json":
+        emit_json({"added": result.added, "unchanged": result.unchanged})
+
+
+#: How many rows an import keeps for the web preview (the counts cover every row).
+PREVIEW_ROWS = 1000
+#: Above this many keys, an import reads the scheme's stored keys in one scan instead of IN lists.
+SCAN_ABOVE = 20000
+
+
+def chunked(items: Sequence, size: int = 5000) -> Iterable[Sequence]:
+    """``items`` in slices of ``size`` (IN lists stay under every database's parameter limit)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def stored_rows(session, statement, key_column, keys: Sequence) -> list:
+    """The rows of ``statement`` whose ``key_column`` is one of ``keys``: IN lists for a few keys, one scan of
+    the statement (already restricted to the scheme) for many — a fixed number of queries either way."""
+    if not keys:
+        return []
+    if len(keys) > SCAN_ABOVE:
+        wanted = set(keys)
+        return [row for row in session.execute(statement) if row[0] in wanted]
+    rows: list = []
+    for chunk in chunked(list(keys)):
+        rows.extend(session.execute(statement.where(key_column.in_(chunk))))
+    return rows
+
+
+def parse_rows(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    readers: dict,
+    *,
+    required: Sequence[str],
+    key: str,
+    problems: list[Problem],
+    file: str | None = None,
+) -> list[tuple[int, dict]]:
+    """(row number, typed values) of every readable row; each unreadable cell, missing required cell or
+    repeated natural ``key`` adds a Problem naming its row and column (conventions.md "Errors").
+
+    ``readers`` maps a column to a function of the cell (None when blank) raising FieldError.
+    """
+    from mhi.core.validation import FieldError
+
+    parsed: list[tuple[int, dict]] = []
+    first_row: dict[str, int] = {}
+    for number, cells in records(header, rows):
+        values: dict = {}
+        ok = True
+        for column, reader in readers.items():
+            raw = cells.get(column)
+            if raw is None and column in required:
+                problems.append(Problem("is required", row=number, column=column, file=file))
+                ok = False
+                continue
+            try:
+                values[column] = reader(raw)
+            except FieldError as exc:
+                problems.append(Problem(str(exc), row=number, column=column, file=file))
+                ok = False
+        natural = cells.get(key)
+        if natural is not None:
+            if natural in first_row:
+                problems.append(
+                    Problem(
+                        f"{natural} already appears in row {first_row[natural]} ({key} is unique)",
+                        row=number,
+                        column=key,
+                        file=file,
+                    )
+                )
+                ok = False
+            else:
+                first_row[natural] = number
+        if ok:
+            parsed.append((number, values))
+    return parsed
+
+
+def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str]) -> tuple[str, str] | None:
+    """None when ``values`` say what is ``stored``; else (column, "conflict: …") for the first difference."""
+    for column in columns:
+        mine, theirs = values.get(column), stored.get(column)
+        if (mine if mine not in ("", None) else None) != (theirs if theirs not in ("", None) else None):
+            return (
+                column,
+                f"conflict: {key_value} is stored with {column} {_shown(theirs)}, the file says {_shown(mine)}",
+            )
+    return None
+
+
+def _shown(value) -> str:
+    """A value in a message: dates ISO, blanks named."""
+    if value in (None, ""):
+        return "(blank)"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def bulk_insert(session, table, rows: list[dict], *, return_ids: bool = False) -> list[int] | None:
+    """Insert ``rows`` (dicts keyed by column name, all with the same keys) into ``table`` in bulk; with
+    ``return_ids`` the new ids, in the rows' order.
+
+    ``session.execute(insert(table), rows)`` everywhere, except on PostgreSQL where COPY is several times
+    faster for the hundreds of thousands of rows of a register import (ids then come from the table's sequence
+    in one query, so they are known before the copy).
+    """
+    from sqlalchemy import insert, text
+    from sqlalchemy.types import TypeDecorator
+
+    if not rows:
+        return [] if return_ids else None
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        if not return_ids:
+            session.execute(insert(table), rows)
+            return None
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.scalars(statement, rows))
+    ids = None
+    if return_ids:
+        ids = list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                {"table": table.name, "n": len(rows)},
+            )
+        )
+        rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
+    columns = list(rows[0])
+    # The column types' own conversions (Money → integer thousandths); psycopg adapts the plain values.
+    converters = [
+        (lambda value, t=table.c[name].type: t.process_bind_param(value, dialect))
+        if isinstance(table.c[name].type, TypeDecorator)
+        else None
+        for name in columns
+    ]
+    names = ", ".join(f'"{name}"' for name in columns)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        row[name] if convert is None else convert(row[name])
+                        for name, convert in zip(columns, converters, strict=True)
+                    ]
+                )
+    finally:
+        cursor.close()
+    return ids

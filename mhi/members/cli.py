@@ -1,0 +1,23 @@
+"""``import members --scheme CODE FILE [--dry-run] [--format json]`` (cli.md): members.csv, CSV or XLSX."""
+
+from __future__ import annotations
+
+import click
+
+from mhi.core.cli import import_group
+from mhi.core.tabular import run_import_command
+from mhi.members.imports import import_members
+
+
+@import_group.command("members")
+@click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def members_command(scheme_code, dry_run, fmt, file):
+    """Import members.csv (data-formats.md): the whole file or nothing."""
+    run_import_command("members", import_members, scheme_code, file, dry_run=dry_run, fmt=fmt)
+
+
+def init_app(app) -> None:
+    """The command is registered on the shared ``import`` group at import."""

@@ -1,0 +1,395 @@
+"""members.csv (data-formats.md): validate the whole file, then add households and persons in bulk.
+
+Rules checked for every row, every problem reported with its row and column (conventions.md "Errors"): exactly
+one head per new household (a file may add people to a household already stored without repeating its head);
+product_code on the head's row (blank on others, or equal); category on the head's row (blank = standard); nobody
+enrols before the head; nobody is born after their enrolment; sex F/M; the relationship values; member_no unique
+in the scheme and in the file. "Import behaviour": a member_no already stored with identical values is
+``unchanged``, with different values a ``conflict``; one bad row writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import select
+
+from mhi.contributions.rules import PersonDates
+from mhi.contributions.services import derive_new_households, refresh_households
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.tabular import PREVIEW_ROWS, ImportResult, bulk_insert, check_columns, records, stored_rows
+from mhi.core.validation import FieldError, Problem
+from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
+from mhi.schemes.models import Product
+
+REQUIRED = (
+    "household_ref",
+    "member_no",
+    "first_name",
+    "last_name",
+    "sex",
+    "date_of_birth",
+    "relationship",
+    "enrolment_date",
+)
+OPTIONAL = ("exit_date", "product_code", "category", "village", "phone", "national_id")
+
+# Compared with the stored person to tell "unchanged" from "conflict", in the file's column names.
+_PERSON_COLUMNS = (
+    ("household_ref", "household_ref"),
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("sex", "sex"),
+    ("date_of_birth", "date_of_birth"),
+    ("relationship", "relation"),
+    ("enrolment_date", "enrolment_date"),
+    ("exit_date", "exit_date"),
+    ("village", "village"),
+    ("phone", "phone"),
+    ("national_id", "national_id"),
+)
+
+_READERS = {
+    "household_ref": lambda x: v.ref(x, "household reference"),
+    "member_no": lambda x: v.ref(x, "member number"),
+    "first_name": lambda x: text(x, 100),
+    "last_name": lambda x: text(x, 100),
+    "sex": lambda x: v.choice(x, SEXES, "sex"),
+    "date_of_birth": v.day,
+    "relationship": lambda x: v.choice(x, RELATIONSHIPS, "relationship"),
+    "enrolment_date": v.day,
+    "exit_date": v.optional_day,
+    "product_code": lambda x: v.code(x, "product code") if x else None,
+    "category": lambda x: category_of(x) if x else None,
+    "village": lambda x: text(x, 100, required=False),
+    "phone": lambda x: text(x, 40, required=False),
+    "national_id": lambda x: text(x, 40, required=False),
+}
+
+
+def _parse(number: int, cells: dict, problems: list[Problem], file: str | None) -> dict | None:
+    """One row's typed values (``relationship`` as ``relation``), or None with its problems added."""
+    out: dict = {}
+    ok = True
+    for column, reader in _READERS.items():
+        raw = cells.get(column)
+        if raw is None and column in REQUIRED:
+            problems.append(Problem("is required", row=number, column=column, file=file))
+            ok = False
+            continue
+        try:
+            out["relation" if column == "relationship" else column] = reader(raw)
+        except FieldError as exc:
+            problems.append(Problem(str(exc), row=number, column=column, file=file))
+            ok = False
+    if not ok:
+        return None
+    for column, message in person_date_problems(out, None):
+        problems.append(Problem(message, row=number, column=column, file=file))
+        ok = False
+    return out if ok else None
+
+
+def import_members(
+    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
+) -> ImportResult:
+    """Import members.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
+    result = ImportResult("members")
+    result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
+    if result.problems:
+        return result
+    problems = result.problems
+    parsed: list[tuple[int, dict]] = []
+    first_row: dict[str, int] = {}
+    bad_refs: set[str] = set()  # households with an unreadable row: their cross-row checks would only mislead
+    for number, cells in records(header, rows):
+        values = _parse(number, cells, problems, file)
+        if values is None:
+            bad_refs.add(cells.get("household_ref") or "")
+        member_no = cells.get("member_no")
+        if member_no:
+            if member_no in first_row:
+                problems.append(
+                    Problem(
+                        f"{member_no} already appears in row {first_row[member_no]} (member_no is unique)",
+                        row=number,
+                        column="member_no",
+                        file=file,
+                    )
+                )
+                continue
+            first_row[member_no] = number
+        if values is not None:
+            parsed.append((number, values))
+
+    products = dict(session.execute(select(Product.code, Product.id).where(Product.scheme_id == scheme.id)).all())
+    product_codes = {pid: code for code, pid in products.items()}
+    refs = sorted({values["household_ref"] for _, values in parsed})
+    stored_households = {
+        row.ref: row
+        for row in stored_rows(
+            session,
+            select(
+                Household.ref,
+                Household.id,
+                Household.product_id,
+                Household.category,
+                Household.enrolment_date,
+                Household.strike_off_date,
+                Household.exit_date,
+            ).where(Household.scheme_id == scheme.id),
+            Household.ref,
+            refs,
+        )
+    }
+    stored_people = {
+        row.member_no: row
+        for row in stored_rows(
+            session,
+            select(
+                Person.member_no,
+                Household.ref.label("household_ref"),
+                Person.first_name,
+                Person.last_name,
+                Person.sex,
+                Person.date_of_birth,
+                Person.relation,
+                Person.enrolment_date,
+                Person.exit_date,
+                Person.village,
+                Person.phone,
+                Person.national_id,
+                Household.product_id,
+                Household.category,
+            )
+            .join(Household, Household.id == Person.household_id)
+            .where(Person.scheme_id == scheme.id),
+            Person.member_no,
+            [values["member_no"] for _, values in parsed],
+        )
+    }
+
+    new_rows: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    for number, values in parsed:
+        stored = stored_people.get(values["member_no"])
+        if stored is not None:
+            difference = _difference(values, stored, product_codes)
+            if difference is None:
+                result.unchanged += 1
+            else:
+                problems.append(Problem(f"conflict: {difference[1]}", row=number, column=difference[0], file=file))
+            continue
+        new_rows[values["household_ref"]].append((number, values))
+
+    households_to_add: list[dict] = []
+    persons_to_add: list[tuple[str, dict]] = []
+    touched: set[int] = set()
+    for ref, members in new_rows.items():
+        if ref in bad_refs:
+            continue
+        stored = stored_households.get(ref)
+        if stored is not None:
+            ok = _check_additions(ref, members, stored, product_codes, problems, file)
+            if ok:
+                touched.add(stored.id)
+        else:
+            household = _check_new_household(ref, members, products, problems, file)
+            if household is not None:
+                households_to_add.append(household)
+        persons_to_add.extend((ref, values) for _, values in members)
+    if problems:
+        return result
+
+    result.added = len(persons_to_add)
+    result.preview = [
+        {column: values["relation" if column == "relationship" else column] for column in (*REQUIRED, *OPTIONAL)}
+        for _, values in persons_to_add[:PREVIEW_ROWS]
+    ]
+    if dry_run or not persons_to_add:
+        return result
+    ids = {ref: row.id for ref, row in stored_households.items()}
+    # New households carry their derived dates from the start (computed from what is in memory: they have no
+    # receipt yet); stored households that gained people are refreshed from the database afterwards.
+    people: dict[str, list[PersonDates]] = defaultdict(list)
+    for ref, values in persons_to_add:
+        people[ref].append(PersonDates(values["enrolment_date"], values.get("exit_date")))
+    derived = derive_new_households(
+        session,
+        scheme,
+        {h["ref"]: (h["enrolment_date"], h["category"], h["product_id"], people[h["ref"]]) for h in households_to_add},
+    )
+    for household in households_to_add:
+        household["scheme_id"] = scheme.id
+        household["exit_date"], household["strike_off_date"], _spans = derived[household["ref"]]
+    new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True)
+    ids.update({household["ref"]: hid for household, hid in zip(households_to_add, new_ids, strict=True)})
+    bulk_insert(
+        session,
+        Person.__table__,
+        [person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add],
+    )
+    spans = [
+        {"scheme_id": scheme.id, "household_id": ids[ref], "start": start, "end": end}
+        for ref, (_exit, _strike, household_spans) in derived.items()
+        for start, end in household_spans
+    ]
+    bulk_insert(session, CoverageSpan.__table__, spans)
+    record(
+        session,
+        actor=actor,
+        entity="import",
+        entity_id=None,
+        scheme_id=scheme.id,
+        action="members",
+        after={
+            "file": file,
+            "added": result.added,
+            "unchanged": result.unchanged,
+            "households": len(households_to_add),
+        },
+    )
+    if touched:
+        refresh_households(session, scheme, sorted(touched))
+    result.written = True
+    return result
+
+
+def _difference(values: dict, stored, product_codes: dict[int, str]) -> tuple[str, str] | None:
+    """None when the row says what is stored; else (column, the first difference in words)."""
+    member = values["member_no"]
+    for column, key in _PERSON_COLUMNS:
+        mine = values.get(key)
+        theirs = getattr(stored, key)
+        if (mine or None) != (theirs or None):
+            return column, f"{member} is stored with {column} {_show(theirs)}, the file says {_show(mine)}"
+    if values["relation"] == "head":
+        code = product_codes.get(stored.product_id)
+        if values["product_code"] not in (None, code):
+            return "product_code", f"{member}'s household has product {code}, the file says {values['product_code']}"
+        category = values["category"] or "standard"
+        if category != stored.category:
+            return "category", f"{member}'s household has category {stored.category}, the file says {category}"
+    return None
+
+
+def _show(value) -> str:
+    """A value for a message: dates ISO, blanks named."""
+    if value in (None, ""):
+        return "(blank)"
+    return value.isoformat() if isinstance(value, date) else repr(value)
+
+
+def _check_additions(ref: str, members, stored, product_codes, problems: list[Problem], file) -> bool:
+    """People added to a household already stored: no second head, its product, not before its enrolment."""
+    before = len(problems)
+    code = product_codes.get(stored.product_id)
+    for number, values in members:
+        if values["relation"] == "head":
+            problems.append(
+                Problem(
+                    f"household {ref} already has its head (exactly one head per household)",
+                    row=number,
+                    column="relationship",
+                    file=file,
+                )
+            )
+        if values["product_code"] not in (None, code):
+            problems.append(
+                Problem(
+                    f"household {ref} has product {code}, not {values['product_code']}",
+                    row=number,
+                    column="product_code",
+                    file=file,
+                )
+            )
+        if values["category"] not in (None, stored.category):
+            problems.append(
+                Problem(
+                    f"household {ref} has category {stored.category}, not {values['category']}",
+                    row=number,
+                    column="category",
+                    file=file,
+                )
+            )
+        for column, message in person_date_problems(values, stored.enrolment_date):
+            problems.append(Problem(message, row=number, column=column, file=file))
+        for gone, what in ((stored.strike_off_date, "was struck off"), (stored.exit_date, "left")):
+            if gone is not None and values["enrolment_date"] >= gone:
+                problems.append(
+                    Problem(
+                        f"household {ref} {what} on {gone.isoformat()}: enrol the person in a new household",
+                        row=number,
+                        column="enrolment_date",
+                        file=file,
+                    )
+                )
+    return len(problems) == before
+
+
+def _check_new_household(ref: str, members, products: dict[str, int], problems: list[Problem], file) -> dict | None:
+    """A new household: exactly one head row carrying the product (and category); the Household row to add."""
+    heads = [(number, values) for number, values in members if values["relation"] == "head"]
+    if not heads:
+        problems.append(
+            Problem(
+                f"household {ref} has no head row (exactly one head per household)",
+                row=members[0][0],
+                column="relationship",
+                file=file,
+            )
+        )
+        return None
+    if len(heads) > 1:
+        for number, _ in heads[1:]:
+            problems.append(
+                Problem(
+                    f"household {ref} already has its head in row {heads[0][0]} (exactly one head per household)",
+                    row=number,
+                    column="relationship",
+                    file=file,
+                )
+            )
+        return None
+    head_row, head = heads[0]
+    ok = True
+    code = head["product_code"]
+    if code is None:
+        problems.append(Problem("is required on the head's row", row=head_row, column="product_code", file=file))
+        ok = False
+    elif code not in products:
+        problems.append(
+            Problem(f"{code} is not a product of this scheme", row=head_row, column="product_code", file=file)
+        )
+        ok = False
+    category = head["category"] or "standard"
+    for number, values in members:
+        if values is head:
+            continue
+        if values["product_code"] not in (None, code):
+            problems.append(
+                Problem(f"must be blank or the head's ({code})", row=number, column="product_code", file=file)
+            )
+            ok = False
+        if values["category"] not in (None, category):
+            problems.append(
+                Problem(f"must be blank or the head's ({category})", row=number, column="category", file=file)
+            )
+            ok = False
+        for column, message in person_date_problems(values, head["enrolment_date"]):
+            problems.append(Problem(message, row=number, column=column, file=file))
+            ok = False
+    if not ok:
+        return None
+    phone = head["phone"] or next((values["phone"] for _, values in members if values["phone"]), "")
+    return {
+        "ref": ref,
+        "product_id": products[code],
+        "category": category,
+        "village": head["village"] or "",
+        "phone": phone,
+        "language": "",
+        "enrolment_date": head["enrolment_date"],
+    }

@@ -1,0 +1,342 @@
+"""The register's read side: search, and the lists a scheme manager works from (arrears for the collector's
+round, households about to lapse, households struck off), each exportable as CSV.
+
+Search is a few indexed queries whatever the register's size: exact member number, household reference and
+phone (its last nine digits), and prefixes of the folded first or last name (``members.services.name_key``)
+read as an index range; each branch is limited to the page asked for, so a common name costs no more than a
+rare one. The arrears list needs the contribution rules (contributions.md §6 "arrears"), so it runs the engine
+over the households still on the register at the day, batch by batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
+
+from mhi.contributions.rules import UNBOUNDED
+from mhi.contributions.services import Account, household_account, iter_ledgers
+from mhi.core.tabular import write_csv
+from mhi.core.validation import REF_RE
+from mhi.members.models import Household, Person
+from mhi.members.services import name_key, phone_key
+from mhi.schemes.models import Product
+
+
+@dataclass
+class SearchHit:
+    """One person found, with their household."""
+
+    person_id: int
+    household_id: int
+    member_no: str
+    first_name: str
+    last_name: str
+    relation: str
+    exit_date: date | None
+    household_ref: str
+    village: str
+    phone: str
+    strike_off_date: date | None
+
+
+@dataclass
+class Page:
+    """One page of results; ``has_next`` instead of a total, which would cost a count over every match."""
+
+    items: list
+    page: int
+    per_page: int
+    has_next: bool
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest text after every text starting with ``prefix`` (keys are a–z, 0–9 and spaces)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _starts_with(column, prefix: str):
+    """``column`` starts with ``prefix``, as an index range (exact for keys: "C" collation, module docstring)."""
+    return and_(column >= prefix, column < _next_prefix(prefix))
+
+
+def _has_word(word: str):
+    """Some word of the first or last name starts with ``word``."""
+    return or_(
+        Person.first_key.like(word + "%"),
+        Person.first_key.like("% " + word + "%"),
+        Person.last_key.like(word + "%"),
+        Person.last_key.like("% " + word + "%"),
+    )
+
+
+def search_register(session, scheme_id: int, text: str, *, page: int = 1, per_page: int = 25) -> Page:
+    """Persons matching ``text``: member number, household reference, phone, village, or the start of a name
+    ("ndi", "fatou ndiaye", "aissatou" for "Aïssatou"); exact matches first, then names, then villages."""
+    query = (text or "").strip()
+    page = max(1, page)
+    wanted = page * per_page + 1  # one more than the page's end tells whether a next page exists
+    if not query:
+        return Page([], page, per_page, False)
+    ids: list[int] = []
+    seen: set[int] = set()
+
+    def add(found) -> None:
+        for pid in found:
+            if pid not in seen:
+                seen.add(pid)
+                ids.append(pid)
+
+    in_scheme = Person.scheme_id == scheme_id
+    if REF_RE.match(query):
+        variants = list({query, query.upper()})
+        add(session.scalars(select(Person.id).where(in_scheme, Person.member_no.in_(variants))))
+        add(
+            session.scalars(
+                select(Person.id)
+                .join(Household, Household.id == Person.household_id)
+                .where(Household.scheme_id == scheme_id, Household.ref.in_(variants))
+                .order_by(Person.member_no)
+            )
+        )
+    # A phone number: digits with spaces, dots, dashes or a leading +.
+    if sum(c.isdigit() for c in query) >= 6 and all(c.isdigit() or c in " +-./" for c in query):
+        add(session.scalars(select(Person.id).where(in_scheme, Person.phone_key == phone_key(query)).limit(wanted)))
+    words = name_key(query).split()
+    # A member number, household reference or phone found exactly is what the clerk typed: no name search.
+    if words and any(c.isalpha() for c in query) and not ids:
+        first, rest = words[0], words[1:]
+        extra = [_has_word(word) for word in rest]
+        for key, other in ((Person.last_key, Person.first_key), (Person.first_key, Person.last_key)):
+            add(
+                session.scalars(
+                    select(Person.id)
+                    .where(in_scheme, _starts_with(key, first), *extra)
+                    .order_by(key, other, Person.id)
+                    .limit(wanted)
+                )
+            )
+        if len(ids) < wanted:
+            villages = list({query, query.title(), query.upper(), query.lower()})
+            add(
+                session.scalars(
+                    select(Person.id)
+                    .join(Household, Household.id == Person.household_id)
+                    .where(Household.scheme_id == scheme_id, Household.village.in_(villages), Person.relation == "head")
+                    .order_by(Household.village, Household.ref)
+                    .limit(wanted)
+                )
+            )
+    start = (page - 1) * per_page
+    chosen = ids[start : start + per_page]
+    return Page(_hits(session, chosen), page, per_page, len(ids) > start + per_page)
+
+
+def _hits(session, person_ids: list[int]) -> list[SearchHit]:
+    """The page's persons with their household, in the order found."""
+    if not person_ids:
+        return []
+    rows = session.execute(
+        select(
+            Person.id,
+            Person.household_id,
+            Person.member_no,
+            Person.first_name,
+            Person.last_name,
+            Person.relation,
+            Person.exit_date,
+            Household.ref,
+            Household.village,
+            Person.phone,
+            Household.phone,
+            Household.strike_off_date,
+        )
+        .join(Household, Household.id == Person.household_id)
+        .where(Person.id.in_(person_ids))
+    ).all()
+    by_id = {row[0]: row for row in rows}
+    hits = []
+    for pid in person_ids:
+        row = by_id[pid]
+        hits.append(SearchHit(*row[:9], phone=row[9] or row[10], strike_off_date=row[11]))
+    return hits
+
+
+# -- the manager's lists -------------------------------------------------------------------------------------
+
+
+@dataclass
+class HouseholdLine:
+    """A household in one of the lists."""
+
+    household_id: int
+    ref: str
+    head: str
+    village: str
+    phone: str
+    enrolment_date: date
+    strike_off_date: date | None = None
+    arrears: Decimal | None = None
+    paid_until: date | None = None
+    reenrolled_as: str | None = None
+
+
+def _head_columns():
+    """The household columns and its head's name (an outer join: a list never drops a household)."""
+    head = aliased(Person)
+    columns = (
+        Household.id,
+        Household.ref,
+        head.first_name,
+        head.last_name,
+        Household.village,
+        Household.phone,
+        Household.enrolment_date,
+        Household.strike_off_date,
+    )
+    joined = select(*columns).outerjoin(head, and_(head.household_id == Household.id, head.relation == "head"))
+    return joined
+
+
+def _line(row) -> HouseholdLine:
+    """A list line from a ``_head_columns`` row."""
+    hid, ref, first, last, village, phone, enrolment, strike_off = row[:8]
+    head = f"{first} {last}" if first is not None else ""
+    return HouseholdLine(hid, ref, head, village or "", phone or "", enrolment, strike_off)
+
+
+def households_in_arrears(session, scheme, on: date, *, village: str | None = None) -> list[HouseholdLine]:
+    """Households owing money on ``on`` (contributions.md §6 "arrears": enrolled, neither exited nor struck off
+    by then, r + member dues started by then − receipts to then > 0), sorted by village then reference — the
+    collector's round."""
+    alive = [
+        Household.scheme_id == scheme.id,
+        Household.enrolment_date <= on,
+        or_(Household.exit_date.is_(None), Household.exit_date > on),
+        or_(Household.strike_off_date.is_(None), Household.strike_off_date > on),
+    ]
+    if village:
+        alive.append(Household.village == village)
+    ids = list(session.scalars(select(Household.id).where(*alive)))
+    owing: dict[int, tuple[Decimal, date | None]] = {}
+    for hid, ledger in iter_ledgers(session, scheme, ids):
+        r, _ = ledger.registration_split
+        due = r + sum((p.member_due for p in ledger.periods_until(on)), Decimal(0))
+        amount = due - ledger.C(on)
+        if amount > 0:
+            paid_until = ledger.paid_until(on)
+            owing[hid] = (amount, None if paid_until is UNBOUNDED else paid_until)
+    lines = []
+    for batch_start in range(0, len(owing), 5000):
+        batch = list(owing)[batch_start : batch_start + 5000]
+        for row in session.execute(_head_columns().where(Household.id.in_(batch))):
+            line = _line(row)
+            line.arrears, line.paid_until = owing[line.household_id]
+            lines.append(line)
+    lines.sort(key=lambda line: (line.village, line.ref))
+    return lines
+
+
+def households_about_to_lapse(session, scheme, on: date, days: int = 30) -> list[HouseholdLine]:
+    """Households whose strike-off date falls within ``days`` days from ``on`` (contributions.md §5: unless they
+    pay before it), soonest first."""
+    rows = session.execute(
+        _head_columns()
+        .where(
+            Household.scheme_id == scheme.id,
+            Household.strike_off_date.between(on, on + timedelta(days=days)),
+        )
+        .order_by(Household.strike_off_date, Household.village, Household.ref)
+    )
+    return [_line(row) for row in rows]
+
+
+def households_struck_off(
+    session, scheme, on: date, *, since: date | None = None, limit: int | None = None, offset: int = 0
+) -> list[HouseholdLine]:
+    """Households struck off on or before ``on`` (from ``since`` when given), latest first, with the household
+    that re-enrolled them if any (contributions.md §5)."""
+    later = aliased(Household)
+    conditions = [Household.scheme_id == scheme.id, Household.strike_off_date <= on]
+    if since is not None:
+        conditions.append(Household.strike_off_date >= since)
+    statement = (
+        _head_columns()
+        .add_columns(select(later.ref).where(later.previous_household_id == Household.id).limit(1).scalar_subquery())
+        .where(*conditions)
+        .order_by(Household.strike_off_date.desc(), Household.ref)
+        .offset(offset)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    lines = []
+    for row in session.execute(statement):
+        line = _line(row)
+        line.reenrolled_as = row[8]
+        lines.append(line)
+    return lines
+
+
+ARREARS_HEADER = ("village", "household_ref", "head", "phone", "arrears", "paid_until")
+LAPSE_HEADER = ("strike_off_date", "household_ref", "head", "village", "phone")
+STRUCK_OFF_HEADER = ("strike_off_date", "household_ref", "head", "village", "phone", "reenrolled_as")
+
+
+def arrears_csv(lines: list[HouseholdLine]) -> str:
+    """The arrears list as CSV (formula-safe, core/tabular.write_csv)."""
+    return write_csv(
+        ((x.village, x.ref, x.head, x.phone, x.arrears, x.paid_until) for x in lines),
+        ARREARS_HEADER,
+    )
+
+
+def about_to_lapse_csv(lines: list[HouseholdLine]) -> str:
+    """The about-to-lapse list as CSV."""
+    return write_csv(((x.strike_off_date, x.ref, x.head, x.village, x.phone) for x in lines), LAPSE_HEADER)
+
+
+def struck_off_csv(lines: list[HouseholdLine]) -> str:
+    """The struck-off list as CSV."""
+    return write_csv(
+        ((x.strike_off_date, x.ref, x.head, x.village, x.phone, x.reenrolled_as) for x in lines),
+        STRUCK_OFF_HEADER,
+    )
+
+
+# -- the household page --------------------------------------------------------------------------------------
+
+
+def household_by_ref(session, scheme_id: int, ref: str) -> Household | None:
+    """A household of the scheme by its reference (as typed, or in capitals)."""
+    text = (ref or "").strip()
+    return session.scalar(
+        select(Household).where(Household.scheme_id == scheme_id, Household.ref.in_({text, text.upper()}))
+    )
+
+
+@dataclass
+class HouseholdPage:
+    """Everything the household page shows."""
+
+    household: Household
+    product: Product
+    persons: list[Person]
+    account: Account
+    previous: Household | None
+    reenrolled_as: Household | None
+
+
+def household_page(session, household: Household, on: date) -> HouseholdPage:
+    """The household, its members (head first), product, account on ``on`` and re-enrolment links."""
+    persons = sorted(household.persons, key=lambda p: (p.relation != "head", p.enrolment_date, p.member_no))
+    return HouseholdPage(
+        household=household,
+        product=session.get(Product, household.product_id),
+        persons=persons,
+        account=household_account(session, household, on),
+        previous=session.get(Household, household.previous_household_id) if household.previous_household_id else None,
+        reenrolled_as=session.scalar(select(Household).where(Household.previous_household_id == household.id).limit(1)),
+    )

@@ -1,0 +1,432 @@
+"""The register's write side: enrol a household with its members, add a person (a newborn), record exits, link a
+re-enrolment to the struck-off household it replaces.
+
+Rules owned here (data-formats.md "members.csv"): exactly one head per household; the household's enrolment date
+is its head's and nobody enrols before it; nobody is born after their enrolment; sex ``F``/``M``; the five
+relationship values; member_no unique in the scheme (``<household_ref>-NN`` when not given). contributions.md §5:
+a struck-off household stays off, coming back is a new household linked to the old one. Every write records an
+audit row and refreshes the household's derived data (exit, strike-off, coverage spans); services flush, never
+commit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from mhi.contributions.services import refresh_households
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.validation import FieldError, InputRejected, Problem
+from mhi.members.models import Household, Person
+from mhi.schemes.models import Product, Scheme
+
+SEXES = ("F", "M")
+RELATIONSHIPS = ("head", "spouse", "child", "parent", "other")
+EXIT_REASONS = ("death", "resignation", "other")
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+
+
+class RegisterError(InputRejected):
+    """Input for the register refused; ``problems`` say which person (row = position, 1 first) and field."""
+
+
+def name_key(text: str | None) -> str:
+    """A name folded for search: no accents, no case, letters and digits separated by single spaces
+    ("Aïssatou Lô" → "aissatou lo"), so a clerk typing without accents still finds the person."""
+    text = text or ""
+    if text.isascii():
+        plain = text.lower()  # the common case, ten times faster (imports fold every name)
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _NOT_KEY.sub(" ", plain).strip()[:100]
+
+
+def phone_key(text: str | None) -> str:
+    """The phone's last nine digits: "+221 76 352 37 08" and "763523708" are the same number."""
+    digits = "".join(c for c in (text or "") if c.isdigit())
+    return digits[-9:]
+
+
+@dataclass
+class PersonData:
+    """A person as a form or a file gives them (strings or typed values; validated by ``check_person``)."""
+
+    first_name: str
+    last_name: str
+    sex: str
+    date_of_birth: date | str
+    relation: str
+    enrolment_date: date | str
+    member_no: str | None = None
+    exit_date: date | str | None = None
+    village: str = ""
+    phone: str = ""
+    national_id: str = ""
+
+
+def text(value, limit: int, *, required: bool = True) -> str:
+    """A stripped text of at most ``limit`` characters (required unless said otherwise)."""
+    result = str(value if value is not None else "").strip()
+    if required and not result:
+        raise FieldError("is required")
+    if len(result) > limit:
+        raise FieldError(f"is longer than {limit} characters")
+    return result
+
+
+def category_of(value) -> str:
+    """A household category: a free word, blank = ``standard`` (data-formats.md)."""
+    return text(value, 40, required=False) or "standard"
+
+
+def check_person(data: PersonData, problems: list[Problem], row: int | None = None) -> dict | None:
+    """Typed values of a person, or None with the problems added (row = the person's position)."""
+    out: dict = {}
+    before = len(problems)
+
+    def read(column: str, key: str, reader, value):
+        try:
+            out[key] = reader(value)
+        except FieldError as exc:
+            problems.append(Problem(str(exc), row=row, column=column))
+
+    read("first_name", "first_name", lambda x: text(x, 100), data.first_name)
+    read("last_name", "last_name", lambda x: text(x, 100), data.last_name)
+    read("sex", "sex", lambda x: v.choice(str(x or "").upper(), SEXES, "sex"), data.sex)
+    read("date_of_birth", "date_of_birth", v.day, data.date_of_birth)
+    read("relationship", "relation", lambda x: v.choice(x, RELATIONSHIPS, "relationship"), data.relation)
+    read("enrolment_date", "enrolment_date", v.day, data.enrolment_date)
+    read("exit_date", "exit_date", v.optional_day, data.exit_date)
+    read(
+        "member_no",
+        "member_no",
+        lambda x: v.ref(x, "member number") if str(x or "").strip() else None,
+        data.member_no,
+    )
+    read("village", "village", lambda x: text(x, 100, required=False), data.village)
+    read("phone", "phone", lambda x: text(x, 40, required=False), data.phone)
+    read("national_id", "national_id", lambda x: text(x, 40, required=False), data.national_id)
+    if len(problems) > before:
+        return None
+    problems.extend(Problem(m, row=row, column=c) for c, m in person_date_problems(out, None))
+    return out if len(problems) == before else None
+
+
+def person_date_problems(person: dict, head_enrolment: date | None) -> list[tuple[str, str]]:
+    """(column, message) for the date rules of one person (data-formats.md "members.csv")."""
+    found = []
+    if person["date_of_birth"] > person["enrolment_date"]:
+        found.append(
+            (
+                "date_of_birth",
+                f"{person['date_of_birth'].isoformat()} is after the enrolment date "
+                f"{person['enrolment_date'].isoformat()}",
+            )
+        )
+    if person.get("exit_date") is not None and person["exit_date"] < person["enrolment_date"]:
+        found.append(("exit_date", f"{person['exit_date'].isoformat()} is before the enrolment date"))
+    if head_enrolment is not None and person["enrolment_date"] < head_enrolment:
+        found.append(
+            (
+                "enrolment_date",
+                f"{person['enrolment_date'].isoformat()} is before the household's enrolment "
+                f"{head_enrolment.isoformat()} (the head's)",
+            )
+        )
+    return found
+
+
+def person_row(scheme_id: int, household_id: int, values: dict, *, table: bool = False) -> dict:
+    """The values of a new Person row, search keys included: by attribute name, or by column name for a bulk
+    insert into the table (``table=True``: the attribute ``relation`` is the column ``relationship``)."""
+    return {
+        "scheme_id": scheme_id,
+        "household_id": household_id,
+        "member_no": values["member_no"],
+        "first_name": values["first_name"],
+        "last_name": values["last_name"],
+        "sex": values["sex"],
+        "date_of_birth": values["date_of_birth"],
+        ("relationship" if table else "relation"): values["relation"],
+        "enrolment_date": values["enrolment_date"],
+        "exit_date": values.get("exit_date"),
+        "exit_reason": values.get("exit_reason") or "",
+        "village": values.get("village") or "",
+        "phone": values.get("phone") or "",
+        "national_id": values.get("national_id") or "",
+        "last_key": name_key(values["last_name"]),
+        "first_key": name_key(values["first_name"]),
+        "phone_key": phone_key(values.get("phone")),
+    }
+
+
+def next_member_numbers(
+    session, scheme_id: int, household_ref: str, count: int, taken: set[str] = frozenset()
+) -> list[str]:
+    """``count`` free numbers ``<household_ref>-NN`` (NN from 01, skipping any already used in the scheme)."""
+    used = set(
+        session.scalars(
+            select(Person.member_no).where(
+                Person.scheme_id == scheme_id, Person.member_no.like(household_ref.replace("%", "") + "-%")
+            )
+        )
+    ) | set(taken)
+    numbers: list[str] = []
+    n = 1
+    while len(numbers) < count:
+        candidate = f"{household_ref}-{n:02d}"
+        if len(candidate) > 40:
+            raise RegisterError(
+                [Problem("the household reference is too long to number its members", column="member_no")]
+            )
+        if candidate not in used:
+            numbers.append(candidate)
+        n += 1
+    return numbers
+
+
+def _members_taken(session, scheme_id: int, numbers: list[str]) -> set[str]:
+    """The given member numbers already stored in the scheme."""
+    if not numbers:
+        return set()
+    return set(
+        session.scalars(select(Person.member_no).where(Person.scheme_id == scheme_id, Person.member_no.in_(numbers)))
+    )
+
+
+def enrol_household(
+    session,
+    scheme: Scheme,
+    *,
+    ref: str,
+    product_code: str,
+    persons: Sequence[PersonData],
+    category: str | None = None,
+    village: str | None = None,
+    phone: str | None = None,
+    language: str = "",
+    previous_household: Household | None = None,
+    actor=None,
+) -> Household:
+    """Enrol a household and its members in one call (the head and anyone else: spouse, children, …).
+
+    Raises ``RegisterError`` listing every problem (row = the person's position in ``persons``). The household's
+    enrolment date is the head's; village and phone default to the head's.
+    """
+    problems: list[Problem] = []
+    try:
+        ref = v.ref(ref, "household reference")
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="ref"))
+    else:
+        if session.scalar(select(Household.id).where(Household.scheme_id == scheme.id, Household.ref == ref)):
+            problems.append(Problem(f"household {ref} already exists in this scheme", column="ref"))
+    product = session.scalar(select(Product).where(Product.scheme_id == scheme.id, Product.code == product_code))
+    if product is None:
+        problems.append(Problem(f"{product_code!r} is not a product of this scheme", column="product_code"))
+    try:
+        category = category_of(category)
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="category"))
+    people = [check_person(p, problems, row=i) for i, p in enumerate(persons, start=1)]
+    heads = [p for p in people if p is not None and p["relation"] == "head"]
+    if not persons:
+        problems.append(Problem("a household needs at least its head", column="relationship"))
+    elif len([p for p in persons if str(p.relation).strip() == "head"]) != 1:
+        problems.append(Problem("a household has exactly one head", column="relationship"))
+    if len(heads) == 1:
+        for i, p in enumerate(people, start=1):
+            if p is not None and p is not heads[0]:
+                problems.extend(
+                    Problem(m, row=i, column=c) for c, m in person_date_problems(p, heads[0]["enrolment_date"])
+                )
+    given = [p["member_no"] for p in people if p is not None and p["member_no"]]
+    for i, p in enumerate(people, start=1):
+        if p is not None and p["member_no"] and given.count(p["member_no"]) > 1:
+            problems.append(Problem(f"member number {p['member_no']} is given twice", row=i, column="member_no"))
+    for number in sorted(_members_taken(session, scheme.id, given)):
+        row = next(i for i, p in enumerate(people, start=1) if p is not None and p["member_no"] == number)
+        problems.append(Problem(f"member number {number} is already used in this scheme", row=row, column="member_no"))
+    if previous_household is not None:
+        head_enrolment = heads[0]["enrolment_date"] if len(heads) == 1 else None
+        problems.extend(_reenrolment_problems(previous_household, scheme, head_enrolment))
+    if problems:
+        raise RegisterError(problems)
+
+    head = heads[0]
+    missing = [p for p in people if not p["member_no"]]
+    for p, number in zip(missing, next_member_numbers(session, scheme.id, ref, len(missing), set(given)), strict=True):
+        p["member_no"] = number
+    household = Household(
+        scheme_id=scheme.id,
+        ref=ref,
+        product_id=product.id,
+        category=category,
+        village=(village if village is not None else head["village"]).strip()[:100],
+        phone=(phone if phone is not None else head["phone"]).strip()[:40],
+        language=language or "",
+        enrolment_date=head["enrolment_date"],
+        previous_household_id=previous_household.id if previous_household is not None else None,
+    )
+    session.add(household)
+    session.flush()
+    for p in people:
+        session.add(Person(**person_row(scheme.id, household.id, p)))
+    record(
+        session,
+        actor=actor,
+        entity="household",
+        entity_id=household.id,
+        scheme_id=scheme.id,
+        action="enrol",
+        after={
+            "ref": ref,
+            "product": product.code,
+            "category": category,
+            "enrolment_date": household.enrolment_date,
+            "persons": len(people),
+            "previous_household": previous_household.ref if previous_household is not None else None,
+        },
+    )
+    refresh_households(session, scheme, [household.id])
+    return household
+
+
+def add_person(session, household: Household, person: PersonData, *, actor=None) -> Person:
+    """Add a person to an enrolled household (a newborn, a new spouse); they count from the next period
+    (contributions.md §1). A struck-off or exited household cannot take new members."""
+    problems: list[Problem] = []
+    values = check_person(person, problems)
+    if values is not None:
+        if values["relation"] == "head":
+            problems.append(Problem("the household already has its head", column="relationship"))
+        problems.extend(Problem(m, column=c) for c, m in person_date_problems(values, household.enrolment_date))
+        if household.strike_off_date is not None and values["enrolment_date"] >= household.strike_off_date:
+            problems.append(
+                Problem(
+                    f"the household was struck off on {household.strike_off_date.isoformat()}: enrol it again",
+                    column="enrolment_date",
+                )
+            )
+        if household.exit_date is not None and values["enrolment_date"] >= household.exit_date:
+            problems.append(
+                Problem(f"the household left on {household.exit_date.isoformat()}", column="enrolment_date")
+            )
+        if values["member_no"] and _members_taken(session, household.scheme_id, [values["member_no"]]):
+            problems.append(
+                Problem(f"member number {values['member_no']} is already used in this scheme", column="member_no")
+            )
+    if problems:
+        raise RegisterError(problems)
+    if not values["member_no"]:
+        values["member_no"] = next_member_numbers(session, household.scheme_id, household.ref, 1)[0]
+    created = Person(**person_row(household.scheme_id, household.id, values))
+    session.add(created)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="person",
+        entity_id=created.id,
+        scheme_id=household.scheme_id,
+        action="add",
+        after={
+            "household": household.ref,
+            "member_no": created.member_no,
+            "relationship": created.relation,
+            "enrolment_date": created.enrolment_date,
+        },
+    )
+    refresh_households(session, session.get(Scheme, household.scheme_id), [household.id])
+    return created
+
+
+def record_exit(session, person: Person, *, date, reason: str, actor=None) -> Person:
+    """A person leaves the scheme from ``date`` on (death, resignation, other); not covered from that day."""
+    problems: list[Problem] = []
+    try:
+        day = v.day(date)
+        if day < person.enrolment_date:
+            problems.append(Problem(f"{day.isoformat()} is before the person's enrolment", column="date"))
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="date"))
+    try:
+        reason = v.choice(reason, EXIT_REASONS, "exit reason")
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="reason"))
+    if person.exit_date is not None:
+        problems.append(Problem(f"{person.full_name} already left on {person.exit_date.isoformat()}", column="date"))
+    if problems:
+        raise RegisterError(problems)
+    person.exit_date = day
+    person.exit_reason = reason
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="person",
+        entity_id=person.id,
+        scheme_id=person.scheme_id,
+        action="exit",
+        after={"member_no": person.member_no, "exit_date": day, "reason": reason},
+    )
+    refresh_households(session, session.get(Scheme, person.scheme_id), [person.household_id])
+    return person
+
+
+def record_household_exit(session, household: Household, *, date, reason: str, actor=None) -> Household:
+    """Every member still present leaves on ``date``: the household has exited (data-formats.md)."""
+    present = [p for p in household.persons if p.exit_date is None]
+    if not present:
+        raise RegisterError([Problem("every member has already left", column="date")])
+    for person in present:
+        record_exit(session, person, date=date, reason=reason, actor=actor)
+    return household
+
+
+def _reenrolment_problems(previous: Household, scheme: Scheme, enrolment: date | None) -> list[Problem]:
+    """contributions.md §5: only a household of the same scheme struck off by the new enrolment date (its
+    stored strike-off date is a projection until that day comes) is replaced by a new enrolment."""
+    if previous.scheme_id != scheme.id:
+        return [Problem("the previous household belongs to another scheme", column="previous_household")]
+    struck = previous.strike_off_date
+    if struck is None or (enrolment is not None and struck > enrolment):
+        return [
+            Problem(
+                f"household {previous.ref} has not been struck off"
+                + (f" (it would be on {struck.isoformat()})" if struck is not None else ""),
+                column="previous_household",
+            )
+        ]
+    return []
+
+
+def link_reenrolment(session, household: Household, previous: Household, *, actor=None) -> Household:
+    """Record that ``household`` is the re-enrolment of the struck-off ``previous`` (history stays visible)."""
+    scheme = session.get(Scheme, household.scheme_id)
+    problems = _reenrolment_problems(previous, scheme, household.enrolment_date)
+    if previous.id == household.id:
+        problems.append(Problem("a household cannot replace itself", column="previous_household"))
+    elif household.previous_household_id not in (None, previous.id):
+        problems.append(Problem("the household is already linked to another one", column="previous_household"))
+    if problems:
+        raise RegisterError(problems)
+    household.previous_household_id = previous.id
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="household",
+        entity_id=household.id,
+        scheme_id=household.scheme_id,
+        action="link_reenrolment",
+        after={"previous_household": previous.ref},
+    )
+    return household

@@ -1,0 +1,181 @@
+"""The register's pages: household search, enrolment (head and members in one form), the household page
+(members, coverage, dues, periods, receipts), adding a newborn, recording an exit, the manager's lists with their
+CSV downloads, and the members file upload. Each page checks one permission and loads records through
+``scheme_or_404`` / ``in_scope_or_404`` (core/access.py); the rules are the services'."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from mhi.core import validation as v
+from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.db import db
+from mhi.core.validation import FieldError, Problem
+from mhi.members import queries
+from mhi.members.forms import RELATION_LABELS, EnrolForm, ExitForm, PersonForm, show_problems
+from mhi.members.imports import import_members
+from mhi.members.models import Household, Person
+from mhi.members.services import RegisterError, add_person, enrol_household, record_exit
+from mhi.members.uploads import confirm_upload, upload_page
+from mhi.schemes.models import Product
+
+bp = Blueprint("members", __name__)
+
+
+def day_arg(name: str = "on") -> date:
+    """A date from the query string (today when absent); a bad one answers 400."""
+    try:
+        return v.day(request.args[name]) if request.args.get(name) else date.today()
+    except FieldError:
+        abort(400)
+
+
+def household_in(scheme, household_id: int) -> Household:
+    """The household if it belongs to ``scheme`` (and the user's schemes); 404 otherwise."""
+    household = in_scope_or_404(Household, household_id)
+    if household.scheme_id != scheme.id:
+        abort(404)
+    return household
+
+
+@bp.get("/schemes/<code>/households")
+@permission_required("register.read")
+def index(code: str):
+    """Search the register by name, member number, household reference, village or phone."""
+    scheme = scheme_or_404(code)
+    query = request.args.get("q", "").strip()
+    page = queries.search_register(db.session, scheme.id, query, page=request.args.get("page", 1, type=int))
+    return render_template("members/index.html", scheme=scheme, query=query, page=page, relations=RELATION_LABELS)
+
+
+@bp.route("/schemes/<code>/households/new", methods=["GET", "POST"])
+@permission_required("register.write")
+def enrol(code: str):
+    """Enrol a household: the head and up to eight other members in one form."""
+    scheme = scheme_or_404(code)
+    form = EnrolForm()
+    form.product.choices = [
+        (p.code, p.name) for p in db.session.scalars(select(Product).where(Product.scheme_id == scheme.id))
+    ]
+    if form.validate_on_submit():
+        persons, entries = form.people()
+        previous = (
+            queries.household_by_ref(db.session, scheme.id, form.previous_ref.data) if form.previous_ref.data else None
+        )
+        try:
+            if form.previous_ref.data and previous is None:
+                raise RegisterError([Problem(_("no such household"), column="previous_ref")])
+            household = enrol_household(
+                db.session, scheme, ref=form.ref.data, product_code=form.product.data, persons=persons,
+                category=form.category.data, village=form.village.data, previous_household=previous, actor=current_user,
+            )  # fmt: skip
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems, entries)
+        else:
+            db.session.commit()
+            flash(_("Household %(ref)s enrolled.", ref=household.ref), "success")
+            return redirect(url_for("members.detail", code=code, household_id=household.id))
+    return render_template("members/form.html", scheme=scheme, form=form)
+
+
+@bp.get("/schemes/<code>/households/<int:household_id>")
+@permission_required("register.read")
+def detail(code: str, household_id: int):
+    """The household page on a day (today by default): members, coverage, dues, every period and receipt."""
+    scheme = scheme_or_404(code)
+    household = household_in(scheme, household_id)
+    page = queries.household_page(db.session, household, day_arg())
+    return render_template("members/detail.html", scheme=scheme, page=page, relations=RELATION_LABELS)
+
+
+@bp.route("/schemes/<code>/households/<int:household_id>/persons/new", methods=["GET", "POST"])
+@permission_required("register.write")
+def person_new(code: str, household_id: int):
+    """Add a person (a newborn) to an enrolled household."""
+    scheme = scheme_or_404(code)
+    household = household_in(scheme, household_id)
+    form = PersonForm()
+    if form.validate_on_submit():
+        try:
+            person = add_person(db.session, household, form.person(village=household.village), actor=current_user)
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("%(name)s added as %(no)s.", name=person.full_name, no=person.member_no), "success")
+            return redirect(url_for("members.detail", code=code, household_id=household.id))
+    return render_template("members/person_form.html", scheme=scheme, household=household, form=form)
+
+
+@bp.route("/schemes/<code>/persons/<int:person_id>/exit", methods=["GET", "POST"])
+@permission_required("register.write")
+def person_exit(code: str, person_id: int):
+    """Record that a person leaves the scheme (death, resignation, other)."""
+    scheme = scheme_or_404(code)
+    person = in_scope_or_404(Person, person_id)
+    if person.scheme_id != scheme.id:
+        abort(404)
+    form = ExitForm()
+    if form.validate_on_submit():
+        try:
+            record_exit(db.session, person, date=form.date.data, reason=form.reason.data, actor=current_user)
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("The exit of %(name)s is recorded.", name=person.full_name), "success")
+            return redirect(url_for("members.detail", code=code, household_id=person.household_id))
+    return render_template("members/exit_form.html", scheme=scheme, person=person, form=form)
+
+
+LISTS = {
+    "arrears": (lambda s, scheme, on: queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_csv),
+    "lapsing": (queries.households_about_to_lapse, queries.about_to_lapse_csv),
+    "struck-off": (queries.households_struck_off, queries.struck_off_csv),
+}  # fmt: skip
+
+
+@bp.get("/schemes/<code>/lists/<kind>")
+@permission_required("register.read")
+def household_list(code: str, kind: str):
+    """Households in arrears (the collector's round), about to lapse, or struck off; ``?format=csv`` downloads."""
+    scheme = scheme_or_404(code)
+    if kind not in LISTS:
+        abort(404)
+    on = day_arg()
+    lines = LISTS[kind][0](db.session, scheme, on)
+    if request.args.get("format") == "csv":
+        filename = f"{scheme.code}-{kind}-{on.isoformat()}.csv"
+        return Response(
+            LISTS[kind][1](lines),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return render_template("members/list.html", scheme=scheme, kind=kind, on=on, lines=lines)
+
+
+@bp.route("/schemes/<code>/imports/members", methods=["GET", "POST"])
+@permission_required("register.write")
+def upload(code: str):
+    """Upload members.csv (or .xlsx): preview rows and errors, then confirm."""
+    return upload_page(scheme_or_404(code), "members", import_members, _("Import members"))
+
+
+@bp.post("/schemes/<code>/imports/members/confirm")
+@permission_required("register.write")
+def upload_confirm(code: str):
+    """Import the previewed members file: all or nothing."""
+    return confirm_upload(scheme_or_404(code), "members", import_members, url_for("members.index", code=code))
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)

@@ -1,0 +1,229 @@
+"""Report screens: a scheme's dashboard for a period (every indicator with its light, per-benefit table, 24-month
+trend charts, CSV downloads, JSON and PDF), and a federation's consolidated report (schemes side by side and the
+total, sortable, red schemes first).
+
+Only aggregated figures are shown here: a federation reviewer (figures.read, federation.read) never sees a
+patient's claim. Another scheme's or federation's pages answer 404 (core/access.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+
+from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core.db import db
+from mhi.core.web import current_scheme_locale
+from mhi.reports import charts, pdf, services
+from mhi.reports import indicators as ind
+from mhi.reports.labels import LABELS, grouped_keys
+
+bp = Blueprint("reports", __name__)
+
+CSV_TABLES = ("indicators", "benefits", "trend")
+
+
+def _period() -> services.Period:
+    """The period asked in the query string (kind, value, from, to); a bad one is a 400 with the reason."""
+    try:
+        return services.read_period(
+            request.args.get("kind"),
+            request.args.get("value"),
+            request.args.get("from"),
+            request.args.get("to"),
+            date.today(),
+        )
+    except services.PeriodError as exc:
+        abort(400, str(exc))
+
+
+def _csv_response(text: str, filename: str) -> Response:
+    """A CSV download."""
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    """A PDF shown in the browser."""
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+def _trend_charts(points: list[services.TrendPoint], scheme) -> list[tuple[str, charts.Chart]]:
+    """The four trend charts of the dashboard, with the green threshold as a reference line where there is one."""
+    from mhi.schemes.settings import thresholds
+
+    bounds = thresholds(scheme)
+    labels = [p.month.strftime("%Y-%m") for p in points]
+
+    def values(attribute):
+        return [None if getattr(p, attribute) is None else float(getattr(p, attribute)) for p in points]
+
+    return [
+        (_l("Beneficiaries covered"), charts.line_chart(labels, [("", "line-1", values("beneficiaries"))])),
+        (
+            _l("Collection rate"),
+            charts.line_chart(
+                labels, [("", "line-1", values("collection_rate"))], float(bounds["collection_rate"]["green"])
+            ),
+        ),
+        (
+            _l("Incurred claims ratio"),
+            charts.line_chart(
+                labels,
+                [("", "line-1", values("incurred_claims_ratio"))],
+                float(bounds["incurred_claims_ratio"]["green_high"]),
+            ),
+        ),
+        (
+            _l("Reserves in months of claims"),
+            charts.line_chart(
+                labels, [("", "line-1", values("reserve_months"))], float(bounds["reserve_months"]["green"])
+            ),
+        ),
+    ]
+
+
+@bp.get("/schemes/<code>/indicators")
+@permission_required("figures.read")
+def scheme(code: str):
+    """The scheme's indicators for the chosen period, with lights, per-benefit figures and the trend."""
+    scheme = scheme_or_404(code)
+    period = _period()
+    report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
+    points = services.monthly_trend(db.session, scheme, period.end)
+    return render_template(
+        "reports/scheme.html",
+        scheme=scheme,
+        period=period,
+        report=report,
+        sections=grouped_keys(),
+        labels=LABELS,
+        kinds=ind.KIND,
+        trend=_trend_charts(points, scheme),
+        query=_query_args(period),
+    )
+
+
+def _query_args(period: services.Period) -> dict:
+    """The query-string arguments that reproduce ``period`` (for the download links)."""
+    if period.kind == "range":
+        return {"kind": "range", "from": period.start.isoformat(), "to": period.end.isoformat()}
+    return {"kind": period.kind, "value": period.value}
+
+
+@bp.get("/schemes/<code>/indicators.json")
+@permission_required("figures.read")
+def scheme_json(code: str):
+    """cli.md's ``report indicators --format json`` document for the period."""
+    scheme = scheme_or_404(code)
+    period = _period()
+    return jsonify(ind.to_json(ind.scheme_indicators(db.session, scheme, period.start, period.end)))
+
+
+@bp.get("/schemes/<code>/indicators.pdf")
+@permission_required("figures.read")
+def scheme_pdf(code: str):
+    """The scheme's printed monitoring report for the period."""
+    scheme = scheme_or_404(code)
+    period = _period()
+    report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
+    points = services.monthly_trend(db.session, scheme, period.end)
+    data = pdf.scheme_report_pdf(report, locale=current_scheme_locale(scheme.country), trend=points)
+    return _pdf_response(data, f"{scheme.code}-{period.start}-{period.end}.pdf")
+
+
+@bp.get("/schemes/<code>/indicators/<table>.csv")
+@permission_required("figures.read")
+def scheme_csv(code: str, table: str):
+    """One table of the dashboard as CSV: the indicators, the per-benefit figures or the trend."""
+    if table not in CSV_TABLES:
+        abort(404)
+    scheme = scheme_or_404(code)
+    period = _period()
+    if table == "trend":
+        text = services.trend_csv(services.monthly_trend(db.session, scheme, period.end))
+    else:
+        report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
+        text = (
+            services.indicators_csv(report)
+            if table == "indicators"
+            else services.benefits_csv(report.benefits, report.currency)
+        )
+    return _csv_response(text, f"{scheme.code}-{table}-{period.start}-{period.end}.csv")
+
+
+def _federation_report(federation, period):
+    """The consolidated report, or a 409 page saying why the schemes cannot be summed."""
+    try:
+        return ind.federation_indicators(db.session, federation, period.start, period.end)
+    except ind.MixedCurrencies as exc:
+        abort(409, str(exc))
+
+
+@bp.get("/federations/<federation_code>/report")
+@permission_required("federation.read")
+def federation(federation_code: str):
+    """The federation's schemes side by side with the total; red schemes first, then by the chosen column."""
+    federation = federation_or_404(federation_code)
+    period = _period()
+    report = _federation_report(federation, period)
+    sort = request.args.get("sort") or ""
+    descending = request.args.get("order") == "desc"
+    schemes = services.sort_schemes(report.schemes, sort, descending)
+    return render_template(
+        "reports/federation.html",
+        federation=federation,
+        period=period,
+        report=report,
+        schemes=schemes,
+        sort=sort,
+        descending=descending,
+        sections=grouped_keys(),
+        labels=LABELS,
+        kinds=ind.KIND,
+        red=services.red_count,
+        query=_query_args(period),
+        country=next((s.country for s in federation.schemes), None),
+    )
+
+
+@bp.get("/federations/<federation_code>/report.json")
+@permission_required("federation.read")
+def federation_json(federation_code: str):
+    """cli.md's ``report federation --format json`` document."""
+    federation = federation_or_404(federation_code)
+    return jsonify(ind.federation_to_json(_federation_report(federation, _period())))
+
+
+@bp.get("/federations/<federation_code>/report.pdf")
+@permission_required("federation.read")
+def federation_pdf(federation_code: str):
+    """The federation's printed consolidated report."""
+    federation = federation_or_404(federation_code)
+    period = _period()
+    report = _federation_report(federation, period)
+    country = next((s.country for s in federation.schemes), None)
+    data = pdf.federation_report_pdf(report, locale=current_scheme_locale(country))
+    return _pdf_response(data, f"{federation.code}-{period.start}-{period.end}.pdf")
+
+
+@bp.get("/federations/<federation_code>/report/<table>.csv")
+@permission_required("federation.read")
+def federation_csv(federation_code: str, table: str):
+    """The schemes side by side (``indicators``) or the total's per-benefit figures (``benefits``) as CSV."""
+    if table not in ("indicators", "benefits"):
+        abort(404)
+    federation = federation_or_404(federation_code)
+    period = _period()
+    report = _federation_report(federation, period)
+    if table == "indicators":
+        text = services.federation_csv(report)
+    else:
+        text = services.benefits_csv(report.total_benefits, report.currency)
+    return _csv_response(text, f"{federation.code}-{table}-{period.start}-{period.end}.csv")
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)

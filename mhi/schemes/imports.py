@@ -1,0 +1,88 @@
+"""expenses.csv (data-formats.md): the scheme's running costs, validated as a whole, added in bulk.
+
+``reference`` unique in the scheme; ``category`` one of staff, premises, transport, printing, training, other;
+``amount`` > 0; ``description`` optional. "Import behaviour": a stored reference with identical values is
+``unchanged``, with other values a ``conflict``; one bad row writes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.tabular import PREVIEW_ROWS, ImportResult, check_columns, conflict, parse_rows, stored_rows
+from mhi.core.validation import FieldError, Problem
+from mhi.schemes.models import Expense
+
+REQUIRED = ("reference", "date", "category", "amount")
+OPTIONAL = ("description",)
+CATEGORIES = ("staff", "premises", "transport", "printing", "training", "other")
+COMPARED = ("date", "category", "amount", "description")
+
+
+def _description(value) -> str:
+    """Free text, at most 500 characters."""
+    text = (value or "").strip()
+    if len(text) > 500:
+        raise FieldError("is longer than 500 characters")
+    return text
+
+
+def import_expenses(
+    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
+) -> ImportResult:
+    """Import expenses.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
+    result = ImportResult("expenses")
+    result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
+    if result.problems:
+        return result
+    readers = {
+        "reference": lambda x: v.ref(x, "reference"),
+        "date": v.day,
+        "category": lambda x: v.choice(x, CATEGORIES, "expense category"),
+        "amount": lambda x: v.amount(x, scheme.currency, positive=True),
+        "description": _description,
+    }
+    problems = result.problems
+    parsed = parse_rows(header, rows, readers, required=REQUIRED, key="reference", problems=problems, file=file)
+    stored = {
+        row.reference: row._asdict()
+        for row in stored_rows(
+            session,
+            select(Expense.reference, Expense.date, Expense.category, Expense.amount, Expense.description).where(
+                Expense.scheme_id == scheme.id
+            ),
+            Expense.reference,
+            [values["reference"] for _, values in parsed],
+        )
+    }
+    to_add: list[dict] = []
+    for number, values in parsed:
+        existing = stored.get(values["reference"])
+        if existing is None:
+            to_add.append(values)
+            continue
+        difference = conflict(values["reference"], existing, values, COMPARED)
+        if difference is None:
+            result.unchanged += 1
+        else:
+            problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
+    if problems:
+        return result
+    result.added = len(to_add)
+    result.preview = to_add[:PREVIEW_ROWS]
+    if dry_run or not to_add:
+        return result
+    session.execute(insert(Expense), [{"scheme_id": scheme.id, **values} for values in to_add])
+    record(
+        session,
+        actor=actor,
+        entity="import",
+        entity_id=None,
+        scheme_id=scheme.id,
+        action="expenses",
+        after={"file": file, "added": result.added, "unchanged": result.unchanged},
+    )
+    result.written = True
+    return result

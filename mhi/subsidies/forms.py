@@ -1,0 +1,25 @@
+"""Forms of the subsidy pages: record money received from a funder, reverse it with a reason."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class SubsidyReceiptForm(FlaskForm):
+    """A funder's payment under one programme."""
+
+    programme = SelectField(_l("Programme"), validators=[DataRequired()])
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=40)])
+    date = DateField(_l("Date received"), validators=[DataRequired()], default=date.today)
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+
+
+class ReverseForm(FlaskForm):
+    """Why a subsidy receipt is cancelled."""
+
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

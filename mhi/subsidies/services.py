@@ -1,0 +1,111 @@
+"""Subsidy receipts: money a funder paid under a programme, recorded and reversed (append-only, like
+contribution receipts: a wrong one is cancelled by a counter-entry with its reason). Services flush only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from mhi.core import validation as v
+from mhi.core.audit import record
+from mhi.core.validation import FieldError
+from mhi.schemes.models import Scheme, SubsidyProgramme
+from mhi.subsidies.models import SubsidyReceipt
+
+
+class SubsidyError(ValueError):
+    """A subsidy receipt or reversal that cannot be accepted; ``field`` names the input."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def record_subsidy_receipt(
+    session,
+    scheme: Scheme,
+    *,
+    programme: SubsidyProgramme,
+    reference: str,
+    date: date,
+    amount: Decimal,
+    actor=None,
+) -> SubsidyReceipt:
+    """Record money received from ``programme``'s funder (reference unique in the scheme)."""
+    if programme.scheme_id != scheme.id:
+        raise SubsidyError("the programme belongs to another scheme", "programme")
+    try:
+        reference = v.ref(reference, "reference")
+        day = v.day(date)
+        value = v.amount(amount, scheme.currency, positive=True)
+    except FieldError as exc:
+        raise SubsidyError(str(exc)) from exc
+    taken = session.scalar(
+        select(SubsidyReceipt.id).where(SubsidyReceipt.scheme_id == scheme.id, SubsidyReceipt.reference == reference)
+    )
+    if taken is not None:
+        raise SubsidyError(f"reference {reference} is already used in this scheme", "reference")
+    receipt = SubsidyReceipt(
+        scheme_id=scheme.id,
+        programme_id=programme.id,
+        reference=reference,
+        date=day,
+        amount=value,
+        created_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with session.begin_nested():
+            session.add(receipt)
+    except IntegrityError as exc:
+        raise SubsidyError(f"reference {reference} is already used in this scheme", "reference") from exc
+    record(
+        session,
+        actor=actor,
+        entity="subsidy_receipt",
+        entity_id=receipt.id,
+        scheme_id=scheme.id,
+        action="record",
+        after={"reference": reference, "programme": programme.code, "date": day, "amount": value},
+    )
+    return receipt
+
+
+def reverse_subsidy_receipt(session, receipt: SubsidyReceipt, *, reason: str, actor=None) -> SubsidyReceipt:
+    """Cancel ``receipt`` by a counter-entry (same date, negated amount, ``<reference>-R``); once only."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SubsidyError("a reason is required to reverse a receipt", "reason")
+    if receipt.reversal_of_id is not None:
+        raise SubsidyError(f"{receipt.reference} is itself a reversal and cannot be reversed")
+    existing = session.scalar(select(SubsidyReceipt.reference).where(SubsidyReceipt.reversal_of_id == receipt.id))
+    if existing is not None:
+        raise SubsidyError(f"{receipt.reference} has already been reversed (by {existing})")
+    counter = SubsidyReceipt(
+        scheme_id=receipt.scheme_id,
+        programme_id=receipt.programme_id,
+        reference=f"{receipt.reference}-R",
+        date=receipt.date,
+        amount=-receipt.amount,
+        reversal_of_id=receipt.id,
+        reason=reason,
+        created_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with session.begin_nested():
+            session.add(counter)
+    except IntegrityError as exc:
+        raise SubsidyError(f"{receipt.reference} has already been reversed") from exc
+    record(
+        session,
+        actor=actor,
+        entity="subsidy_receipt",
+        entity_id=receipt.id,
+        scheme_id=receipt.scheme_id,
+        action="reverse",
+        before={"reference": receipt.reference, "amount": receipt.amount},
+        after={"reversal": counter.reference, "reason": reason},
+    )
+    return counter

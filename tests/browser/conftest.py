@@ -1,0 +1,198 @@
+"""Browser tests: the real application served by ``flask run`` in a subprocess, driven by Chromium (Playwright).
+
+Run with ``pytest -m browser tests/browser`` (the default options leave them out; .ci/run runs them). They need
+Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``); Playwright's own browser download is never
+used. The server gets its own SQLite database in a temporary folder, built the way an operator would build one:
+``flask db upgrade``, the demo (when the database is empty), and a login made with ``flask user create``.
+Screenshots and the server's log go to test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """Where the application answers, the logins made for the tests, and the schemes in its database."""
+
+    url: str
+    email: str
+    password: str
+    french_email: str
+    database: Path
+    scheme_names: tuple[str, ...]
+
+
+def _free_port() -> int:
+    """A port nobody listens on now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _flask(env: dict, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``flask --app mhi ARGS`` the way an operator does, in the repository root."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "mhi", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _has_command(env: dict, name: str) -> bool:
+    """True when ``flask --app mhi NAME`` exists (the demo command is optional for these tests)."""
+    return _flask(env, name, "--help", check=False).returncode == 0
+
+
+def _scheme_names(database: Path) -> tuple[str, ...]:
+    """The names of the schemes in the database (those an admin's dashboard lists)."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT name FROM scheme ORDER BY name").fetchall()
+    connection.close()
+    return tuple(name for (name,) in rows)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Poll the login page until it answers; fail with the server's log if it dies or never answers."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped ({process.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"GET /login answered {exc.code}:\n{log.read_text()}") from exc
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> LiveServer:
+    """The application on a free 127.0.0.1 port, over a fresh database; stopped at the end of the session."""
+    folder = tmp_path_factory.mktemp("live")
+    database = folder / "mhi.sqlite"
+    env = {
+        **os.environ,
+        "MHI_DATABASE_URL": f"sqlite:///{database}",
+        "MHI_SECRET_KEY": secrets.token_hex(32),
+        "MHI_ENV": "development",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("FLASK_DEBUG", None)
+    # The pages are translated from the compiled catalogs (.mo files are build output, not committed).
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "i18n.py"), "compile"], cwd=ROOT, check=True, capture_output=True
+    )
+    _flask(env, "db", "upgrade")
+    if _has_command(env, "demo"):
+        _flask(env, "demo")
+    email, french_email, password = "browser-test@example.org", "navigateur@example.org", "Browser-test-2026"
+    for address, locale in ((email, "en"), (french_email, "fr")):
+        _flask(env, "user", "create", address, "--role", "admin", "--locale", locale, stdin=password + "\n")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "browser-server.log"
+    with open(log, "w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "mhi", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(url, process, log)
+            yield LiveServer(url, email, password, french_email, database, _scheme_names(database))
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through Playwright (never Playwright's downloaded browsers)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A new browser context (no cookies) per test, in English, with relative URLs resolved against the server."""
+    yield from _page(browser, live_server, "en-GB")
+
+
+@pytest.fixture
+def french_page(browser, live_server):
+    """The same, for a browser set to French (Accept-Language: fr-SN)."""
+    yield from _page(browser, live_server, "fr-SN")
+
+
+def _page(browser, live_server, locale: str):
+    context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

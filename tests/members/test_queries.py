@@ -1,0 +1,101 @@
+"""members/queries.py: search and the manager's lists, with their CSV exports."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from mhi.contributions.services import record_receipt
+from mhi.members.queries import (
+    about_to_lapse_csv,
+    arrears_csv,
+    households_about_to_lapse,
+    households_in_arrears,
+    households_struck_off,
+    search_register,
+    struck_off_csv,
+)
+from mhi.members.services import enrol_household
+from tests.members.helpers import enrol, person, scheme_with_programme
+
+E = date(2025, 1, 10)
+
+
+@pytest.fixture
+def scheme(session):
+    scheme = scheme_with_programme(session)
+    enrol_household(
+        session,
+        scheme,
+        ref="H-1",
+        product_code="BASE",
+        village="Ndiagane",
+        persons=[
+            person("Aïssatou", "head", E, last="Lô", phone="+221 76 352 37 08"),
+            person("Fatou", "child", E, last="Ndiaye", born=date(2015, 1, 1)),
+        ],
+    )
+    enrol_household(
+        session,
+        scheme,
+        ref="H-2",
+        product_code="BASE",
+        village="Pout",
+        persons=[person("Moussa", "head", E, last="Ndiaye", sex="M"), person("Awa", "spouse", E, last="Ndour")],
+    )
+    session.commit()
+    return scheme
+
+
+def found(page) -> list[str]:
+    return [hit.member_no for hit in page.items]
+
+
+def test_search_by_name_number_reference_phone_and_village(session, scheme):
+    sid = scheme.id
+    assert found(search_register(session, sid, "ndi")) == ["H-1-02", "H-2-01"]  # last names, then first names
+    assert found(search_register(session, sid, "aissa")) == ["H-1-01"]  # no accents, no case
+    assert found(search_register(session, sid, "fatou ndiaye")) == ["H-1-02"]
+    assert found(search_register(session, sid, "ndiaye moussa")) == ["H-2-01"]
+    assert found(search_register(session, sid, "h-2-02")) == ["H-2-02"]  # member number, any case
+    assert found(search_register(session, sid, "H-1")) == ["H-1-01", "H-1-02"]  # household reference
+    assert found(search_register(session, sid, "76 352 37 08")) == ["H-1-01"]
+    assert found(search_register(session, sid, "pout")) == ["H-2-01"]  # village: the head
+    assert found(search_register(session, sid, "zzz")) == []
+    assert found(search_register(session, sid + 1, "ndi")) == []  # another scheme sees nothing
+    first = search_register(session, sid, "n", per_page=2)
+    second = search_register(session, sid, "n", page=2, per_page=2)
+    assert first.has_next and not second.has_next
+    assert set(found(first)) | set(found(second)) == {"H-1-02", "H-2-01", "H-2-02"}
+    hit = search_register(session, sid, "aissatou").items[0]
+    assert (hit.household_ref, hit.village, hit.phone) == ("H-1", "Ndiagane", "+221 76 352 37 08")
+
+
+def test_lists(session, scheme):
+    from sqlalchemy import select
+
+    from mhi.members.models import Household
+
+    h1, h2 = session.scalars(select(Household).order_by(Household.ref)).all()
+    record_receipt(session, h1, date=E, amount=Decimal(1000 + 600 * 3))
+    session.commit()
+    arrears = households_in_arrears(session, scheme, date(2025, 3, 15))
+    # H-1 paid 3 periods (to 2025-04-10); H-2 owes the fee and three periods.
+    assert [(x.ref, x.arrears, x.village, x.head) for x in arrears] == [("H-2", Decimal(2800), "Pout", "Moussa Ndiaye")]
+    late = households_in_arrears(session, scheme, date(2025, 4, 20))
+    assert [(x.ref, x.arrears) for x in late] == [("H-1", Decimal(600)), ("H-2", Decimal(3400))]
+    assert arrears_csv(late).splitlines()[1] == "Ndiagane,H-1,Aïssatou Lô,+221 76 352 37 08,600,2025-04-10"
+    # H-2 never paid: struck off on E + 180 = 2025-07-09; H-1 on 2025-04-10 + 180 = 2025-10-07.
+    soon = households_about_to_lapse(session, scheme, date(2025, 6, 20))
+    assert [(x.ref, x.strike_off_date) for x in soon] == [("H-2", date(2025, 7, 9))]
+    assert about_to_lapse_csv(soon).startswith("strike_off_date,household_ref")
+    assert households_struck_off(session, scheme, date(2025, 7, 8)) == []
+    enrol(session, scheme, "H-3", date(2025, 8, 1), previous_household=h2)
+    struck = households_struck_off(session, scheme, date(2025, 12, 31))
+    assert [(x.ref, x.strike_off_date, x.reenrolled_as) for x in struck] == [
+        ("H-1", date(2025, 10, 7), None),
+        ("H-2", date(2025, 7, 9), "H-3"),
+    ]
+    assert struck_off_csv(struck).splitlines()[2] == "2025-07-09,H-2,Moussa Ndiaye,Pout,,H-3"

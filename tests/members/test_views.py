@@ -1,0 +1,172 @@
+"""The register, contributions and subsidy pages: access, and the form flows end to end through the client."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from mhi.contributions.models import Receipt
+from mhi.members.models import Household, Person
+from mhi.subsidies.models import SubsidyReceipt
+from tests.factories import login, make_user, records
+from tests.members.helpers import MEMBERS_HEADER, enrol, scheme_with_programme
+
+
+@pytest.fixture
+def world(app):
+    """A scheme with one household (head and child, enrolled 2025-01-10) and a clerk, an auditor, a manager."""
+    with records(app) as session:
+        scheme = scheme_with_programme(session)
+        household = enrol(session, scheme, "H-1", date(2025, 1, 10))
+        users = {role: make_user(session, role, scheme) for role in ("clerk", "auditor", "scheme_manager")}
+        return {"scheme": scheme, "household_id": household.id, "users": users}
+
+
+def signed_in(client, world, role):
+    login(client, world["users"][role])
+    return client
+
+
+def test_search_and_household_page(client, world):
+    signed_in(client, world, "auditor")
+    page = client.get("/schemes/MUT-A/households?q=awa")
+    assert page.status_code == 200 and b"H-1-01" in page.data
+    detail = client.get(f"/schemes/MUT-A/households/{world['household_id']}?on=2025-02-01")
+    assert detail.status_code == 200 and b"Not covered" in detail.data
+    assert client.get("/schemes/MUT-A/households/new").status_code == 403  # an auditor only reads
+    assert client.get("/schemes/MUT-A/households/999999").status_code == 404
+    assert client.get(f"/schemes/MUT-A/households/{world['household_id']}?on=2025-13-01").status_code == 400
+
+
+def test_enrol_form(app, client, world):
+    signed_in(client, world, "clerk")
+    assert client.get("/schemes/MUT-A/households/new").status_code == 200
+    data = {
+        "ref": "H-2",
+        "product": "BASE",
+        "village": "Pout",
+        "head-first_name": "Moussa",
+        "head-last_name": "Fall",
+        "head-sex": "M",
+        "head-date_of_birth": "1980-01-01",
+        "head-enrolment_date": "2025-03-01",
+        "members-0-first_name": "Binta",
+        "members-0-last_name": "Fall",
+        "members-0-sex": "F",
+        "members-0-relation": "spouse",
+        "members-0-date_of_birth": "1985-01-01",
+    }
+    response = client.post("/schemes/MUT-A/households/new", data=data)
+    assert response.status_code == 302, [line for line in response.data.decode().splitlines() if "error" in line]
+    with records(app) as session:
+        household = session.scalar(select(Household).where(Household.ref == "H-2"))
+        assert sorted((p.member_no, p.relation, p.enrolment_date) for p in household.persons) == [
+            ("H-2-01", "head", date(2025, 3, 1)),
+            ("H-2-02", "spouse", date(2025, 3, 1)),
+        ]
+    # A member born after their enrolment: the form comes back with the message beside the field.
+    data.update({"ref": "H-3", "members-0-date_of_birth": "2025-06-01"})
+    again = client.post("/schemes/MUT-A/households/new", data=data)
+    assert again.status_code == 200 and b"is after the enrolment date" in again.data
+
+
+def test_newborn_exit_receipt_and_reversal(app, client, world):
+    signed_in(client, world, "clerk")
+    hid = world["household_id"]
+    newborn = {
+        "first_name": "Bébé",
+        "last_name": "Ndiaye",
+        "sex": "F",
+        "relation": "child",
+        "date_of_birth": "2025-02-01",
+        "enrolment_date": "2025-02-02",
+    }
+    assert client.post(f"/schemes/MUT-A/households/{hid}/persons/new", data=newborn).status_code == 302
+    receipt = client.post(
+        f"/schemes/MUT-A/households/{hid}/receipts/new",
+        data={"date": "2025-01-10", "amount": "1600", "method": "cash", "collector": "Awa"},
+    )
+    assert receipt.status_code == 302
+    bad = client.post(f"/schemes/MUT-A/households/{hid}/receipts/new", data={"date": "2025-01-10", "amount": "12.5"})
+    assert b"more decimals than XOF allows" in bad.data
+    with records(app) as session:
+        receipt_id = session.scalar(select(Receipt.id))
+        child = session.scalar(select(Person).where(Person.first_name == "Bébé"))
+        child_id = child.id
+    page = client.get(f"/schemes/MUT-A/households/{hid}?on=2025-01-20")
+    assert b"R-2025-000001" in page.data and b"Covered" in page.data
+    assert client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": ""}).status_code == 200
+    assert client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": "typo"}).status_code == 302
+    again = client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": "again"})
+    assert b"already been reversed" in again.data
+    exit_ = client.post(f"/schemes/MUT-A/persons/{child_id}/exit", data={"date": "2025-03-01", "reason": "death"})
+    assert exit_.status_code == 302
+    with records(app) as session:
+        assert session.scalar(select(func.count(Receipt.id))) == 2
+        assert session.get(Person, child_id).exit_reason == "death"
+
+
+def test_lists_and_csv(client, world):
+    signed_in(client, world, "auditor")
+    for kind in ("arrears", "lapsing", "struck-off"):
+        assert client.get(f"/schemes/MUT-A/lists/{kind}?on=2025-07-01").status_code == 200
+    csv = client.get("/schemes/MUT-A/lists/arrears?on=2025-03-01&format=csv")
+    assert csv.mimetype == "text/csv"
+    assert csv.data.decode().splitlines()[1].startswith(",H-1,Awa Ndiaye,")
+    assert client.get("/schemes/MUT-A/lists/nope").status_code == 404
+    assert client.get("/schemes/MUT-A/contributions?from=2025-01-01&to=2025-12-31").status_code == 200
+
+
+def test_upload_preview_then_confirm(app, client, world):
+    signed_in(client, world, "clerk")
+    text = MEMBERS_HEADER + "\nH-9,M-9,Issa,Sarr,M,1990-01-01,head,2025-01-01,,BASE,,,,\n"
+    preview = client.post(
+        "/schemes/MUT-A/imports/members",
+        data={"file": (io.BytesIO(text.encode()), "../../evil.csv")},
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200 and b"Issa" in preview.data
+    token = preview.data.decode().split('name="token" type="hidden" value="')[1][:32]
+    with records(app) as session:
+        assert session.scalar(select(Household).where(Household.ref == "H-9")) is None  # nothing yet
+    assert client.post("/schemes/MUT-A/imports/members/confirm", data={"token": "0" * 32}).status_code == 302
+    done = client.post("/schemes/MUT-A/imports/members/confirm", data={"token": token})
+    assert done.status_code == 302
+    with records(app) as session:
+        assert session.scalar(select(Household).where(Household.ref == "H-9")) is not None
+    # A bad file: every error shown, no confirm button.
+    bad = client.post(
+        "/schemes/MUT-A/imports/members",
+        data={
+            "file": (
+                io.BytesIO((MEMBERS_HEADER + "\nH-8,M-8,A,B,X,1990-01-01,head,2025-01-01,,BASE,,,,\n").encode()),
+                "m.csv",
+            )
+        },
+        content_type="multipart/form-data",
+    )
+    assert b"row 1, sex:" in bad.data and b'name="token"' not in bad.data
+
+
+def test_subsidy_pages(app, client, world):
+    signed_in(client, world, "scheme_manager")
+    assert client.get("/schemes/MUT-A/subsidies?from=2025-01-01&to=2025-12-31&period=month").status_code == 200
+    response = client.post(
+        "/schemes/MUT-A/subsidies/receipts/new",
+        data={"programme": "CMU-IND", "reference": "OV-1", "date": "2025-02-01", "amount": "5000"},
+    )
+    assert response.status_code == 302
+    with records(app) as session:
+        receipt = session.scalar(select(SubsidyReceipt))
+        assert receipt.amount == Decimal(5000)
+        receipt_id = receipt.id
+    assert (
+        client.post(f"/schemes/MUT-A/subsidies/receipts/{receipt_id}/reverse", data={"reason": "twice"}).status_code
+        == 302
+    )
+    clerk = signed_in(app.test_client(), world, "clerk")
+    assert clerk.get("/schemes/MUT-A/subsidies/receipts/new").status_code == 403
