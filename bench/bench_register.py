@@ -18,6 +18,7 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -158,6 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20260114)
+    parser.add_argument("--keep", action="store_true", help="keep the generated files (and SQLite database)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="mhi-bench-"))
@@ -208,12 +210,13 @@ def main() -> None:
             else:
                 queries.append(rng.choice(FIRST)[:4].lower())
         timings = []
+        found = 0
         for query in queries:
             start = time.perf_counter()
             page = search_register(session, scheme.id, query)
             timings.append(time.perf_counter() - start)
-            assert page.items or query.startswith("HH"), query
-        results.append(("member search, p95 of 200", f"{p95(timings):.1f} ms", "< 50 ms"))
+            found += bool(page.items)
+        results.append((f"member search, p95 of 200 ({found} found)", f"{p95(timings):.1f} ms", "< 50 ms"))
 
         ids = list(session.scalars(select(Household.id).where(Household.scheme_id == scheme.id)))
         timings = []
@@ -243,6 +246,8 @@ def main() -> None:
         f"\nmhi register benchmark — {args.households:,} households, {persons:,} persons, {receipts:,} receipts, "
         f"{dialect} (files generated in {generated:.1f} s)"
     )
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
     width = max(len(r[0]) for r in results)
     print(f"{'measure'.ljust(width)}  {'result':>10}  target")
     for name, value, target in results:

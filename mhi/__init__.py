@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "reports",
         "cards",
         "feasibility",
+        "audit",
         "home",
         "demo",
     ):
@@ -76,6 +77,7 @@ MODEL_MODULES = (
     "mhi.claims.models",
     "mhi.pooling.models",
     "mhi.feasibility.models",
+    "mhi.reports.models",
     "mhi.cards.models",
 )
 

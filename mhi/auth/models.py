@@ -36,6 +36,10 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Sign-in lockout (mhi/auth/operations.py): failures in a row, and until when (UTC) the account refuses
+    # every sign-in. Kept in the database so that it holds across any number of workers, without Redis.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     scheme = relationship("Scheme", lazy="joined")
     federation = relationship("Federation", lazy="joined")

@@ -1,8 +1,9 @@
 """Sign-in and accounts: login, logout, password change, language switch, and the administrator's list of
 users (create, deactivate, reactivate — nothing is deleted).
 
-A refused sign-in never says which part was wrong (an unknown e-mail, a wrong password and an inactive account
-read the same), and ``next`` is followed only when it stays on this site.
+A refused sign-in never says which part was wrong (an unknown e-mail, a wrong password, an inactive and a locked
+account read the same), and ``next`` is followed only when it stays on this site. Failed sign-ins are limited
+per address and per account, and a session expires when idle (``mhi/core/security.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mhi.auth.forms import ROLE_LABELS, LanguageForm, LoginForm, PasswordForm, U
 from mhi.auth.models import User
 from mhi.auth.operations import DeactivationRefused, authenticate, set_user_active, set_user_locale
 from mhi.auth.services import AccountError, change_password, create_user
+from mhi.core import security
 from mhi.core.access import permission_required, public
 from mhi.core.db import db
 from mhi.core.web import login_manager
@@ -61,10 +63,13 @@ def login():
     error = None
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data, form.password.data)
+        db.session.commit()  # keeps the count of failures (the lockout) as well as its reset
         if user is not None:
             login_user(user)
-            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME (a working day)
+            session.permanent = True
+            security.start_session()  # idle and absolute expiry (mhi/core/security.py)
             return redirect(safe_next(form.next.data) or url_for("home.index"))
+        # The same words for an unknown e-mail, a wrong password, an inactive and a locked account.
         error = WRONG_CREDENTIALS
     return render_template("auth/login.html", form=form, error=error)
 
@@ -194,3 +199,4 @@ def init_app(app) -> None:
     # flash() stores the message in the session cookie: translate the lazy string to text first.
     login_manager.localize_callback = str
     app.register_blueprint(bp)
+    security.init_app(app)  # rate limits on the sign-in view, session expiry

@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from mhi.cards.services import CardScopeError, language_of, make_scope, print_cards
+from mhi.cards.services import CardScopeError, card_language, make_scope, print_cards
 from mhi.cards.statement import document_language, statement_pdf
 from mhi.core.cli import Rejected, info
 from mhi.core.dates import DateError, parse_date
@@ -85,8 +85,10 @@ def cards_command(scheme_code, out, household_ref, village, since):
         raise Rejected(f"household {household_ref} is not in scheme {scheme_code}")
     try:
         scope = make_scope(kind, household_ref=household_ref, village=village, since=since)
-        with force_locale(language_of(scheme.locale)):
-            count, pdf = print_cards(db.session, scheme, scope, on=date.today(), gettext=_)
+        config = current_app.config
+        language = card_language(scheme, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
+        with force_locale(language):
+            count, pdf = print_cards(db.session, scheme, scope, on=date.today(), language=language, gettext=_)
     except CardScopeError as exc:
         raise Rejected(str(exc)) from exc
     _write(out, pdf)

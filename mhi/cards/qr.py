@@ -3,10 +3,10 @@
 A card's QR code carries exactly the member number (the eligibility page takes the raw number). ReportLab's
 widget does the encoding (mode, version, Reed–Solomon blocks, placement); its own ``make()`` then tries the
 eight mask patterns in pure Python (about 2 ms a code) and ``draw()`` builds a validated shape per module run
-(about 2 ms more). For a batch of 10 000 cards that alone is over half a minute, so ``qr_matrix`` places the
+(about 2 ms more), drawn through renderPDF. For a batch of 10 000 cards that alone is over half a minute, so ``qr_matrix`` places the
 widget's codewords once and scores the eight masks together with NumPy using *the same penalty rules as*
 ReportLab's ``QRUtil.getLostPoint`` (same quirks included), so it picks the mask ReportLab would and yields the
-identical module matrix (tests/cards/test_qr.py compares them). ``draw_qr`` puts the dark runs in one path.
+identical module matrix (tests/cards/test_qr.py compares them). ``draw_qr`` writes the dark runs as one fill.
 """
 
 from __future__ import annotations
@@ -16,12 +16,20 @@ from functools import lru_cache
 import numpy as np
 from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.pdfgen.canvas import FILL_NON_ZERO, Canvas
+from reportlab.pdfgen.canvas import Canvas
 
 #: Error correction M (15 %): a card in a pocket gets scratched; the code stays small (21×21 for ≤ 14 chars).
 LEVEL = "M"
 #: Quiet zone in modules (ISO/IEC 18004 asks for 4).
 BORDER = 4
+
+# ReportLab rebuilds the Reed–Solomon generator polynomial for every code (ten polynomial products, a third of
+# a code's encoding time). It depends only on the number of error-correction codewords and nothing mutates it,
+# so it is computed once per count; the codes are unchanged (tests/cards/test_qr.py).
+if not hasattr(qrencoder.QRUtil.getErrorCorrectPolynomial, "cache_info"):
+    qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(
+        lru_cache(maxsize=None)(qrencoder.QRUtil.getErrorCorrectPolynomial)
+    )
 
 # ReportLab's rule 3 pattern (dark, light, dark×3, light, dark, light×4), searched in one direction only.
 _FINDER_LIKE = np.array([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
@@ -120,19 +128,24 @@ def qr_matrix(widget: QrCodeWidget) -> np.ndarray:
 def draw_qr(canvas: Canvas, matrix: np.ndarray, x: float, y: float, size: float) -> None:
     """Draw ``matrix`` with its quiet zone as a ``size``-point square whose lower-left corner is (x, y).
 
-    Every dark run of a row is one rectangle of a single path: one fill for the whole code, non-zero winding
-    (ReportLab's default even-odd rule would punch a hole wherever two rectangles meet or overlap).
+    The canvas is scaled to one unit a module, so every dark run of a row is a rectangle with whole-number
+    coordinates, written as one fill (operator ``f``: non-zero winding, so touching rectangles never cancel).
+    The operators are written with ``addLiteral``: formatting a hundred rectangles a code through ReportLab's
+    path object is most of the cost of a card when its C accelerator is not installed.
     """
     count = matrix.shape[0]
-    box = size / (count + 2 * BORDER)
-    path = canvas.beginPath()
+    total = count + 2 * BORDER
     padded = np.zeros((count, count + 2), dtype=np.int8)
     padded[:, 1:-1] = matrix
     changes = np.diff(padded, axis=1)
-    for r in range(count):
-        starts = np.flatnonzero(changes[r] == 1)
-        ends = np.flatnonzero(changes[r] == -1)
-        top = y + size - (r + BORDER + 1) * box
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            path.rect(x + (start + BORDER) * box, top, (end - start) * box, box)
-    canvas.drawPath(path, stroke=0, fill=1, fillMode=FILL_NON_ZERO)
+    rows, starts = np.nonzero(changes == 1)
+    _, ends = np.nonzero(changes == -1)  # row-major like the starts: the n-th end closes the n-th start
+    lefts = (starts + BORDER).tolist()
+    widths = (ends - starts).tolist()
+    bottoms = (total - BORDER - 1 - rows).tolist()
+    runs = zip(lefts, bottoms, widths, strict=True)
+    operators = " ".join(f"{left} {bottom} {width} 1 re" for left, bottom, width in runs)
+    canvas.saveState()
+    canvas.transform(size / total, 0, 0, size / total, x, y)
+    canvas.addLiteral(operators + " f")
+    canvas.restoreState()

@@ -22,6 +22,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, undefer
 
 from mhi.cards.models import CardJob
+from mhi.core.formatting import display_locale
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Product, Scheme
 from mhi.schemes.settings import card_layout
@@ -223,8 +224,6 @@ def iter_person_cards(session: Session, person_ids: Sequence[int]) -> Iterator[P
                 member_since=person.enrolment_date,
                 photo=person.photo or None,
             )
-        # The chunk's photos are on the cards now; let the session forget the rows.
-        session.expunge_all()
 
 
 def household_card_count(member_count: int) -> int:
@@ -247,7 +246,6 @@ def iter_household_cards(session: Session, household_ids: Sequence[int], *, on: 
             grouped.setdefault(household.id, []).append((person, household, product))
         for household_id in chunk:
             yield from _household_cards(grouped.get(household_id, []))
-        session.expunge_all()
 
 
 def _household_cards(rows: list) -> list[HouseholdCard]:
@@ -288,6 +286,7 @@ def print_cards(
     scope: CardScope,
     *,
     on: date,
+    language: str,
     gettext: Callable[[str], str],
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, bytes]:
@@ -298,12 +297,12 @@ def print_cards(
     total, cards = cards_for_scope(session, scheme, scope, on=on)
     if total == 0:
         raise CardScopeError("no card to print: nobody in this selection is a current member")
-    logo = scheme.logo
     pdf = render_cards(
         cards,
         scheme_name=scheme.name,
-        logo=logo,
-        locale=scheme.locale or "en",
+        logo=scheme.logo,
+        # Labels in ``language`` (``gettext`` translates into it), dates for that language in the scheme's country.
+        locale=display_locale(language, scheme.country),
         gettext=gettext,
         progress=(lambda done: progress(done, total)) if progress else None,
     )
@@ -373,8 +372,11 @@ def run_card_job(app, job_id: int, *, on: date) -> None:
                     last[0] = now
                     _write_job(db.engine, job_id, progress=done, total=total)
 
-            with force_locale(language_of(scheme.locale)):
-                total, pdf = print_cards(db.session, scheme, scope, on=on, gettext=_, progress=progress)
+            language = card_language(scheme, app.config["LANGUAGES"], app.config["BABEL_DEFAULT_LOCALE"])
+            with force_locale(language):
+                total, pdf = print_cards(
+                    db.session, scheme, scope, on=on, language=language, gettext=_, progress=progress
+                )
             db.session.rollback()
             _write_job(
                 db.engine,
@@ -412,6 +414,8 @@ def job_status(job: CardJob, *, now: datetime | None = None) -> str:
     return job.status
 
 
-def language_of(locale: str | None) -> str:
-    """The language part of a locale (``fr_SN`` → ``fr``)."""
-    return (locale or "en").replace("-", "_").split("_")[0] or "en"
+def card_language(scheme: Scheme, languages, default: str) -> str:
+    """A batch's language: the scheme's if the application has it, else the default (cards of many households
+    are printed together, so not each household's own)."""
+    language = (scheme.locale or "").replace("-", "_").split("_")[0].lower()
+    return language if language in languages else default

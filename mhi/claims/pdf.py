@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
 from reportlab.lib import colors
@@ -33,9 +34,10 @@ def batch_pdf(scheme, batch, claims, locale: str) -> bytes:
     )
     provider = batch.provider
     story = [
-        Paragraph(scheme.name, styles["Heading2"]),
+        # Names are the user's text: escaped, as a Paragraph reads < and & as mark-up (tests/trust).
+        Paragraph(escape(scheme.name), styles["Heading2"]),
         Paragraph(_("Payment batch %(number)s", number=batch.number), styles["Title"]),
-        Paragraph(_("Provider: %(name)s (%(code)s)", name=provider.name, code=provider.code), styles["Normal"]),
+        Paragraph(escape(_("Provider: %(name)s (%(code)s)", name=provider.name, code=provider.code)), styles["Normal"]),
     ]
     if batch.paid_on is not None:
         story.append(Paragraph(_("Paid on %(day)s", day=formatting.day(batch.paid_on, locale)), styles["Normal"]))

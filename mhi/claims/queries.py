@@ -84,7 +84,7 @@ def queue(
     if provider_id:
         query = query.where(Claim.provider_id == provider_id)
     if reason:
-        query = query.where(Claim.reasons.contains(reason))
+        query = query.where(Claim.reasons.contains(reason, autoescape=True))
     if since is not None:
         query = query.where(Claim.recorded_on >= since)
     if member_no:

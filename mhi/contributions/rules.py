@@ -42,6 +42,8 @@ from mhi.core.money import minor_units, split_cumulative
 
 #: ``paid_until`` of a household whose dues from some period on are all 0 and paid (contributions.md §3).
 UNBOUNDED = date.max
+#: No period starts after this day: dates past it plus a grace or lapse period would leave the calendar (year 9999).
+CALENDAR_END = date(9000, 1, 1)
 
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
@@ -286,6 +288,11 @@ class Ledger:
         """Generate period k = len(self._d), or mark the schedule done when it ends there (§1)."""
         k = len(self._d)
         start = self._starts[k]
+        if start is UNBOUNDED:
+            # Paid past CALENDAR_END (a mistyped huge amount): nothing later can fall due and the receipts pay
+            # for good — paid_until is UNBOUNDED rather than a crash of the date arithmetic (tests/trust).
+            self._done = True
+            return
         if start >= self._same_until:
             self._shape = self._period_shape(start)
             later = bisect_right(self._changes, start)
@@ -299,7 +306,8 @@ class Ledger:
         self._subs.append(parts)
         self._d.append(due)
         self._cum.append((self._cum[-1] if self._cum else 0) + due)
-        self._starts.append(add_months(self.enrolment, (k + 1) * self._months))
+        following = add_months(self.enrolment, (k + 1) * self._months) if start < CALENDAR_END else UNBOUNDED
+        self._starts.append(following)
         self._zero_tail = due == 0 and start >= self._stationary_from
 
     def _period_shape(self, start: date) -> tuple[int, int, tuple[tuple[str, int], ...], int]:

@@ -197,6 +197,7 @@ def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | N
     rules = _scheme_rules(session, scheme)
     count = 0
     for where in _batches(session, scheme, household_ids):
+        lock_households(session, scheme, where)
         batch = _load_batch(session, scheme, rules, where)
         if batch.inputs:
             session.execute(
@@ -207,6 +208,26 @@ def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | N
         _write_derived(session, scheme, batch)
         count += len(batch.inputs)
     return count
+
+
+def lock_households(session, scheme: Scheme, where: Callable) -> None:
+    """On PostgreSQL, lock the households that ``where(Household.id)`` selects (in id order, so two refreshes
+    never deadlock) before their persons and receipts are read.
+
+    Two transactions refreshing one household (two clerks' receipts, a receipt and an import) then run one after
+    the other and the second reads the first's receipt; without the lock each computes the spans from its own
+    receipt only and the last to commit overwrites the other's coverage (a lost update). FOR NO KEY UPDATE:
+    inserting a receipt or a person of the household (a foreign-key check) is not held up. SQLite has a single
+    writer, which serialises the refreshes already.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(Household.id)
+        .where(Household.scheme_id == scheme.id, where(Household.id))
+        .order_by(Household.id)
+        .with_for_update(key_share=True)
+    ).all()
 
 
 def derive_new_households(
@@ -330,8 +351,15 @@ def record_receipt(
         if exists is not None:
             raise ContributionError(f"receipt number {receipt_no} is already used in this scheme", "receipt_no")
     receipt = None
+    number = None
     for _attempt in range(20):
-        number = receipt_no or _next_receipt_no(session, scheme.id, day.year)
+        if receipt_no is not None:
+            number = receipt_no
+        elif number is None:
+            number = _next_receipt_no(session, scheme.id, day.year)
+        else:
+            # Taken meanwhile (or a hand-typed number sorts above the automatic ones): try the next.
+            number = f"R-{day.year}-{int(number.rsplit('-', 1)[1]) + 1:06d}"
         receipt = Receipt(
             scheme_id=scheme.id,
             household_id=household.id,
@@ -388,10 +416,16 @@ def reverse_receipt(session, receipt: Receipt, *, reason: str, actor=None) -> Re
     existing = session.scalar(select(Receipt.receipt_no).where(Receipt.reversal_of_id == receipt.id))
     if existing is not None:
         raise ContributionError(f"{receipt.receipt_no} has already been reversed (by {existing})")
+    number = f"{receipt.receipt_no}-R"
+    taken = session.scalar(
+        select(Receipt.id).where(Receipt.scheme_id == receipt.scheme_id, Receipt.receipt_no == number)
+    )
+    if taken is not None:
+        raise ContributionError(f"receipt number {number} is already used: the reversal cannot take it")
     counter = Receipt(
         scheme_id=receipt.scheme_id,
         household_id=receipt.household_id,
-        receipt_no=f"{receipt.receipt_no}-R",
+        receipt_no=number,
         date=receipt.date,
         amount=-receipt.amount,
         method=receipt.method,

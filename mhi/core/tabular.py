@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,10 @@ def read_csv(data: bytes, filename: str = "file.csv") -> Table:
         raise InputRejected(
             [Problem(f"is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8", file=filename)]
         ) from exc
+    if "\x00" in text:
+        # Never in a text file (a binary saved as .csv), and PostgreSQL refuses it in any text column.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputRejected([Problem(f"contains a NUL byte (line {line}): it is not a text file", file=filename)])
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         raw_rows = list(reader)
@@ -129,9 +134,13 @@ def _xlsx_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return repr(value)  # "inf", "nan": the column's reader says it is not an amount
         # repr gives the shortest text that reads back as this float: 1500.0 → "1500", 12.5 → "12.5".
         number = Decimal(repr(value))
-        return str(number.quantize(Decimal(1))) if number == number.to_integral_value() else str(number)
+        if number == number.to_integral_value():
+            return format(number.to_integral_value(), "f")  # "1500"; also past Decimal's precision (1e300)
+        return str(number)
     return str(value)
 
 
@@ -239,6 +248,8 @@ def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_
     scheme = session.scalar(select(Scheme).where(Scheme.code == scheme_code))
     if scheme is None:
         raise Rejected(f"scheme {scheme_code} is not loaded (run `scheme load` first)")
+    if not dry_run:
+        lock_scheme_for_import(session, scheme)
     name = Path(path).name
     try:
         table = read_table(path)
@@ -260,6 +271,22 @@ def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_
         info(result.summary())
     if fmt == "json":
         emit_json({"added": result.added, "unchanged": result.unchanged})
+
+
+def lock_scheme_for_import(session, scheme) -> None:
+    """On PostgreSQL, hold the scheme's import lock until the transaction ends: two imports into one scheme (the
+    same file sent twice, from the command line or the web) run one after the other, and the second reads what
+    the first wrote — its rows come out ``unchanged`` instead of failing on a duplicate key half-way.
+
+    FOR NO KEY UPDATE on the scheme row: imports wait for each other, while a clerk's receipt or a claim (which
+    only reference the scheme) go on. SQLite has a single writer, which serialises imports already.
+    """
+    from sqlalchemy import select
+
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    table = type(scheme).__table__
+    session.execute(select(table.c.id).where(table.c.id == scheme.id).with_for_update(key_share=True)).all()
 
 
 #: How many rows an import keeps for the web preview (the counts cover every row).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from mhi.core.dates import DateError, parse_date
 from mhi.core.money import MoneyError, parse_amount
@@ -69,14 +69,22 @@ def ref(value, what: str = "reference") -> str:
     return text
 
 
+#: The years a date may fall in. Wider than any real record, narrow enough that the rules' arithmetic (periods,
+#: grace, lapse, waiting periods added to a date) never runs past the calendar's year 9999 (tests/trust).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
 def day(value) -> date:
-    """An ISO date."""
+    """An ISO date between FIRST_YEAR and LAST_YEAR."""
     if isinstance(value, date):
         return value
     try:
-        return parse_date(str(value if value is not None else ""))
+        result = parse_date(str(value if value is not None else ""))
     except DateError as exc:
         raise FieldError(str(exc)) from exc
+    if not FIRST_YEAR <= result.year <= LAST_YEAR:
+        raise FieldError(f"{result.isoformat()} is not a plausible date (years {FIRST_YEAR} to {LAST_YEAR})")
+    return result
 
 
 def optional_day(value) -> date | None:
@@ -84,6 +92,11 @@ def optional_day(value) -> date | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return day(value)
+
+
+#: Amounts are stored as integer thousandths in 64 bits (core/db.py Money): a bound well inside that, and far
+#: above any real amount, so a typo of twenty digits is an error on its row, not a database failure.
+AMOUNT_LIMIT = Decimal(10) ** 12
 
 
 def amount(value, currency: str | None = None, *, positive: bool = False, allow_zero: bool = True) -> Decimal:
@@ -96,6 +109,10 @@ def amount(value, currency: str | None = None, *, positive: bool = False, allow_
         result = parse_amount(str(value) if value is not None else "", currency)
     except MoneyError as exc:
         raise FieldError(str(exc)) from exc
+    except InvalidOperation as exc:  # more digits than Decimal's precision: no real amount has them
+        raise FieldError(f"{str(value)[:40]!r} is too large to be an amount") from exc
+    if abs(result) >= AMOUNT_LIMIT:
+        raise FieldError(f"{str(value)[:40]} is too large to be an amount (at most 999999999999)")
     if result < 0 or (positive and result == 0) or (not allow_zero and result == 0):
         raise FieldError(f"{value} must be {'more than 0' if positive or not allow_zero else 'at least 0'}")
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, abort, g, render_template, request, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
@@ -94,6 +94,16 @@ def init_app(app: Flask) -> None:
             # Pages carry personal data: do not keep them in shared caches or the browser's history cache.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.before_request
+    def refuse_nul_bytes():
+        # No one types a NUL byte; a request carrying one is forged, and PostgreSQL refuses it in any text
+        # column — a 400 here rather than a 500 at the write (tests/trust walks every form with them).
+        values = [value for source in (request.args, request.form) for _, many in source.lists() for value in many]
+        if any("\x00" in value for value in values):
+            abort(400)
+        if request.is_json and "\\u0000" in request.get_data(as_text=True):
+            abort(400)
 
     @app.teardown_request
     def forget_request_state(error=None):

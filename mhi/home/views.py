@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -27,23 +27,28 @@ class Action:
     permission: str
 
 
-#: Links per scheme, shown when the feature's page exists and the role holds the permission. Features add
-#: their own entries; a page must take the scheme code as ``code``.
+#: The pages of a scheme, in the order of a scheme's work: register and money, then care, then figures. Shown on
+#: the dashboard and as the scheme's menu on every page of that scheme, each only to the roles that may open it.
 SCHEME_ACTIONS: list[Action] = [
-    Action("schemes.detail", _l("Set-up"), "account"),
     Action("members.index", _l("Register"), "register.read"),
     Action("contributions.index", _l("Contributions"), "register.read"),
-    Action("claims.index", _l("Claims"), "claims.read"),
+    Action("subsidies.index", _l("Subsidies"), "figures.read"),
+    Action("claims.eligibility_page", _l("Eligibility"), "claims.read"),
+    Action("claims.queue", _l("Claims"), "claims.read"),
+    Action("claims.providers", _l("Providers"), "claims.read"),
+    Action("claims.batches", _l("Payments"), "claims.read"),
     Action("reports.scheme", _l("Indicators"), "figures.read"),
-    Action("cards.index", _l("Membership cards"), "register.read"),
-    Action("feasibility.index", _l("Feasibility"), "feasibility"),
+    Action("cards.print_form", _l("Membership cards"), "register.write"),
+    Action("feasibility.experience", _l("Experience"), "feasibility"),
+    Action("schemes.detail", _l("Set-up"), "account"),
     Action("schemes.edit", _l("Settings"), "scheme.settings"),
 ]
 #: Links per federation (``federation_code`` argument).
 FEDERATION_ACTIONS: list[Action] = [
     Action("schemes.federation_detail", _l("Schemes and pool rules"), "federation.read"),
-    Action("reports.federation", _l("Consolidated indicators"), "figures.read"),
+    Action("reports.federation", _l("Consolidated indicators"), "federation.read"),
     Action("pooling.index", _l("Guarantee pool"), "pool.run"),
+    Action("pooling.stress", _l("Stress test"), "pool.run"),
 ]
 
 
@@ -80,6 +85,29 @@ def index():
     )
 
 
+def scheme_menu():
+    """The current page's scheme menu: (scheme code, [(endpoint, label, current)]), or None off scheme pages.
+
+    A page belongs to a scheme when its URL carries the scheme ``code``; the menu lists the pages of that scheme
+    the user's role may open (the scheme itself was already checked by the page)."""
+    code = (request.view_args or {}).get("code")
+    if not code or not getattr(current_user, "is_authenticated", False):
+        return None
+    here = request.endpoint or ""
+    blueprint = here.split(".")[0]
+    items = []
+    for action in available(SCHEME_ACTIONS, "code"):
+        current = here == action.endpoint or (
+            blueprint == action.endpoint.split(".")[0] and blueprint in ("members", "contributions", "subsidies")
+        )
+        items.append((action.endpoint, action.label, current))
+    return code, items
+
+
 def init_app(app) -> None:
-    """Register the blueprint."""
+    """Register the blueprint and the scheme menu every page's layout shows."""
     app.register_blueprint(bp)
+
+    @app.context_processor
+    def _scheme_menu():
+        return {"scheme_menu": scheme_menu}

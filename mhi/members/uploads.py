@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, session
 
-from mhi.core.tabular import ImportResult, read_table
+from mhi.core.tabular import ImportResult, lock_scheme_for_import, read_table
 from mhi.core.validation import InputRejected
 
 _SESSION_KEY = "uploads"
@@ -57,6 +57,8 @@ def forget_upload(token: str) -> None:
 
 def run_upload(db_session, scheme, importer, path: Path, name: str, *, dry_run: bool, actor) -> ImportResult:
     """Read the stored file and run the import (a dry run for the preview); problems are in the result."""
+    if not dry_run:
+        lock_scheme_for_import(db_session, scheme)
     try:
         table = read_table(path.read_bytes(), name or path.name)
     except InputRejected as exc:

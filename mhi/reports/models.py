@@ -55,3 +55,14 @@ class ReportPeriod(db.Model):
     member_due: Mapped[Decimal] = mapped_column(Money())  # d_k
     cumulative: Mapped[Decimal] = mapped_column(Money())  # r + d_0 + … + d_k
     paid_on: Mapped[dt.date | None]  # first day C(D) ≥ cumulative (receipts before strike-off); None if never
+
+
+class ReportScheme(db.Model):
+    """A scheme's register signature when its stored ledgers were last checked: a report whose signature
+    still matches skips the household-by-household check (``mhi.reports.ledgers.refresh``)."""
+
+    __tablename__ = "report_scheme"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(400))
+    horizon: Mapped[dt.date]  # the earliest horizon of the scheme's stored households

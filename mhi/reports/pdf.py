@@ -9,6 +9,7 @@ the locale's language (``force_locale``: a PDF is also made from the command lin
 from __future__ import annotations
 
 import io
+from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal, format_percent
 from flask_babel import force_locale
@@ -180,7 +181,7 @@ def scheme_report_pdf(report: ind.SchemeIndicators, locale: str, trend=None) -> 
         title = f"{report.name} ({report.code}) — {report.date_from.isoformat()} … {report.date_to.isoformat()}"
         story = [
             Paragraph(_("Monitoring report"), styles["Title"]),
-            Paragraph(title, styles["Heading2"]),
+            Paragraph(escape(title), styles["Heading2"]),  # the scheme's name is text, not mark-up (tests/trust)
             Paragraph(_("Amounts in %(currency)s.", currency=report.currency), styles["Normal"]),
             Spacer(1, 4 * mm),
         ]
@@ -217,7 +218,7 @@ def federation_report_pdf(report: ind.FederationIndicators, locale: str) -> byte
         title = f"{report.name} ({report.code}) — {report.date_from.isoformat()} … {report.date_to.isoformat()}"
         story = [
             Paragraph(_("Consolidated monitoring report"), styles["Title"]),
-            Paragraph(title, styles["Heading2"]),
+            Paragraph(escape(title), styles["Heading2"]),  # the federation's name is text, not mark-up
             Paragraph(
                 _(
                     "Amounts in %(currency)s. The total is computed from the summed figures of the schemes, "

@@ -76,11 +76,14 @@ def of_scheme(session, column, scheme_id: int):
     if _dialect(session) != "sqlite":
         return column == scheme_id
     table = column.table
-    total = session.scalar(select(func.count()).select_from(table))
-    mine = session.scalar(select(func.count()).select_from(table).where(column == scheme_id))
-    if total and mine >= _SCAN_SHARE * total:
-        return column + 0 == scheme_id
-    return column == scheme_id
+    # The choice is a performance hint only: remembered for the session (a request, a command).
+    memo = session.info.setdefault("mhi.reports.scan", {})
+    key = (table.name, scheme_id)
+    if key not in memo:
+        total = session.scalar(select(func.count()).select_from(table))
+        mine = session.scalar(select(func.count()).select_from(table).where(column == scheme_id))
+        memo[key] = bool(total) and mine >= _SCAN_SHARE * total
+    return column + 0 == scheme_id if memo[key] else column == scheme_id
 
 
 def _count_if(condition):

@@ -14,11 +14,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from mhi.contributions.rules import round_exact_sum
 from mhi.core.dates import add_months
-from mhi.core.money import ZERO, money_str
+from mhi.core.money import ZERO
 from mhi.reports import indicators as ind
-from mhi.reports import queries
+from mhi.reports import ledgers, queries
 
 #: Months in the dashboard's trend charts.
 TREND_MONTHS = 24
@@ -106,15 +105,14 @@ def trend_months(end: date, count: int = TREND_MONTHS) -> list[tuple[date, date]
 def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list[TrendPoint]:
     """Month by month over the ``count`` months ending with ``end``'s month (indicators.md formulas per month).
 
-    Efficient by construction: the households' ledgers are built once and asked each month's §6 amounts;
-    membership, claims and expenses of all the months come from one query each. Each month's reserves are
+    Efficient by construction: each month's §6 amounts are two aggregate queries over the stored ledgers
+    (``ledgers``); membership, claims and expenses of all the months come from one query each. Each month's reserves are
     the balance at its end (opening reserve + net result since the opening date), and its reserve months divide
     them by that month's claims (indicators.md reserve_months with [F, T] the month).
     """
     months = trend_months(end, count)
-    ledgers = ind.scheme_ledgers(session, scheme)
-    currency = scheme.currency
     opening = scheme.opening_date
+    ledgers.refresh(session, scheme, months[-1][1])
     covered = queries.beneficiaries_covered_on(session, scheme.id, [last for _, last in months])
     incurred = queries.monthly_claims_incurred(session, scheme.id, months)
     expenses = queries.monthly_expenses(session, scheme.id, months)
@@ -129,24 +127,13 @@ def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list
     running_claims = claims_before
     running_expenses = expenses_before
     for index, (first, last) in enumerate(months):
-        expected = dues_paid = fees_since = ZERO
-        earned: list[Fraction] = []
-        earned_since: list[Fraction] = []
-        for ledger in ledgers:
-            amounts = ledger.amounts(first, last)
-            expected += amounts.contributions_expected
-            dues_paid += amounts.period_dues_paid
-            earned.append(amounts.earned_gross_fraction)
-            since = ledger.amounts(opening, last)
-            earned_since.append(since.earned_gross_fraction)
-            fees_since += since.registration_fees
+        money = ledgers.contribution_amounts(session, scheme, first, last, opening, fresh=True)
         running_claims += incurred[index]
         running_expenses += expenses[index]
-        month_earned = round_exact_sum(earned, currency)
         reserves = (
             scheme.opening_reserve
-            + round_exact_sum(earned_since, currency)
-            + fees_since
+            + money.earned_since_opening
+            + money.registration_fees_since_opening
             - running_claims
             - running_expenses
         )
@@ -156,8 +143,8 @@ def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list
             TrendPoint(
                 month=first,
                 beneficiaries=covered[index],
-                collection_rate=ind.quotient(dues_paid, expected),
-                incurred_claims_ratio=ind.quotient(incurred[index], month_earned),
+                collection_rate=ind.quotient(money.period_dues_paid, money.contributions_expected),
+                incurred_claims_ratio=ind.quotient(incurred[index], money.contributions_earned),
                 reserve_months=ind.quotient(Fraction(reserves), monthly_claims),
             )
         )
@@ -254,8 +241,3 @@ def settlement_csv(document: dict) -> str:
     for key in ("opening_balance", "contributions", "available", "paid", "closing_balance"):
         rows.append([key, document[key]])
     return _csv(rows)
-
-
-def money_text(amount, currency: str) -> str:
-    """An amount as the JSON and CSV write it."""
-    return money_str(amount, currency)

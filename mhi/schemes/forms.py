@@ -94,6 +94,9 @@ def scheme_locale_choices(scheme: Scheme) -> list[SelectChoice]:
 
 def _not_negative(form, field):
     """Counts and bounds are never negative (a value that could not be read already has its message)."""
+    if isinstance(field.data, Decimal) and not field.data.is_finite():
+        # DecimalField reads "NaN" and "Infinity"; comparing NaN raises (tests/trust found it as a 500).
+        raise ValidationError(_l("Must be at least 0."))
     if field.data is not None and field.data < 0:
         raise ValidationError(_l("Must be at least 0."))
 
@@ -164,6 +167,8 @@ class SchemeForm(FlaskForm):
 
     def validate_federation(self, field):
         """data-formats.md: a scheme in a federation shares its currency."""
+        if field.errors:
+            return  # not one of the choices: no federation to look up (a forged id may not even fit the column)
         federation = self.chosen_federation()
         if federation is not None and federation.currency != self.currency.data:
             raise ValidationError(

@@ -559,9 +559,29 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
             session.add(product)
             _add_version(session, product, p, spec["opening_date"])
             if not summary.created:
+                session.flush()
+                record(
+                    session,
+                    actor=actor,
+                    entity="product",
+                    entity_id=product.id,
+                    scheme_id=scheme.id,
+                    action="create",
+                    after={"code": p["code"], "name": p["name"], **_version_values(p)},
+                )
                 summary.changes.append(f"product {p['code']} added")
             continue
         if product.name != p["name"]:
+            record(
+                session,
+                actor=actor,
+                entity="product",
+                entity_id=product.id,
+                scheme_id=scheme.id,
+                action="rename",
+                before={"name": product.name},
+                after={"name": p["name"]},
+            )
             product.name = p["name"]
             summary.changes.append(f"product {p['code']} renamed")
         latest = product.versions[-1]
@@ -593,8 +613,19 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
     for g in spec["programmes"]:
         existing = programmes.get(g["code"])
         if existing is None:
-            session.add(SubsidyProgramme(scheme=scheme, **g))
+            programme = SubsidyProgramme(scheme=scheme, **g)
+            session.add(programme)
             if not summary.created:
+                session.flush()
+                record(
+                    session,
+                    actor=actor,
+                    entity="subsidy_programme",
+                    entity_id=programme.id,
+                    scheme_id=scheme.id,
+                    action="create",
+                    after=g,
+                )
                 summary.changes.append(f"programme {g['code']} added")
         elif any(getattr(existing, k) != val for k, val in g.items()):
             before = {k: getattr(existing, k) for k in g if getattr(existing, k) != g[k]}
@@ -616,11 +647,21 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
         existing = providers.get(pr["code"])
         tariffs = pr["tariffs"]
         values = {k: pr[k] for k in ("name", "kind", "contract_from", "contract_to")}
-        if existing is None:
+        is_new = existing is None
+        if is_new:
             existing = Provider(scheme=scheme, code=pr["code"], **values)
             session.add(existing)
             session.flush()
             if not summary.created:
+                record(
+                    session,
+                    actor=actor,
+                    entity="provider",
+                    entity_id=existing.id,
+                    scheme_id=scheme.id,
+                    action="create",
+                    after={"code": pr["code"], **values, **{f"tariff {k}": v for k, v in tariffs.items()}},
+                )
                 summary.changes.append(f"provider {pr['code']} added")
         elif any(getattr(existing, k) != val for k, val in values.items()):
             before = {k: getattr(existing, k) for k in values if getattr(existing, k) != values[k]}
@@ -638,7 +679,8 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
             )
             summary.changes.append(f"provider {pr['code']} updated")
         current = {t.benefit_code: t for t in existing.tariffs}
-        if {k: t.amount for k, t in current.items()} != tariffs:
+        previous = {k: t.amount for k, t in current.items()}  # read before the loop below changes them
+        if previous != tariffs:
             for bcode, t in current.items():
                 if bcode not in tariffs:
                     session.delete(t)  # a tariff is a rule, not money: dropping it is audited, not reversed
@@ -647,7 +689,7 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
                     current[bcode].amount = amt
                 else:
                     session.add(Tariff(provider=existing, benefit_code=bcode, amount=amt))
-            if current:
+            if not is_new:
                 record(
                     session,
                     actor=actor,
@@ -655,7 +697,7 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
                     entity_id=existing.id,
                     scheme_id=scheme.id,
                     action="tariffs",
-                    before={k: t.amount for k, t in current.items()},
+                    before=previous,
                     after=tariffs,
                 )
                 summary.changes.append(f"provider {pr['code']} tariffs updated")

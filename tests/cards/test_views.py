@@ -132,6 +132,7 @@ def test_another_schemes_job_is_not_found(app, client, world):
 
 
 def statement_url(household_id: int, code: str = "MUT-A") -> str:
+    """The statement of a household from the day before its enrolment to today."""
     start = RECENT - timedelta(days=1)
     return f"/schemes/{code}/households/{household_id}/statement?date_from={start}&date_to={date.today()}"
 

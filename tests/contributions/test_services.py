@@ -139,18 +139,25 @@ def test_receipt_input_errors(session, household):
 
 def test_automatic_number_retries_when_taken_concurrently(session, household, monkeypatch):
     record_receipt(session, household, date=E, amount=Decimal(100))
-    real = services._next_receipt_no
     calls = []
 
     def stale(session, scheme_id, year):
-        # Another clerk's transaction read the same maximum: the first number offered is already taken.
+        # Another clerk's transaction read the same maximum: the number offered is already taken.
         calls.append(year)
-        return "R-2025-000001" if len(calls) == 1 else real(session, scheme_id, year)
+        return "R-2025-000001"
 
     monkeypatch.setattr(services, "_next_receipt_no", stale)
     receipt = record_receipt(session, household, date=E, amount=Decimal(100))
-    assert receipt.receipt_no == "R-2025-000002" and len(calls) == 2
+    assert receipt.receipt_no == "R-2025-000002" and calls == [2025]
     session.commit()
+    assert session.scalar(select(func.count(Receipt.id))) == 2
+
+
+def test_reversal_number_already_taken(session, household):
+    receipt = record_receipt(session, household, receipt_no="RC-9", date=E, amount=Decimal(100))
+    record_receipt(session, household, receipt_no="RC-9-R", date=E, amount=Decimal(100))
+    with pytest.raises(ContributionError, match="RC-9-R is already used"):
+        reverse_receipt(session, receipt, reason="typo")
 
 
 def test_newborn_counts_from_the_next_period(session, household):

@@ -23,7 +23,9 @@ def setup(app, session):
     scheme = builders.build_hand_scheme(session, "MUT-A", federation="UMT")
     builders.build_hand_scheme(session, "MUT-B", federation="UMT")
     # A diagnosis on the triggering claim must never reach a pool page.
-    claim = session.scalar(select(builders.Claim).where(builders.Claim.scheme_id == scheme.id, builders.Claim.claim_ref == "C3"))
+    claim = session.scalar(
+        select(builders.Claim).where(builders.Claim.scheme_id == scheme.id, builders.Claim.claim_ref == "C3")
+    )
     claim.diagnosis_code = "O80"
     session.commit()
     return {

@@ -23,7 +23,9 @@ def scheme(session):
 def test_json_on_stdout_is_the_report(runner, session, scheme):
     result = runner.invoke(args=["report", "indicators", "--scheme", "MUT-HAND", *PERIOD, "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == json.loads(json.dumps(ind.to_json(ind.scheme_indicators(session, scheme, F, T))))
+    assert json.loads(result.stdout) == json.loads(
+        json.dumps(ind.to_json(ind.scheme_indicators(session, scheme, F, T)))
+    )
 
 
 def test_text_table_without_format(runner, scheme):
@@ -39,7 +41,9 @@ def test_pdf_needs_out_and_holds_the_figures(runner, scheme, tmp_path):
     result = runner.invoke(args=["report", "indicators", "--scheme", "MUT-HAND", *PERIOD, "--format", "pdf"])
     assert result.exit_code == 2
     out = tmp_path / "report.pdf"
-    result = runner.invoke(args=["report", "indicators", "--scheme", "MUT-HAND", *PERIOD, "--format", "pdf", "--out", str(out)])
+    result = runner.invoke(
+        args=["report", "indicators", "--scheme", "MUT-HAND", *PERIOD, "--format", "pdf", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     text = "".join("".join(page.extract_text().split()) for page in PdfReader(out).pages)
     assert "17852" in text.replace("\u202f", "").replace("\xa0", "")  # contributions earned
@@ -48,7 +52,9 @@ def test_pdf_needs_out_and_holds_the_figures(runner, scheme, tmp_path):
 
 def test_federation_pdf(runner, scheme, tmp_path):
     out = tmp_path / "federation.pdf"
-    result = runner.invoke(args=["report", "federation", "--federation", "UMT", *PERIOD, "--format", "pdf", "--out", str(out)])
+    result = runner.invoke(
+        args=["report", "federation", "--federation", "UMT", *PERIOD, "--format", "pdf", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     text = "".join("".join(page.extract_text().split()) for page in PdfReader(out).pages)
     assert "66500" in text.replace("\u202f", "").replace("\xa0", "")  # claims incurred
@@ -57,7 +63,11 @@ def test_federation_pdf(runner, scheme, tmp_path):
 def test_errors(runner, scheme):
     assert runner.invoke(args=["report", "indicators", "--scheme", "NOPE", *PERIOD]).exit_code == 1
     assert runner.invoke(args=["report", "federation", "--federation", "NOPE", *PERIOD]).exit_code == 1
-    bad = runner.invoke(args=["report", "indicators", "--scheme", "MUT-HAND", "--from", "2025-02-30", "--to", "2025-06-30"])
+    bad = runner.invoke(
+        args=["report", "indicators", "--scheme", "MUT-HAND", "--from", "2025-02-30", "--to", "2025-06-30"]
+    )
     assert bad.exit_code == 2
-    backwards = runner.invoke(args=["report", "indicators", "--scheme", "MUT-HAND", "--from", "2025-06-30", "--to", "2025-01-01"])
+    backwards = runner.invoke(
+        args=["report", "indicators", "--scheme", "MUT-HAND", "--from", "2025-06-30", "--to", "2025-01-01"]
+    )
     assert backwards.exit_code == 2

@@ -25,7 +25,9 @@ def federation(session):
     # MUT-B has one more paying household and a large claim: its denominators differ from MUT-A's.
     h7 = builders.add_household(session, scheme_b, "H7", F, [("head", F, None), ("spouse", F, None)])
     builders.pay(session, h7, F, 13000)
-    builders.add_claim(session, scheme_b, "C9", "HOSP", "APPROVED", 90000, date(2025, 5, 1), date(2025, 5, 3), date(2025, 6, 20))
+    builders.add_claim(
+        session, scheme_b, "C9", "HOSP", "APPROVED", 90000, date(2025, 5, 1), date(2025, 5, 3), date(2025, 6, 20)
+    )
     session.flush()
     from mhi.contributions.services import refresh_households
 
@@ -50,7 +52,8 @@ def test_total_from_summed_parts(session, federation):
     mean = (a.indicators["incurred_claims_ratio"] + b.indicators["incurred_claims_ratio"]) / 2
     assert total["incurred_claims_ratio"] != mean.quantize(D("0.0001"))
     collection = ind.quotient(
-        a.parts.period_dues_paid + b.parts.period_dues_paid, a.parts.contributions_expected + b.parts.contributions_expected
+        a.parts.period_dues_paid + b.parts.period_dues_paid,
+        a.parts.contributions_expected + b.parts.contributions_expected,
     )
     assert total["collection_rate"] == collection
     assert total["retention_rate"] == ind.quotient(
@@ -86,6 +89,8 @@ def test_mixed_currencies_are_refused(session):
 def test_cli_federation_mixed_currencies_exit_1(app, runner, session):
     test_mixed_currencies_are_refused(session)
     db.session.commit()
-    result = runner.invoke(args=["report", "federation", "--federation", "MIX", "--from", "2025-01-01", "--to", "2025-06-30"])
+    result = runner.invoke(
+        args=["report", "federation", "--federation", "MIX", "--from", "2025-01-01", "--to", "2025-06-30"]
+    )
     assert result.exit_code == 1
     assert "different currencies" in result.stderr

@@ -79,7 +79,11 @@ def test_json_csv_and_pdf(client, setup, session):
     login(client, users["manager"])
     document = client.get(f"/schemes/MUT-A/indicators.json?{QUERY}").get_json()
     assert document == json.loads(json.dumps(ind.to_json(ind.scheme_indicators(db.session, scheme_a, F, T))))
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/schemes/MUT-A/indicators/indicators.csv?{QUERY}").get_data(as_text=True))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/schemes/MUT-A/indicators/indicators.csv?{QUERY}").get_data(as_text=True))
+        )
+    )
     assert {"indicator": "contributions_earned", "value": "17852", "light": ""} in rows
     benefits = client.get(f"/schemes/MUT-A/indicators/benefits.csv?{QUERY}").get_data(as_text=True)
     assert benefits.splitlines()[0] == "benefit_code,cases,amount,average_cost,utilization_per_1000"
@@ -111,11 +115,16 @@ def test_federation_view_sorted_red_first_and_no_claims(client, setup, session):
     report = ind.federation_indicators(db.session, db.session.merge(federation), F, T)
     first, second = (s.code for s in services.sort_schemes(report.schemes, "collection_rate", True))
     assert page.index(f">{first}") < page.index(f">{second}")
-    assert client.get(f"/federations/UMT/report.json?{QUERY}").get_json()["total"]["indicators"]["claims_incurred"] == "133000"
+    assert (
+        client.get(f"/federations/UMT/report.json?{QUERY}").get_json()["total"]["indicators"]["claims_incurred"]
+        == "133000"
+    )
     text = _text(client.get(f"/federations/UMT/report.pdf?{QUERY}").data)
     assert "133000" in text
-    assert client.get(f"/federations/UMT/report/indicators.csv?{QUERY}").get_data(as_text=True).startswith(
-        "indicator,MUT-A,MUT-B,total"
+    assert (
+        client.get(f"/federations/UMT/report/indicators.csv?{QUERY}")
+        .get_data(as_text=True)
+        .startswith("indicator,MUT-A,MUT-B,total")
     )
     # The reviewer sees the schemes' dashboards too (figures.read), never their claims.
     assert client.get(f"/schemes/MUT-A/indicators?{QUERY}").status_code == 200

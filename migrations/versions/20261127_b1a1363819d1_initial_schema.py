@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6b87ee4d7264
+Revision ID: b1a1363819d1
 Revises:
-Create Date: 2026-11-27 09:35:44.405845
+Create Date: 2026-11-27 10:09:34.747971
 
 """
 
@@ -13,7 +13,7 @@ import mhi.core.db
 
 
 # revision identifiers, used by Alembic.
-revision = "6b87ee4d7264"
+revision = "b1a1363819d1"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -116,6 +116,16 @@ def upgrade():
         sa.UniqueConstraint("scheme_id", "code", name=op.f("uq_provider_scheme_id_code")),
     )
     op.create_table(
+        "report_scheme",
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("signature", sa.String(length=400), nullable=False),
+        sa.Column("horizon", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["scheme_id"], ["scheme.id"], name=op.f("fk_report_scheme_scheme_id_scheme"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("scheme_id", name=op.f("pk_report_scheme")),
+    )
+    op.create_table(
         "subsidy_programme",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("scheme_id", sa.Integer(), nullable=False),
@@ -142,6 +152,8 @@ def upgrade():
         sa.Column("locale", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
         sa.CheckConstraint(
             "role IN ('admin','federation_reviewer','scheme_manager','clerk','claims_officer','auditor')",
             name=op.f("ck_user_account_role_known"),
@@ -465,6 +477,51 @@ def upgrade():
         batch_op.create_index("ix_receipt_scheme_date", ["scheme_id", "date"], unique=False)
 
     op.create_table(
+        "report_household",
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("enrolment", sa.Date(), nullable=False),
+        sa.Column("registration_fee", mhi.core.db.Money(), nullable=False),
+        sa.Column("registration_member", mhi.core.db.Money(), nullable=False),
+        sa.Column("exit_date", sa.Date(), nullable=True),
+        sa.Column("strike_off_date", sa.Date(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=400), nullable=False),
+        sa.Column("horizon", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["household_id"],
+            ["household.id"],
+            name=op.f("fk_report_household_household_id_household"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_report_household_scheme_id_scheme")),
+        sa.PrimaryKeyConstraint("household_id", name=op.f("pk_report_household")),
+    )
+    with op.batch_alter_table("report_household", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_report_household_scheme_id"), ["scheme_id"], unique=False)
+
+    op.create_table(
+        "report_period",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("start", sa.Date(), nullable=False),
+        sa.Column("end", sa.Date(), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("gross", mhi.core.db.Money(), nullable=False),
+        sa.Column("member_due", mhi.core.db.Money(), nullable=False),
+        sa.Column("cumulative", mhi.core.db.Money(), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["household_id"], ["household.id"], name=op.f("fk_report_period_household_id_household"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_report_period_scheme_id_scheme")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_period")),
+    )
+    with op.batch_alter_table("report_period", schema=None) as batch_op:
+        batch_op.create_index("ix_report_period_household", ["household_id"], unique=False)
+        batch_op.create_index("ix_report_period_scheme_start", ["scheme_id", "start"], unique=False)
+
+    op.create_table(
         "benefit",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=False),
@@ -569,9 +626,35 @@ def upgrade():
 
     # ### end Alembic commands ###
 
+    # The audit trail is append-only in the database itself (mhi/core/audit.py APPEND_ONLY_SQL).
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'audit_event is append-only: rows are never updated or deleted'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
+            "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()"
+        )
+    else:
+        op.execute(
+            "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+            "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: rows are never updated'); END"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
+            "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: rows are never deleted'); END"
+        )
+
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
+        op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
     with op.batch_alter_table("claim_line", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_claim_line_claim_id"))
 
@@ -587,6 +670,15 @@ def downgrade():
 
     op.drop_table("claim")
     op.drop_table("benefit")
+    with op.batch_alter_table("report_period", schema=None) as batch_op:
+        batch_op.drop_index("ix_report_period_scheme_start")
+        batch_op.drop_index("ix_report_period_household")
+
+    op.drop_table("report_period")
+    with op.batch_alter_table("report_household", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_household_scheme_id"))
+
+    op.drop_table("report_household")
     with op.batch_alter_table("receipt", schema=None) as batch_op:
         batch_op.drop_index("ix_receipt_scheme_date")
         batch_op.drop_index("ix_receipt_household_date")
@@ -647,6 +739,7 @@ def downgrade():
 
     op.drop_table("user_account")
     op.drop_table("subsidy_programme")
+    op.drop_table("report_scheme")
     op.drop_table("provider")
     op.drop_table("product")
     with op.batch_alter_table("expense", schema=None) as batch_op:

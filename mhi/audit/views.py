@@ -1,0 +1,200 @@
+"""The audit trail's pages (permission "audit.read": scheme managers, auditors, administrators).
+
+``/audit`` lists the trail for a period, newest first, filtered by scheme, kind of record, action and who acted;
+``/audit/export.csv`` gives the same rows as CSV (formula-safe: core/tabular.write_csv). A scheme user reads only
+the rows of their own scheme (mhi/audit/queries.py). Record pages show their history with the macro of
+``templates/audit/_history.html`` through the ``audit_history(entity, entity_id)`` template function.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import DateField, Form, SelectChoice, SelectField, StringField
+from wtforms.validators import Optional, ValidationError
+
+from mhi.audit import queries
+from mhi.core.access import has_permission, permission_required, visible_scheme_ids
+from mhi.core.db import db
+from mhi.core.tabular import write_csv
+
+bp = Blueprint("audit", __name__)
+
+#: How long a period the list shows when none is asked for.
+DEFAULT_DAYS = 30
+
+#: How each kind of record is named on screen (a kind without a name is shown as stored).
+ENTITY_LABELS = {
+    "claim": _l("Claim"),
+    "federation": _l("Federation"),
+    "household": _l("Household"),
+    "import": _l("File import"),
+    "payment_batch": _l("Payment batch"),
+    "person": _l("Member"),
+    "pool_settlement": _l("Pool settlement"),
+    "product": _l("Product"),
+    "product_version": _l("Product version"),
+    "provider": _l("Provider"),
+    "receipt": _l("Contribution receipt"),
+    "scheme": _l("Scheme"),
+    "study": _l("Feasibility study"),
+    "subsidy_programme": _l("Subsidy programme"),
+    "subsidy_receipt": _l("Subsidy receipt"),
+    "user": _l("Account"),
+}
+
+#: How each action is named on screen (an action without a name is shown as stored).
+ACTION_LABELS = {
+    "activate": _l("activated"),
+    "add": _l("added"),
+    "attach_study": _l("study attached"),
+    "close": _l("closed"),
+    "contributions": _l("contributions imported"),
+    "create": _l("created"),
+    "create_from_study": _l("created from a study"),
+    "deactivate": _l("deactivated"),
+    "decide": _l("decided"),
+    "draft": _l("draft computed"),
+    "enrol": _l("enrolled"),
+    "exit": _l("left"),
+    "expenses": _l("expenses imported"),
+    "link_reenrolment": _l("linked to its earlier household"),
+    "load": _l("loaded"),
+    "lock": _l("locked after failed sign-ins"),
+    "members": _l("members imported"),
+    "new_draft": _l("draft started"),
+    "new_version": _l("new version"),
+    "override": _l("decision overridden"),
+    "paid": _l("paid"),
+    "password_change": _l("password changed"),
+    "pool_rules": _l("pool rules changed"),
+    "reactivate": _l("reactivated"),
+    "record": _l("recorded"),
+    "remove_claim": _l("claim removed"),
+    "rename": _l("renamed"),
+    "reverse": _l("reversed"),
+    "subsidy_receipts": _l("subsidy receipts imported"),
+    "tariffs": _l("tariffs changed"),
+    "update": _l("changed"),
+    "update_draft": _l("draft changed"),
+}
+
+
+class TrailForm(Form):
+    """The list's filters, read from the query string (a GET form: nothing to protect with a CSRF token)."""
+
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+    scheme = SelectField(_l("Scheme"), validators=[Optional()], validate_choice=False)
+    entity = SelectField(_l("Record"), validators=[Optional()], validate_choice=False)
+    action = SelectField(_l("Action"), validators=[Optional()], validate_choice=False)
+    actor = StringField(_l("By (e-mail)"), validators=[Optional()])
+
+    def validate_date_to(self, field):
+        """A period ends on or after its first day."""
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The period ends before it starts."))
+
+
+def _form() -> TrailForm:
+    """The filter form from the query string, with the choices the user may pick from."""
+    form = TrailForm(request.args)
+    ids = visible_scheme_ids(current_user)
+    from mhi.schemes.models import Scheme
+
+    schemes = select(Scheme).order_by(Scheme.code)
+    if ids is not None:
+        schemes = schemes.where(Scheme.id.in_(ids))
+    entities, actions = queries.known_values(db.session, current_user)
+    everything = SelectChoice("", _l("All"))
+    form.scheme.choices = [everything] + [
+        SelectChoice(str(s.id), f"{s.code} — {s.name}") for s in db.session.scalars(schemes)
+    ]
+    form.entity.choices = [everything] + [SelectChoice(e, ENTITY_LABELS.get(e, e)) for e in entities]
+    form.action.choices = [everything] + [SelectChoice(a, ACTION_LABELS.get(a, a)) for a in actions]
+    return form
+
+
+def _filter(form: TrailForm) -> queries.TrailFilter:
+    """The filter the form asks for; a bad value is shown beside its field and the default is used instead."""
+    form.validate()
+    today = date.today()
+    date_to = form.date_to.data if not form.date_to.errors and form.date_to.data else today
+    date_from = form.date_from.data if not form.date_from.errors and form.date_from.data else None
+    if date_from is None or date_from > date_to:
+        date_from = date_to - timedelta(days=DEFAULT_DAYS)
+    scheme = form.scheme.data
+    return queries.TrailFilter(
+        date_from=date_from,
+        date_to=date_to,
+        scheme_id=int(scheme) if scheme and scheme.isdigit() else None,
+        entity=form.entity.data or None,
+        action=form.action.data or None,
+        actor=(form.actor.data or "").strip() or None,
+    )
+
+
+@bp.get("/audit")
+@permission_required("audit.read")
+def index():
+    """The trail for a period, newest first, a page at a time."""
+    form = _form()
+    wanted = _filter(form)
+    page = queries.trail_page(db.session, current_user, wanted, request.args.get("page", 1, type=int))
+    arguments = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("audit/index.html", form=form, wanted=wanted, page=page, arguments=arguments)
+
+
+@bp.get("/audit/export.csv")
+@permission_required("audit.read")
+def export():
+    """The same rows as CSV, oldest first: one line per change, before and after as JSON."""
+    wanted = _filter(_form())
+    header = ["id", "at", "actor", "scheme", "entity", "entity_id", "action", "before", "after"]
+    rows = (
+        [
+            row.id,
+            row.at.isoformat(sep=" ", timespec="seconds"),
+            row.actor or "system",
+            row.scheme,
+            row.entity,
+            row.entity_id,
+            row.action,
+            _json(row.before),
+            _json(row.after),
+        ]
+        for row in queries.trail_rows(db.session, current_user, wanted)
+    )
+    name = f"audit-{wanted.date_from.isoformat()}-{wanted.date_to.isoformat()}.csv"
+    return Response(
+        write_csv(rows, header), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _json(values) -> str | None:
+    """Before/after as compact JSON text (keys sorted, so two exports of the same rows are identical)."""
+    return None if values is None else json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+
+def audit_history(entity: str, entity_id: int) -> list[queries.TrailRow]:
+    """Template function: the history of one record, for a user holding "audit.read" (others: nothing).
+
+    The page calling it has already checked that the record is in the user's scope.
+    """
+    if entity_id is None or not has_permission(current_user, "audit.read"):
+        return []
+    return queries.history(db.session, entity, entity_id)
+
+
+def init_app(app) -> None:
+    """Register the pages and the template helpers."""
+    app.register_blueprint(bp)
+    app.add_template_global(audit_history, "audit_history")
+    app.add_template_global(queries.changes, "audit_changes")
+    app.add_template_global(ENTITY_LABELS, "audit_entity_labels")
+    app.add_template_global(ACTION_LABELS, "audit_action_labels")
