@@ -7,6 +7,7 @@ Fonts and the money formatter come from mhi/core/pdf.py; labels follow the local
 from __future__ import annotations
 
 import io
+from xml.sax.saxutils import escape
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -68,7 +69,8 @@ def settlement_pdf(settlement, federation, locale: str) -> bytes:
         width = pagesize[0] - 30 * mm
         period = document["period"]
         status = _("closed") if settlement.status == "closed" else _("draft")
-        title = f"{federation.name} ({federation.code}) — {period['from']} … {period['to']} — {status}"
+        # Names are data, not markup: escaped so "<b>" in a name prints as typed.
+        title = escape(f"{federation.name} ({federation.code}) — {period['from']} … {period['to']} — {status}")
         story = [
             Paragraph(_("Guarantee pool settlement"), styles["Title"]),
             Paragraph(title, styles["Heading2"]),

@@ -242,6 +242,7 @@ def test_hostile_expense_files(app):
 def hostile_workbook(draw, kind: str, member: str) -> bytes:
     """An .xlsx with the importer's header and hostile values (strings, numbers, dates, formulas) in its cells."""
     import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils.exceptions import IllegalCharacterError
 
     _importer, header_line, row_line = KINDS[kind]
@@ -264,7 +265,8 @@ def hostile_workbook(draw, kind: str, member: str) -> bytes:
         try:
             sheet.append(row)
         except IllegalCharacterError:
-            sheet.append([str(value).replace("\x00", "") for value in row])
+            # A worksheet cannot hold control characters at all: the spreadsheet program would not write them.
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", str(value)) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
