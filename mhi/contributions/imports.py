@@ -18,12 +18,12 @@ from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
     bulk_insert,
-    check_columns,
-    conflict,
-    parse_rows,
+    import_event,
+    new_rows,
+    read_import_rows,
     stored_rows,
 )
-from mhi.core.validation import FieldError, Problem
+from mhi.core.validation import FieldError
 from mhi.members.models import Household
 
 REQUIRED = ("receipt_no", "household_ref", "date", "amount")
@@ -44,9 +44,6 @@ def import_contributions(
 ) -> ImportResult:
     """Import contributions.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
     result = ImportResult("contributions")
-    result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
-    if result.problems:
-        return result
     readers = {
         "receipt_no": lambda x: v.ref(x, "receipt number"),
         "household_ref": lambda x: v.ref(x, "household reference"),
@@ -55,8 +52,11 @@ def import_contributions(
         "method": lambda x: v.choice(x, METHODS, "payment method") if x else "cash",
         "collector": _collector,
     }
-    problems = result.problems
-    parsed = parse_rows(header, rows, readers, required=REQUIRED, key="receipt_no", problems=problems, file=file)
+    parsed = read_import_rows(
+        result, header, rows, readers, required=REQUIRED, optional=OPTIONAL, key="receipt_no", file=file
+    )
+    if parsed is None:
+        return result
 
     households = dict(
         (row.ref, row.id)
@@ -85,29 +85,19 @@ def import_contributions(
             [values["receipt_no"] for _, values in parsed],
         )
     }
-    to_add: list[dict] = []
-    for number, values in parsed:
-        existing = stored.get(values["receipt_no"])
-        if existing is not None:
-            difference = conflict(values["receipt_no"], existing, values, COMPARED)
-            if difference is None:
-                result.unchanged += 1
-            else:
-                problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
-            continue
-        household_id = households.get(values["household_ref"])
-        if household_id is None:
-            problems.append(
-                Problem(
-                    f"household {values['household_ref']} is not in the register (import members first)",
-                    row=number,
-                    column="household_ref",
-                    file=file,
-                )
-            )
-            continue
-        to_add.append({**values, "household_id": household_id})
-    if problems:
+    to_add = [
+        {**values, "household_id": households[values["household_ref"]]}
+        for values in new_rows(
+            result,
+            parsed,
+            stored,
+            key="receipt_no",
+            compared=COMPARED,
+            file=file,
+            known=("household_ref", households, "household {} is not in the register (import members first)"),
+        )
+    ]
+    if result.problems:
         return result
     result.added = len(to_add)
     result.preview = [
@@ -137,17 +127,14 @@ def import_contributions(
     )
     record(
         session,
-        actor=actor,
-        entity="import",
-        entity_id=None,
-        scheme_id=scheme.id,
-        action="contributions",
-        after={
-            "file": file,
-            "added": result.added,
-            "unchanged": result.unchanged,
-            "total": sum(values["amount"] for values in to_add),
-        },
+        **import_event(
+            scheme,
+            result,
+            actor=actor,
+            action="contributions",
+            file=file,
+            total=sum(values["amount"] for values in to_add),
+        ),
     )
     refresh_households(session, scheme, sorted({values["household_id"] for values in to_add}))
     result.written = True

@@ -25,6 +25,7 @@ from mhi.contributions.models import Receipt
 from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDates, Programme, Terms, build_ledger
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
 from mhi.members.models import CoverageSpan, Household, Person
@@ -408,46 +409,17 @@ def reverse_receipt(session, receipt: Receipt, *, reason: str, actor=None) -> Re
     A reversal cannot itself be reversed and a receipt is reversed at most once (the unique reversal_of_id
     makes that hold under concurrency too). Nothing is deleted. Refreshes the household; flushes only.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ContributionError("a reason is required to reverse a receipt", "reason")
-    if receipt.reversal_of_id is not None:
-        raise ContributionError(f"{receipt.receipt_no} is itself a reversal and cannot be reversed")
-    existing = session.scalar(select(Receipt.receipt_no).where(Receipt.reversal_of_id == receipt.id))
-    if existing is not None:
-        raise ContributionError(f"{receipt.receipt_no} has already been reversed (by {existing})")
-    number = f"{receipt.receipt_no}-R"
-    taken = session.scalar(
-        select(Receipt.id).where(Receipt.scheme_id == receipt.scheme_id, Receipt.receipt_no == number)
-    )
-    if taken is not None:
-        raise ContributionError(f"receipt number {number} is already used: the reversal cannot take it")
-    counter = Receipt(
-        scheme_id=receipt.scheme_id,
-        household_id=receipt.household_id,
-        receipt_no=number,
-        date=receipt.date,
-        amount=-receipt.amount,
-        method=receipt.method,
-        collector=receipt.collector,
-        reversal_of_id=receipt.id,
-        reason=reason,
-        created_by_id=getattr(actor, "id", None),
-    )
-    try:
-        with session.begin_nested():
-            session.add(counter)
-    except IntegrityError as exc:
-        raise ContributionError(f"{receipt.receipt_no} has already been reversed") from exc
-    record(
+    counter = reverse_entry(
         session,
+        receipt,
+        number="receipt_no",
+        copied=("household_id", "method", "collector"),
+        reason=reason,
         actor=actor,
+        error=ContributionError,
         entity="receipt",
-        entity_id=receipt.id,
-        scheme_id=receipt.scheme_id,
-        action="reverse",
-        before={"receipt_no": receipt.receipt_no, "amount": receipt.amount},
-        after={"reversal": counter.receipt_no, "amount": counter.amount, "reason": reason},
+        check_number_free=True,
+        audit_amount=True,
     )
     refresh_households(session, session.get(Scheme, receipt.scheme_id), [receipt.household_id])
     return counter

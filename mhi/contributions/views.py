@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from mhi.contributions import queries
 from mhi.contributions.forms import ReceiptForm, ReverseForm
@@ -17,7 +17,7 @@ from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
-from mhi.members.uploads import confirm_upload, upload_page
+from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg, household_in
 
 bp = Blueprint("contributions", __name__)
@@ -62,7 +62,8 @@ def receipt_new(code: str, household_id: int):
         else:
             db.session.commit()
             slip = url_for("cards.receipt_slip", code=code, receipt_id=receipt.id)
-            flash(Markup(_("Receipt %(no)s recorded.", no=escape(receipt.receipt_no)) + f' <a href="{slip}">' + escape(_("Print it")) + "</a>"), "success")  # fmt: skip
+            # Markup.format escapes every argument: the receipt number and the labels cannot inject markup.
+            flash(Markup('{} <a href="{}">{}</a>').format(_("Receipt %(no)s recorded.", no=receipt.receipt_no), slip, _("Print it")), "success")  # fmt: skip
             return redirect(url_for("members.detail", code=code, household_id=household.id))
     return render_template("contributions/receipt_form.html", scheme=scheme, household=household, form=form)
 
@@ -92,20 +93,14 @@ def reverse(code: str, receipt_id: int):
     return render_template("contributions/reverse_form.html", scheme=scheme, receipt=receipt, form=form)
 
 
-@bp.route("/schemes/<code>/imports/contributions", methods=["GET", "POST"])
-@permission_required("contributions.write")
-def upload(code: str):
-    """Upload contributions.csv (or .xlsx): preview rows and errors, then confirm."""
-    return upload_page(scheme_or_404(code), "contributions", import_contributions, _("Import contributions"))
-
-
-@bp.post("/schemes/<code>/imports/contributions/confirm")
-@permission_required("contributions.write")
-def upload_confirm(code: str):
-    """Import the previewed contributions file: all or nothing."""
-    return confirm_upload(
-        scheme_or_404(code), "contributions", import_contributions, url_for("contributions.index", code=code)
-    )
+add_upload_routes(
+    bp,
+    kind="contributions",
+    importer=import_contributions,
+    title=lambda: _("Import contributions"),
+    permission="contributions.write",
+    done_endpoint="contributions.index",
+)
 
 
 def init_app(app) -> None:

@@ -367,6 +367,75 @@ def parse_rows(
     return parsed
 
 
+def read_import_rows(
+    result: ImportResult,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    readers: dict,
+    *,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    key: str,
+    file: str | None = None,
+) -> list[tuple[int, dict]] | None:
+    """The first step of a simple import: check the columns, then ``parse_rows``; problems go to ``result``.
+
+    None when the columns are wrong (data-formats.md: nothing else is worth reading then), else the parsed rows.
+    """
+    result.problems = check_columns(header, required, optional, file)
+    if result.problems:
+        return None
+    return parse_rows(header, rows, readers, required=required, key=key, problems=result.problems, file=file)
+
+
+def new_rows(
+    result: ImportResult,
+    parsed: list[tuple[int, dict]],
+    stored: dict[str, dict],
+    *,
+    key: str,
+    compared: Sequence[str],
+    file: str | None = None,
+    known: tuple[str, Any, str] | None = None,
+) -> list[dict]:
+    """The parsed rows to add, sorting out the ones already stored (data-formats.md "Import behaviour").
+
+    A row whose ``key`` is in ``stored`` with the same ``compared`` values counts as unchanged, with other
+    values it is a conflict problem. ``known`` = (column, known values, message): a new row whose column value
+    is not among the known values is a problem, ``message`` formatted with that value (a reference to a
+    household or programme that does not exist).
+    """
+    to_add: list[dict] = []
+    for number, values in parsed:
+        existing = stored.get(values[key])
+        if existing is not None:
+            difference = conflict(values[key], existing, values, compared)
+            if difference is None:
+                result.unchanged += 1
+            else:
+                result.problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
+            continue
+        if known is not None and values[known[0]] not in known[1]:
+            column, _, message = known
+            result.problems.append(Problem(message.format(values[column]), row=number, column=column, file=file))
+            continue
+        to_add.append(values)
+    return to_add
+
+
+def import_event(scheme, result: ImportResult, *, actor, action: str, file: str | None, **extra) -> dict:
+    """The arguments of a written import's audit row, ``record(session, **import_event(…))`` (STYLE.md: every
+    financial action writes one): the file and the counts, with ``extra`` figures."""
+    return {
+        "actor": actor,
+        "entity": "import",
+        "entity_id": None,
+        "scheme_id": scheme.id,
+        "action": action,
+        "after": {"file": file, "added": result.added, "unchanged": result.unchanged, **extra},
+    }
+
+
 def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str]) -> tuple[str, str] | None:
     """None when ``values`` say what is ``stored``; else (column, "conflict: …") for the first difference."""
     for column in columns:

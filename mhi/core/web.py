@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from mhi.core import cli as core_cli
 from mhi.core import formatting
+from mhi.core.access import public
 from mhi.core.db import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,12 @@ def init_app(app: Flask) -> None:
         # it (a test, a CLI command calling views) is shared: forget who was signed in and the chosen language.
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)
+
+    @app.get("/favicon.ico")
+    @public
+    def favicon():
+        # Browsers ask for it on their own (a PDF viewer too); pages carry an inline icon, so nothing is sent.
+        return "", 204
 
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, _error_page)

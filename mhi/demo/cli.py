@@ -28,8 +28,22 @@ from mhi.subsidies.imports import import_subsidy_receipts
 #: The demo's password for every account (printed; a demo database holds no real data).
 DEMO_PASSWORD = "demo-mhi-2026"
 
-MEMBER_COLUMNS = ["household_ref", "member_no", "first_name", "last_name", "sex", "date_of_birth", "relationship",
-                  "enrolment_date", "exit_date", "product_code", "category", "village", "phone", "national_id"]
+MEMBER_COLUMNS = [
+    "household_ref",
+    "member_no",
+    "first_name",
+    "last_name",
+    "sex",
+    "date_of_birth",
+    "relationship",
+    "enrolment_date",
+    "exit_date",
+    "product_code",
+    "category",
+    "village",
+    "phone",
+    "national_id",
+]
 
 
 def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -58,8 +72,15 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
                 raise InputRejected(result.problems)
     logins = [("admin@demo.mhi", "admin", "")]
     create_user(session, "admin@demo.mhi", "admin", DEMO_PASSWORD, name="Administrateur", locale="fr")
-    create_user(session, "federation@demo.mhi", "federation_reviewer", DEMO_PASSWORD, federation=federation,
-                name="Union (revue)", locale="fr")
+    create_user(
+        session,
+        "federation@demo.mhi",
+        "federation_reviewer",
+        DEMO_PASSWORD,
+        federation=federation,
+        name="Union (revue)",
+        locale="fr",
+    )
     logins.append(("federation@demo.mhi", "federation_reviewer", federation.code))
     for demo in schemes:
         scheme = session.scalar(select(Scheme).where(Scheme.code == demo.setup["code"]))
@@ -88,8 +109,7 @@ def demo_command(households):
         session.rollback()
         raise Rejected(f"the demo could not be loaded: {exc}") from exc
     session.commit()
-    click.echo("Demo loaded. Sign in at http://127.0.0.1:5000 with one of these (password for all: "
-               f"{DEMO_PASSWORD}):")
+    click.echo(f"Demo loaded. Sign in at http://127.0.0.1:5000 with one of these (password for all: {DEMO_PASSWORD}):")
     for email, role, scope in logins:
         click.echo(f"  {email:32} {role:20} {scope}")
 

@@ -14,12 +14,60 @@ from datetime import date, timedelta
 
 from mhi.core.dates import add_months
 
-FIRST_F = ["Awa", "Fatou", "Aïssatou", "Mariama", "Khady", "Ndèye", "Coumba", "Bineta", "Seynabou", "Rokhaya",
-           "Adama", "Dieynaba", "Astou", "Marème", "Yacine"]
-FIRST_M = ["Moussa", "Mamadou", "Ousmane", "Ibrahima", "Cheikh", "Abdoulaye", "Modou", "Souleymane", "Babacar",
-           "Serigne", "Aliou", "Pape", "Lamine", "El Hadji", "Omar"]
-LAST = ["Ndiaye", "Diop", "Fall", "Sow", "Sène", "Faye", "Gueye", "Ba", "Thiam", "Diouf", "Sarr", "Mbaye",
-        "Cissé", "Ndour", "Lô", "Diallo", "Kane", "Dieng"]
+FIRST_F = [
+    "Awa",
+    "Fatou",
+    "Aïssatou",
+    "Mariama",
+    "Khady",
+    "Ndèye",
+    "Coumba",
+    "Bineta",
+    "Seynabou",
+    "Rokhaya",
+    "Adama",
+    "Dieynaba",
+    "Astou",
+    "Marème",
+    "Yacine",
+]
+FIRST_M = [
+    "Moussa",
+    "Mamadou",
+    "Ousmane",
+    "Ibrahima",
+    "Cheikh",
+    "Abdoulaye",
+    "Modou",
+    "Souleymane",
+    "Babacar",
+    "Serigne",
+    "Aliou",
+    "Pape",
+    "Lamine",
+    "El Hadji",
+    "Omar",
+]
+LAST = [
+    "Ndiaye",
+    "Diop",
+    "Fall",
+    "Sow",
+    "Sène",
+    "Faye",
+    "Gueye",
+    "Ba",
+    "Thiam",
+    "Diouf",
+    "Sarr",
+    "Mbaye",
+    "Cissé",
+    "Ndour",
+    "Lô",
+    "Diallo",
+    "Kane",
+    "Dieng",
+]
 
 SCHEMES = [
     ("MUT-KEUR", "Mutuelle de santé de Keur Moussa", ["Keur Moussa", "Pout Diack", "Kessoukhatt"], 3200),
@@ -60,40 +108,105 @@ def scheme_setup(code: str, name: str, opening: date, target: int) -> dict:
     """A scheme.json for one demo mutuelle (monthly per-person contribution, the usual benefit package)."""
     prefix = code.split("-")[1]
     return {
-        "code": code, "name": name, "country": "SN", "currency": "XOF", "federation": "UMT-DEMO",
-        "target_population": target, "opening_date": opening.isoformat(),
-        "opening_reserve": "500000", "opening_cash": "500000",
-        "products": [{
-            "code": "BASE", "name": "Paquet de base",
-            "contribution": {"basis": "person", "amount": "500", "period": "month", "registration_fee": "1000"},
-            "waiting_period_days": 90, "grace_period_days": 30, "lapse_after_days": 120,
-            "submission_limit_days": 90,
-            "benefits": [
-                {"code": "OPD", "name": "Consultation et médicaments essentiels", "kind": "service",
-                 "coverage_rate": "0.8", "ceiling_per_case": "6000", "ceiling_per_year": "25000",
-                 "max_cases_per_year": 10},
-                {"code": "HOSP", "name": "Hospitalisation", "kind": "service", "coverage_rate": "0.7",
-                 "ceiling_per_case": "100000", "ceiling_per_year": "150000"},
-                {"code": "MAT", "name": "Accouchement", "kind": "service", "coverage_rate": "1",
-                 "ceiling_per_case": "25000", "max_cases_per_year": 1, "waiting_period_days": 270},
-                {"code": "DEATH", "name": "Allocation décès", "kind": "cash", "amount": "25000",
-                 "waiting_period_days": 180, "max_cases_per_year": 1},
-            ],
-        }],
+        "code": code,
+        "name": name,
+        "country": "SN",
+        "currency": "XOF",
+        "federation": "UMT-DEMO",
+        "target_population": target,
+        "opening_date": opening.isoformat(),
+        "opening_reserve": "500000",
+        "opening_cash": "500000",
+        "products": [
+            {
+                "code": "BASE",
+                "name": "Paquet de base",
+                "contribution": {"basis": "person", "amount": "500", "period": "month", "registration_fee": "1000"},
+                "waiting_period_days": 90,
+                "grace_period_days": 30,
+                "lapse_after_days": 120,
+                "submission_limit_days": 90,
+                "benefits": [
+                    {
+                        "code": "OPD",
+                        "name": "Consultation et médicaments essentiels",
+                        "kind": "service",
+                        "coverage_rate": "0.8",
+                        "ceiling_per_case": "6000",
+                        "ceiling_per_year": "25000",
+                        "max_cases_per_year": 10,
+                    },
+                    {
+                        "code": "HOSP",
+                        "name": "Hospitalisation",
+                        "kind": "service",
+                        "coverage_rate": "0.7",
+                        "ceiling_per_case": "100000",
+                        "ceiling_per_year": "150000",
+                    },
+                    {
+                        "code": "MAT",
+                        "name": "Accouchement",
+                        "kind": "service",
+                        "coverage_rate": "1",
+                        "ceiling_per_case": "25000",
+                        "max_cases_per_year": 1,
+                        "waiting_period_days": 270,
+                    },
+                    {
+                        "code": "DEATH",
+                        "name": "Allocation décès",
+                        "kind": "cash",
+                        "amount": "25000",
+                        "waiting_period_days": 180,
+                        "max_cases_per_year": 1,
+                    },
+                ],
+            }
+        ],
         "subsidy_programmes": [
-            {"code": "CMU-50", "funder": "État du Sénégal (CMU)", "categories": ["standard", "indigent"],
-             "share": "0.5", "valid_from": opening.isoformat(), "valid_to": None},
-            {"code": "CMU-IND", "funder": "État du Sénégal (CMU, bourses de sécurité familiale)",
-             "categories": ["indigent"], "share": "0.5", "valid_from": opening.isoformat(), "valid_to": None},
+            {
+                "code": "CMU-50",
+                "funder": "État du Sénégal (CMU)",
+                "categories": ["standard", "indigent"],
+                "share": "0.5",
+                "valid_from": opening.isoformat(),
+                "valid_to": None,
+            },
+            {
+                "code": "CMU-IND",
+                "funder": "État du Sénégal (CMU, bourses de sécurité familiale)",
+                "categories": ["indigent"],
+                "share": "0.5",
+                "valid_from": opening.isoformat(),
+                "valid_to": None,
+            },
         ],
         "providers": [
-            {"code": f"PS-{prefix}", "name": f"Poste de santé de {name.split(' de ')[-1]}", "kind": "health_post",
-             "contract_from": opening.isoformat(), "contract_to": None, "tariffs": {"OPD": "2000"}},
-            {"code": f"CS-{prefix}", "name": f"Centre de santé de {name.split(' de ')[-1]}",
-             "kind": "health_centre", "contract_from": opening.isoformat(), "contract_to": None,
-             "tariffs": {"OPD": "3000", "MAT": "25000"}},
-            {"code": "HR-THIES", "name": "Hôpital régional de Thiès", "kind": "hospital",
-             "contract_from": opening.isoformat(), "contract_to": None, "tariffs": {"HOSP": "150000"}},
+            {
+                "code": f"PS-{prefix}",
+                "name": f"Poste de santé de {name.split(' de ')[-1]}",
+                "kind": "health_post",
+                "contract_from": opening.isoformat(),
+                "contract_to": None,
+                "tariffs": {"OPD": "2000"},
+            },
+            {
+                "code": f"CS-{prefix}",
+                "name": f"Centre de santé de {name.split(' de ')[-1]}",
+                "kind": "health_centre",
+                "contract_from": opening.isoformat(),
+                "contract_to": None,
+                "tariffs": {"OPD": "3000", "MAT": "25000"},
+            },
+            {
+                "code": "HR-THIES",
+                "name": "Hôpital régional de Thiès",
+                "kind": "hospital",
+                "contract_from": opening.isoformat(),
+                "contract_to": None,
+                "tariffs": {"HOSP": "150000"},
+            },
         ],
     }
 
@@ -146,14 +259,24 @@ def _households(rng, demo: DemoScheme, prefix: str, villages, opening: date, tod
             people.append(("child", sex, first, last, born))
         phone = f"77{rng.randint(1000000, 9999999)}"
         for i, (relation, sex, first, family, born) in enumerate(people, start=1):
-            demo.members.append({
-                "household_ref": ref, "member_no": f"{ref}-{i:02d}", "first_name": first, "last_name": family,
-                "sex": sex, "date_of_birth": born.isoformat(), "relationship": relation,
-                "enrolment_date": enrol.isoformat(), "exit_date": "",
-                "product_code": "BASE" if relation == "head" else "",
-                "category": "indigent" if behaviour == "indigent" and relation == "head" else "",
-                "village": village, "phone": phone if relation == "head" else "", "national_id": "",
-            })
+            demo.members.append(
+                {
+                    "household_ref": ref,
+                    "member_no": f"{ref}-{i:02d}",
+                    "first_name": first,
+                    "last_name": family,
+                    "sex": sex,
+                    "date_of_birth": born.isoformat(),
+                    "relationship": relation,
+                    "enrolment_date": enrol.isoformat(),
+                    "exit_date": "",
+                    "product_code": "BASE" if relation == "head" else "",
+                    "category": "indigent" if behaviour == "indigent" and relation == "head" else "",
+                    "village": village,
+                    "phone": phone if relation == "head" else "",
+                    "national_id": "",
+                }
+            )
         # Receipts: the member half of 500 per person per month is 250; the registration fee's half is 500.
         monthly = 250 * size
         if behaviour != "indigent":
@@ -165,11 +288,16 @@ def _households(rng, demo: DemoScheme, prefix: str, villages, opening: date, tod
                 months = {"regular": 1, "prepayer": 6, "late": rng.choice([1, 2, 3]), "dropout": 1}[behaviour]
                 amount = monthly * months + (500 if first_payment else 0)
                 receipt_no += 1
-                demo.contributions.append({
-                    "receipt_no": f"RC-{prefix}-{receipt_no:06d}", "household_ref": ref, "date": day.isoformat(),
-                    "amount": str(amount), "method": rng.choice(["cash", "cash", "mobile_money"]),
-                    "collector": f"Relais {village}",
-                })
+                demo.contributions.append(
+                    {
+                        "receipt_no": f"RC-{prefix}-{receipt_no:06d}",
+                        "household_ref": ref,
+                        "date": day.isoformat(),
+                        "amount": str(amount),
+                        "method": rng.choice(["cash", "cash", "mobile_money"]),
+                        "collector": f"Relais {village}",
+                    }
+                )
                 first_payment = False
                 paid_to = add_months(paid_to, months)
                 gap = {"late": rng.randint(40, 100)}.get(behaviour, 0)
@@ -184,20 +312,33 @@ def _households(rng, demo: DemoScheme, prefix: str, villages, opening: date, tod
                     continue
                 claim_no += 1
                 kind = rng.choices(["OPD", "HOSP", "MAT"], [85, 10, 5 if sex == "F" else 0])[0]
-                amount = {"OPD": rng.randint(8, 45) * 100, "HOSP": rng.randint(15, 250) * 1000,
-                          "MAT": rng.randint(15, 30) * 1000}[kind]
+                amount = {
+                    "OPD": rng.randint(8, 45) * 100,
+                    "HOSP": rng.randint(15, 250) * 1000,
+                    "MAT": rng.randint(15, 30) * 1000,
+                }[kind]
                 provider = {"OPD": rng.choice(provider_opd), "HOSP": "HR-THIES", "MAT": f"CS-{prefix}"}[kind]
                 submitted = dos + timedelta(days=rng.randint(1, 25))
                 if submitted >= today:
                     submitted = last_day
                 paid = submitted + timedelta(days=rng.randint(7, 45))
-                demo.claims.append({
-                    "claim_ref": f"{prefix}-C{claim_no:06d}", "member_no": member_no, "provider_code": provider,
-                    "benefit_code": kind, "date_of_service": dos.isoformat(), "date_submitted": submitted.isoformat(),
-                    "amount_claimed": str(amount), "paid_on": paid.isoformat() if paid < today else "",
-                    "diagnosis_code": {"OPD": rng.choice(["B54", "J06.9", "A09", "J18.9"]), "HOSP": "K35.8",
-                                       "MAT": "O80"}[kind],
-                })
+                demo.claims.append(
+                    {
+                        "claim_ref": f"{prefix}-C{claim_no:06d}",
+                        "member_no": member_no,
+                        "provider_code": provider,
+                        "benefit_code": kind,
+                        "date_of_service": dos.isoformat(),
+                        "date_submitted": submitted.isoformat(),
+                        "amount_claimed": str(amount),
+                        "paid_on": paid.isoformat() if paid < today else "",
+                        "diagnosis_code": {
+                            "OPD": rng.choice(["B54", "J06.9", "A09", "J18.9"]),
+                            "HOSP": "K35.8",
+                            "MAT": "O80",
+                        }[kind],
+                    }
+                )
 
 
 def _subsidy_receipts(rng, demo: DemoScheme, opening: date, today: date) -> None:
@@ -207,11 +348,14 @@ def _subsidy_receipts(rng, demo: DemoScheme, opening: date, today: date) -> None
     while add_months(quarter, 4) < today:
         for code, amount in (("CMU-50", rng.randint(150, 260) * 1000), ("CMU-IND", rng.randint(10, 30) * 1000)):
             n += 1
-            demo.subsidy_receipts.append({
-                "reference": f"OV-{demo.setup['code'].split('-')[1]}-{n:03d}", "programme_code": code,
-                "date": (add_months(quarter, 3) + timedelta(days=rng.randint(10, 40))).isoformat(),
-                "amount": str(amount),
-            })
+            demo.subsidy_receipts.append(
+                {
+                    "reference": f"OV-{demo.setup['code'].split('-')[1]}-{n:03d}",
+                    "programme_code": code,
+                    "date": (add_months(quarter, 3) + timedelta(days=rng.randint(10, 40))).isoformat(),
+                    "amount": str(amount),
+                }
+            )
         quarter = add_months(quarter, 3)
 
 
@@ -229,8 +373,13 @@ def _expenses(rng, demo: DemoScheme, prefix: str, opening: date, today: date) ->
             items.append(("training", 20000, "Formation des relais"))
         for category, amount, description in items:
             n += 1
-            demo.expenses.append({
-                "reference": f"PC-{prefix}-{n:04d}", "date": (add_months(month, 1) - timedelta(days=1)).isoformat(),
-                "category": category, "amount": str(amount), "description": description,
-            })
+            demo.expenses.append(
+                {
+                    "reference": f"PC-{prefix}-{n:04d}",
+                    "date": (add_months(month, 1) - timedelta(days=1)).isoformat(),
+                    "category": category,
+                    "amount": str(amount),
+                    "description": description,
+                }
+            )
         month = add_months(month, 1)

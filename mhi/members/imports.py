@@ -19,7 +19,15 @@ from mhi.contributions.rules import PersonDates
 from mhi.contributions.services import derive_new_households, refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.tabular import PREVIEW_ROWS, ImportResult, bulk_insert, check_columns, records, stored_rows
+from mhi.core.tabular import (
+    PREVIEW_ROWS,
+    ImportResult,
+    bulk_insert,
+    check_columns,
+    import_event,
+    records,
+    stored_rows,
+)
 from mhi.core.validation import FieldError, Problem
 from mhi.members.models import CoverageSpan, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
@@ -239,17 +247,7 @@ def import_members(
     bulk_insert(session, CoverageSpan.__table__, spans)
     record(
         session,
-        actor=actor,
-        entity="import",
-        entity_id=None,
-        scheme_id=scheme.id,
-        action="members",
-        after={
-            "file": file,
-            "added": result.added,
-            "unchanged": result.unchanged,
-            "households": len(households_to_add),
-        },
+        **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
     )
     if touched:
         refresh_households(session, scheme, sorted(touched))

@@ -127,3 +127,27 @@ def confirm_upload(scheme, kind: str, importer, done_url: str):
         "success",
     )
     return redirect(done_url)
+
+
+def add_upload_routes(bp, *, kind: str, importer, title, permission: str, done_endpoint: str) -> None:
+    """Give ``bp`` the two pages of one import file's upload, as ``<bp>.upload`` and ``<bp>.upload_confirm``:
+    ``/schemes/<code>/imports/<kind>`` (the upload form and its preview) and ``…/confirm`` (the real import).
+
+    ``title`` is a function giving the page title in the request's language; ``done_endpoint`` the page shown
+    after a successful import. Every import file goes through the same flow, so it is written once.
+    """
+    from flask import url_for
+
+    from mhi.core.access import permission_required, scheme_or_404
+
+    @bp.route(f"/schemes/<code>/imports/{kind}", methods=["GET", "POST"], endpoint="upload")
+    @permission_required(permission)
+    def upload(code: str):
+        """Upload the file (CSV or XLSX): preview rows and errors, then confirm."""
+        return upload_page(scheme_or_404(code), kind, importer, title())
+
+    @bp.post(f"/schemes/<code>/imports/{kind}/confirm", endpoint="upload_confirm")
+    @permission_required(permission)
+    def upload_confirm(code: str):
+        """Import the previewed file: all or nothing."""
+        return confirm_upload(scheme_or_404(code), kind, importer, url_for(done_endpoint, code=code))

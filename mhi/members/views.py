@@ -21,7 +21,7 @@ from mhi.members.forms import RELATION_LABELS, EnrolForm, ExitForm, PersonForm, 
 from mhi.members.imports import import_members
 from mhi.members.models import Household, Person
 from mhi.members.services import RegisterError, add_person, enrol_household, record_exit
-from mhi.members.uploads import confirm_upload, upload_page
+from mhi.members.uploads import add_upload_routes
 from mhi.schemes.models import Product
 
 bp = Blueprint("members", __name__)
@@ -162,18 +162,14 @@ def household_list(code: str, kind: str):
     return render_template("members/list.html", scheme=scheme, kind=kind, on=on, lines=lines)
 
 
-@bp.route("/schemes/<code>/imports/members", methods=["GET", "POST"])
-@permission_required("register.write")
-def upload(code: str):
-    """Upload members.csv (or .xlsx): preview rows and errors, then confirm."""
-    return upload_page(scheme_or_404(code), "members", import_members, _("Import members"))
-
-
-@bp.post("/schemes/<code>/imports/members/confirm")
-@permission_required("register.write")
-def upload_confirm(code: str):
-    """Import the previewed members file: all or nothing."""
-    return confirm_upload(scheme_or_404(code), "members", import_members, url_for("members.index", code=code))
+add_upload_routes(
+    bp,
+    kind="members",
+    importer=import_members,
+    title=lambda: _("Import members"),
+    permission="register.write",
+    done_endpoint="members.index",
+)
 
 
 def init_app(app) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import insert, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.tabular import PREVIEW_ROWS, ImportResult, check_columns, conflict, parse_rows, stored_rows
-from mhi.core.validation import FieldError, Problem
+from mhi.core.tabular import PREVIEW_ROWS, ImportResult, import_event, new_rows, read_import_rows, stored_rows
+from mhi.core.validation import FieldError
 from mhi.schemes.models import Expense
 
 REQUIRED = ("reference", "date", "category", "amount")
@@ -34,9 +34,6 @@ def import_expenses(
 ) -> ImportResult:
     """Import expenses.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
     result = ImportResult("expenses")
-    result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
-    if result.problems:
-        return result
     readers = {
         "reference": lambda x: v.ref(x, "reference"),
         "date": v.day,
@@ -44,8 +41,11 @@ def import_expenses(
         "amount": lambda x: v.amount(x, scheme.currency, positive=True),
         "description": _description,
     }
-    problems = result.problems
-    parsed = parse_rows(header, rows, readers, required=REQUIRED, key="reference", problems=problems, file=file)
+    parsed = read_import_rows(
+        result, header, rows, readers, required=REQUIRED, optional=OPTIONAL, key="reference", file=file
+    )
+    if parsed is None:
+        return result
     stored = {
         row.reference: row._asdict()
         for row in stored_rows(
@@ -57,32 +57,14 @@ def import_expenses(
             [values["reference"] for _, values in parsed],
         )
     }
-    to_add: list[dict] = []
-    for number, values in parsed:
-        existing = stored.get(values["reference"])
-        if existing is None:
-            to_add.append(values)
-            continue
-        difference = conflict(values["reference"], existing, values, COMPARED)
-        if difference is None:
-            result.unchanged += 1
-        else:
-            problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
-    if problems:
+    to_add = new_rows(result, parsed, stored, key="reference", compared=COMPARED, file=file)
+    if result.problems:
         return result
     result.added = len(to_add)
     result.preview = to_add[:PREVIEW_ROWS]
     if dry_run or not to_add:
         return result
     session.execute(insert(Expense), [{"scheme_id": scheme.id, **values} for values in to_add])
-    record(
-        session,
-        actor=actor,
-        entity="import",
-        entity_id=None,
-        scheme_id=scheme.id,
-        action="expenses",
-        after={"file": file, "added": result.added, "unchanged": result.unchanged},
-    )
+    record(session, **import_event(scheme, result, actor=actor, action="expenses", file=file))
     result.written = True
     return result

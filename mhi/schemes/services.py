@@ -30,6 +30,7 @@ from mhi.schemes.models import (
     SubsidyProgramme,
     Tariff,
 )
+from mhi.schemes.versions import BENEFIT_FIELDS, VERSION_FIELDS
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 PROVIDER_KINDS = ("health_post", "health_centre", "hospital", "clinic", "pharmacy", "laboratory", "other")
@@ -257,21 +258,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         bseen: set[str] = set()
         for j, ben in enumerate(benefits):
             bpath = f"{path}benefits[{j}]."
-            r.unknown_keys(
-                ben,
-                {
-                    "code",
-                    "name",
-                    "kind",
-                    "coverage_rate",
-                    "amount",
-                    "ceiling_per_case",
-                    "ceiling_per_year",
-                    "max_cases_per_year",
-                    "waiting_period_days",
-                },
-                bpath,
-            )
+            r.unknown_keys(ben, set(BENEFIT_FIELDS), bpath)
             kind = r.get(ben, "kind", bpath, lambda x: v.choice(x, ("service", "cash"), "benefit kind"))
             b = {
                 "code": r.get(ben, "code", bpath, lambda x: v.code(x, "benefit code")),
@@ -360,6 +347,61 @@ def _country(value) -> str:
     return text
 
 
+def _rejected(message: str, column: str, file: str) -> InputRejected:
+    """A load refused for one reason about one field of the file (conventions.md "Errors")."""
+    return InputRejected([Problem(message, column=column, file=file)])
+
+
+def _rename(session, obj, name: str, *, actor, entity: str, scheme_id: int | None, summary: LoadSummary, label: str):
+    """Give ``obj`` the file's ``name`` when it changed, with its audit row and the summary's words."""
+    if obj.name == name:
+        return
+    record(
+        session,
+        actor=actor,
+        entity=entity,
+        entity_id=obj.id,
+        scheme_id=scheme_id,
+        action="rename",
+        before={"name": obj.name},
+        after={"name": name},
+    )
+    obj.name = name
+    summary.changes.append(label)
+
+
+def _record_added(session, obj, *, actor, entity: str, scheme_id: int, after: dict, summary: LoadSummary, label: str):
+    """Audit a row a reload added to an existing scheme (a new scheme's rows are covered by its own ``load``)."""
+    if summary.created:
+        return
+    session.flush()
+    record(session, actor=actor, entity=entity, entity_id=obj.id, scheme_id=scheme_id, action="create", after=after)
+    summary.changes.append(f"{label} added")
+
+
+def _update_changed(
+    session, obj, values: dict, *, actor, entity: str, scheme_id: int, summary: LoadSummary, label: str, shown=None
+) -> None:
+    """Set the ``values`` that differ from ``obj``'s, with one audit row of before/after (``shown`` formats them)."""
+    before = {k: getattr(obj, k) for k in values if getattr(obj, k) != values[k]}
+    if not before:
+        return
+    for k in before:
+        setattr(obj, k, values[k])
+    show = shown or (lambda x: x)
+    record(
+        session,
+        actor=actor,
+        entity=entity,
+        entity_id=obj.id,
+        scheme_id=scheme_id,
+        action="update",
+        before={k: show(x) for k, x in before.items()},
+        after={k: show(values[k]) for k in before},
+    )
+    summary.changes.append(f"{label} updated")
+
+
 def load_federation(session, data: Any, *, today: date, actor=None, file: str = "federation.json") -> LoadSummary:
     """Create or update a federation from federation.json (idempotent; pool rule changes dated ``today``)."""
     spec = parse_federation(data, file)
@@ -380,27 +422,17 @@ def load_federation(session, data: Any, *, today: date, actor=None, file: str = 
         )
     else:
         if fed.currency != spec["currency"]:
-            raise InputRejected(
-                [
-                    Problem(
-                        f"the federation's currency is {fed.currency}; it cannot change",
-                        column="currency",
-                        file=file,
-                    )
-                ]
-            )
-        if fed.name != spec["name"]:
-            record(
-                session,
-                actor=actor,
-                entity="federation",
-                entity_id=fed.id,
-                action="rename",
-                before={"name": fed.name},
-                after={"name": spec["name"]},
-            )
-            fed.name = spec["name"]
-            summary.changes.append("name updated")
+            raise _rejected(f"the federation's currency is {fed.currency}; it cannot change", "currency", file)
+        _rename(
+            session,
+            fed,
+            spec["name"],
+            actor=actor,
+            entity="federation",
+            scheme_id=None,
+            summary=summary,
+            label="name updated",
+        )
     if spec["pool"] is not None:
         latest = fed.pool_rules[-1] if fed.pool_rules else None
         values = spec["pool"]
@@ -426,39 +458,15 @@ def load_federation(session, data: Any, *, today: date, actor=None, file: str = 
 
 
 def _version_values(p: dict) -> dict:
-    return {
-        k: p[k]
-        for k in (
-            "basis",
-            "amount",
-            "period_months",
-            "registration_fee",
-            "waiting_period_days",
-            "grace_period_days",
-            "lapse_after_days",
-            "submission_limit_days",
-        )
-    }
-
-
-_BENEFIT_KEYS = (
-    "code",
-    "name",
-    "kind",
-    "coverage_rate",
-    "amount",
-    "ceiling_per_case",
-    "ceiling_per_year",
-    "max_cases_per_year",
-    "waiting_period_days",
-)
+    """A parsed product's version rules (its effective date is the load's to decide)."""
+    return {k: p[k] for k in VERSION_FIELDS if k != "effective_from"}
 
 
 def _same_rules(version: ProductVersion, p: dict) -> bool:
     if any(getattr(version, k) != val for k, val in _version_values(p).items()):
         return False
-    current = [{k: getattr(b, k) for k in _BENEFIT_KEYS} for b in version.benefits]
-    wanted = [{k: b[k] for k in _BENEFIT_KEYS} for b in p["benefits"]]
+    current = [{k: getattr(b, k) for k in BENEFIT_FIELDS} for b in version.benefits]
+    wanted = [{k: b[k] for k in BENEFIT_FIELDS} for b in p["benefits"]]
     return current == wanted
 
 
@@ -467,7 +475,7 @@ def _add_version(session, product: Product, p: dict, effective: date) -> Product
         product=product, effective_from=effective, status="active", source="file", **_version_values(p)
     )
     for position, b in enumerate(p["benefits"]):
-        version.benefits.append(Benefit(position=position, **{k: b[k] for k in _BENEFIT_KEYS}))
+        version.benefits.append(Benefit(position=position, **{k: b[k] for k in BENEFIT_FIELDS}))
     session.add(version)
     return version
 
@@ -479,24 +487,10 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
     if spec["federation"]:
         federation = session.scalar(select(Federation).where(Federation.code == spec["federation"]))
         if federation is None:
-            raise InputRejected(
-                [
-                    Problem(
-                        f"federation {spec['federation']} is not loaded (load it first)",
-                        column="federation",
-                        file=file,
-                    )
-                ]
-            )
+            raise _rejected(f"federation {spec['federation']} is not loaded (load it first)", "federation", file)
         if federation.currency != spec["currency"]:
-            raise InputRejected(
-                [
-                    Problem(
-                        f"the federation's currency is {federation.currency}, the scheme's {spec['currency']}",
-                        column="currency",
-                        file=file,
-                    )
-                ]
+            raise _rejected(
+                f"the federation's currency is {federation.currency}, the scheme's {spec['currency']}", "currency", file
             )
     scheme = session.scalar(select(Scheme).where(Scheme.code == spec["code"]))
     summary = LoadSummary(changes=[])
@@ -526,15 +520,7 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
         )
     else:
         if scheme.currency != spec["currency"]:
-            raise InputRejected(
-                [
-                    Problem(
-                        f"the scheme's currency is {scheme.currency}; it cannot change",
-                        column="currency",
-                        file=file,
-                    )
-                ]
-            )
+            raise _rejected(f"the scheme's currency is {scheme.currency}; it cannot change", "currency", file)
         before = {k: getattr(scheme, k) for k in fields if getattr(scheme, k) != fields[k]}
         if before or scheme.federation_id != (federation.id if federation else None):
             for k in before:
@@ -558,45 +544,36 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
             product = Product(scheme=scheme, code=p["code"], name=p["name"])
             session.add(product)
             _add_version(session, product, p, spec["opening_date"])
-            if not summary.created:
-                session.flush()
-                record(
-                    session,
-                    actor=actor,
-                    entity="product",
-                    entity_id=product.id,
-                    scheme_id=scheme.id,
-                    action="create",
-                    after={"code": p["code"], "name": p["name"], **_version_values(p)},
-                )
-                summary.changes.append(f"product {p['code']} added")
-            continue
-        if product.name != p["name"]:
-            record(
+            _record_added(
                 session,
+                product,
                 actor=actor,
                 entity="product",
-                entity_id=product.id,
                 scheme_id=scheme.id,
-                action="rename",
-                before={"name": product.name},
-                after={"name": p["name"]},
+                after={"code": p["code"], "name": p["name"], **_version_values(p)},
+                summary=summary,
+                label=f"product {p['code']}",
             )
-            product.name = p["name"]
-            summary.changes.append(f"product {p['code']} renamed")
+            continue
+        _rename(
+            session,
+            product,
+            p["name"],
+            actor=actor,
+            entity="product",
+            scheme_id=scheme.id,
+            summary=summary,
+            label=f"product {p['code']} renamed",
+        )
         latest = product.versions[-1]
         if not _same_rules(latest, p):
             effective = max(today, latest.effective_from)
             if effective == latest.effective_from:
-                raise InputRejected(
-                    [
-                        Problem(
-                            f"product {p['code']} already has a version from {effective.isoformat()}; load the change "
-                            "on a later day",
-                            column="products",
-                            file=file,
-                        )
-                    ]
+                raise _rejected(
+                    f"product {p['code']} already has a version from {effective.isoformat()}; load the change on a "
+                    "later day",
+                    "products",
+                    file,
                 )
             _add_version(session, product, p, effective)
             record(
@@ -615,33 +592,28 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
         if existing is None:
             programme = SubsidyProgramme(scheme=scheme, **g)
             session.add(programme)
-            if not summary.created:
-                session.flush()
-                record(
-                    session,
-                    actor=actor,
-                    entity="subsidy_programme",
-                    entity_id=programme.id,
-                    scheme_id=scheme.id,
-                    action="create",
-                    after=g,
-                )
-                summary.changes.append(f"programme {g['code']} added")
-        elif any(getattr(existing, k) != val for k, val in g.items()):
-            before = {k: getattr(existing, k) for k in g if getattr(existing, k) != g[k]}
-            for k in before:
-                setattr(existing, k, g[k])
-            record(
+            _record_added(
                 session,
+                programme,
                 actor=actor,
                 entity="subsidy_programme",
-                entity_id=existing.id,
                 scheme_id=scheme.id,
-                action="update",
-                before={k: str(x) for k, x in before.items()},
-                after={k: str(g[k]) for k in before},
+                after=g,
+                summary=summary,
+                label=f"programme {g['code']}",
             )
-            summary.changes.append(f"programme {g['code']} updated")
+        else:
+            _update_changed(
+                session,
+                existing,
+                g,
+                actor=actor,
+                entity="subsidy_programme",
+                scheme_id=scheme.id,
+                summary=summary,
+                label=f"programme {g['code']}",
+                shown=str,
+            )
     providers = {p.code: p for p in scheme.providers}
     for pr in spec["providers"]:
         existing = providers.get(pr["code"])
@@ -652,32 +624,27 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
             existing = Provider(scheme=scheme, code=pr["code"], **values)
             session.add(existing)
             session.flush()
-            if not summary.created:
-                record(
-                    session,
-                    actor=actor,
-                    entity="provider",
-                    entity_id=existing.id,
-                    scheme_id=scheme.id,
-                    action="create",
-                    after={"code": pr["code"], **values, **{f"tariff {k}": v for k, v in tariffs.items()}},
-                )
-                summary.changes.append(f"provider {pr['code']} added")
-        elif any(getattr(existing, k) != val for k, val in values.items()):
-            before = {k: getattr(existing, k) for k in values if getattr(existing, k) != values[k]}
-            for k in before:
-                setattr(existing, k, values[k])
-            record(
+            _record_added(
                 session,
+                existing,
                 actor=actor,
                 entity="provider",
-                entity_id=existing.id,
                 scheme_id=scheme.id,
-                action="update",
-                before=before,
-                after={k: values[k] for k in before},
+                after={"code": pr["code"], **values, **{f"tariff {k}": x for k, x in tariffs.items()}},
+                summary=summary,
+                label=f"provider {pr['code']}",
             )
-            summary.changes.append(f"provider {pr['code']} updated")
+        else:
+            _update_changed(
+                session,
+                existing,
+                values,
+                actor=actor,
+                entity="provider",
+                scheme_id=scheme.id,
+                summary=summary,
+                label=f"provider {pr['code']}",
+            )
         current = {t.benefit_code: t for t in existing.tariffs}
         previous = {k: t.amount for k, t in current.items()}  # read before the loop below changes them
         if previous != tariffs:

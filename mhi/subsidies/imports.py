@@ -9,8 +9,7 @@ from sqlalchemy import insert, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.tabular import PREVIEW_ROWS, ImportResult, check_columns, conflict, parse_rows, stored_rows
-from mhi.core.validation import Problem
+from mhi.core.tabular import PREVIEW_ROWS, ImportResult, import_event, new_rows, read_import_rows, stored_rows
 from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
 
@@ -23,17 +22,15 @@ def import_subsidy_receipts(
 ) -> ImportResult:
     """Import subsidy_receipts.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
     result = ImportResult("subsidy-receipts")
-    result.problems = check_columns(header, REQUIRED, (), file)
-    if result.problems:
-        return result
     readers = {
         "reference": lambda x: v.ref(x, "reference"),
         "programme_code": lambda x: v.code(x, "programme code"),
         "date": v.day,
         "amount": lambda x: v.amount(x, scheme.currency, positive=True),
     }
-    problems = result.problems
-    parsed = parse_rows(header, rows, readers, required=REQUIRED, key="reference", problems=problems, file=file)
+    parsed = read_import_rows(result, header, rows, readers, required=REQUIRED, key="reference", file=file)
+    if parsed is None:
+        return result
     programmes = dict(
         session.execute(
             select(SubsidyProgramme.code, SubsidyProgramme.id).where(SubsidyProgramme.scheme_id == scheme.id)
@@ -55,28 +52,16 @@ def import_subsidy_receipts(
             [values["reference"] for _, values in parsed],
         )
     }
-    to_add: list[dict] = []
-    for number, values in parsed:
-        existing = stored.get(values["reference"])
-        if existing is not None:
-            difference = conflict(values["reference"], existing, values, COMPARED)
-            if difference is None:
-                result.unchanged += 1
-            else:
-                problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
-            continue
-        if values["programme_code"] not in programmes:
-            problems.append(
-                Problem(
-                    f"{values['programme_code']} is not a subsidy programme of this scheme",
-                    row=number,
-                    column="programme_code",
-                    file=file,
-                )
-            )
-            continue
-        to_add.append(values)
-    if problems:
+    to_add = new_rows(
+        result,
+        parsed,
+        stored,
+        key="reference",
+        compared=COMPARED,
+        file=file,
+        known=("programme_code", programmes, "{} is not a subsidy programme of this scheme"),
+    )
+    if result.problems:
         return result
     result.added = len(to_add)
     result.preview = to_add[:PREVIEW_ROWS]
@@ -97,14 +82,6 @@ def import_subsidy_receipts(
             for values in to_add
         ],
     )
-    record(
-        session,
-        actor=actor,
-        entity="import",
-        entity_id=None,
-        scheme_id=scheme.id,
-        action="subsidy_receipts",
-        after={"file": file, "added": result.added, "unchanged": result.unchanged},
-    )
+    record(session, **import_event(scheme, result, actor=actor, action="subsidy_receipts", file=file))
     result.written = True
     return result

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.reversal import reverse_entry
 from mhi.core.validation import FieldError
 from mhi.schemes.models import Scheme, SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
@@ -75,37 +76,13 @@ def record_subsidy_receipt(
 
 def reverse_subsidy_receipt(session, receipt: SubsidyReceipt, *, reason: str, actor=None) -> SubsidyReceipt:
     """Cancel ``receipt`` by a counter-entry (same date, negated amount, ``<reference>-R``); once only."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise SubsidyError("a reason is required to reverse a receipt", "reason")
-    if receipt.reversal_of_id is not None:
-        raise SubsidyError(f"{receipt.reference} is itself a reversal and cannot be reversed")
-    existing = session.scalar(select(SubsidyReceipt.reference).where(SubsidyReceipt.reversal_of_id == receipt.id))
-    if existing is not None:
-        raise SubsidyError(f"{receipt.reference} has already been reversed (by {existing})")
-    counter = SubsidyReceipt(
-        scheme_id=receipt.scheme_id,
-        programme_id=receipt.programme_id,
-        reference=f"{receipt.reference}-R",
-        date=receipt.date,
-        amount=-receipt.amount,
-        reversal_of_id=receipt.id,
-        reason=reason,
-        created_by_id=getattr(actor, "id", None),
-    )
-    try:
-        with session.begin_nested():
-            session.add(counter)
-    except IntegrityError as exc:
-        raise SubsidyError(f"{receipt.reference} has already been reversed") from exc
-    record(
+    return reverse_entry(
         session,
+        receipt,
+        number="reference",
+        copied=("programme_id",),
+        reason=reason,
         actor=actor,
+        error=SubsidyError,
         entity="subsidy_receipt",
-        entity_id=receipt.id,
-        scheme_id=receipt.scheme_id,
-        action="reverse",
-        before={"reference": receipt.reference, "amount": receipt.amount},
-        after={"reversal": counter.reference, "reason": reason},
     )
-    return counter

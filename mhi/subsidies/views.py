@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
-from mhi.members.uploads import confirm_upload, upload_page
+from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg
 from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies import queries
@@ -87,20 +87,14 @@ def reverse(code: str, receipt_id: int):
     return render_template("subsidies/reverse_form.html", scheme=scheme, receipt=receipt, form=form)
 
 
-@bp.route("/schemes/<code>/imports/subsidy-receipts", methods=["GET", "POST"])
-@permission_required("subsidies.write")
-def upload(code: str):
-    """Upload subsidy_receipts.csv (or .xlsx): preview rows and errors, then confirm."""
-    return upload_page(scheme_or_404(code), "subsidy-receipts", import_subsidy_receipts, _("Import subsidy receipts"))
-
-
-@bp.post("/schemes/<code>/imports/subsidy-receipts/confirm")
-@permission_required("subsidies.write")
-def upload_confirm(code: str):
-    """Import the previewed subsidy receipts file: all or nothing."""
-    return confirm_upload(
-        scheme_or_404(code), "subsidy-receipts", import_subsidy_receipts, url_for("subsidies.index", code=code)
-    )
+add_upload_routes(
+    bp,
+    kind="subsidy-receipts",
+    importer=import_subsidy_receipts,
+    title=lambda: _("Import subsidy receipts"),
+    permission="subsidies.write",
+    done_endpoint="subsidies.index",
+)
 
 
 def init_app(app) -> None:

@@ -196,3 +196,153 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ------------------------------------------------------------------------------------------- the user journeys
+# What tests/browser/test_journeys.py needs: the demo's facts read from its database, signing in as a demo
+# account, numbered screenshots per journey, and a watch on the browser console.
+
+DEMO_PASSWORD = "demo-mhi-2026"
+DEMO_SCHEME = "MUT-KEUR"
+
+
+@dataclass(frozen=True)
+class DemoFacts:
+    """What the journeys need from the demo database, read with SQL once per session."""
+
+    scheme_code: str
+    scheme_name: str
+    federation_code: str
+    federation_name: str
+    federation_scheme_codes: tuple[str, ...]
+    covered_member_no: str  # covered today, enrolled long ago, no claim this year: a claim is not refused for it
+    covered_member_name: str
+    claim_id: int  # any claim of the scheme: the federation reviewer must not reach it
+    claim_ref: str
+    claim_member_no: str
+
+
+# A member of the scheme covered today: household not exited, not struck off, inside a coverage span; the person
+# enrolled more than 180 days ago (every waiting period is over) and not exited; no claim this calendar year (no
+# ceiling or case count is used up, so a small claim is not refused for that).
+COVERED_MEMBER_SQL = """
+SELECT p.member_no, p.first_name || ' ' || p.last_name
+FROM person p JOIN household h ON h.id = p.household_id JOIN scheme s ON s.id = p.scheme_id
+WHERE s.code = :scheme AND p.exit_date IS NULL AND h.exit_date IS NULL AND p.enrolment_date <= :long_ago
+  AND (h.strike_off_date IS NULL OR h.strike_off_date > :today)
+  AND EXISTS (SELECT 1 FROM coverage_span c WHERE c.household_id = h.id AND c.start <= :today
+              AND (c."end" IS NULL OR c."end" > :today))
+  AND NOT EXISTS (SELECT 1 FROM claim k WHERE k.person_id = p.id AND k.date_of_service >= :year_start)
+ORDER BY p.member_no LIMIT 1
+"""
+
+
+@pytest.fixture(scope="session")
+def demo(live_server) -> DemoFacts:
+    """The demo's facts (the demo command loaded it into the live server's database); fails without a demo."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    with sqlite3.connect(live_server.database) as connection:
+        scheme = connection.execute(
+            "SELECT id, name, federation_id FROM scheme WHERE code = ?", (DEMO_SCHEME,)
+        ).fetchone()
+        if scheme is None:
+            pytest.fail(f"the demo scheme {DEMO_SCHEME} is not in the database: did `flask demo` run?")
+        scheme_id, scheme_name, federation_id = scheme
+        federation_code, federation_name = connection.execute(
+            "SELECT code, name FROM federation WHERE id = ?", (federation_id,)
+        ).fetchone()
+        codes = tuple(
+            code
+            for (code,) in connection.execute(
+                "SELECT code FROM scheme WHERE federation_id = ? ORDER BY code", (federation_id,)
+            )
+        )
+        member = connection.execute(
+            COVERED_MEMBER_SQL,
+            {
+                "scheme": DEMO_SCHEME,
+                "today": today.isoformat(),
+                "long_ago": (today - timedelta(days=180)).isoformat(),
+                "year_start": today.replace(month=1, day=1).isoformat(),
+            },
+        ).fetchone()
+        claim = connection.execute(
+            "SELECT id, claim_ref, member_no FROM claim WHERE scheme_id = ? ORDER BY id LIMIT 1", (scheme_id,)
+        ).fetchone()
+    connection.close()
+    if member is None or claim is None:
+        pytest.fail(f"the demo has no covered member or no claim in {DEMO_SCHEME}")
+    return DemoFacts(DEMO_SCHEME, scheme_name, federation_code, federation_name, codes, member[0], member[1], *claim)
+
+
+class Journey:
+    """Numbered full-page screenshots of one journey: test-artifacts/screenshots/<name>/NN-<step>.png."""
+
+    def __init__(self, name: str):
+        self.folder = SCREENSHOTS / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):  # a previous run's steps, so the folder shows this run only
+            old.unlink()
+        self.count = 0
+
+    def shot(self, page, step: str) -> Path:
+        """Save the page as the next numbered step and return the file."""
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+class ConsoleWatch:
+    """Every script error and console error of a page (a Content-Security-Policy refusal is a console error).
+
+    A page the journey opens on purpose to see it refused (403, 404) makes Chromium log "Failed to load
+    resource"; ``expect_refusal(url)`` allows that one message for that URL, and nothing else.
+    """
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        self.refused: set[str] = set()
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("console", self._on_console)
+
+    def _on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        if message.text.startswith("Failed to load resource") and url in self.refused:
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
+
+    def expect_refusal(self, url: str) -> None:
+        """The next load of ``url`` (absolute) is meant to be refused: its 'Failed to load resource' is no problem."""
+        self.refused.add(url)
+
+    def assert_clean(self) -> None:
+        """Fail with every problem seen so far."""
+        assert self.problems == [], "\n".join(self.problems)
+
+
+@pytest.fixture
+def console(page) -> ConsoleWatch:
+    """The console watch on the test's ``page``; the test calls ``console.assert_clean()`` at its end."""
+    return ConsoleWatch(page)
+
+
+def sign_in(page, email: str, password: str = DEMO_PASSWORD, english: bool = True) -> None:
+    """Sign in through the login form; the demo's accounts speak French, so switch to English when asked (the
+    header's language button, which the account remembers), to read the pages in English."""
+    page.goto("/login")
+    form = page.locator("form").filter(has=page.locator("input[name=password]"))
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    form.locator("[type=submit]").first.click()
+    page.wait_for_load_state()
+    if page.locator("input[name=password]").count():
+        raise AssertionError(f"{email} could not sign in")
+    switch = page.locator("header.site form").filter(has=page.locator("input[name=lang][value=en]"))
+    if english and switch.count():
+        switch.locator("button").click()
+        page.wait_for_load_state()

@@ -91,6 +91,9 @@ def test_newborn_exit_receipt_and_reversal(app, client, world):
         data={"date": "2025-01-10", "amount": "1600", "method": "cash", "collector": "Awa"},
     )
     assert receipt.status_code == 302
+    # The confirmation offers the slip as a real link (not its HTML shown as text).
+    confirmation = client.get(receipt.headers["Location"]).get_data(as_text=True)
+    assert '">Print it</a>' in confirmation and "&lt;a href" not in confirmation
     bad = client.post(f"/schemes/MUT-A/households/{hid}/receipts/new", data={"date": "2025-01-10", "amount": "12.5"})
     assert b"more decimals than XOF allows" in bad.data
     with records(app) as session:

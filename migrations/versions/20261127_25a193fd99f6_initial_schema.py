@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b1a1363819d1
+Revision ID: 25a193fd99f6
 Revises:
-Create Date: 2026-11-27 10:09:34.747971
+Create Date: 2026-11-27 10:25:51.984887
 
 """
 
@@ -13,7 +13,7 @@ import mhi.core.db
 
 
 # revision identifiers, used by Alembic.
-revision = "b1a1363819d1"
+revision = "25a193fd99f6"
 down_revision = None
 branch_labels = None
 depends_on = None

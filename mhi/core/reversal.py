@@ -1,0 +1,80 @@
+"""Reversing an append-only money record (a household's receipt, a funder's subsidy receipt).
+
+STYLE.md "Money records are append-only": a wrong record is never edited or deleted but cancelled by a
+counter-entry — same date, negated amount, number ``<original>-R``, the reason and its author — and at most once
+(the unique ``reversal_of_id`` makes that hold under concurrency too). Flushes only; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from mhi.core.audit import record
+
+
+def reverse_entry(
+    session,
+    entry,
+    *,
+    number: str,
+    copied: Sequence[str],
+    reason: str,
+    actor,
+    error: type[Exception],
+    entity: str,
+    check_number_free: bool = False,
+    audit_amount: bool = False,
+):
+    """Add and audit the counter-entry cancelling ``entry``; raise ``error(message[, field])`` when it cannot be.
+
+    ``number`` names the record's unique number column (``receipt_no``, ``reference``); ``copied`` the columns
+    the counter-entry takes over unchanged. ``check_number_free`` refuses up front when ``<number>-R`` is
+    already another record's number; ``audit_amount`` puts the counter-entry's amount in the audit row.
+    """
+    model = type(entry)
+    original = getattr(entry, number)
+    reason = (reason or "").strip()
+    if not reason:
+        raise error("a reason is required to reverse a receipt", "reason")
+    if entry.reversal_of_id is not None:
+        raise error(f"{original} is itself a reversal and cannot be reversed")
+    existing = session.scalar(select(getattr(model, number)).where(model.reversal_of_id == entry.id))
+    if existing is not None:
+        raise error(f"{original} has already been reversed (by {existing})")
+    counter_number = f"{original}-R"
+    if check_number_free:
+        taken = session.scalar(
+            select(model.id).where(model.scheme_id == entry.scheme_id, getattr(model, number) == counter_number)
+        )
+        if taken is not None:
+            raise error(f"receipt number {counter_number} is already used: the reversal cannot take it")
+    counter = model(
+        **{column: getattr(entry, column) for column in copied},
+        **{number: counter_number},
+        scheme_id=entry.scheme_id,
+        date=entry.date,
+        amount=-entry.amount,
+        reversal_of_id=entry.id,
+        reason=reason,
+        created_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with session.begin_nested():
+            session.add(counter)
+    except IntegrityError as exc:
+        raise error(f"{original} has already been reversed") from exc
+    after = {"reversal": counter_number, "amount": counter.amount} if audit_amount else {"reversal": counter_number}
+    record(
+        session,
+        actor=actor,
+        entity=entity,
+        entity_id=entry.id,
+        scheme_id=entry.scheme_id,
+        action="reverse",
+        before={number: original, "amount": entry.amount},
+        after={**after, "reason": reason},
+    )
+    return counter
