@@ -38,6 +38,7 @@ SCHEME_ACTIONS: list[Action] = [
     Action("claims.providers", _l("Providers"), "claims.read"),
     Action("claims.batches", _l("Payments"), "claims.read"),
     Action("reports.scheme", _l("Indicators"), "figures.read"),
+    Action("pooling.scheme_accounts", _l("Accounts"), "figures.read"),
     Action("cards.print_form", _l("Membership cards"), "register.write"),
     Action("feasibility.experience", _l("Experience"), "feasibility"),
     Action("schemes.detail", _l("Set-up"), "account"),
@@ -48,6 +49,7 @@ FEDERATION_ACTIONS: list[Action] = [
     Action("schemes.federation_detail", _l("Schemes and pool rules"), "federation.read"),
     Action("reports.federation", _l("Consolidated indicators"), "federation.read"),
     Action("pooling.index", _l("Guarantee pool"), "pool.run"),
+    Action("pooling.pool_statement", _l("Pool statement"), "pool.run"),
     Action("pooling.stress", _l("Stress test"), "pool.run"),
 ]
 

@@ -14,14 +14,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core.access import federation_or_404, permission_required
+from mhi.core.access import federation_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
+from mhi.pooling import accounts as pool_accounts
 from mhi.pooling import pdf, services
 from mhi.pooling.forms import SettlementForm, StressForm
 from mhi.pooling.models import PoolSettlement
 from mhi.reports import charts
 from mhi.reports.services import settlement_csv
+from mhi.reports.views import requested_period
 
 bp = Blueprint("pooling", __name__)
 
@@ -164,6 +166,30 @@ def detail_pdf(federation_code: str, settlement_id: int):
     data = pdf.settlement_pdf(settlement, federation, locale=current_scheme_locale(_country(federation)))
     name = f"{federation.code}-pool-{settlement.period_from}-{settlement.period_to}.pdf"
     return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@bp.get("/schemes/<code>/accounts")
+@permission_required("figures.read")
+def scheme_accounts(code: str):
+    """The scheme's statement of accounts for a period: its own result, then the pool's flows and the result
+    after pooling."""
+    scheme = scheme_or_404(code)
+    period = requested_period()
+    accounts = pool_accounts.scheme_accounts(db.session, scheme, period.start, period.end)
+    return render_template("pooling/accounts.html", scheme=scheme, period=period, accounts=accounts)
+
+
+@bp.get("/federations/<federation_code>/pool/statement")
+@permission_required("pool.run")
+def pool_statement(federation_code: str):
+    """The pool's own account for a period: balance, what each scheme paid in and received."""
+    federation = federation_or_404(federation_code)
+    period = requested_period()
+    statement = pool_accounts.federation_pool_statement(db.session, federation, period.start, period.end)
+    return render_template(
+        "pooling/statement.html", federation=federation, period=period, statement=statement,
+        country=_country(federation),
+    )  # fmt: skip
 
 
 @bp.get("/federations/<federation_code>/pool/stress")

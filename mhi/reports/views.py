@@ -25,7 +25,7 @@ bp = Blueprint("reports", __name__)
 CSV_TABLES = ("indicators", "benefits", "trend")
 
 
-def _period() -> services.Period:
+def requested_period() -> services.Period:
     """The period asked in the query string (kind, value, from, to); a bad one is a 400 with the reason."""
     try:
         return services.read_period(
@@ -89,7 +89,7 @@ def _trend_charts(points: list[services.TrendPoint], scheme) -> list[tuple[str, 
 def scheme(code: str):
     """The scheme's indicators for the chosen period, with lights, per-benefit figures and the trend."""
     scheme = scheme_or_404(code)
-    period = _period()
+    period = requested_period()
     report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
     points = services.monthly_trend(db.session, scheme, period.end)
     return render_template(
@@ -117,7 +117,7 @@ def _query_args(period: services.Period) -> dict:
 def scheme_json(code: str):
     """cli.md's ``report indicators --format json`` document for the period."""
     scheme = scheme_or_404(code)
-    period = _period()
+    period = requested_period()
     return jsonify(ind.to_json(ind.scheme_indicators(db.session, scheme, period.start, period.end)))
 
 
@@ -126,7 +126,7 @@ def scheme_json(code: str):
 def scheme_pdf(code: str):
     """The scheme's printed monitoring report for the period."""
     scheme = scheme_or_404(code)
-    period = _period()
+    period = requested_period()
     report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
     points = services.monthly_trend(db.session, scheme, period.end)
     data = pdf.scheme_report_pdf(report, locale=current_scheme_locale(scheme.country), trend=points)
@@ -140,7 +140,7 @@ def scheme_csv(code: str, table: str):
     if table not in CSV_TABLES:
         abort(404)
     scheme = scheme_or_404(code)
-    period = _period()
+    period = requested_period()
     if table == "trend":
         text = services.trend_csv(services.monthly_trend(db.session, scheme, period.end))
     else:
@@ -166,7 +166,7 @@ def _federation_report(federation, period):
 def federation(federation_code: str):
     """The federation's schemes side by side with the total; red schemes first, then by the chosen column."""
     federation = federation_or_404(federation_code)
-    period = _period()
+    period = requested_period()
     report = _federation_report(federation, period)
     sort = request.args.get("sort") or ""
     descending = request.args.get("order") == "desc"
@@ -193,7 +193,7 @@ def federation(federation_code: str):
 def federation_json(federation_code: str):
     """cli.md's ``report federation --format json`` document."""
     federation = federation_or_404(federation_code)
-    return jsonify(ind.federation_to_json(_federation_report(federation, _period())))
+    return jsonify(ind.federation_to_json(_federation_report(federation, requested_period())))
 
 
 @bp.get("/federations/<federation_code>/report.pdf")
@@ -201,7 +201,7 @@ def federation_json(federation_code: str):
 def federation_pdf(federation_code: str):
     """The federation's printed consolidated report."""
     federation = federation_or_404(federation_code)
-    period = _period()
+    period = requested_period()
     report = _federation_report(federation, period)
     country = next((s.country for s in federation.schemes), None)
     data = pdf.federation_report_pdf(report, locale=current_scheme_locale(country))
@@ -215,7 +215,7 @@ def federation_csv(federation_code: str, table: str):
     if table not in ("indicators", "benefits"):
         abort(404)
     federation = federation_or_404(federation_code)
-    period = _period()
+    period = requested_period()
     report = _federation_report(federation, period)
     if table == "indicators":
         text = services.federation_csv(report)
