@@ -56,9 +56,7 @@ def main() -> None:
     started = time.perf_counter()
     report = run_stress_test(schemes, terms, Decimal("150000"), years=YEARS, seed=1)
     elapsed = time.perf_counter() - started
-    print(
-        f"{SCHEMES} schemes x {YEARS:,} years ({claims_a_year:,.0f} claims a simulated year): {elapsed:.2f} s"
-    )
+    print(f"{SCHEMES} schemes x {YEARS:,} years ({claims_a_year:,.0f} claims a simulated year): {elapsed:.2f} s")
     print(f"pool ruin {report.pool.ruin_probability:.4f}, proposed rate {report.minimum_contribution_rate}")
     for line in report.schemes:
         alone, pooled = line.alone.ruin_probability, line.pooled.ruin_probability

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import distinct, func, or_, select
 
+from mhi.claims.models import Claim
 from mhi.members.models import CoverageSpan, Household, Person
 
 
@@ -57,10 +58,37 @@ def households_covered_today(session, scheme_ids: list[int], today: date) -> dic
     return dict(rows.all())
 
 
+def households_about_to_lapse(session, scheme_ids: list[int], today: date) -> dict[int, int]:
+    """Households whose strike-off date falls within the next 30 days: the collectors' first visits."""
+    rows = session.execute(
+        select(Household.scheme_id, func.count())
+        .where(
+            Household.scheme_id.in_(scheme_ids),
+            Household.strike_off_date > today,
+            Household.strike_off_date <= today + timedelta(days=30),
+            or_(Household.exit_date.is_(None), Household.exit_date > today),
+        )
+        .group_by(Household.scheme_id)
+    )
+    return dict(rows.all())
+
+
+def claims_awaiting_payment(session, scheme_ids: list[int], today: date) -> dict[int, int]:
+    """Approved or reduced claims not yet paid: what the providers are waiting for."""
+    rows = session.execute(
+        select(Claim.scheme_id, func.count())
+        .where(Claim.scheme_id.in_(scheme_ids), Claim.status.in_(("APPROVED", "REDUCED")), Claim.paid_on.is_(None))
+        .group_by(Claim.scheme_id)
+    )
+    return dict(rows.all())
+
+
 FIGURES: list[Figure] = [
     Figure("households", _l("Households in the register"), "account", households_in_register),
     Figure("persons", _l("Persons in the register"), "account", persons_in_register),
     Figure("covered", _l("Households covered today"), "account", households_covered_today),
+    Figure("lapsing", _l("Households to be struck off within 30 days"), "register.read", households_about_to_lapse),
+    Figure("unpaid_claims", _l("Approved claims awaiting payment"), "claims.read", claims_awaiting_payment),
 ]
 
 

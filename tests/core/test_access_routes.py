@@ -246,3 +246,42 @@ def test_error_pages_speak_the_users_language(app, world):
     assert response.status_code == 404
     assert '<html lang="fr">' in response.get_data(as_text=True)
     assert client.get("/logout").status_code == 405
+
+
+def test_the_dashboard_shows_what_needs_action_to_those_who_act(app, world):
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from mhi.claims.models import Claim
+    from mhi.members.models import Household
+
+    today = date.today()
+    with records(app) as session:
+        product_id = session.get(type(world["a"]), world["a"].id).products[0].id
+        for ref, strike_off in (("H/1", today + timedelta(days=10)), ("H/2", today + timedelta(days=45))):
+            session.add(
+                Household(
+                    scheme_id=world["a"].id, ref=ref, product_id=product_id, enrolment_date=date(2024, 1, 1),
+                    strike_off_date=strike_off,
+                )
+            )  # fmt: skip
+        for ref, status, paid_on in (("C1", "APPROVED", None), ("C2", "REDUCED", today), ("C3", "REJECTED", None)):
+            session.add(
+                Claim(
+                    scheme_id=world["a"].id, claim_ref=ref, member_no="X", benefit_code="OPD",
+                    date_of_service=today, date_submitted=today, recorded_on=today, amount_claimed=Decimal(1000),
+                    status=status, amount_approved=Decimal(0 if status == "REJECTED" else 800), paid_on=paid_on,
+                )
+            )  # fmt: skip
+        session.commit()
+    manager, clerk = app.test_client(), app.test_client()
+    login(manager, world["users"]["scheme_manager"])
+    login(clerk, world["users"]["clerk"])
+
+    page = manager.get("/").get_data(as_text=True)
+    clerk_page = clerk.get("/").get_data(as_text=True)
+
+    assert "Households to be struck off within 30 days</dt>\n      <dd>1</dd>" in page
+    assert "Approved claims awaiting payment</dt>\n      <dd>1</dd>" in page
+    assert "Households to be struck off within 30 days" in clerk_page
+    assert "Approved claims awaiting payment" not in clerk_page  # claims are not a clerk's business
