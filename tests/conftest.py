@@ -11,11 +11,18 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 
 from mhi import create_app, normalise_database_url
 from mhi.core.audit import APPEND_ONLY_SQL, DROP_APPEND_ONLY_SQL
 from mhi.core.db import db
+
+# Property-based tests draw the same examples on every run, so a red CI run can be replayed exactly and a green
+# one is not luck; set HYPOTHESIS_RANDOM=1 to explore new examples locally.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("HYPOTHESIS_RANDOM") else "repeatable")
 
 SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "spec"
 EXAMPLES = SPEC / "examples"

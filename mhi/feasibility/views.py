@@ -35,11 +35,14 @@ from mhi.feasibility.forms import (
 )
 from mhi.feasibility.method import StudyError, explain_break_even, parse_study
 from mhi.feasibility.models import Study
+from mhi.reports.views import keep_report_ledgers
 from mhi.schemes import versions
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from mhi.schemes.queries import visible_schemes
 
 bp = Blueprint("feasibility", __name__, url_prefix="/feasibility")
+# Settlements, statements and experience studies read the indicators, which may build report ledgers.
+bp.after_request(keep_report_ledgers)
 
 
 # ---------------------------------------------------------------------------------------------------- studies

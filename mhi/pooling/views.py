@@ -23,9 +23,11 @@ from mhi.pooling.forms import SettlementForm, StressForm
 from mhi.pooling.models import PoolSettlement
 from mhi.reports import charts
 from mhi.reports.services import settlement_csv
-from mhi.reports.views import requested_period
+from mhi.reports.views import keep_report_ledgers, requested_period
 
 bp = Blueprint("pooling", __name__)
+# Settlements, statements and experience studies read the indicators, which may build report ledgers.
+bp.after_request(keep_report_ledgers)
 
 
 def _country(federation) -> str | None:

@@ -140,6 +140,7 @@ def indicators_command(scheme_code, date_from, date_to, fmt, out):
     if scheme is None:
         raise Rejected(f"no scheme {scheme_code}")
     report = ind.scheme_indicators(db.session, scheme, date_from, date_to)
+    db.session.commit()  # keep the report ledgers built on the way (derived data), so the next report is quick
     write_output(
         fmt,
         out,
@@ -166,6 +167,7 @@ def federation_command(federation_code, date_from, date_to, fmt, out):
         report = ind.federation_indicators(db.session, federation, date_from, date_to)
     except ind.MixedCurrencies as exc:
         raise Rejected(str(exc)) from exc
+    db.session.commit()  # keep the report ledgers built on the way (derived data)
     locale = next((scheme.locale for scheme in federation.schemes if scheme.locale), "fr")
     write_output(
         fmt,

@@ -22,6 +22,18 @@ from mhi.reports.labels import LABELS, grouped_keys
 
 bp = Blueprint("reports", __name__)
 
+
+def keep_report_ledgers(response):
+    """Commit what a report page built on its way: the stored contribution ledgers (``reports/ledgers.py``) are
+    derived data that reports build when missing or stale. A GET changes nothing else; without this commit the
+    request's rollback would throw them away and every later report would build them again."""
+    if request.method == "GET" and response.status_code < 400:
+        db.session.commit()
+    return response
+
+
+bp.after_request(keep_report_ledgers)
+
 CSV_TABLES = ("indicators", "benefits", "trend")
 
 

@@ -141,3 +141,17 @@ def test_sort_puts_red_schemes_first():
     assert [r.code for r in services.sort_schemes(reports, "collection_rate", True)] == ["B", "D", "A", "C"]
     assert [r.code for r in services.sort_schemes(reports, "collection_rate", False)] == ["B", "D", "A", "C"]
     assert [r.code for r in services.sort_schemes(reports, "", False)] == ["B", "D", "A", "C"]
+
+
+def test_a_report_page_keeps_the_ledgers_it_built(app, client, setup):
+    """The report ledgers are derived data built by the first report: a GET must keep them (commit), or every
+    later report would build them again."""
+    from sqlalchemy import func, select
+
+    from mhi.reports.models import ReportHousehold
+
+    _, _, _, users = setup
+    login(client, users["manager"])
+    assert client.get(f"/schemes/MUT-A/indicators?{QUERY}").status_code == 200
+    with app.app_context():  # a session of its own: sees only what was committed
+        assert db.session.scalar(select(func.count()).select_from(ReportHousehold)) > 0
