@@ -24,7 +24,7 @@ settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("explore" if os.environ.get("HYPOTHESIS_RANDOM") else "repeatable")
 
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[1] / "docs" / "spec"
 EXAMPLES = SPEC / "examples"
 
 

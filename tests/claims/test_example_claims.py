@@ -27,7 +27,7 @@ from mhi.claims.rules import (
 from mhi.contributions.rules import HouseholdInput, PersonDates, Programme, Terms, build_ledger
 from mhi.core.money import money_str
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "spec"
 EXAMPLE = SPEC / "examples" / "ndiagane"
 EXPECTED = SPEC / "examples" / "ndiagane-expected"
 RECORDED_ON = date(2026, 1, 14)

@@ -22,7 +22,7 @@ from mhi.contributions.rules import (
 )
 from mhi.core.money import money_str, ratio, round_ratio
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "spec"
 EXAMPLE = SPEC / "examples" / "ndiagane"
 EXPECTED = SPEC / "examples" / "ndiagane-expected"
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}

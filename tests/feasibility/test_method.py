@@ -18,7 +18,7 @@ from mhi.feasibility.method import (
     run_study,
 )
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "spec"
 EXAMPLES = SPEC / "examples"
 
 

@@ -15,7 +15,7 @@ from mhi.core.pdf import money_formatter, register_fonts, stylesheet
 from mhi.feasibility.method import load_study_text, parse_study, run_study
 from mhi.feasibility.pdf import study_pdf
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "spec" / "examples"
 
 
 def identity(text: str) -> str:

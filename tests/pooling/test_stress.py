@@ -24,7 +24,7 @@ from mhi.pooling.stress import (
     with_rate,
 )
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "spec"
 EXAMPLES = SPEC / "examples"
 D = Decimal
 YEARS = 20_000
