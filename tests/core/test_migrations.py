@@ -35,12 +35,14 @@ def database_url(request, tmp_path):
     if not suite_url or not normalise_database_url(suite_url).startswith("postgresql"):
         pytest.skip("MHI_TEST_DATABASE_URL does not name a PostgreSQL database")
     url = make_url(normalise_database_url(suite_url))
-    _admin(url, f'DROP DATABASE IF EXISTS "{MIGRATIONS_DATABASE}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{MIGRATIONS_DATABASE}"')
+    # Named after the suite's database, so that two suites on one server (two clones) do not share it.
+    name = f"{url.database}_{MIGRATIONS_DATABASE}"
+    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(url, f'CREATE DATABASE "{name}"')
     try:
-        yield url.set(database=MIGRATIONS_DATABASE).render_as_string(hide_password=False)
+        yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        _admin(url, f'DROP DATABASE IF EXISTS "{MIGRATIONS_DATABASE}" WITH (FORCE)')
+        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _admin(url, statement: str) -> None:
