@@ -3,12 +3,13 @@ scheme's country, e.g. fr_SN "1 500 F CFA", en_IN "₹60.00")."""
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import date
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent
 
 from mhi.core.money import minor_units, round_money
 
@@ -26,11 +27,17 @@ def display_locale(language: str, country: str | None) -> str:
 
 
 def money(amount: Decimal | int | None, currency: str, locale: str) -> str:
-    """An amount in its currency, rounded to the currency's minor unit, formatted for ``locale``."""
+    """An amount in its currency, rounded to the currency's minor unit, formatted for ``locale``.
+
+    The decimals shown are the ones stored (``mhi.core.money.MINOR_UNITS``, ISO 4217), never CLDR's: CLDR gives
+    MGA, IDR and IQD no decimals for cash, so Babel's own choice showed 1234.50 MGA as "1 234 Ar". The locale
+    still decides the separators, the symbol and where it stands.
+    """
     if amount is None:
         return "—"
-    minor_units(currency)  # unknown currencies default to 2 decimals, as everywhere else
-    return format_currency(round_money(amount, currency), currency, locale=locale, currency_digits=True)
+    pattern = copy(Locale.parse(locale).currency_formats["standard"])
+    pattern.frac_prec = (minor_units(currency),) * 2
+    return pattern.apply(round_money(amount, currency), locale, currency=currency, currency_digits=False)
 
 
 def day(value: date | None, locale: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import format_currency
+from mhi.core.formatting import money
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -74,6 +74,6 @@ def money_formatter(currency: str, locale: str) -> Callable[[Decimal | str | int
             return "—"
         if isinstance(amount, float):
             raise TypeError('amounts are Decimal or strings, never float (conventions.md "Money")')
-        return format_currency(Decimal(amount), currency, locale=locale)
+        return money(Decimal(amount), currency, locale)
 
     return format_money
