@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 MODEL_MODULES = (
     "mhi.core.audit",
     "mhi.auth.models",
+    "mhi.auth.tokens",
     "mhi.schemes.models",
     "mhi.members.models",
     "mhi.contributions.models",

@@ -1,16 +1,20 @@
-"""``flask --app mhi user create EMAIL --role ROLE [--scheme CODE | --federation CODE]`` (cli.md)."""
+"""``flask --app mhi user create EMAIL --role ROLE [--scheme CODE | --federation CODE]`` and
+``token create EMAIL [--expires D]`` / ``token revoke EMAIL`` (cli.md)."""
 
 from __future__ import annotations
 
 import sys
 
 import click
-from sqlalchemy import select
+from flask.cli import AppGroup
+from sqlalchemy import func, select
 
-from mhi.auth.models import ROLES
+from mhi.auth.models import ROLES, User
 from mhi.auth.services import AccountError, create_user
 from mhi.core.cli import Rejected, info, user_group
 from mhi.core.db import db
+
+token_group = AppGroup("token", help="API tokens (shown once, stored hashed).")
 
 
 @user_group.command("create")
@@ -46,5 +50,51 @@ def create_command(email, role, scheme_code, federation_code, name, locale):
     info(f"user {email.strip().lower()} created ({role})")
 
 
+def _account(email: str) -> User:
+    """The account with ``email`` (as accounts store it), else a rejection."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise Rejected(f"no account {email.strip().lower()}")
+    return user
+
+
+TOKEN_REFUSALS = {
+    "inactive": "the account is deactivated",
+    "expiry_past": "the expiry day {day} is already past",
+    "expiry_too_far": "a token lasts at most {days} days",
+}
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), help="last day the token is accepted")
+def token_create_command(email, expires):
+    """Print a new API token for the account (stdout; shown this once, only its hash is kept)."""
+    from mhi.auth.tokens import TokenError, create_token
+
+    user = _account(email)
+    try:
+        token, secret = create_token(db.session, user, expires_on=expires.date() if expires else None)
+    except TokenError as exc:
+        db.session.rollback()
+        raise Rejected(TOKEN_REFUSALS[exc.message_id].format(**exc.params)) from exc
+    db.session.commit()
+    info(f"token for {user.email} ({user.role}), valid until {token.expires_on.isoformat()}; it is not shown again")
+    click.echo(secret)
+
+
+@token_group.command("revoke")
+@click.argument("email")
+def token_revoke_command(email):
+    """Revoke every token of the account."""
+    from mhi.auth.tokens import revoke_tokens
+
+    user = _account(email)
+    count = revoke_tokens(db.session, user)
+    db.session.commit()
+    info(f"{count} token(s) of {user.email} revoked")
+
+
 def init_app(app) -> None:
-    """Commands are registered on the shared ``user`` group at import; nothing else to do."""
+    """``user`` commands are on the shared group (registered by core); the ``token`` group is added here."""
+    app.cli.add_command(token_group)

@@ -7,7 +7,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from mhi.auth.models import ROLES, SCHEME_ROLES, User
@@ -146,3 +146,13 @@ class UserForm(FlaskForm):
         """A federation reviewer reviews one federation."""
         if self.role.data == "federation_reviewer" and not field.data:
             raise ValidationError(_l("Choose the federation this person reviews."))
+
+
+class TokenForm(FlaskForm):
+    """Make an API token for one's own account; blank expiry = 90 days (mhi/auth/tokens.py)."""
+
+    expires_on = DateField(
+        _l("Last day the token works"),
+        validators=[Optional()],
+        description=_l("Leave blank for 90 days; at most a year."),
+    )

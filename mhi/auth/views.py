@@ -14,12 +14,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from mhi.auth.forms import ROLE_LABELS, LanguageForm, LoginForm, PasswordForm, UserForm
+from mhi.auth import bearer
+from mhi.auth.forms import ROLE_LABELS, LanguageForm, LoginForm, PasswordForm, TokenForm, UserForm
 from mhi.auth.models import User
 from mhi.auth.operations import DeactivationRefused, authenticate, set_user_active, set_user_locale
 from mhi.auth.services import AccountError, change_password, create_user
+from mhi.auth.tokens import MAX_DAYS, TokenError, create_token, revoke_tokens, today_utc, tokens_of
 from mhi.core import security
 from mhi.core.access import permission_required, public
 from mhi.core.db import db
@@ -192,6 +195,50 @@ def _set_active(user_id: int, active: bool):
     return redirect(url_for("auth.users"))
 
 
+TOKEN_REFUSALS = {
+    "inactive": _l("This account is deactivated."),
+    "expiry_past": _l("The last day cannot be in the past."),
+    "expiry_too_far": _l("A token lasts at most %(days)s days.", days=MAX_DAYS),
+}
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@permission_required("account")
+def tokens():
+    """One's API tokens: make one (its secret is shown on this answer only), see them, revoke them all."""
+    user = current_user._get_current_object()
+    form = TokenForm()
+    secret = None
+    if form.validate_on_submit():
+        try:
+            _token, secret = create_token(db.session, user, expires_on=form.expires_on.data, actor=user)
+        except TokenError as exc:
+            db.session.rollback()
+            form.expires_on.errors.append(str(TOKEN_REFUSALS[exc.message_id]))
+        else:
+            db.session.commit()
+    return render_template(
+        "auth/tokens.html",
+        form=form,
+        secret=secret,
+        tokens=tokens_of(db.session, user),
+        today=today_utc(),
+    )
+
+
+@bp.post("/account/tokens/revoke")
+@permission_required("account")
+def tokens_revoke():
+    """Revoke every token of one's account (a program using one gets 401 from now on)."""
+    user = current_user._get_current_object()
+    if not FlaskForm().validate_on_submit():  # an empty form: its CSRF token
+        abort(400)
+    count = revoke_tokens(db.session, user, actor=user)
+    db.session.commit()
+    flash(_("%(count)s token(s) revoked.", count=count), "success")
+    return redirect(url_for("auth.tokens"))
+
+
 def init_app(app) -> None:
     """Register the blueprint; the sign-in prompt is said in the user's language."""
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -200,3 +247,4 @@ def init_app(app) -> None:
     login_manager.localize_callback = str
     app.register_blueprint(bp)
     security.init_app(app)  # rate limits on the sign-in view, session expiry
+    bearer.init_app(app)  # API tokens (mhi/auth/bearer.py)

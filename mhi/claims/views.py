@@ -123,7 +123,7 @@ def eligibility_page(code: str):
 
 
 @bp.get("/schemes/<code>/eligibility.json")
-@permission_required("claims.read")
+@permission_required("claims.read", tokens=True)
 def eligibility_json(code: str):
     """The eligibility answer as JSON (amounts as strings in the currency's decimals, conventions.md)."""
     scheme = scheme_or_404(code)
@@ -341,7 +341,7 @@ def _status_label(status: str) -> str:
 
 
 @bp.post("/api/schemes/<code>/claims")
-@permission_required("claims.write")
+@permission_required("claims.write", tokens=True)
 def api_create(code: str):
     """Receive one claim as JSON and decide it at once (201 with the decision; 400 with field problems).
 

@@ -51,8 +51,12 @@ def has_permission(user, permission: str) -> bool:
     return user.role == "admin" or user.role in PERMISSIONS[permission]
 
 
-def permission_required(permission: str) -> Callable:
-    """Guard a view: sign-in required, then ``permission`` (403 otherwise). Recorded on the view function."""
+def permission_required(permission: str, *, tokens: bool = False) -> Callable:
+    """Guard a view: sign-in required, then ``permission`` (403 otherwise). Recorded on the view function.
+
+    ``tokens=True`` lets an API token stand for its account on this route (``mhi/auth/bearer.py``): the token
+    holds exactly its account's permissions and schemes. Every other route answers 401 to a token.
+    """
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
 
@@ -65,6 +69,7 @@ def permission_required(permission: str) -> Callable:
 
         wrapped = login_required(guarded)
         wrapped.required_permission = permission  # read by the route-access test
+        wrapped.accepts_token = tokens
         return wrapped
 
     return decorator

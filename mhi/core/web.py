@@ -15,6 +15,7 @@ from mhi.core import cli as core_cli
 from mhi.core import formatting
 from mhi.core.access import public
 from mhi.core.db import db
+from mhi.core.problems import API_PREFIXES, is_api_request, problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +32,9 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if "Authorization" in request.headers and request.headers.get("Accept-Language"):
+        # A program acting with a token asks for its language explicitly; else the account's applies.
+        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:
@@ -47,6 +51,9 @@ def init_app(app: Flask) -> None:
     """Attach the extensions and the template helpers to ``app``."""
     db.init_app(app)
     migrate.init_app(app, db)
+    # CSRF is checked by ``csrf_unless_token`` below rather than by Flask-WTF's own hook, so that a request
+    # carrying an API token (in a header no other site can make a browser send) is not asked for one.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -97,6 +104,14 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.before_request
+    def csrf_unless_token():
+        if not app.config["WTF_CSRF_ENABLED"] or "Authorization" in request.headers:
+            return  # a token request is judged by its token (mhi/auth/bearer.py)
+        if request.path.startswith(API_PREFIXES) and not current_user.is_authenticated:
+            return  # answered 401 by mhi/auth/bearer.py, never asked for a CSRF token first
+        csrf.protect(apply_exemptions=True)
+
+    @app.before_request
     def refuse_nul_bytes():
         # No one types a NUL byte; a request carrying one is forged, and PostgreSQL refuses it in any text
         # column — a 400 here rather than a 500 at the write (tests/trust walks every form with them).
@@ -129,8 +144,14 @@ def init_app(app: Flask) -> None:
 
 
 def _error_page(error):
-    """A short page in the user's language; the status code is kept."""
+    """A short page in the user's language; the status code is kept. The API and FHIR answer in their own
+    shape (``mhi/core/problems.py``)."""
     code = getattr(error, "code", 500) or 500
+    if is_api_request():
+        # A description given with abort() says more than the status; werkzeug's own defaults are English.
+        description = getattr(error, "description", None)
+        own = description is not None and description != getattr(type(error), "description", None)
+        return problem(code, description if own and code != 500 else None)
     g.error_code = code
     return render_template("errors.html", code=code), code
 

@@ -125,7 +125,7 @@ def _query_args(period: services.Period) -> dict:
 
 
 @bp.get("/schemes/<code>/indicators.json")
-@permission_required("figures.read")
+@permission_required("figures.read", tokens=True)
 def scheme_json(code: str):
     """cli.md's ``report indicators --format json`` document for the period."""
     scheme = scheme_or_404(code)
@@ -201,7 +201,7 @@ def federation(federation_code: str):
 
 
 @bp.get("/federations/<federation_code>/report.json")
-@permission_required("federation.read")
+@permission_required("federation.read", tokens=True)
 def federation_json(federation_code: str):
     """cli.md's ``report federation --format json`` document."""
     federation = federation_or_404(federation_code)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import pytest
 
 from mhi.auth.models import ROLES
+from mhi.auth.tokens import create_token
 from mhi.core.access import PERMISSIONS, has_permission
+from mhi.core.db import db
+from mhi.core.problems import API_PREFIXES
 from tests.factories import login, make_federation, make_scheme, make_user, records
 
 UNCHECKED_METHODS = {"HEAD", "OPTIONS"}
@@ -102,6 +105,11 @@ def test_declared_permissions_are_known(app):
     assert not unknown
 
 
+def is_api(rule) -> bool:
+    """Routes for programs (mhi/core/problems.py): refusals are JSON, never a redirect."""
+    return rule.rule.startswith(API_PREFIXES)
+
+
 def test_anonymous_visitors_are_sent_to_the_login_page(app, client, world):
     wrong = []
     for rule, view in guarded_rules(app):
@@ -111,7 +119,10 @@ def test_anonymous_visitors_are_sent_to_the_login_page(app, client, world):
         for method in methods_of(rule):
             response = request(client, method, url)
             location = response.headers.get("Location", "")
-            if response.status_code != 302 or "/login" not in location:
+            if is_api(rule):
+                if response.status_code != 401 or location or "json" not in response.mimetype:
+                    wrong.append(f"{method} {url} → {response.status_code} {location} (an API route: 401 JSON)")
+            elif response.status_code != 302 or "/login" not in location:
                 wrong.append(f"{method} {url} → {response.status_code} {location}")
 
     assert not wrong, "anonymous access not sent to the login page:\n" + "\n".join(wrong)
@@ -139,6 +150,48 @@ def test_each_role_reaches_exactly_what_its_permissions_allow(app, world, role):
                 wrong.append(f"{method} {url} ({permission}) → {status}, expected 403 for {role}")
 
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_token_reaches_exactly_what_its_accounts_permissions_allow(app, world, role):
+    """The route matrix with an API token instead of a session: a route that accepts tokens answers as it does
+    to the account's session; every other route refuses the token (401)."""
+    user = world["users"][role]
+    with app.app_context():
+        _token, secret = create_token(db.session, db.session.get(type(user), user.id))
+        db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    wrong = []
+    for rule, view in guarded_rules(app):
+        permission = view.required_permission
+        if permission is None:
+            continue
+        url = url_for_rule(rule, world)
+        allowed = has_permission(user, permission)
+        for method in methods_of(rule):
+            if not getattr(view, "accepts_token", False):
+                status = client.open(url, method=method, headers=headers).status_code
+                if status != 401:
+                    wrong.append(f"{method} {url} → {status}: a screen must refuse a token (401)")
+                continue
+            if allowed and method != "GET":
+                continue
+            status = request_with(client, method, url, headers).status_code
+            if allowed and (status in (401, 403) or isinstance(status, str) or status >= 500):
+                wrong.append(f"{method} {url} ({permission}) → {status} although {role}'s token holds it")
+            if not allowed and status != 403:
+                wrong.append(f"{method} {url} ({permission}) → {status}, expected 403 for {role}'s token")
+
+    assert not wrong, "\n".join(wrong)
+
+
+def request_with(client, method: str, url: str, headers: dict):
+    """``request`` with headers (an API token)."""
+    try:
+        return client.open(url, method=method, headers=headers, follow_redirects=False)
+    except Exception as error:  # noqa: BLE001 — listed with the route in the failure message
+        return Crashed(error)
 
 
 def test_logout_is_refused_to_anonymous_and_allowed_to_every_role(app, world):
