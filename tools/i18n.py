@@ -215,7 +215,10 @@ def update(language: str, template: Catalog) -> Catalog:
     Line numbers are left out of the locations so that editing a file does not rewrite the whole catalog.
     """
     catalog = read_catalog(language)
+    created = catalog.creation_date
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
+    # The header keeps its own date: a new date on every extraction would make every branch's catalog conflict.
+    catalog.creation_date = created
     write_catalog(language, catalog)
     return catalog
 
