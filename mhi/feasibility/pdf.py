@@ -156,7 +156,7 @@ def _build_up(result: dict, fmt: _Formats, styles, gettext: Gettext, study: Stud
     pure = Decimal(result["pure_premium"])
     header = [gettext("Service"), gettext("Expected cost per beneficiary per year"), gettext("Share")]
     if study:
-        header[1:1] = [gettext("Cases per person per year"), gettext("Cost per case"), gettext("Covered")]
+        header[1:1] = [gettext("Cases per person per year"), gettext("Cost per case"), gettext("Coverage rate")]
     rows: list[Sequence[str]] = [header]
     for item in result["services"]:
         share = ratio(Decimal(item["expected_cost"]), pure)
