@@ -13,6 +13,7 @@ from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from mhi.claims.rules import APPROVED, REDUCED, REJECTED
+from mhi.core.numbers import locale_number
 
 AMOUNT_HINT = _l("Digits with '.' as the decimal separator.")
 
@@ -37,7 +38,9 @@ class LineForm(SubForm):
 
     # Not "label": a FormField has its own ``label`` and would hide the subform's field.
     item = StringField(_l("Line"), validators=[Optional(), Length(max=120)])
-    amount = StringField(_l("Amount"), validators=[Optional(), Length(max=30)], description=AMOUNT_HINT)
+    amount = StringField(
+        _l("Amount"), validators=[Optional(), Length(max=30)], filters=[locale_number], description=AMOUNT_HINT
+    )
 
 
 class ClaimForm(FlaskForm):
@@ -81,7 +84,10 @@ class OverrideForm(FlaskForm):
 
     status = SelectField(_l("Decision"), choices=STATUS_CHOICES, validators=[DataRequired()])
     amount_approved = StringField(
-        _l("Amount approved"), validators=[Optional(), Length(max=30)], description=_l("0 for a rejected claim.")
+        _l("Amount approved"),
+        validators=[Optional(), Length(max=30)],
+        filters=[locale_number],
+        description=_l("0 for a rejected claim."),
     )
     reason = TextAreaField(
         _l("Reason"),

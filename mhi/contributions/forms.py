@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from mhi.core.numbers import locale_number
+
 METHOD_CHOICES = [("cash", _l("Cash")), ("mobile_money", _l("Mobile money")), ("bank", _l("Bank"))]
 
 
@@ -16,7 +18,7 @@ class ReceiptForm(FlaskForm):
     """Money paid by a household; the amount is read by the service (exact decimal, currency's decimals)."""
 
     date = DateField(_l("Date paid"), validators=[DataRequired()], default=date.today)
-    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)], filters=[locale_number])
     method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="cash")
     collector = StringField(_l("Collector"), validators=[Optional(), Length(max=120)])
     receipt_no = StringField(

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from mhi.core.formatting import money
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+
+from mhi.core.formatting import money
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"

@@ -31,6 +31,7 @@ from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from mhi.core import validation as v
+from mhi.core.numbers import locale_number, locale_rate
 from mhi.core.validation import FieldError
 
 #: Blank service rows offered below the filled ones, and the fewest rows a new study shows.
@@ -44,6 +45,11 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+#: Numbers are read as the user's locale writes them (``1 250,50``; a rate also as ``80 %``): mhi.core.numbers.
+NUMBER = [_strip, locale_number]
+RATE = [_strip, locale_rate]
+
+
 class ServiceForm(SubForm):
     """One benefit of the study (feasibility.md "Input" ``services``)."""
 
@@ -51,17 +57,17 @@ class ServiceForm(SubForm):
     name = StringField(_l("Name"), filters=[_strip])
     frequency = StringField(
         _l("Frequency"),
-        filters=[_strip],
+        filters=NUMBER,
         description=_l("Cases per beneficiary per year (0.90 = 9 cases per 10 people a year)."),
     )
     unit_cost = StringField(
-        _l("Unit cost"), filters=[_strip], description=_l("Average cost of a case at the negotiated tariff.")
+        _l("Unit cost"), filters=NUMBER, description=_l("Average cost of a case at the negotiated tariff.")
     )
     coverage_rate = StringField(
-        _l("Coverage rate"), filters=[_strip], description=_l("Share the scheme pays: 1 − co-payment (0.80).")
+        _l("Coverage rate"), filters=RATE, description=_l("Share the scheme pays: 1 − co-payment (0.80).")
     )
     ceiling_per_case = StringField(
-        _l("Ceiling per case"), filters=[_strip], description=_l("Most the scheme pays for one case (optional).")
+        _l("Ceiling per case"), filters=NUMBER, description=_l("Most the scheme pays for one case (optional).")
     )
 
 
@@ -74,25 +80,25 @@ class StudyForm(FlaskForm):
     )
     currency = StringField(_l("Currency"), filters=[_strip], description=_l("ISO 4217 code, e.g. XOF or INR."))
     target_population = StringField(
-        _l("Target population"), filters=[_strip], description=_l("People the scheme could enrol.")
+        _l("Target population"), filters=NUMBER, description=_l("People the scheme could enrol.")
     )
     household_size = StringField(
-        _l("Household size"), filters=[_strip], description=_l("Average number of people in a household (6).")
+        _l("Household size"), filters=NUMBER, description=_l("Average number of people in a household (6).")
     )
     insurance_effect = StringField(
         _l("Insurance effect"),
-        filters=[_strip],
+        filters=RATE,
         description=_l("How much more care members use once insured: 0.10 = 10 % more than today."),
     )
     loading_admin = StringField(
-        _l("Loading: administration"), filters=[_strip], description=_l("Share for running costs (0.15).")
+        _l("Loading: administration"), filters=RATE, description=_l("Share for running costs (0.15).")
     )
     loading_reserve = StringField(
-        _l("Loading: reserve"), filters=[_strip], description=_l("Share set aside to build reserves (0.05).")
+        _l("Loading: reserve"), filters=RATE, description=_l("Share set aside to build reserves (0.05).")
     )
     loading_safety = StringField(
         _l("Loading: safety margin"),
-        filters=[_strip],
+        filters=RATE,
         description=_l("Share against claims higher than expected (0.05)."),
     )
     loading_basis = RadioField(
@@ -106,14 +112,14 @@ class StudyForm(FlaskForm):
     )
     rounding = StringField(
         _l("Round the contribution up to"),
-        filters=[_strip],
+        filters=NUMBER,
         description=_l("A multiple such as 500; leave blank to round to the currency's smallest unit."),
     )
     subsidy_share = StringField(
-        _l("Subsidy share"), filters=[_strip], description=_l("Part of the contribution a funder pays (0.5).")
+        _l("Subsidy share"), filters=RATE, description=_l("Part of the contribution a funder pays (0.5).")
     )
     per_capita_income = StringField(
-        _l("Income per person per year"), filters=[_strip], description=_l("To judge whether members can pay.")
+        _l("Income per person per year"), filters=NUMBER, description=_l("To judge whether members can pay.")
     )
     willingness_to_pay = TextAreaField(
         _l("Willingness to pay (survey)"),
@@ -121,16 +127,16 @@ class StudyForm(FlaskForm):
         description=_l("Survey answers per person per year, separated by spaces (optional)."),
     )
     fixed_costs = StringField(
-        _l("Fixed costs per year"), filters=[_strip], description=_l("Staff, office, training: whatever the size.")
+        _l("Fixed costs per year"), filters=NUMBER, description=_l("Staff, office, training: whatever the size.")
     )
     variable_cost_per_beneficiary = StringField(
-        _l("Variable cost per beneficiary"), filters=[_strip], description=_l("Cards, registers, per person a year.")
+        _l("Variable cost per beneficiary"), filters=NUMBER, description=_l("Cards, registers, per person a year.")
     )
     collection_rate = StringField(
-        _l("Collection rate"), filters=[_strip], description=_l("Share of contributions actually collected (0.90).")
+        _l("Collection rate"), filters=RATE, description=_l("Share of contributions actually collected (0.90).")
     )
     renewal_rate = StringField(
-        _l("Renewal rate"), filters=[_strip], description=_l("Share of beneficiaries who renew each year (0.80).")
+        _l("Renewal rate"), filters=RATE, description=_l("Share of beneficiaries who renew each year (0.80).")
     )
     new_enrolment = StringField(
         _l("New beneficiaries per year"),
@@ -138,10 +144,10 @@ class StudyForm(FlaskForm):
         description=_l("One number per projection year, separated by spaces: 1800 900 900."),
     )
     waiting_period_months = StringField(
-        _l("Waiting period (months)"), filters=[_strip], description=_l("Newcomers claim nothing for this long.")
+        _l("Waiting period (months)"), filters=NUMBER, description=_l("Newcomers claim nothing for this long.")
     )
     opening_reserve = StringField(
-        _l("Opening reserve"), filters=[_strip], description=_l("Money the scheme starts with (optional).")
+        _l("Opening reserve"), filters=NUMBER, description=_l("Money the scheme starts with (optional).")
     )
     services = FieldList(FormField(ServiceForm), label=_l("Services"), min_entries=FIRST_ROWS)
     add_service = SubmitField(_l("Add a service row"))
@@ -330,12 +336,12 @@ class BenefitForm(SubForm):
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice("service", _l("share of a bill")), SelectChoice("cash", _l("fixed amount"))]
     )
-    coverage_rate = StringField(_l("Coverage rate"), filters=[_strip])
-    amount = StringField(_l("Amount"), filters=[_strip])
-    ceiling_per_case = StringField(_l("Ceiling per case"), filters=[_strip])
-    ceiling_per_year = StringField(_l("Ceiling per year"), filters=[_strip])
-    max_cases_per_year = StringField(_l("Cases per year"), filters=[_strip])
-    waiting_period_days = StringField(_l("Waiting (days)"), filters=[_strip])
+    coverage_rate = StringField(_l("Coverage rate"), filters=RATE)
+    amount = StringField(_l("Amount"), filters=NUMBER)
+    ceiling_per_case = StringField(_l("Ceiling per case"), filters=NUMBER)
+    ceiling_per_year = StringField(_l("Ceiling per year"), filters=NUMBER)
+    max_cases_per_year = StringField(_l("Cases per year"), filters=NUMBER)
+    waiting_period_days = StringField(_l("Waiting (days)"), filters=NUMBER)
 
 
 class VersionForm(FlaskForm):
@@ -346,16 +352,16 @@ class VersionForm(FlaskForm):
         _l("Contribution per"),
         choices=[SelectChoice("person", _l("person")), SelectChoice("household", _l("household"))],
     )
-    amount = StringField(_l("Contribution"), filters=[_strip], validators=[DataRequired()])
+    amount = StringField(_l("Contribution"), filters=NUMBER, validators=[DataRequired()])
     period_months = SelectField(
         _l("Due every"),
         choices=[SelectChoice("1", _l("month")), SelectChoice("3", _l("quarter")), SelectChoice("12", _l("year"))],
     )
-    registration_fee = StringField(_l("Registration fee"), filters=[_strip], default="0")
-    waiting_period_days = StringField(_l("Waiting period (days)"), filters=[_strip], default="0")
-    grace_period_days = StringField(_l("Grace period (days)"), filters=[_strip], default="0")
-    lapse_after_days = StringField(_l("Struck off after (days unpaid)"), filters=[_strip], validators=[Optional()])
-    submission_limit_days = StringField(_l("Claims accepted within (days)"), filters=[_strip], validators=[Optional()])
+    registration_fee = StringField(_l("Registration fee"), filters=NUMBER, default="0")
+    waiting_period_days = StringField(_l("Waiting period (days)"), filters=NUMBER, default="0")
+    grace_period_days = StringField(_l("Grace period (days)"), filters=NUMBER, default="0")
+    lapse_after_days = StringField(_l("Struck off after (days unpaid)"), filters=NUMBER, validators=[Optional()])
+    submission_limit_days = StringField(_l("Claims accepted within (days)"), filters=NUMBER, validators=[Optional()])
     benefits = FieldList(FormField(BenefitForm), label=_l("Benefits"), min_entries=1)
     add_benefit = SubmitField(_l("Add a benefit row"))
     save = SubmitField(_l("Save the draft"))

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField
+from wtforms import DateField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
+
+from mhi.core.numbers import LocaleDecimalField
 
 
 class SettlementForm(FlaskForm):
@@ -33,8 +35,9 @@ class StressForm(FlaskForm):
     years = IntegerField(
         _l("Simulated years"), default=20000, validators=[InputRequired(), NumberRange(min=1000, max=100000)]
     )
-    target = DecimalField(
+    target = LocaleDecimalField(
         _l("Target ruin probability of the pool"),
+        rate=True,
         default=Decimal("0.01"),
         places=3,
         validators=[InputRequired(), NumberRange(min=0, max=0.5)],

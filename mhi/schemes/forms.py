@@ -15,7 +15,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import (
     DateField,
-    DecimalField,
     FormField,
     IntegerField,
     RadioField,
@@ -29,6 +28,7 @@ from mhi.auth.forms import language_choices
 from mhi.core.db import db
 from mhi.core.formatting import display_locale
 from mhi.core.money import MINOR_UNITS
+from mhi.core.numbers import LocaleDecimalField, locale_number
 from mhi.core.validation import CODE_RE, FieldError, amount
 from mhi.schemes.models import Federation, Scheme
 from mhi.schemes.settings import (
@@ -152,8 +152,10 @@ class SchemeForm(FlaskForm):
     language = SelectField(_l("Language of printed documents"), validators=[DataRequired()])
     target_population = IntegerField(_l("Target population"), default=0, validators=[InputRequired(), _not_negative])
     opening_date = DateField(_l("Opening date"), validators=[InputRequired()])
-    opening_reserve = StringField(_l("Opening reserve"), default="0", validators=[DataRequired()])
-    opening_cash = StringField(_l("Opening cash"), default="0", validators=[DataRequired()])
+    opening_reserve = StringField(
+        _l("Opening reserve"), default="0", validators=[DataRequired()], filters=[locale_number]
+    )
+    opening_cash = StringField(_l("Opening cash"), default="0", validators=[DataRequired()], filters=[locale_number])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -206,17 +208,21 @@ class _SubForm(FlaskForm):
 class _OneWayBounds(_SubForm):
     """Green and red bounds of an indicator where one direction is good; blank keeps the default."""
 
-    green = DecimalField(_l("Green"), places=None, validators=[Optional(), _not_negative])
-    red = DecimalField(_l("Red"), places=None, validators=[Optional(), _not_negative])
+    green = LocaleDecimalField(rate=True, label=_l("Green"), places=None, validators=[Optional(), _not_negative])
+    red = LocaleDecimalField(rate=True, label=_l("Red"), places=None, validators=[Optional(), _not_negative])
 
 
 class _BandBounds(_SubForm):
     """The incurred claims ratio is good inside a band: too low, members get little back; too high, deficit."""
 
-    green_low = DecimalField(_l("Green from"), places=None, validators=[Optional(), _not_negative])
-    green_high = DecimalField(_l("Green to"), places=None, validators=[Optional(), _not_negative])
-    red_low = DecimalField(_l("Red below"), places=None, validators=[Optional(), _not_negative])
-    red_high = DecimalField(_l("Red above"), places=None, validators=[Optional(), _not_negative])
+    green_low = LocaleDecimalField(
+        rate=True, label=_l("Green from"), places=None, validators=[Optional(), _not_negative]
+    )
+    green_high = LocaleDecimalField(
+        rate=True, label=_l("Green to"), places=None, validators=[Optional(), _not_negative]
+    )
+    red_low = LocaleDecimalField(rate=True, label=_l("Red below"), places=None, validators=[Optional(), _not_negative])
+    red_high = LocaleDecimalField(rate=True, label=_l("Red above"), places=None, validators=[Optional(), _not_negative])
 
 
 def _threshold_field(key: str) -> FormField:

@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from mhi.core.numbers import locale_number
+
 
 class SubsidyReceiptForm(FlaskForm):
     """A funder's payment under one programme."""
@@ -16,7 +18,7 @@ class SubsidyReceiptForm(FlaskForm):
     programme = SelectField(_l("Programme"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=40)])
     date = DateField(_l("Date received"), validators=[DataRequired()], default=date.today)
-    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)], filters=[locale_number])
 
 
 class ReverseForm(FlaskForm):

@@ -132,12 +132,12 @@ def test_bad_input_is_shown_beside_the_fields_and_nothing_saved(app, client, peo
     """Errors from the method go beside their field (a service row, a loading, a year); nothing is saved."""
     login(client, people["manager"])
     data = form_data(
-        fandene(), "MUT-A", **{"services-1-unit_cost": "3 000", "loading_admin": "", "new_enrolment": "1800 x 900"}
+        fandene(), "MUT-A", **{"services-1-unit_cost": "3 00 0", "loading_admin": "", "new_enrolment": "1800 x 900"}
     )
     response = client.post("/feasibility/new", data=data)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "&#39;3 000&#39; is not a number" in page or "'3 000' is not a number" in page
+    assert "&#39;3 00 0&#39; is not a number" in page or "'3 00 0' is not a number" in page
     assert "is missing" in page
     assert "year 2:" in page
     with records(app) as session:

@@ -91,7 +91,7 @@ def test_admin_creates_a_scheme_in_a_federation(app, admin_client):
     [
         ({"code": "bad code!"}, "code", "Capital letters, digits"),
         ({"opening_reserve": "12.5"}, "opening_reserve", "no more decimals than the currency has"),
-        ({"opening_cash": "1,500"}, "opening_cash", "decimal separator"),
+        ({"opening_cash": "1,50,0"}, "opening_cash", "decimal separator"),
         ({"opening_date": "31/12/2024"}, "opening_date", "Not a valid date value"),
         ({"target_population": "-3"}, "target_population", "at least 0"),
         ({"name": ""}, "name", "This field is required."),
