@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 MODEL_MODULES = (
     "mhi.core.audit",
+    "mhi.core.numbering",
     "mhi.auth.models",
     "mhi.auth.tokens",
     "mhi.schemes.models",

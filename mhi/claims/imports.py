@@ -82,16 +82,17 @@ def _diagnosis(value: str) -> str:
 
 
 def parse_rows(
-    rows, *, currency: str, benefit_kinds: dict[str, str], file: str
+    rows, *, currency: str, benefit_kinds: dict[str, str], file: str, ref_required: bool = True
 ) -> tuple[list[tuple[int, ClaimEntry]], list[Problem]]:
-    """Read every row into a ``ClaimEntry``, collecting each problem with its row and column."""
+    """Read every row into a ``ClaimEntry``, collecting each problem with its row and column (without
+    ``ref_required`` a missing claim_ref is read as "", for the caller to number the claim)."""
     entries: list[tuple[int, ClaimEntry]] = []
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
     for number, raw in rows:
         row_problems: list[Problem] = []
         read = _RowReader(raw, number, file, row_problems)
-        claim_ref = read("claim_ref", lambda x: v.ref(x, "claim_ref"), True)
+        claim_ref = read("claim_ref", lambda x: v.ref(x, "claim_ref"), ref_required)
         # Malformed references and codes cannot be read; well-formed unknown ones are decided (rejected).
         member_no = read("member_no", lambda x: v.ref(x, "member_no"), True)
         provider_code = read("provider_code", lambda x: v.code(x, "provider code"), False)
@@ -130,7 +131,7 @@ def parse_rows(
             (
                 number,
                 ClaimEntry(
-                    claim_ref=claim_ref,
+                    claim_ref=claim_ref or "",
                     member_no=member_no,
                     provider_code=provider_code,
                     benefit_code=benefit_code,
@@ -274,8 +275,11 @@ def import_claims_file(session, scheme, path: str | Path, **options) -> ClaimsIm
     return result
 
 
-def read_entry(session, scheme, data: dict, lines: list[tuple[str, str]] | None = None) -> ClaimEntry:
-    """One claim typed in a form or sent to the API, read by the same rules as a claims.csv row.
+def read_entry(
+    session, scheme, data: dict, lines: list[tuple[str, str]] | None = None, *, ref_required: bool = True
+) -> ClaimEntry:
+    """One claim typed in a form or sent to the API, read by the same rules as a claims.csv row (without
+    ``ref_required``, a claim sent without claim_ref has "" for the caller to number it).
 
     ``data`` maps column names to values (text, or exact decimals from JSON); ``lines`` are the bill's lines
     (label, amount), summed into amount_claimed when given. Raises ``InputRejected`` with a problem per field.
@@ -297,7 +301,11 @@ def read_entry(session, scheme, data: dict, lines: list[tuple[str, str]] | None 
     elif cells["amount_claimed"] is None:
         cells["amount_claimed"] = "0"  # no bill: only a cash benefit is accepted (parse_rows says so otherwise)
     entries, row_problems = parse_rows(
-        [(1, cells)], currency=scheme.currency, benefit_kinds=scheme_benefit_kinds(session, scheme), file=None
+        [(1, cells)],
+        currency=scheme.currency,
+        benefit_kinds=scheme_benefit_kinds(session, scheme),
+        file=None,
+        ref_required=ref_required,
     )
     problems.extend(Problem(p.message, column=p.column) for p in row_problems)
     if problems:

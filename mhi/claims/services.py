@@ -14,12 +14,13 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Text, bindparam, cast, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from mhi.claims.models import Claim, ClaimDecision, ClaimLine, PaymentBatch
 from mhi.claims.rules import (
@@ -39,6 +40,7 @@ from mhi.claims.rules import (
 )
 from mhi.core.audit import record
 from mhi.core.money import ZERO, quantum
+from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
 from mhi.members.models import CoverageSpan, Household, Person
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Tariff
@@ -499,25 +501,48 @@ def decide_and_store(
 
 
 def next_claim_ref(session, scheme, day: date) -> str:
-    """A reference for a claim typed without one: ``CLM-<year>-<n>``, the next number free in the scheme."""
-    prefix = f"CLM-{day.year}-"
-    taken = session.scalar(
-        select(func.count()).select_from(Claim).where(Claim.scheme_id == scheme.id, Claim.claim_ref.like(prefix + "%"))
+    """A reference for a claim typed without one: ``CLM-<year>-<n>`` from the scheme's claim counter
+    (core/numbering.py: distinct under concurrency; references already used are skipped)."""
+    return allocate_number(
+        session,
+        scheme_id=scheme.id,
+        kind="claim",
+        scope=str(day.year),
+        render=lambda n: f"CLM-{day.year}-{n:06d}",
+        unique=(Claim.claim_ref, Claim.scheme_id == scheme.id),
     )
-    number = taken + 1
-    while session.scalar(
-        select(Claim.id).where(Claim.scheme_id == scheme.id, Claim.claim_ref == f"{prefix}{number:06d}")
-    ):
-        number += 1
-    return f"{prefix}{number:06d}"
 
 
 def submit_claim(session, scheme, entry: ClaimEntry, *, source: str, actor, recorded_on: date) -> Claim:
-    """One claim from the form or the API, decided at once; a claim_ref already used is refused."""
-    if session.scalar(select(Claim.id).where(Claim.scheme_id == scheme.id, Claim.claim_ref == entry.claim_ref)):
-        raise ClaimError(f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice.")
-    stored = decide_and_store(session, scheme, [entry], source=source, actor=actor, recorded_on=recorded_on)
-    return session.get(Claim, stored.claim_ids[0])
+    """One claim from the form or the API, decided at once; a claim_ref already used is refused.
+
+    A claim sent without a claim_ref (``""``) is numbered by ``next_claim_ref`` for the year of ``recorded_on``.
+    Should another client's own claim take that very reference meanwhile, the claim gets the next one: a client
+    is never told that a reference it did not send is taken.
+    """
+    generated_ref = not entry.claim_ref
+    if generated_ref:
+        entry = replace(entry, claim_ref=next_claim_ref(session, scheme, recorded_on))
+    for _attempt in range(5):
+        if session.scalar(select(Claim.id).where(Claim.scheme_id == scheme.id, Claim.claim_ref == entry.claim_ref)):
+            if not generated_ref:
+                raise ClaimError(f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice.")
+        else:
+            try:
+                with session.begin_nested():
+                    stored = decide_and_store(
+                        session, scheme, [entry], source=source, actor=actor, recorded_on=recorded_on
+                    )
+            except IntegrityError as exc:
+                # Another request stored the same claim_ref between the check and the insert.
+                if not generated_ref:
+                    raise ClaimError(
+                        f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice."
+                    ) from exc
+            else:
+                return session.get(Claim, stored.claim_ids[0])
+        entry = replace(entry, claim_ref=next_claim_ref(session, scheme, recorded_on))
+    raise ClaimError("No claim reference could be given to this claim; send it again.")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -600,6 +625,21 @@ def _currency_of(session, claim: Claim) -> str:
 # Payment batches
 
 
+def _batch_claims(session, provider: Provider, claim_ids: Iterable[int] | None) -> list[Claim]:
+    """The approved unpaid claims of ``provider`` outside a batch (all, or those of ``claim_ids``), else
+    ClaimError."""
+    query = select(Claim).where(*_approved_unpaid(provider)).order_by(Claim.claim_ref)
+    claims = list(session.scalars(query.execution_options(populate_existing=True)))
+    if claim_ids is not None:
+        wanted = set(claim_ids)
+        claims = [c for c in claims if c.id in wanted]
+        if len(claims) != len(wanted):
+            raise ClaimError("Some claims chosen are not approved unpaid claims of this provider outside a batch.")
+    if not claims:
+        raise ClaimError(f"{provider.code} has no approved unpaid claims to pay.")
+    return claims
+
+
 def _approved_unpaid(provider: Provider):
     """The WHERE clause of a provider's claims that pay, are not paid and are in no batch."""
     return (
@@ -611,23 +651,26 @@ def _approved_unpaid(provider: Provider):
 
 
 def create_batch(session, provider: Provider, claim_ids: Iterable[int] | None = None, *, actor) -> PaymentBatch:
-    """Gather approved unpaid claims of one provider (all of them, or ``claim_ids``) into a payment batch."""
-    query = select(Claim).where(*_approved_unpaid(provider)).order_by(Claim.claim_ref)
-    claims = list(session.scalars(query))
-    if claim_ids is not None:
-        wanted = set(claim_ids)
-        claims = [c for c in claims if c.id in wanted]
-        if len(claims) != len(wanted):
-            raise ClaimError("Some claims chosen are not approved unpaid claims of this provider outside a batch.")
-    if not claims:
-        raise ClaimError(f"{provider.code} has no approved unpaid claims to pay.")
-    count = session.scalar(
-        select(func.count()).select_from(PaymentBatch).where(PaymentBatch.provider_id == provider.id)
+    """Gather approved unpaid claims of one provider (all of them, or ``claim_ids``) into a payment batch.
+
+    The claims are read again once the batch number is allocated: the counter's lock makes a second batch of the
+    same provider wait until this one is committed, so it then finds only the claims left (a claim is never put
+    in two batches).
+    """
+    claims = _batch_claims(session, provider, claim_ids)
+    number = allocate_number(
+        session,
+        scheme_id=provider.scheme_id,
+        kind="batch",
+        scope=provider.code,
+        render=lambda n: f"{provider.code}-{n:04d}",
+        unique=(PaymentBatch.number, PaymentBatch.scheme_id == provider.scheme_id),
     )
+    claims = _batch_claims(session, provider, claim_ids)
     batch = PaymentBatch(
         scheme_id=provider.scheme_id,
         provider_id=provider.id,
-        number=f"{provider.code}-{count + 1:04d}",
+        number=number,
         status="open",
         created_by_id=getattr(actor, "id", None),
     )

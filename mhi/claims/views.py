@@ -28,7 +28,6 @@ from mhi.claims.services import (
     create_batch,
     eligibility,
     mark_batch_paid,
-    next_claim_ref,
     override_decision,
     remove_from_batch,
     submit_claim,
@@ -315,9 +314,8 @@ def new_claim(code: str):
                 "diagnosis_code",
             )
         }
-        data["claim_ref"] = (data["claim_ref"] or "").strip() or next_claim_ref(db.session, scheme, today)
         try:
-            entry = read_entry(db.session, scheme, data, form.bill_lines())
+            entry = read_entry(db.session, scheme, data, form.bill_lines(), ref_required=False)
             claim = submit_claim(db.session, scheme, entry, source="form", actor=current_user, recorded_on=today)
         except InputRejected as exc:
             db.session.rollback()
@@ -376,9 +374,8 @@ def api_create(code: str):
             "diagnosis_code",
         )
     }
-    values["claim_ref"] = values["claim_ref"] or next_claim_ref(db.session, scheme, today)
     try:
-        entry = read_entry(db.session, scheme, values, lines)
+        entry = read_entry(db.session, scheme, values, lines, ref_required=False)
         claim = submit_claim(db.session, scheme, entry, source="api", actor=current_user, recorded_on=today)
     except InputRejected as exc:
         db.session.rollback()

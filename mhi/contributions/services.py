@@ -10,14 +10,13 @@ counter-entry with the same date and the negated amount, which the engine reads 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -25,6 +24,7 @@ from mhi.contributions.models import Receipt
 from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDates, Programme, Terms, build_ledger
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.numbering import allocate_number
 from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
@@ -34,7 +34,6 @@ from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
 #: Households refreshed per batch: memory stays flat on a 100,000-household register.
 CHUNK = 5000
 METHODS = ("cash", "mobile_money", "bank")
-AUTO_NUMBER = re.compile(r"^R-(\d{4})-(\d{6})$")
 
 
 class ContributionError(ValueError):
@@ -291,18 +290,16 @@ def ledger_for(session, household: Household) -> Ledger:
 
 
 def _next_receipt_no(session, scheme_id: int, year: int) -> str:
-    """The next automatic number of the year, ``R-2026-000123`` (zero-padded, so the text maximum is the
-    numeric one; reversals ``…-R`` share the prefix and are skipped by the pattern)."""
-    prefix = f"R-{year}-"
-    latest = session.scalar(
-        select(func.max(Receipt.receipt_no)).where(
-            Receipt.scheme_id == scheme_id,
-            Receipt.receipt_no.like(prefix + "%"),
-            Receipt.reversal_of_id.is_(None),
-        )
+    """The next automatic number of the year, ``R-2026-000123``, from the scheme's receipt counter
+    (core/numbering.py: safe when two clerks save at once; numbers typed by hand are skipped)."""
+    return allocate_number(
+        session,
+        scheme_id=scheme_id,
+        kind="receipt",
+        scope=str(year),
+        render=lambda n: f"R-{year}-{n:06d}",
+        unique=(Receipt.receipt_no, Receipt.scheme_id == scheme_id),
     )
-    number = int(AUTO_NUMBER.match(latest).group(2)) if latest and AUTO_NUMBER.match(latest) else 0
-    return f"{prefix}{number + 1:06d}"
 
 
 def _check_receipt(household: Household, currency: str, amount, method: str, day) -> tuple[Decimal, str, date]:
@@ -335,8 +332,8 @@ def record_receipt(
 ) -> Receipt:
     """Record money paid by ``household``; numbered ``R-<year>-NNNNNN`` when ``receipt_no`` is None.
 
-    The unique (scheme, receipt_no) constraint makes numbering safe when two clerks save at once: the loser of
-    the race retries with the next number inside a savepoint. Refreshes the household's coverage; flushes only.
+    Automatic numbers come from the scheme's counter (core/numbering.py), safe when two clerks save at once; a
+    typed number already used is refused. Refreshes the household's coverage; flushes only.
     """
     scheme = session.get(Scheme, household.scheme_id)
     value, method, day = _check_receipt(household, scheme.currency, amount, method, date)
@@ -351,38 +348,25 @@ def record_receipt(
         )
         if exists is not None:
             raise ContributionError(f"receipt number {receipt_no} is already used in this scheme", "receipt_no")
-    receipt = None
-    number = None
-    for _attempt in range(20):
-        if receipt_no is not None:
-            number = receipt_no
-        elif number is None:
-            number = _next_receipt_no(session, scheme.id, day.year)
-        else:
-            # Taken meanwhile (or a hand-typed number sorts above the automatic ones): try the next.
-            number = f"R-{day.year}-{int(number.rsplit('-', 1)[1]) + 1:06d}"
-        receipt = Receipt(
-            scheme_id=scheme.id,
-            household_id=household.id,
-            receipt_no=number,
-            date=day,
-            amount=value,
-            method=method,
-            collector=collector,
-            created_by_id=getattr(actor, "id", None),
-        )
-        try:
-            with session.begin_nested():
-                session.add(receipt)
-        except IntegrityError as exc:
-            if receipt_no is not None:
-                raise ContributionError(
-                    f"receipt number {receipt_no} is already used in this scheme", "receipt_no"
-                ) from exc
-            continue  # another clerk took that number: try the next one
-        break
-    else:
-        raise ContributionError("could not allocate a receipt number; try again")
+    receipt = Receipt(
+        scheme_id=scheme.id,
+        household_id=household.id,
+        receipt_no=receipt_no if receipt_no is not None else _next_receipt_no(session, scheme.id, day.year),
+        date=day,
+        amount=value,
+        method=method,
+        collector=collector,
+        created_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with session.begin_nested():
+            session.add(receipt)
+    except IntegrityError as exc:
+        # Only a number typed by hand can collide (another clerk saved it meanwhile): automatic numbers come
+        # from the counter, which skips every stored one.
+        raise ContributionError(
+            f"receipt number {receipt.receipt_no} is already used in this scheme", "receipt_no"
+        ) from exc
     record(
         session,
         actor=actor,

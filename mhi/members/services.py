@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from mhi.contributions.services import refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.numbering import allocate_numbers
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Product, Scheme
@@ -30,6 +32,7 @@ SEXES = ("F", "M")
 RELATIONSHIPS = ("head", "spouse", "child", "parent", "other")
 EXIT_REASONS = ("death", "resignation", "other")
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
+MEMBER_NO_LENGTH = Person.__table__.c.member_no.type.length
 
 
 class RegisterError(InputRejected):
@@ -170,25 +173,23 @@ def person_row(scheme_id: int, household_id: int, values: dict, *, table: bool =
 def next_member_numbers(
     session, scheme_id: int, household_ref: str, count: int, taken: set[str] = frozenset()
 ) -> list[str]:
-    """``count`` free numbers ``<household_ref>-NN`` (NN from 01, skipping any already used in the scheme)."""
-    used = set(
-        session.scalars(
-            select(Person.member_no).where(
-                Person.scheme_id == scheme_id, Person.member_no.like(household_ref.replace("%", "") + "-%")
-            )
-        )
-    ) | set(taken)
-    numbers: list[str] = []
-    n = 1
-    while len(numbers) < count:
-        candidate = f"{household_ref}-{n:02d}"
-        if len(candidate) > 40:
-            raise RegisterError(
-                [Problem("the household reference is too long to number its members", column="member_no")]
-            )
-        if candidate not in used:
-            numbers.append(candidate)
-        n += 1
+    """``count`` free numbers ``<household_ref>-NN`` (NN from 01, skipping any already used in the scheme or in
+    ``taken``), from the household's member counter (core/numbering.py): two newborns added to one household at
+    once get distinct numbers."""
+    if len(f"{household_ref}-00") > MEMBER_NO_LENGTH:
+        raise RegisterError([Problem("the household reference is too long to number its members", column="member_no")])
+    numbers = allocate_numbers(
+        session,
+        scheme_id=scheme_id,
+        kind="member",
+        scope=household_ref,
+        render=lambda n: f"{household_ref}-{n:02d}",
+        unique=(Person.member_no, Person.scheme_id == scheme_id),
+        count=count,
+        taken=taken,
+    )
+    if any(len(number) > MEMBER_NO_LENGTH for number in numbers):  # past 99 members, NN grows a digit
+        raise RegisterError([Problem("the household reference is too long to number its members", column="member_no")])
     return numbers
 
 
@@ -275,10 +276,19 @@ def enrol_household(
         enrolment_date=head["enrolment_date"],
         previous_household_id=previous_household.id if previous_household is not None else None,
     )
-    session.add(household)
-    session.flush()
-    for p in people:
-        session.add(Person(**person_row(scheme.id, household.id, p)))
+    try:
+        with session.begin_nested():
+            session.add(household)
+            session.flush()
+            session.add_all(Person(**person_row(scheme.id, household.id, p)) for p in people)
+            session.flush()
+    except IntegrityError as exc:
+        # Another clerk enrolled the same reference, or used one of the member numbers typed, meanwhile.
+        if session.scalar(select(Household.id).where(Household.scheme_id == scheme.id, Household.ref == ref)):
+            raise RegisterError([Problem(f"household {ref} already exists in this scheme", column="ref")]) from exc
+        raise RegisterError(
+            [Problem("a member number typed here was saved for someone else meanwhile", column="member_no")]
+        ) from exc
     record(
         session,
         actor=actor,
@@ -328,8 +338,14 @@ def add_person(session, household: Household, person: PersonData, *, actor=None)
     if not values["member_no"]:
         values["member_no"] = next_member_numbers(session, household.scheme_id, household.ref, 1)[0]
     created = Person(**person_row(household.scheme_id, household.id, values))
-    session.add(created)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(created)
+    except IntegrityError as exc:
+        # Only a member number typed by hand can collide (automatic ones come from the household's counter).
+        raise RegisterError(
+            [Problem(f"member number {values['member_no']} is already used in this scheme", column="member_no")]
+        ) from exc
     record(
         session,
         actor=actor,
