@@ -1,7 +1,7 @@
 """number counter: one allocation mechanism for every generated number (issue 18)
 
 Revision ID: 7c1e0a4d9b21
-Revises: 25a193fd99f6
+Revises: a7e3c51d2f90
 Create Date: 2026-12-04 16:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "7c1e0a4d9b21"
-down_revision = "25a193fd99f6"
+down_revision = "a7e3c51d2f90"
 branch_labels = None
 depends_on = None
 
