@@ -19,6 +19,7 @@ DEMO_LOGIN := instance/demo-login.txt
 
 help:
 	@echo "make run    install, migrate, load the demo into an empty database, serve on http://$(HOST):$(PORT)"
+	@echo "            with one job queue worker (Ctrl-C stops both)"
 	@echo "make test   install, then the test suite (SQLite; PostgreSQL with MHI_TEST_DATABASE_URL set)"
 	@echo "make lint   ruff check and format check"
 	@echo "make i18n   extract the messages, update mhi/translations/fr, compile, list what is left to translate"
@@ -50,9 +51,12 @@ demo: db
 	     echo " echo 'its-password-1' | $(FLASK) user create you@example.org --role admin)"; fi; \
 	rm -f $$out
 
+# The web server and one job queue worker (card printing, imports: mhi/core/jobs.py); Ctrl-C stops both.
 run: demo
 	@echo
-	@echo "Serving mhi on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@echo "Serving mhi on http://$(HOST):$(PORT), with one job worker  (Ctrl-C to stop both)"
+	@$(BIN)/huey_consumer mhi.worker.huey --workers 2 --worker-type thread --quiet & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: translations

@@ -45,9 +45,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _ensure_secret(app)
 
     import_models()
-    from mhi.core import web
+    from mhi.core import jobs, web
 
     web.init_app(app)
+    jobs.init_app(app)
     for module in _feature_modules():
         module.init_app(app)
     return app
@@ -56,6 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 MODEL_MODULES = (
     "mhi.core.audit",
     "mhi.core.numbering",
+    "mhi.core.jobs",
+    "mhi.core.storage",
     "mhi.auth.models",
     "mhi.auth.tokens",
     "mhi.schemes.models",
@@ -66,7 +69,6 @@ MODEL_MODULES = (
     "mhi.pooling.models",
     "mhi.feasibility.models",
     "mhi.reports.models",
-    "mhi.cards.models",
 )
 
 
@@ -85,6 +87,10 @@ def _apply_environment(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if os.environ.get("MHI_SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["MHI_SECRET_KEY"]
+    # The job queue (redis://… when several machines serve) and the shared file directory (mhi/core/jobs.py).
+    for variable, key in (("MHI_QUEUE_URL", "QUEUE_URL"), ("MHI_STORAGE_DIR", "STORAGE_DIR")):
+        if os.environ.get(variable):
+            app.config[key] = os.environ[variable]
     if app.config["MHI_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -48,6 +48,7 @@ def app(tmp_path_factory):
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": test_database_url(tmp_path_factory),
             "WTF_CSRF_ENABLED": False,
+            "QUEUE_URL": "immediate",  # jobs run inside the committing request (tests/core/test_jobs.py runs a worker)
         }
     )
     with app.app_context():

@@ -4,25 +4,24 @@ Scopes: one household, a village, everyone enrolled since a date, or everyone. A
 has not left (no exit date on or before the print day) of a household that has neither exited nor been struck
 off by then (contributions.md §5: a struck-off household comes back under a new reference, with new cards).
 
-The print job lives in the ``card_job`` table and is built by a thread started by the request: any worker can
-show its progress or hand out its PDF, and a job whose thread died with its worker is seen as failed once its
-progress has not moved for ``STALE_AFTER``.
+A web request for cards becomes a job of the job queue (``mhi.core.jobs``, kind ``cards.print``): a queue worker
+draws the PDF and keeps it as the job's file; any web worker shows its progress or hands out the PDF, and a job
+whose worker died is run again by another.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, undefer
 
-from mhi.cards.models import CardJob
+from mhi.core import jobs
 from mhi.core.formatting import display_locale
+from mhi.core.jobs import Job
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Product, Scheme
 from mhi.schemes.settings import card_layout
@@ -34,12 +33,6 @@ SCOPE_KINDS = ("household", "village", "since", "all")
 MEMBERS_PER_HOUSEHOLD_CARD = 8
 #: Rows loaded per query while drawing: bounded memory with photos, and no query per person.
 CHUNK = 500
-#: A running job whose progress has not moved for this long lost its thread (worker restarted).
-STALE_AFTER = timedelta(minutes=10)
-#: Finished jobs (and their PDFs: personal data) are deleted after this long.
-KEEP_JOBS = timedelta(days=7)
-#: The job row is written at most this often (seconds): progress for a person watching, not a write per card.
-PROGRESS_EVERY = 0.5
 
 
 class CardScopeError(ValueError):
@@ -311,107 +304,47 @@ def print_cards(
 
 # -- the background job ------------------------------------------------------------------------------------
 
+#: The job kind of a card batch (``mhi.core.jobs``).
+CARD_JOB = "cards.print"
+#: The job's error message id when the selection holds nobody by the time it runs.
+NOBODY = "cards.nobody"
 
-def create_card_job(session: Session, scheme: Scheme, scope: CardScope, *, actor, on: date) -> CardJob:
-    """Record a print request (flushed, not committed) after checking it selects somebody.
 
-    Old finished jobs of the scheme are deleted on the way: their PDFs hold personal data.
-    """
+def create_card_job(session: Session, scheme: Scheme, scope: CardScope, *, actor, on: date) -> Job:
+    """Record a print request (flushed, not committed; sent to the job queue on commit) after checking it
+    selects somebody. Finished batches and their PDFs are deleted after ``jobs.KEEP_FINISHED``."""
     total, _ = cards_for_scope(session, scheme, scope, on=on)
     if total == 0:
         raise CardScopeError("no card to print: nobody in this selection is a current member")
-    session.execute(
-        delete(CardJob).where(
-            CardJob.scheme_id == scheme.id,
-            CardJob.status.in_(("done", "failed")),
-            CardJob.created_at < datetime.now() - KEEP_JOBS,
-        )
-    )
-    job = CardJob(
-        scheme_id=scheme.id,
-        requested_by_id=getattr(actor, "id", None),
-        scope=scope.as_json(),
-        status="queued",
-        progress=0,
-        total=total,
-        updated_at=datetime.now(),
-    )
-    session.add(job)
-    session.flush()
-    return job
+    params = {"scope": scope.as_json(), "on": on.isoformat()}
+    return jobs.create_job(session, CARD_JOB, scheme=scheme, actor=actor, params=params, total=total)
 
 
-def start_card_job(app, job_id: int, *, on: date) -> threading.Thread:
-    """Start the thread that builds job ``job_id`` (the request has committed the job row)."""
-    thread = threading.Thread(
-        target=run_card_job, args=(app, job_id), kwargs={"on": on}, name=f"card-job-{job_id}", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def run_card_job(app, job_id: int, *, on: date) -> None:
-    """The thread's work: draw the cards, writing progress, then the PDF, to the job row; never raises."""
+@jobs.handler(CARD_JOB)
+def run_card_job(session: Session, job: jobs.JobInfo, progress: jobs.Progress) -> dict:
+    """The job: draw the cards of the request in the scheme's language, keep the PDF as the job's file."""
+    from flask import current_app
     from flask_babel import force_locale
     from flask_babel import gettext as _
 
-    from mhi.core.db import db
-
-    with app.app_context():
+    scheme = session.get(Scheme, job.scheme_id)
+    config = current_app.config
+    language = card_language(scheme, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
+    with force_locale(language):
         try:
-            job = db.session.get(CardJob, job_id)
-            scheme = db.session.get(Scheme, job.scheme_id)
-            scope = CardScope.from_json(job.scope)
-            _write_job(db.engine, job_id, status="running")
-            last = [0.0]
-
-            def progress(done: int, total: int) -> None:
-                """Write progress on its own short transaction, at most every PROGRESS_EVERY seconds."""
-                now = time.monotonic()
-                if now - last[0] >= PROGRESS_EVERY or done == total:
-                    last[0] = now
-                    _write_job(db.engine, job_id, progress=done, total=total)
-
-            language = card_language(scheme, app.config["LANGUAGES"], app.config["BABEL_DEFAULT_LOCALE"])
-            with force_locale(language):
-                total, pdf = print_cards(
-                    db.session, scheme, scope, on=on, language=language, gettext=_, progress=progress
-                )
-            db.session.rollback()
-            _write_job(
-                db.engine,
-                job_id,
-                status="done",
-                progress=total,
-                total=total,
-                pdf=pdf,
-                pdf_size=len(pdf),
-                finished_at=datetime.now(),
+            total, pdf = print_cards(
+                session,
+                scheme,
+                CardScope.from_json(job.params["scope"]),
+                on=date.fromisoformat(job.params["on"]),
+                language=language,
+                gettext=_,
+                progress=progress,
             )
-        except Exception as exc:  # a thread has nobody to raise to: the job row carries the failure
-            log.exception("card job %s failed", job_id)
-            db.session.rollback()
-            try:
-                _write_job(db.engine, job_id, status="failed", error=str(exc)[:2000], finished_at=datetime.now())
-            except Exception:
-                log.exception("card job %s: could not record the failure", job_id)
-        finally:
-            db.session.remove()
-
-
-def _write_job(engine, job_id: int, **values) -> None:
-    """Update the job row in its own transaction, so a watcher sees it at once."""
-    values["updated_at"] = datetime.now()
-    with engine.begin() as connection:
-        connection.execute(update(CardJob).where(CardJob.id == job_id).values(**values))
-
-
-def job_status(job: CardJob, *, now: datetime | None = None) -> str:
-    """The job's status as a person should read it: a running job whose thread died reads ``failed``."""
-    now = now or datetime.now()
-    if job.status in ("queued", "running") and job.updated_at and now - job.updated_at > STALE_AFTER:
-        return "failed"
-    return job.status
+        except CardScopeError as exc:
+            raise jobs.JobFailed(NOBODY) from exc
+    jobs.attach_file(session, job, pdf, name=f"cards-{scheme.code}-{job.id}.pdf")
+    return {"cards": total}
 
 
 def card_language(scheme: Scheme, languages, default: str) -> str:

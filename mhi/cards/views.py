@@ -17,13 +17,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from mhi.cards.forms import CardPrintForm, StatementForm
-from mhi.cards.models import CardJob
 from mhi.cards.receipt import receipt_pdf, slip_size
-from mhi.cards.services import CardScopeError, create_card_job, job_status, make_scope, start_card_job
+from mhi.cards.services import CARD_JOB, CardScopeError, create_card_job, make_scope
 from mhi.cards.statement import document_language, statement_pdf
 from mhi.contributions.models import Receipt
 from mhi.core.access import has_permission, in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
+from mhi.core.jobs import Job, result_file
+from mhi.core.storage import read_file
 from mhi.members.models import Household
 from mhi.schemes.settings import card_layout
 
@@ -78,15 +79,20 @@ def print_form(code: str):
             db.session.rollback()
             form.form_errors.append(_("Nobody in this selection gets a card: check the reference, village or date."))
         else:
-            db.session.commit()
-            start_card_job(current_app._get_current_object(), job.id, on=date.today())
+            db.session.commit()  # sends the job to the queue
             return redirect(url_for("cards.job", code=scheme.code, job_id=job.id))
     jobs = db.session.scalars(
-        select(CardJob).where(CardJob.scheme_id == scheme.id).order_by(CardJob.id.desc()).limit(10)
+        select(Job).where(Job.scheme_id == scheme.id, Job.kind == CARD_JOB).order_by(Job.id.desc()).limit(10)
     ).all()
-    return render_template(
-        "cards/form.html", scheme=scheme, form=form, jobs=jobs, job_status=job_status, layout=card_layout(scheme)
-    )
+    return render_template("cards/form.html", scheme=scheme, form=form, jobs=jobs, layout=card_layout(scheme))
+
+
+def _card_job(scheme, job_id: int) -> Job:
+    """A card batch of ``scheme``, else 404."""
+    item = _of_scheme(Job, job_id, scheme)
+    if item.kind != CARD_JOB:
+        abort(404)
+    return item
 
 
 @bp.get("/schemes/<code>/cards/jobs/<int:job_id>")
@@ -94,10 +100,9 @@ def print_form(code: str):
 def job(code: str, job_id: int):
     """A batch's progress; the page reloads itself until the PDF is ready."""
     scheme = scheme_or_404(code)
-    item = _of_scheme(CardJob, job_id, scheme)
-    status = job_status(item)
-    response = Response(render_template("cards/job.html", scheme=scheme, job=item, status=status, poll=POLL_SECONDS))
-    if status in ("queued", "running"):
+    item = _card_job(scheme, job_id)
+    response = Response(render_template("cards/job.html", scheme=scheme, job=item, poll=POLL_SECONDS))
+    if not item.finished:
         response.headers["Refresh"] = str(POLL_SECONDS)
     return response
 
@@ -107,10 +112,11 @@ def job(code: str, job_id: int):
 def job_pdf(code: str, job_id: int):
     """The finished batch's PDF."""
     scheme = scheme_or_404(code)
-    item = _of_scheme(CardJob, job_id, scheme)
-    if item.status != "done" or item.pdf is None:
+    item = _card_job(scheme, job_id)
+    stored = result_file(db.session, item) if item.state == "done" else None
+    if stored is None:
         abort(404)
-    return _pdf(item.pdf, f"cards-{scheme.code}-{item.id}", download=True)
+    return _pdf(read_file(stored), f"cards-{scheme.code}-{item.id}", download=True)
 
 
 @bp.get("/schemes/<code>/households/<int:household_id>/statement")

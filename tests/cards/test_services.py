@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import pytest
 
-from mhi.cards.models import CardJob
 from mhi.cards.services import (
-    STALE_AFTER,
+    CARD_JOB,
+    NOBODY,
     CardScope,
     CardScopeError,
     card_person_ids,
     cards_for_scope,
     create_card_job,
-    job_status,
     make_scope,
 )
+from mhi.core.jobs import Job, result_file
+from mhi.core.storage import read_file
 from mhi.members.models import Person
-from tests.cards.helpers import make_household
+from tests.cards.helpers import make_household, pdf_text
 from tests.factories import make_scheme
 
 ON = date(2024, 2, 1)
@@ -100,14 +101,30 @@ def test_household_layout_counts_cards(session, register):
 def test_job_row(session, register):
     scheme = register
     job = create_card_job(session, scheme, make_scope("village", village="Pout"), actor=None, on=ON)
-    session.commit()
-    assert (job.status, job.total, job.scope) == ("queued", 3, {"kind": "village", "village": "Pout"})
+    assert (job.kind, job.state, job.total) == (CARD_JOB, "queued", 3)
+    assert job.params == {"scope": {"kind": "village", "village": "Pout"}, "on": "2024-02-01"}
     with pytest.raises(CardScopeError):
         create_card_job(session, scheme, make_scope("village", village="Nowhere"), actor=None, on=ON)
-    # A running job whose thread died with its worker reads as failed once it stops moving.
-    job.status = "running"
-    job.updated_at = datetime.now() - STALE_AFTER - timedelta(seconds=1)
-    assert job_status(job) == "failed"
-    job.updated_at = datetime.now()
-    assert job_status(job) == "running"
-    assert session.query(CardJob).count() == 1
+    assert session.query(Job).count() == 1
+
+
+def test_job_prints_the_cards_when_committed(session, register):
+    scheme = register
+    job = create_card_job(session, scheme, make_scope("village", village="Pout"), actor=None, on=ON)
+    session.commit()  # the suite's queue is immediate: the job runs now
+    session.refresh(job)
+    assert (job.state, job.progress, job.total, job.result, job.attempts) == ("done", 3, 3, {"cards": 3}, 1)
+    stored = result_file(session, job)
+    assert "M-00020" in pdf_text(read_file(stored))
+
+
+def test_job_fails_with_a_message_id_when_the_selection_emptied(session, register):
+    scheme = register
+    job = create_card_job(session, scheme, make_scope("village", village="Pout"), actor=None, on=ON)
+    # Everyone of Pout leaves before a worker takes the job.
+    for person in session.query(Person).filter(Person.member_no.in_(["M-00020", "M-00021", "M-00022"])):
+        person.exit_date = date(2024, 1, 25)
+    session.commit()
+    session.refresh(job)
+    assert (job.state, job.error) == ("failed", NOBODY)
+    assert result_file(session, job) is None

@@ -10,19 +10,22 @@ its own (``mhi_migrations_test``, made and dropped here) so the suite's schema i
 
 from __future__ import annotations
 
+import json
 import os
 
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from mhi import create_app, normalise_database_url
 from mhi.core.db import db
 
 MIGRATIONS_DATABASE = "mhi_migrations_test"
+#: The revision before the job queue's (it moves card_job into job).
+BEFORE_JOBS = "5e1a1ca8d35d-1"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,3 +94,75 @@ def test_downgrade_to_base_and_upgrade_again(migrated_app):
     assert left == set(), f"tables left after downgrading to base: {sorted(left)}"
     assert schema_differences() == []
     assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
+
+
+def test_card_jobs_move_into_the_job_queue(migrated_app):
+    """The job-queue migration keeps each card batch (same id, its PDF as the job's file) and queues again the
+    batches whose thread died; going down brings them back."""
+    flask_migrate.upgrade(revision=BEFORE_JOBS)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO scheme (id, code, name, country, currency, locale, target_population, opening_date,"
+                " opening_reserve, opening_cash, settings) VALUES (1, 'MUT-A', 'A', 'SN', 'XOF', 'fr_SN', 1,"
+                " '2024-01-01', 0, 0, '{}')"
+            )
+        )
+        card_job = (
+            "INSERT INTO card_job (id, scheme_id, scope, status, progress, total, error, pdf, pdf_size, created_at,"
+            " finished_at) VALUES (:id, 1, :scope, :status, :progress, 3, '', :pdf, :size, '2026-11-30 10:00:00',"
+            " :finished)"
+        )
+        connection.execute(
+            text(card_job),
+            [
+                {
+                    "id": 4,
+                    "scope": '{"kind": "all"}',
+                    "status": "done",
+                    "progress": 3,
+                    "pdf": b"%PDF-4",
+                    "size": 6,
+                    "finished": "2026-11-30 10:01:00",
+                },
+                {
+                    "id": 7,
+                    "scope": '{"kind": "village", "village": "Pout"}',
+                    "status": "running",
+                    "progress": 1,
+                    "pdf": None,
+                    "size": 0,
+                    "finished": None,
+                },
+            ],  # fmt: skip
+        )
+    flask_migrate.upgrade()
+
+    jobs = db.session.execute(text("SELECT id, kind, state, params, result, progress FROM job ORDER BY id")).all()
+    assert [(j.id, j.kind, j.state, j.progress) for j in jobs] == [
+        (4, "cards.print", "done", 3),
+        (7, "cards.print", "queued", 0),
+    ]
+    params = [j.params if isinstance(j.params, dict) else json.loads(j.params) for j in jobs]
+    assert params == [
+        {"scope": {"kind": "all"}, "on": "2026-11-30"},
+        {"scope": {"kind": "village", "village": "Pout"}, "on": "2026-11-30"},
+    ]
+    files = db.session.execute(text("SELECT job_id, purpose, data, size FROM stored_file")).all()
+    assert [(f.job_id, f.purpose, bytes(f.data), f.size) for f in files] == [(4, "result", b"%PDF-4", 6)]
+    # New jobs are numbered after the moved ones.
+    db.session.execute(
+        text("INSERT INTO job (kind, scheme_id, params, state, progress, total, attempts, error, worker, created_at)"
+             " VALUES ('cards.print', 1, '{\"scope\": {\"kind\": \"all\"}}', 'queued', 0, 0, 0, '', '',"
+             " '2026-12-01 00:00:00')")
+    )  # fmt: skip
+    assert db.session.scalar(text("SELECT MAX(id) FROM job")) == 8
+    db.session.commit()
+
+    flask_migrate.downgrade(revision=BEFORE_JOBS)
+    back = db.session.execute(text("SELECT id, status, pdf FROM card_job ORDER BY id")).all()
+    assert [(b.id, b.status, bytes(b.pdf) if b.pdf else None) for b in back] == [
+        (4, "done", b"%PDF-4"),
+        (7, "queued", None),
+        (8, "queued", None),
+    ]

@@ -188,9 +188,8 @@ def _url(rule, ids: dict) -> str:
 
 @pytest.fixture
 def walker(app, client, monkeypatch, tmp_path):
-    """The world, an admin signed in, card jobs not started (they would outlive the request in a thread), and
-    the instance folder (uploads) in a temporary one."""
-    monkeypatch.setattr("mhi.cards.views.start_card_job", lambda *args, **kwargs: None)
+    """The world, an admin signed in, and the instance folder in a temporary one (jobs run inside the request:
+    the suite's queue is immediate)."""
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
     world = _world(app)
     login(client, world["admin"])
