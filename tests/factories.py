@@ -147,8 +147,9 @@ def make_user(
     return user
 
 
-def login(client, user: User, password: str = PASSWORD):
-    """Sign ``client`` in as ``user`` through the login page (CSRF off, as in the test app)."""
-    response = client.post("/login", data={"email": user.email, "password": password})
+def login(client, user: User, password: str = PASSWORD, **kwargs):
+    """Sign ``client`` in as ``user`` through the login page (CSRF off, as in the test app); ``kwargs`` go to the
+    request (headers, environ_base)."""
+    response = client.post("/login", data={"email": user.email, "password": password}, **kwargs)
     assert response.status_code == 302, f"could not sign in as {user.email}"
     return response

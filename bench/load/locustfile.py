@@ -74,7 +74,7 @@ class DeskUser(HttpUser):
             catch_response=True,
         ) as response:
             # A good sign-in answers a redirect to the dashboard; a refused one shows the form again (200) or,
-            # rate-limited, a 429.
+            # held back after failures, a 429.
             if response.status_code != 302:
                 response.failure(f"sign-in refused: {response.status_code}")
 

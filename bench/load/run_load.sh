@@ -7,7 +7,7 @@
 #   USERS=20 RUN_TIME=30s bench/load/run_load.sh
 #
 # Needs PostgreSQL answering on 127.0.0.1 (as PGUSER, default postgres, without password) and locust in the
-# virtual environment (the dev extras). Uses Redis on 127.0.0.1:6379 for the sign-in limits when it answers.
+# virtual environment (the dev extras).
 # Exit status: locust's (1 when a request failed), or 2 when the set-up failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,13 +39,6 @@ export MHI_ENV=production
 MHI_SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')
 export MHI_SECRET_KEY
 export MHI_DATABASE_URL="postgresql+psycopg://$PGUSER@127.0.0.1:5432/$DATABASE"
-# Several workers share the sign-in limits' counts only through Redis (README, Security).
-if "$BIN/python" -c 'import redis; redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()' 2>/dev/null; then
-    export MHI_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379
-    echo "sign-in limits counted in Redis (127.0.0.1:6379)"
-else
-    echo "Redis does not answer: sign-in limits counted per worker (memory://)"
-fi
 
 echo "=== database $DATABASE, demo with $HOUSEHOLDS households per scheme"
 dropdb --if-exists -h 127.0.0.1 "$DATABASE"

@@ -45,6 +45,7 @@ ENTITY_LABELS = {
     "study": _l("Feasibility study"),
     "subsidy_programme": _l("Subsidy programme"),
     "subsidy_receipt": _l("Subsidy receipt"),
+    "login_throttle": _l("Failed sign-ins"),
     "user": _l("Account"),
 }
 
@@ -65,6 +66,7 @@ ACTION_LABELS = {
     "expenses": _l("expenses imported"),
     "link_reenrolment": _l("linked to its earlier household"),
     "load": _l("loaded"),
+    "address_lift": _l("failed sign-ins of an address forgotten"),
     "lock": _l("locked after failed sign-ins"),
     "members": _l("members imported"),
     "new_draft": _l("draft started"),
@@ -77,9 +79,13 @@ ACTION_LABELS = {
     "record": _l("recorded"),
     "remove_claim": _l("claim removed"),
     "rename": _l("renamed"),
+    "session_end": _l("session ended"),
+    "sign_in_throttled": _l("failed sign-ins: held back from one address"),
+    "sessions_end": _l("sessions ended"),
     "reverse": _l("reversed"),
     "subsidy_receipts": _l("subsidy receipts imported"),
     "tariffs": _l("tariffs changed"),
+    "throttle_lift": _l("wait after failed sign-ins lifted"),
     "update": _l("changed"),
     "update_draft": _l("draft changed"),
 }

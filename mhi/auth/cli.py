@@ -1,5 +1,6 @@
-"""``flask --app mhi user create EMAIL --role ROLE [--scheme CODE | --federation CODE]`` and
-``token create EMAIL [--expires D]`` / ``token revoke EMAIL`` (cli.md)."""
+"""``flask --app mhi user create EMAIL --role ROLE [--scheme CODE | --federation CODE]`` with ``--locale``
+(default: the scheme's language) and ``--no-password-change`` (the account's holder typed the password: no change
+is asked at the first sign-in); ``token create EMAIL [--expires D]`` / ``token revoke EMAIL`` (cli.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from mhi.auth.models import ROLES, User
-from mhi.auth.services import AccountError, create_user
+from mhi.auth.services import AccountError, account_language, create_user
 from mhi.core.cli import Rejected, info, user_group
 from mhi.core.db import db
 
@@ -23,9 +24,17 @@ token_group = AppGroup("token", help="API tokens (shown once, stored hashed).")
 @click.option("--scheme", "scheme_code", help="scheme code (scheme roles)")
 @click.option("--federation", "federation_code", help="federation code (federation_reviewer)")
 @click.option("--name", default="")
-@click.option("--locale", default="en", type=click.Choice(["en", "fr"]))
-def create_command(email, role, scheme_code, federation_code, name, locale):
-    """Create a login; the password is read from stdin (one line)."""
+@click.option("--locale", type=click.Choice(["en", "fr"]), help="default: the scheme's language, else the instance's")
+@click.option(
+    "--password-change/--no-password-change",
+    default=True,
+    show_default=True,
+    help="ask for a new password at the first sign-in (--no-password-change when the holder chose this one)",
+)
+def create_command(email, role, scheme_code, federation_code, name, locale, password_change):
+    """Create a login; the password is read from stdin (one line). The role is always given (no default)."""
+    from flask import current_app
+
     from mhi.schemes.models import Federation, Scheme
 
     scheme = federation = None
@@ -41,8 +50,21 @@ def create_command(email, role, scheme_code, federation_code, name, locale):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
+    locale = locale or account_language(
+        db.session, scheme, federation, current_app.config["LANGUAGES"], current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
     try:
-        create_user(db.session, email, role, password, scheme=scheme, federation=federation, name=name, locale=locale)
+        create_user(
+            db.session,
+            email,
+            role,
+            password,
+            scheme=scheme,
+            federation=federation,
+            name=name,
+            locale=locale,
+            must_change_password=password_change,
+        )
     except AccountError as exc:
         db.session.rollback()
         raise Rejected(str(exc)) from exc

@@ -11,7 +11,7 @@ from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectF
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from mhi.auth.models import ROLES, SCHEME_ROLES, User
-from mhi.auth.services import MIN_PASSWORD_LENGTH, AccountError, check_password_rules
+from mhi.auth.services import MIN_PASSWORD_LENGTH, PasswordRejected, check_password_rules
 from mhi.core.db import db
 
 #: How each role is named on screen.
@@ -30,14 +30,35 @@ def language_choices() -> list[SelectChoice]:
     return [SelectChoice(code, Locale.parse(code).get_display_name(code)) for code in current_app.config["LANGUAGES"]]
 
 
-def _password_rules(form, field):
-    """services.check_password_rules, said in the user's language."""
-    try:
-        check_password_rules(field.data or "")
-    except AccountError as exc:
-        raise ValidationError(
-            _l("At least %(n)d characters, mixing letters with digits or other signs.", n=MIN_PASSWORD_LENGTH)
-        ) from exc
+#: The password rules' refusals (services.PasswordRejected), said in the user's language.
+PASSWORD_MESSAGES = {
+    "too_short": _l("At least %(n)d characters, mixing letters with digits or other signs.", n=MIN_PASSWORD_LENGTH),
+    "one_kind": _l("At least %(n)d characters, mixing letters with digits or other signs.", n=MIN_PASSWORD_LENGTH),
+    "common": _l("This password is one of the most used ones, which attackers try first: choose another."),
+    "contains_email": _l("The password must not contain the e-mail address or the name in it."),
+    "unchanged": _l("The new password must differ from the current one."),
+}
+
+
+def password_rules(email_of, user_of=lambda form: None):
+    """A validator applying services.check_password_rules: ``email_of(form)`` is the account's e-mail,
+    ``user_of(form)`` the account when it exists (its current password may not be used again)."""
+
+    def validate(form, field):
+        user = user_of(form)
+        try:
+            check_password_rules(
+                field.data or "",
+                email=email_of(form) or "",
+                current_hash_check=user.check_password if user is not None else None,
+            )
+        except PasswordRejected as exc:
+            raise ValidationError(PASSWORD_MESSAGES[exc.reason]) from exc
+
+    return validate
+
+
+_own_email = password_rules(lambda form: form.user.email, lambda form: form.user)
 
 
 class LoginForm(FlaskForm):
@@ -61,7 +82,7 @@ class PasswordForm(FlaskForm):
         _l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
     )
     new = PasswordField(
-        _l("New password"), validators=[DataRequired(), _password_rules], render_kw={"autocomplete": "new-password"}
+        _l("New password"), validators=[DataRequired(), _own_email], render_kw={"autocomplete": "new-password"}
     )
     confirm = PasswordField(
         _l("New password again"),
@@ -79,6 +100,26 @@ class PasswordForm(FlaskForm):
             raise ValidationError(_l("This is not your current password."))
 
 
+class ResetPasswordForm(FlaskForm):
+    """An administrator gives an account a new password, to be changed at its next sign-in."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), password_rules(lambda form: form.user.email, lambda form: form.user)],
+        description=_l("Give it to the person, who must change it at the next sign-in."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, user: User, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+
 class LanguageForm(FlaskForm):
     """The language switch in the page header."""
 
@@ -91,6 +132,12 @@ class LanguageForm(FlaskForm):
             raise ValidationError(_l("Unknown language."))
 
 
+class AddressForm(FlaskForm):
+    """The address whose sign-in failures an administrator forgets (a hidden field of the lift button)."""
+
+    address = HiddenField(validators=[DataRequired(), Length(max=45)])
+
+
 class UserForm(FlaskForm):
     """An administrator creates an account: scheme roles need a scheme, federation reviewers a federation."""
 
@@ -100,14 +147,19 @@ class UserForm(FlaskForm):
         validators=[DataRequired(), Length(max=254)],
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
+    # No default role (issue 16): the first choice is empty and refused, so the administrator picks one.
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice("", _l("— choose a role —"))] + [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
+        validators=[DataRequired(message=_l("Choose the role of this person."))],
+    )
     scheme = SelectField(_l("Scheme"), coerce=int, description=_l("For the scheme roles."))
     federation = SelectField(_l("Federation"), coerce=int, description=_l("For a federation reviewer."))
-    locale = SelectField(_l("Language"))
+    locale = SelectField(_l("Language"), description=_l("By default, the language of the scheme."))
     password = PasswordField(
         _l("First password"),
-        validators=[DataRequired(), _password_rules],
-        description=_l("Give it to the person, who changes it after signing in."),
+        validators=[DataRequired(), password_rules(lambda form: form.email.data)],
+        description=_l("Give it to the person, who must change it at the first sign-in."),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -127,7 +179,7 @@ class UserForm(FlaskForm):
         self.federation.choices = [SelectChoice(0, "—")] + [
             SelectChoice(f.id, f"{f.code} — {f.name}") for f in federations
         ]
-        self.locale.choices = language_choices()
+        self.locale.choices = [SelectChoice("", _l("The scheme's language"))] + language_choices()
 
     def validate_email(self, field):
         """An address, and not one that already has an account."""

@@ -71,7 +71,16 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
             if not result.ok:
                 raise InputRejected(result.problems)
     logins = [("admin@demo.mhi", "admin", "")]
-    create_user(session, "admin@demo.mhi", "admin", DEMO_PASSWORD, name="Administrateur", locale="fr")
+    # The demo's accounts keep their printed password: no change is asked at their first sign-in.
+    create_user(
+        session,
+        "admin@demo.mhi",
+        "admin",
+        DEMO_PASSWORD,
+        name="Administrateur",
+        locale="fr",
+        must_change_password=False,
+    )
     create_user(
         session,
         "federation@demo.mhi",
@@ -80,6 +89,7 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
         federation=federation,
         name="Union (revue)",
         locale="fr",
+        must_change_password=False,
     )
     logins.append(("federation@demo.mhi", "federation_reviewer", federation.code))
     for demo in schemes:
@@ -87,7 +97,7 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
         short = scheme.code.split("-")[1].lower()
         for role in ("scheme_manager", "clerk", "claims_officer", "auditor"):
             email = f"{role.split('_')[0]}.{short}@demo.mhi"
-            create_user(session, email, role, DEMO_PASSWORD, scheme=scheme, locale="fr")
+            create_user(session, email, role, DEMO_PASSWORD, scheme=scheme, locale="fr", must_change_password=False)
             logins.append((email, role, scheme.code))
     session.flush()
     return logins

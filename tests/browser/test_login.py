@@ -83,3 +83,24 @@ def test_french_user_sees_the_dashboard_in_french(french_page, live_server):
     expect(page.locator("html")).to_have_attribute("lang", re.compile(r"^fr"))
     screenshot(page, "dashboard-fr")
     assert problems == []
+
+
+def test_a_new_account_changes_its_first_password_before_anything_else(page, live_server):
+    problems = watch_console(page)
+
+    log_in(page, live_server.newcomer_email, live_server.password)
+
+    expect(page).to_have_url(re.compile(r"/account/password$"))
+    expect(page.get_by_text("Choose your own password before going on")).to_be_visible()
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/account/password$"))  # every page leads back to the change
+    form = page.locator("main form")
+    form.locator("input[name=current]").fill(live_server.password)
+    form.locator("input[name=new]").fill("Baobab-shade-2027")
+    form.locator("input[name=confirm]").fill("Baobab-shade-2027")
+    screenshot(page, "first-password-change")
+    form.locator("[type=submit]").first.click()
+    page.wait_for_load_state()
+
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    assert problems == []

@@ -164,6 +164,8 @@ def _world(app) -> dict:
             "version_id": first(ProductVersion, ProductVersion.product_id == product_id),
             "user_id": other.id,
             "job_id": 1,
+            "throttle_id": 0,  # no such wait
+            "session_id": 0,  # no such session: ending the walker's own would sign it out
             "table": "indicators",
             "kind": "arrears",
         }
