@@ -48,7 +48,7 @@ demo: db
 	if [ $$status -eq 0 ] && grep -qi 'password' $$out; then mkdir -p instance; cp $$out $(DEMO_LOGIN); \
 	elif [ -f $(DEMO_LOGIN) ]; then echo; echo "Sign-in of the demo loaded earlier:"; cat $(DEMO_LOGIN); \
 	else echo "(no demo loaded: see the message above; sign in with an account of your own, made with"; \
-	     echo " echo 'its-password-1' | $(FLASK) user create you@example.org --role admin)"; fi; \
+	     echo " echo 'its-password-1' | $(FLASK) user create you@example.org --role admin --no-password-change)"; fi; \
 	rm -f $$out
 
 # The web server and one job queue worker (card printing, imports: mhi/core/jobs.py); Ctrl-C stops both.
