@@ -31,6 +31,151 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?[0-9][0-9 ().-]*$")
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a translation marker
+    """Mark ``message`` for extraction; ``Problem.translated`` translates it where it is shown."""
+    return message
+
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of one file an import reads before refusing it, whatever the file claims about itself.
+
+    Set by ``MHI_IMPORT_MAX_*`` (README "Configuration"). A spreadsheet is a zip of XML files: a small file can
+    declare a sheet a million cells wide or unzip to gigabytes (issue 18: 1.5 KB took 75 s and 2.6 GB), so
+    its sizes are checked before any XML is parsed and its rows and cells are counted while they are streamed.
+    """
+
+    max_bytes: int = 50 * MB  # the file as sent (CSV, or the XLSX zip)
+    max_rows: int = 500_000  # data rows
+    max_columns: int = 100  # columns up to the last filled cell of any row
+    max_cells: int = 10_000_000  # rows × columns of the table, and XML cells of a sheet (empty or not)
+    max_field: int = 10_000  # characters in one cell
+    max_unzipped: int = 100 * MB  # an XLSX's members once unzipped, declared and actual
+    max_zip_members: int = 200  # files inside an XLSX (a workbook has about ten)
+    max_shared_strings: int = 32 * MB  # an XLSX's table of texts (read whole by the spreadsheet reader)
+
+
+#: Configuration name → ReadLimits field; each name is also an environment variable, which wins.
+LIMIT_SETTINGS = {
+    "MHI_IMPORT_MAX_BYTES": "max_bytes",
+    "MHI_IMPORT_MAX_ROWS": "max_rows",
+    "MHI_IMPORT_MAX_COLUMNS": "max_columns",
+    "MHI_IMPORT_MAX_CELLS": "max_cells",
+    "MHI_IMPORT_MAX_FIELD": "max_field",
+    "MHI_IMPORT_MAX_UNZIPPED": "max_unzipped",
+    "MHI_IMPORT_MAX_ZIP_MEMBERS": "max_zip_members",
+    "MHI_IMPORT_MAX_SHARED_STRINGS": "max_shared_strings",
+}
+
+# Each refusal names the limit and its setting; English here, French in the catalog (Problem.translated).
+LIMIT_BYTES = N_("is too large: %(size)s, the limit is %(limit)s (MHI_IMPORT_MAX_BYTES); split it into smaller files")
+LIMIT_ROWS = N_("has more than %(limit)s data rows, the limit (MHI_IMPORT_MAX_ROWS); split it into smaller files")
+LIMIT_COLUMNS = N_("has more than %(limit)s columns, the limit (MHI_IMPORT_MAX_COLUMNS)")
+LIMIT_CELLS = N_("has more than %(limit)s cells, the limit (MHI_IMPORT_MAX_CELLS); split it into smaller files")
+LIMIT_FIELD = N_("a cell is longer than %(limit)s characters, the limit (MHI_IMPORT_MAX_FIELD)")
+LIMIT_UNZIPPED = N_(
+    "unzips to %(size)s, more than the limit of %(limit)s (MHI_IMPORT_MAX_UNZIPPED): it is not an ordinary workbook"
+)
+LIMIT_ZIP_MEMBERS = N_(
+    "holds %(count)s files, more than the %(limit)s an ordinary workbook may have (MHI_IMPORT_MAX_ZIP_MEMBERS)"
+)
+LIMIT_SHARED_STRINGS = N_(
+    "its table of texts is %(size)s, more than the limit of %(limit)s (MHI_IMPORT_MAX_SHARED_STRINGS)"
+)
+SEPARATOR_HINT = N_(
+    "has one column whose name contains %(separator)s: the file is separated by %(separator)s, not by commas. "
+    'Save it again as "CSV UTF-8 (comma delimited)", or send the .xlsx workbook'
+)
+SEPARATORS = {";": N_("semicolons (;)"), "\t": N_("tabs")}
+
+
+def init_app(app) -> None:
+    """Every ``MHI_IMPORT_MAX_*`` setting: the environment, else instance/config.py, else the default."""
+    import os
+
+    defaults = ReadLimits()
+    for name, attribute in LIMIT_SETTINGS.items():
+        value = os.environ.get(name) or app.config.get(name) or getattr(defaults, attribute)
+        app.config[name] = int(value)
+
+
+def read_limits() -> ReadLimits:
+    """The application's limits (defaults outside an application, e.g. a script reading a file)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return ReadLimits()
+    config = current_app.config
+    return ReadLimits(**{attribute: int(config[name]) for name, attribute in LIMIT_SETTINGS.items() if name in config})
+
+
+def size_text(size: int) -> str:
+    """A size for a message: ``20 MB``, ``1.5 MB``, ``870 KB``, ``12 bytes``."""
+    if size >= MB:
+        return f"{size / MB:.1f}".removesuffix(".0") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+def refused(message: str, filename: str | None, *, row: int | None = None, **params) -> InputRejected:
+    """The refusal of a whole file for one limit (``message`` one of the LIMIT_ templates)."""
+    return InputRejected([Problem(message, row=row, file=filename, params=params)])
+
+
+def _check_size(size: int, limits: ReadLimits, filename: str | None) -> None:
+    """Refuse a file larger than ``max_bytes`` before reading a byte of it."""
+    if size > limits.max_bytes:
+        raise refused(LIMIT_BYTES, filename, size=size_text(size), limit=size_text(limits.max_bytes))
+
+
+def _bounded_rows(numbered: Iterable[tuple[int, list[str]]], filename: str, limits: ReadLimits) -> list[list[str]]:
+    """The raw rows of a file, within ``limits``; ``numbered`` gives (position, cells), 1 = the header row.
+
+    Trailing blank cells and blank rows are dropped as they come (a spreadsheet may carry thousands), blank rows
+    between filled ones are kept so row numbers stay those of the file. Refused at the first row past a limit:
+    nothing after it is read.
+    """
+    rows: list[list[str]] = []
+    width = 0
+    for position, raw in numbered:
+        end = len(raw)
+        while end and not raw[end - 1].strip():
+            end -= 1
+        if not end:
+            continue
+        row = position - 1 or None  # data rows are numbered from 1; the header has no number
+        if end > limits.max_columns:
+            raise refused(LIMIT_COLUMNS, filename, row=row, limit=limits.max_columns)
+        if position - 1 > limits.max_rows:
+            raise refused(LIMIT_ROWS, filename, limit=limits.max_rows)
+        if max(map(len, raw[:end])) > limits.max_field:
+            raise refused(LIMIT_FIELD, filename, row=row, limit=limits.max_field)
+        if not rows:
+            width = end
+        if (position - 1) * width > limits.max_cells:
+            raise refused(LIMIT_CELLS, filename, limit=limits.max_cells)
+        rows.extend([] for _ in range(position - 1 - len(rows)))
+        rows.append(raw[:end])
+    return rows
+
+
+def _separator_hint(table: Table, filename: str) -> None:
+    """A CSV saved with semicolons (French Excel's default) or tabs reads as one column: say so plainly."""
+    if len(table.header) != 1:
+        return
+    for separator, label in SEPARATORS.items():
+        if separator in table.header[0]:
+            from flask import has_request_context
+            from flask_babel import gettext
+
+            shown = gettext(label) if has_request_context() else label
+            raise refused(SEPARATOR_HINT, filename, separator=shown)
+
+
 @dataclass
 class Table:
     """A file read into its column names and its data rows (cells aligned on the header)."""
@@ -63,30 +208,38 @@ class ImportResult:
         return f"{self.kind}: {self.added} added, {self.unchanged} unchanged"
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None) -> Table:
+def read_table(source: str | Path | bytes, filename: str | None = None, limits: ReadLimits | None = None) -> Table:
     """Read a CSV or XLSX file (by its name's extension, else by content) into a ``Table``.
 
     ``source`` is a path or the file's bytes (a web upload). Raises ``InputRejected`` when the file cannot be
-    read at all (not UTF-8, not a spreadsheet, no header row).
+    read at all (not UTF-8, not a spreadsheet, no header row) or goes past one of ``limits`` (the application's
+    ``MHI_IMPORT_MAX_*`` settings by default): every upload and every command-line import is read through here,
+    so none can make a worker read more than the limits allow.
     """
+    limits = limits or read_limits()
     if isinstance(source, (str, Path)):
         path = Path(source)
         filename = filename or path.name
         try:
+            size = path.stat().st_size
+            _check_size(size, limits, filename)
             data = path.read_bytes()
         except OSError as exc:
             raise InputRejected([Problem(f"cannot read the file ({exc.strerror})", file=filename)]) from exc
     else:
         data = source
     name = filename or "file"
+    _check_size(len(data), limits, name)
     # An .xlsx file is a zip archive: its first bytes say so whatever the name claims.
     if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
-        return read_xlsx(data, name)
-    return read_csv(data, name)
+        return read_xlsx(data, name, limits)
+    return read_csv(data, name, limits)
 
 
-def read_csv(data: bytes, filename: str = "file.csv") -> Table:
+def read_csv(data: bytes, filename: str = "file.csv", limits: ReadLimits | None = None) -> Table:
     """Parse UTF-8 CSV bytes (BOM accepted); short rows are padded with blanks, long ones refused."""
+    limits = limits or read_limits()
+    _check_size(len(data), limits, filename)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -99,28 +252,27 @@ def read_csv(data: bytes, filename: str = "file.csv") -> Table:
         raise InputRejected([Problem(f"contains a NUL byte (line {line}): it is not a text file", file=filename)])
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        raw_rows = list(reader)
+        raw_rows = _bounded_rows(enumerate(reader, start=1), filename, limits)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            # csv's own hard limit (131072 characters) when MHI_IMPORT_MAX_FIELD is set above it.
+            row = max(reader.line_num - 1, 1)
+            limit = min(limits.max_field, csv.field_size_limit())
+            raise refused(LIMIT_FIELD, filename, row=row, limit=limit) from exc
         raise InputRejected([Problem(f"is not valid CSV ({exc})", file=filename)]) from exc
-    return _to_table(raw_rows, filename)
+    table = _to_table(raw_rows, filename)
+    _separator_hint(table, filename)
+    return table
 
 
-def read_xlsx(data: bytes, filename: str = "file.xlsx") -> Table:
-    """Read the first sheet of an XLSX workbook (openpyxl, read-only: memory stays flat on big files)."""
-    from zipfile import BadZipFile
+def read_xlsx(data: bytes, filename: str = "file.xlsx", limits: ReadLimits | None = None) -> Table:
+    """Read the first sheet of an XLSX workbook, streaming (``spreadsheet.sheet_rows``), within ``limits``."""
+    from mhi.core.spreadsheet import sheet_rows
 
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise InputRejected([Problem("is not a readable .xlsx workbook", file=filename)]) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        raw_rows = [[_xlsx_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-    return _to_table(raw_rows, filename)
+    limits = limits or read_limits()
+    _check_size(len(data), limits, filename)
+    rows = ((index, [_xlsx_cell(value) for value in values]) for index, values in sheet_rows(data, filename, limits))
+    return _to_table(_bounded_rows(rows, filename, limits), filename)
 
 
 def _xlsx_cell(value: Any) -> str:

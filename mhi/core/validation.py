@@ -7,7 +7,7 @@ Every reader raises ``FieldError``; importers and loaders collect them with the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -24,12 +24,22 @@ class FieldError(ValueError):
 
 @dataclass(frozen=True)
 class Problem:
-    """An error found in input: where (file, row — 1 = first data row —, column) and why."""
+    """An error found in input: where (file, row — 1 = first data row —, column) and why.
+
+    ``message`` is English; with ``params`` it is a template (``"has more than %(limit)s rows"``) marked for
+    translation where it is written, and ``translated()`` gives it in the request's language.
+    """
 
     message: str
     row: int | None = None
     column: str | None = None
     file: str | None = None
+    params: dict | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def text(self) -> str:
+        """The message in English, its parameters filled in."""
+        return self.message % self.params if self.params else self.message
 
     def __str__(self) -> str:
         where = []
@@ -37,9 +47,25 @@ class Problem:
             where.append(self.file)
         if self.row is not None:
             where.append(f"row {self.row}")
-        prefix = ", ".join(where)
-        column = f"{self.column}: " if self.column else ""
-        return f"{prefix}{', ' if prefix and column else (': ' if prefix else '')}{column}{self.message}"
+        return _joined(", ".join(where), self.column, self.text)
+
+    def translated(self) -> str:
+        """The problem in the request's language (Flask-Babel); messages without a translation stay English."""
+        from flask_babel import gettext
+
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(gettext("row %(number)s", number=self.row))
+        message = gettext(self.message, **self.params) if self.params else gettext(self.message)
+        return _joined(", ".join(where), self.column, message)
+
+
+def _joined(prefix: str, column: str | None, message: str) -> str:
+    """``file, row 3: column: message``, leaving out the parts that are absent."""
+    column_part = f"{column}: " if column else ""
+    return f"{prefix}{', ' if prefix and column_part else (': ' if prefix else '')}{column_part}{message}"
 
 
 class InputRejected(ValueError):

@@ -3,6 +3,7 @@ security headers."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask, abort, g, render_template, request, session
@@ -12,7 +13,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 from mhi.core import cli as core_cli
-from mhi.core import formatting
+from mhi.core import formatting, tabular
 from mhi.core.access import public
 from mhi.core.db import db
 from mhi.core.problems import API_PREFIXES, is_api_request, problem
@@ -58,6 +59,9 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     core_cli.init_app(app)
+    tabular.init_app(app)
+    if os.environ.get("MHI_MAX_REQUEST_BYTES"):
+        app.config["MAX_CONTENT_LENGTH"] = int(os.environ["MHI_MAX_REQUEST_BYTES"])  # the environment wins
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
@@ -145,15 +149,29 @@ def init_app(app: Flask) -> None:
 
 def _error_page(error):
     """A short page in the user's language; the status code is kept. The API and FHIR answer in their own
-    shape (``mhi/core/problems.py``)."""
+    shape (``mhi/core/problems.py``), and so does any request that sent or asked for JSON and was too large."""
+    from flask import current_app
+    from flask_babel import gettext
+
     code = getattr(error, "code", 500) or 500
+    limit = tabular.size_text(current_app.config["MAX_CONTENT_LENGTH"] or 0)
+    if code == 413 and (is_api_request() or _wants_json()):
+        return problem(
+            413, gettext("The request is too large: the limit is %(limit)s (MHI_MAX_REQUEST_BYTES).", limit=limit)
+        )
     if is_api_request():
         # A description given with abort() says more than the status; werkzeug's own defaults are English.
         description = getattr(error, "description", None)
         own = description is not None and description != getattr(type(error), "description", None)
         return problem(code, description if own and code != 500 else None)
     g.error_code = code
-    return render_template("errors.html", code=code), code
+    return render_template("errors.html", code=code, limit=limit), code
+
+
+def _wants_json() -> bool:
+    """The request was sent as JSON, or prefers JSON to a page."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return request.mimetype == "application/json" or best == "application/json"
 
 
 def _sqlite_pragmas(app: Flask) -> None:
