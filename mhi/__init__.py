@@ -114,7 +114,7 @@ def _ensure_secret(app: Flask) -> None:
     # Development and the command line: one key per installation, kept on disk so that several workers and
     # restarts share it (the application keeps no state in a process).
     key_file = Path(app.instance_path) / "secret_key"
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)

@@ -22,10 +22,15 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from mhi.core.files import new_private_file
+
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 #: Tables every mhi database has, whatever its version: a file without them is something else.
 MHI_TABLES = frozenset({"alembic_version", "user_account", "scheme", "audit_event"})
+
+#: How long a restore waits for a write in progress (an import) to finish before refusing, in seconds.
+RESTORE_WAIT = 30.0
 
 
 class BackupRefused(Exception):
@@ -116,13 +121,24 @@ def backup(database_url: str, target: Path) -> BackupResult:
 
 
 def restore(
-    database_url: str, source: Path, *, migrations: Path = MIGRATIONS, now: datetime | None = None
+    database_url: str,
+    source: Path,
+    *,
+    migrations: Path = MIGRATIONS,
+    now: datetime | None = None,
+    wait: float = RESTORE_WAIT,
 ) -> BackupResult:
     """Replace the live SQLite database's content with the backup ``source``, after checking it.
 
-    Refused, with nothing changed, when ``source`` is not an mhi database, fails SQLite's integrity check, or
-    is at another migration revision than this version of mhi (a newer one: upgrade mhi first; an older one:
-    upgrade a copy of the backup first).
+    Refused, with nothing changed, when ``source`` is not an mhi database, is damaged, or is at another migration
+    revision than this version of mhi (a newer one: upgrade mhi first; an older one: upgrade a copy of the backup
+    first) — and when another connection is still writing after ``wait`` seconds (an import in progress).
+
+    Nothing acknowledged is lost (issue 18: an import reported done was in neither the restored database nor the
+    safety copy, because it was committed between the two). The restore takes the database's write lock
+    (``BEGIN IMMEDIATE``: it waits for the writer of the moment to commit, and no other write starts), takes the
+    safety copy and replaces the content under that one lock, and commits: every write acknowledged before is in
+    the safety copy, every write after lands in the restored database.
     """
     live_path = sqlite_path(database_url)
     source = Path(source)
@@ -133,14 +149,25 @@ def restore(
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     safety = live_path.with_name(f"{live_path.name}.before-restore-{stamp}")
     try:
-        # Checked on a private copy: the file may change under us, and the copy is exactly what is restored.
+        revision = _checked_copy(source, checked, expected, migrations)
+        if not live_path.exists():
+            _copy_database(checked, live_path)
+            return BackupResult(live_path, revision, live_path.stat().st_size, None)
+        _replace_under_lock(live_path, checked, safety, wait)
+    finally:
+        checked.unlink(missing_ok=True)
+    return BackupResult(live_path, revision, live_path.stat().st_size, safety)
+
+
+def _checked_copy(source: Path, checked: Path, expected: str, migrations: Path) -> str:
+    """Copy ``source`` to the private file ``checked`` and check the copy (what is checked is what is restored:
+    the file may change under us); its revision. Any damage is a ``BackupRefused``, never a traceback."""
+    try:
         original = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
             private = sqlite3.connect(checked)
             try:
                 original.backup(private)
-            except sqlite3.DatabaseError as exc:
-                raise BackupRefused(f"{source} is not a SQLite database ({exc})") from exc
             finally:
                 private.close()
         finally:
@@ -151,26 +178,93 @@ def restore(
             _check_revision(revision, expected, source, migrations)
             problems = [row[0] for row in candidate.execute("PRAGMA integrity_check")]
             if problems != ["ok"]:
-                raise BackupRefused(f"{source} is damaged: {'; '.join(problems[:5])}")
-            existed = live_path.exists()
-            live = sqlite3.connect(live_path)
-            try:
-                if existed:
-                    keep = sqlite3.connect(safety)
-                    try:
-                        live.backup(keep)
-                        keep.execute("PRAGMA journal_mode=DELETE")
-                    finally:
-                        keep.close()
-                # One step (all pages): the write lock is held from the first page to the last.
-                candidate.backup(live)
-            finally:
-                live.close()
+                raise BackupRefused(f"{source} is damaged: {'; '.join(problems[:5])}; nothing was restored")
         finally:
             candidate.close()
+    except sqlite3.DatabaseError as exc:
+        # A file damaged in the middle passes the first page's checks and fails wherever it is read next.
+        raise BackupRefused(f"{source} is damaged or is not a SQLite database ({exc}); nothing was restored") from exc
+    return revision
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A whole database copied into ``target`` (no live database yet: nothing to lock or keep)."""
+    origin = sqlite3.connect(source)
+    try:
+        copy = sqlite3.connect(new_private_file(target))
+        try:
+            origin.backup(copy)
+        finally:
+            copy.close()
     finally:
-        checked.unlink(missing_ok=True)
-    return BackupResult(live_path, revision, live_path.stat().st_size, safety if safety.exists() else None)
+        origin.close()
+
+
+def _replace_under_lock(live_path: Path, checked: Path, safety: Path, wait: float) -> None:
+    """The safety copy, then the live database's schema and rows replaced by ``checked``'s, in one write
+    transaction of the live database."""
+    live = sqlite3.connect(live_path, timeout=wait, isolation_level=None)
+    try:
+        live.execute("ATTACH DATABASE ? AS restored", (str(checked),))
+        try:
+            live.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise BackupRefused(
+                f"the database is being written to (an import or another write did not finish within {wait:g} "
+                "seconds): nothing was restored; try again once it is done, or stop the application first"
+            ) from exc
+        try:
+            # Copied through a second connection: the lock holder cannot be a backup's source (SQLite would
+            # wait for its own transaction), and while it holds the lock, what any reader sees is exactly the
+            # last committed content — what is about to be replaced.
+            reader = sqlite3.connect(live_path, timeout=wait)
+            try:
+                keep = sqlite3.connect(new_private_file(safety))
+                try:
+                    reader.backup(keep)
+                    keep.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    keep.close()
+            finally:
+                reader.close()
+            _replace_content(live)
+            live.execute("COMMIT")
+        except BaseException:
+            live.execute("ROLLBACK")
+            raise
+    finally:
+        live.close()
+
+
+def _replace_content(live: sqlite3.Connection) -> None:
+    """Inside the open transaction: drop every table, index, trigger and view of ``main`` and make them again as
+    ``restored`` has them, with its rows. The revisions are equal, so this is the same schema; taking it from
+    the backup all the same makes the result an exact copy. Foreign keys are off on this connection (SQLite's
+    default), and DROP TABLE fires no trigger (the audit trail's guard goes with its table and comes back)."""
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    for kind in ("view", "trigger", "table"):
+        names = [row[0] for row in live.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%'", (kind,)
+        )]  # fmt: skip
+        for name in names:
+            live.execute(f"DROP {kind.upper()} IF EXISTS main.{quoted(name)}")
+    objects = live.execute(
+        "SELECT type, name, sql FROM restored.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, rowid"
+    ).fetchall()
+    for kind, name, sql in objects:
+        live.execute(sql)
+        if kind == "table":
+            live.execute(f"INSERT INTO main.{quoted(name)} SELECT * FROM restored.{quoted(name)}")
+    has_sequence = live.execute("SELECT 1 FROM restored.sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
+    if has_sequence:
+        live.execute("DELETE FROM main.sqlite_sequence")
+        live.execute("INSERT INTO main.sqlite_sequence SELECT * FROM restored.sqlite_sequence")
+    (version,) = live.execute("PRAGMA restored.user_version").fetchone()
+    live.execute(f"PRAGMA main.user_version = {int(version)}")
 
 
 def _check_revision(revision: str, expected: str, source: Path, migrations: Path) -> None:
@@ -199,8 +293,8 @@ def _scripts(migrations: Path):
 
 
 def _temporary_beside(path: Path) -> Path:
-    """A new, empty temporary file name in ``path``'s folder (so a final rename stays on one file system)."""
+    """A new, empty temporary file in ``path``'s folder (so a final rename stays on one file system), readable
+    by this user only (mkstemp makes it ``0600``; SQLite opens an empty file as a new database)."""
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
-    Path(name).unlink()
     return Path(name)

@@ -16,6 +16,7 @@ from mhi.core import cli as core_cli
 from mhi.core import formatting, tabular
 from mhi.core.access import public
 from mhi.core.db import db
+from mhi.core.files import make_private, private_folder
 from mhi.core.problems import API_PREFIXES, is_api_request, problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,8 @@ def init_app(app: Flask) -> None:
     if os.environ.get("MHI_MAX_REQUEST_BYTES"):
         app.config["MAX_CONTENT_LENGTH"] = int(os.environ["MHI_MAX_REQUEST_BYTES"])  # the environment wins
 
+    if Path(app.instance_path).is_dir():
+        private_folder(Path(app.instance_path))  # the database, the secret key, uploads: this user's only
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 
@@ -175,11 +178,15 @@ def _wants_json() -> bool:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    """Foreign keys on (SQLite leaves them off) and WAL so readers do not block the writer."""
+    """Foreign keys on (SQLite leaves them off) and WAL so readers do not block the writer; the database file
+    readable by this user only (SQLite gives its -wal and -shm files the same mode)."""
     from sqlalchemy import event
+    from sqlalchemy.engine import make_url
 
     with app.app_context():
         engine = db.engine
+    database = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    path = Path(database) if database and database != ":memory:" and not database.startswith("file:") else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):
@@ -188,3 +195,5 @@ def _sqlite_pragmas(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        if path is not None:
+            make_private(path)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, session
 
+from mhi.core.files import new_private_file, private_folder
 from mhi.core.tabular import ImportResult, lock_scheme_for_import, read_table
 from mhi.core.validation import InputRejected
 
@@ -20,17 +21,15 @@ _SESSION_KEY = "uploads"
 
 
 def _folder() -> Path:
-    """instance/uploads, created on first use."""
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """instance/uploads, created on first use, readable by the application's user only (``0700``)."""
+    return private_folder(Path(current_app.instance_path) / "uploads")
 
 
 def keep_upload(storage, kind: str, scheme_id: int) -> tuple[str, str]:
     """Store an uploaded file (werkzeug FileStorage); returns (token, extension)."""
     extension = "xlsx" if (storage.filename or "").lower().endswith(".xlsx") else "csv"
     token = secrets.token_hex(16)
-    storage.save(_folder() / f"{token}.{extension}")
+    storage.save(str(new_private_file(_folder() / f"{token}.{extension}")))  # 0600 before a byte is written
     uploads = dict(session.get(_SESSION_KEY, {}))
     uploads[token] = {"kind": kind, "scheme": scheme_id, "ext": extension, "name": (storage.filename or "")[-80:]}
     session[_SESSION_KEY] = uploads

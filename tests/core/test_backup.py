@@ -9,6 +9,7 @@ the migrations' head as ``flask db upgrade`` leaves it.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -212,3 +213,182 @@ def test_postgresql_is_sent_to_pg_dump_and_pg_restore(tmp_path, command):
 
     assert result.exit_code == 1
     assert "pg_dump" in result.output and "pg_restore" in result.output
+
+
+def _household_refs(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        refs = {ref for (ref,) in connection.execute("SELECT ref FROM household")}
+    connection.close()
+    return refs
+
+
+def _writer(app, started: threading.Event, release: threading.Event, outcome: dict) -> threading.Thread:
+    """An import's shape: households written in one transaction (holding the write lock from its first row),
+    committed once ``release`` is set; ``outcome["committed"]`` says whether it was acknowledged."""
+
+    def work():
+        with app.app_context():
+            session = db.session
+            try:
+                from mhi.schemes.models import Scheme
+
+                scheme = session.scalar(select(Scheme))
+                for n in range(50):
+                    make_household(session, scheme, f"H-IMPORT{n}", [(f"M-IMPORT{n}", "head")])
+                session.flush()
+                started.set()
+                release.wait(timeout=30)
+                session.commit()
+                outcome["committed"] = True
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                outcome["error"] = exc
+                session.rollback()
+            finally:
+                started.set()
+                db.session.remove()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def _restore_in_thread(app, source: Path, outcome: dict, wait: float | None = None) -> threading.Thread:
+    def work():
+        options = {} if wait is None else {"wait": wait}
+        try:
+            outcome["result"] = backup.restore(app.config["SQLALCHEMY_DATABASE_URI"], source, **options)
+        except backup.BackupRefused as exc:
+            outcome["refused"] = str(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_restore_during_an_import_waits_for_it_and_keeps_it_in_the_safety_copy(sqlite_app, tmp_path):
+    """Issue 18: an import acknowledged while a restore ran was in neither the restored database nor the safety
+    copy. Now the restore waits for the import's commit, then takes the safety copy under its own lock."""
+    target = tmp_path / "before-import.sqlite"
+    backup.backup(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], target)
+    started, release = threading.Event(), threading.Event()
+    imported: dict = {}
+    restored: dict = {}
+
+    writer = _writer(sqlite_app, started, release, imported)
+    assert started.wait(timeout=30)
+    restorer = _restore_in_thread(sqlite_app, target, restored)
+    restorer.join(timeout=1)  # the restore has started and is waiting for the import's write lock
+    assert restorer.is_alive() and not restored
+    release.set()  # the import commits: from now on it is acknowledged
+    writer.join(timeout=30)
+    restorer.join(timeout=30)
+
+    assert imported == {"committed": True}
+    safety = restored["result"].safety_copy
+    assert {f"H-IMPORT{n}" for n in range(50)} <= _household_refs(safety)
+    assert not any(ref.startswith("H-IMPORT") for ref in _household_refs(sqlite_app.database))
+    assert safety.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_restore_refuses_while_an_import_goes_on_and_changes_nothing(sqlite_app, tmp_path):
+    target = tmp_path / "b.sqlite"
+    backup.backup(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], target)
+    started, release = threading.Event(), threading.Event()
+    imported: dict = {}
+    restored: dict = {}
+
+    writer = _writer(sqlite_app, started, release, imported)
+    assert started.wait(timeout=30)
+    _restore_in_thread(sqlite_app, target, restored, wait=0.2).join(timeout=30)
+    release.set()
+    writer.join(timeout=30)
+
+    assert restored["refused"].startswith("the database is being written to")
+    assert "nothing was restored" in restored["refused"]
+    assert imported == {"committed": True}
+    assert {f"H-IMPORT{n}" for n in range(50)} <= _household_refs(sqlite_app.database)
+    assert not list(sqlite_app.database.parent.glob("*.before-restore-*"))
+    assert not list(sqlite_app.database.parent.glob(".*.tmp"))
+
+
+def test_a_write_during_a_restore_waits_or_fails_and_nothing_acknowledged_is_lost(sqlite_app, tmp_path, monkeypatch):
+    """Writes that reach the lock while the restore holds it: each either lands in the restored database
+    (it waited) or failed without being acknowledged — none is acknowledged and then gone."""
+    target = tmp_path / "b.sqlite"
+    backup.backup(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], target)
+    replacing = threading.Event()
+    original = backup._replace_content
+
+    def slow_replace(live):
+        replacing.set()
+        threading.Event().wait(0.5)  # the writers below reach the lock while the restore holds it
+        original(live)
+
+    monkeypatch.setattr(backup, "_replace_content", slow_replace)
+    outcomes: list[dict] = [{} for _ in range(3)]
+    restored: dict = {}
+    restorer = _restore_in_thread(sqlite_app, target, restored, wait=30)
+    assert replacing.wait(timeout=30)
+    writers = []
+    for index, outcome in enumerate(outcomes):
+
+        def work(index=index, outcome=outcome):
+            with sqlite_app.app_context():
+                session = db.session
+                try:
+                    session.execute(
+                        text("INSERT INTO federation (code, name, currency) VALUES (:c, :n, 'XOF')"),
+                        {"c": f"FED-W{index}", "n": "written during the restore"},
+                    )
+                    session.commit()
+                    outcome["committed"] = True
+                except Exception as exc:  # noqa: BLE001 - reported to the test
+                    outcome["error"] = exc
+                    session.rollback()
+                finally:
+                    db.session.remove()
+
+        writers.append(threading.Thread(target=work, daemon=True))
+        writers[-1].start()
+    restorer.join(timeout=60)
+    for thread in writers:
+        thread.join(timeout=60)
+
+    assert "result" in restored
+    with sqlite3.connect(sqlite_app.database) as connection:
+        stored = {code for (code,) in connection.execute("SELECT code FROM federation")}
+    connection.close()
+    for index, outcome in enumerate(outcomes):
+        assert outcome.get("committed") or outcome.get("error") is not None
+        if outcome.get("committed"):
+            assert f"FED-W{index}" in stored, "a write acknowledged during the restore was lost"
+
+
+@pytest.mark.parametrize("where", [0.25, 0.5, 0.75])
+def test_a_backup_damaged_in_the_middle_is_refused_with_a_message(sqlite_app, tmp_path, where):
+    """Issue 18: a backup damaged in the middle printed a traceback. Whatever page the damage hits, the
+    restore says the file is damaged and changes nothing."""
+    add_business(sqlite_app, "A", households=30)
+    source = tmp_path / "damaged.sqlite"
+    backup.backup(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], source)
+    data = bytearray(source.read_bytes())
+    start = int(len(data) * where) // 4096 * 4096
+    data[start : start + 8192] = b"\xde\xad\xbe\xef" * 2048
+    source.write_bytes(bytes(data))
+
+    before = snapshot(sqlite_app)
+    result = sqlite_app.test_cli_runner().invoke(args=["restore", str(source)])
+
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert "damaged" in result.output or "not a SQLite database" in result.output, result.output
+    assert snapshot(sqlite_app) == before
+    assert not list(sqlite_app.database.parent.glob("*.before-restore-*"))
+
+
+def test_the_database_and_its_backups_are_private(sqlite_app, tmp_path):
+    target = tmp_path / "b.sqlite"
+    backup.backup(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], target)
+    result = backup.restore(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], target)
+
+    for path in (sqlite_app.database, target, result.safety_copy):
+        assert path.stat().st_mode & 0o777 == 0o600, path
