@@ -3,7 +3,7 @@ as long as its content.
 
 It shows the receipt number, the scheme, the household, the amount, the date, the method, the collector, and
 how far the household is paid after this receipt: ``household_account`` on the receipt's date counts every
-receipt dated on or before it (contributions.md §3, "C(D)"). A reversal's slip says what it cancels and why; a
+receipt dated on or before it (contributions.md §3, "C(D)"). A reversal's slip says what it reverses and why; a
 receipt dated on or after the strike-off date says it pays nothing (contributions.md §3).
 """
 
@@ -98,7 +98,7 @@ def receipt_pdf(
     ]
     if receipt.reversal_of_id is not None:
         original = session.get(Receipt, receipt.reversal_of_id)
-        rows.append((_("Cancels"), original.receipt_no if original else "—"))
+        rows.append((_("Reverses"), original.receipt_no if original else "—"))
         rows.append((_("Reason"), receipt.reason or "—"))
     label_width = 26 * mm if narrow else 30 * mm
     value_width = (ROLL_WIDTH - 2 * ROLL_MARGIN if narrow else A6[0] - 16 * mm) - label_width

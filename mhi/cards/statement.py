@@ -252,7 +252,7 @@ def statement_pdf(
             if receipt.is_reversal:
                 note = _("reversal: %(reason)s") % {"reason": receipt.reason}
             elif receipt.reversed_by:
-                note = _("cancelled by %(number)s") % {"number": receipt.reversed_by}
+                note = _("reversed by %(number)s") % {"number": receipt.reversed_by}
             elif receipt.refund_or_reenrol:
                 note = _("after strike-off: pays nothing, to refund")
             receipt_rows.append(

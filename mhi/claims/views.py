@@ -34,6 +34,7 @@ from mhi.claims.services import (
 )
 from mhi.core import formatting
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.money import money_str
 from mhi.core.validation import InputRejected
@@ -516,6 +517,17 @@ def batch_paid(code: str, batch_id: int):
     if not form.validate_on_submit():
         flash(_("Give the day the batch was paid."), "error")
         return redirect(url_for("claims.batch", code=scheme.code, batch_id=item.id))
+    if not confirmed():
+        return confirmation_page(
+            title=_("Mark batch %(number)s paid", number=item.number),
+            what=_("Every claim of the batch gets the payment date %(day)s.", day=form.paid_on.data.isoformat()),
+            irreversible=_("A paid batch can no longer change: its claims cannot be removed or overridden, and "
+                           "the payment date stays on them. A payment made in error is put right with the "
+                           "provider, not by changing the batch."),
+            button=_("Mark paid"),
+            back_url=url_for("claims.batch", code=scheme.code, batch_id=item.id),
+            hidden={"paid_on": form.paid_on.data.isoformat()},
+        )  # fmt: skip
     try:
         mark_batch_paid(db.session, item, form.paid_on.data, actor=current_user)
     except ClaimError as exc:

@@ -15,8 +15,11 @@ from mhi.contributions.forms import ReceiptForm, ReverseForm
 from mhi.contributions.imports import import_contributions
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
+from mhi.core import formatting
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
+from mhi.core.web import current_scheme_locale
 from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg, household_in
 
@@ -71,12 +74,26 @@ def receipt_new(code: str, household_id: int):
 @bp.route("/schemes/<code>/receipts/<int:receipt_id>/reverse", methods=["GET", "POST"])
 @permission_required("contributions.write")
 def reverse(code: str, receipt_id: int):
-    """Cancel a receipt by a counter-entry, with the reason (nothing is deleted)."""
+    """Reverse a receipt by a counter-entry, with the reason (nothing is deleted). Asks first."""
     scheme = scheme_or_404(code)
     receipt = in_scope_or_404(Receipt, receipt_id)
     if receipt.scheme_id != scheme.id:
         abort(404)
     form = ReverseForm()
+    if form.validate_on_submit() and not confirmed():
+        return confirmation_page(
+            title=_("Reverse receipt %(no)s", no=receipt.receipt_no),
+            what=_("A counter-entry of %(amount)s dated %(day)s is recorded, with the reason: %(reason)s",
+                   amount=formatting.money(-receipt.amount, scheme.currency, current_scheme_locale(scheme.country)),
+                   day=receipt.date.isoformat(),
+                   reason=form.reason.data),
+            irreversible=_("The counter-entry stays in the books beside the receipt, and the household's cover "
+                           "is worked out again without the money. If the reversal is a mistake, record the "
+                           "payment again as a new receipt."),
+            button=_("Reverse the receipt"),
+            back_url=url_for("members.detail", code=code, household_id=receipt.household_id),
+            hidden={"reason": form.reason.data},
+        )  # fmt: skip
     if form.validate_on_submit():
         try:
             counter = reverse_receipt(db.session, receipt, reason=form.reason.data, actor=current_user)

@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 
 from mhi.core import formatting
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
 from mhi.feasibility import experience as exp
@@ -401,9 +402,21 @@ def version_study(version_id: int):
 @bp.post("/versions/<int:version_id>/activate")
 @permission_required("scheme.settings")
 def version_activate(version_id: int):
-    """Activate a draft: refused, with the reasons, without a study run on its rules within 12 months."""
+    """Activate a draft: refused, with the reasons, without a study run on its rules within 12 months. Asks first."""
     item = _version_or_404(version_id)
     study = db.session.get(Study, item.study_id) if item.study_id else None
+    if not confirmed():
+        return confirmation_page(
+            title=_("Activate the version of %(product)s from %(day)s", product=item.product.code,
+                    day=item.effective_from.isoformat()),
+            what=_("From %(day)s, its contribution and benefits apply to every household of the product.",
+                   day=item.effective_from.isoformat()),
+            irreversible=_("An active version is history: it cannot be edited or withdrawn, and the claims and "
+                           "contributions of its period are decided by it. A later change is a new version "
+                           "with its own effective date."),
+            button=_("Activate this version"),
+            back_url=url_for("feasibility.version", version_id=item.id),
+        )  # fmt: skip
     try:
         versions.activate_version(db.session, item, study, today=date.today(), actor=current_user)
     except versions.VersionError as exc:

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
 from mhi.pooling import accounts as pool_accounts
@@ -121,9 +122,20 @@ def recompute(federation_code: str, settlement_id: int):
 @bp.post("/federations/<federation_code>/pool/<int:settlement_id>/close")
 @permission_required("pool.run")
 def close(federation_code: str, settlement_id: int):
-    """Close a draft: recomputed one last time, then kept as it is; it opens the next period."""
+    """Close a draft: recomputed one last time, then kept as it is; it opens the next period. Asks first."""
     federation = federation_or_404(federation_code)
     settlement = _settlement_or_404(federation, settlement_id)
+    if not confirmed():
+        return confirmation_page(
+            title=_("Close the settlement of %(start)s to %(end)s", start=settlement.period_from.isoformat(),
+                    end=settlement.period_to.isoformat()),
+            what=_("The settlement is recomputed one last time from the schemes' current figures, then closed."),
+            irreversible=_("A closed settlement is kept as it is: its figures no longer follow later corrections "
+                           "of the schemes' records, and its closing balance opens the next period. A correction "
+                           "found later goes into a later period."),
+            button=_("Close the settlement"),
+            back_url=url_for("pooling.detail", federation_code=federation.code, settlement_id=settlement.id),
+        )  # fmt: skip
     try:
         settlement = services.settle_pool(
             db.session, federation, settlement.period_from, settlement.period_to, close=True, actor=current_user

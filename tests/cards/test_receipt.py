@@ -67,7 +67,7 @@ def test_reversal_slip_names_what_it_cancels(session, paid):
     counter = reverse_receipt(session, receipt, reason="typed twice <oops>")
     session.commit()
     text = pdf_text(receipt_pdf(session, counter, size="a6", language="en", gettext=identity))
-    assert "R-2024-000001-R" in text and "Cancels" in text and "typed twice <oops>" in text
+    assert "R-2024-000001-R" in text and "Reverses" in text and "typed twice <oops>" in text
     assert "-F CFA1,900" in text or "F CFA-1,900" in text or "−F CFA1,900" in text
 
 

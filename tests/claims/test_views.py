@@ -312,12 +312,19 @@ def test_payment_batch_flow_and_pdf(app, officer):
     assert officer.get(f"/schemes/MUT-A/batches/{batch_id}").status_code == 200
     pdf = officer.get(f"/schemes/MUT-A/batches/{batch_id}/batch.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
-    assert officer.post(f"/schemes/MUT-A/batches/{batch_id}/paid", data={"paid_on": "2025-04-30"}).status_code == 302
+    asked = officer.post(f"/schemes/MUT-A/batches/{batch_id}/paid", data={"paid_on": "2025-04-30"})
+    assert asked.status_code == 200 and "This cannot be undone." in asked.get_data(as_text=True)
+    assert 'name="paid_on" value="2025-04-30"' in asked.get_data(as_text=True)
+    assert stored(app, "P-1").paid_on is None
+    paid = {"paid_on": "2025-04-30", "confirmed": "yes"}
+    assert officer.post(f"/schemes/MUT-A/batches/{batch_id}/paid", data=paid).status_code == 302
     assert stored(app, "P-1").paid_on == date(2025, 4, 30)
     listing = officer.get("/schemes/MUT-A/providers").get_data(as_text=True)
     assert "CS" in listing
     again = officer.post(
-        f"/schemes/MUT-A/batches/{batch_id}/paid", data={"paid_on": "2025-05-30"}, follow_redirects=True
+        f"/schemes/MUT-A/batches/{batch_id}/paid",
+        data={"paid_on": "2025-05-30", "confirmed": "yes"},
+        follow_redirects=True,
     )
     assert "cannot change" in again.get_data(as_text=True)
     assert number in officer.get("/schemes/MUT-A/batches").get_data(as_text=True)

@@ -230,11 +230,20 @@ def test_study_to_product_to_active_version(app, client, people):
         }
     form["benefits-4-ceiling_per_case"] = "100000"
     assert client.post(f"/feasibility/versions/{version_id}/edit", data=form).status_code == 302
-    page = client.post(f"/feasibility/versions/{version_id}/activate", follow_redirects=True).get_data(as_text=True)
+    activate = {"confirmed": "yes"}
+    page = client.post(f"/feasibility/versions/{version_id}/activate", data=activate, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "cannot be activated" in page and "DRUG: the study covers 0.50, this version 0.6" in page
     form["benefits-1-coverage_rate"] = "0.5"
     assert client.post(f"/feasibility/versions/{version_id}/edit", data=form).status_code == 302
-    page = client.post(f"/feasibility/versions/{version_id}/activate", follow_redirects=True).get_data(as_text=True)
+    asked = client.post(f"/feasibility/versions/{version_id}/activate").get_data(as_text=True)
+    assert "This cannot be undone." in asked and "An active version is history" in asked
+    with records(app) as session:
+        assert session.get(ProductVersion, version_id).status == "draft"
+    page = client.post(f"/feasibility/versions/{version_id}/activate", data=activate, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "is active from" in page
     with records(app) as session:
         assert session.get(ProductVersion, version_id).status == "active"

@@ -103,8 +103,14 @@ def test_newborn_exit_receipt_and_reversal(app, client, world):
     page = client.get(f"/schemes/MUT-A/households/{hid}?on=2025-01-20")
     assert b"R-2025-000001" in page.data and b"Covered" in page.data
     assert client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": ""}).status_code == 200
-    assert client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": "typo"}).status_code == 302
-    again = client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": "again"})
+    asked = client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": "typo"})
+    assert asked.status_code == 200 and b"This cannot be undone." in asked.data
+    assert b'name="reason" value="typo"' in asked.data
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(Receipt)) == 1
+    reverse = {"reason": "typo", "confirmed": "yes"}
+    assert client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data=reverse).status_code == 302
+    again = client.post(f"/schemes/MUT-A/receipts/{receipt_id}/reverse", data={"reason": "again", "confirmed": "yes"})
     assert b"already been reversed" in again.data
     exit_ = client.post(f"/schemes/MUT-A/persons/{child_id}/exit", data={"date": "2025-03-01", "reason": "death"})
     assert exit_.status_code == 302
@@ -173,3 +179,38 @@ def test_subsidy_pages(app, client, world):
     )
     clerk = signed_in(app.test_client(), world, "clerk")
     assert clerk.get("/schemes/MUT-A/subsidies/receipts/new").status_code == 403
+
+
+def test_the_confirmation_page_carries_its_own_csrf_token(app, world):
+    """With CSRF on (as in production): the reversal form's post leads to the confirmation page, whose form has a
+    token of its own; its post without the token is refused (400) and nothing is reversed, with it the
+    counter-entry is recorded."""
+    from tests.auth.test_csrf import sign_in_with_token, token_of
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        client = app.test_client()
+        sign_in_with_token(client, world["users"]["clerk"])
+        hid = world["household_id"]
+        form = client.get(f"/schemes/MUT-A/households/{hid}/receipts/new").get_data(as_text=True)
+        receipt = {"date": "2025-01-10", "amount": "1600", "method": "cash", "csrf_token": token_of(form)}
+        assert client.post(f"/schemes/MUT-A/households/{hid}/receipts/new", data=receipt).status_code == 302
+        with records(app) as session:
+            receipt_id = session.scalar(select(Receipt.id))
+        url = f"/schemes/MUT-A/receipts/{receipt_id}/reverse"
+
+        asked = client.post(
+            url, data={"reason": "typo", "csrf_token": token_of(client.get(url).get_data(as_text=True))}
+        )
+        page = asked.get_data(as_text=True)
+        assert asked.status_code == 200 and "This cannot be undone." in page
+
+        assert client.post(url, data={"reason": "typo", "confirmed": "yes"}).status_code == 400
+        with records(app) as session:
+            assert session.scalar(select(func.count()).select_from(Receipt)) == 1
+        done = client.post(url, data={"reason": "typo", "confirmed": "yes", "csrf_token": token_of(page)})
+        assert done.status_code == 302
+        with records(app) as session:
+            assert session.scalar(select(func.count()).select_from(Receipt)) == 2
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False

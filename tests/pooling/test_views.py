@@ -60,12 +60,16 @@ def test_draft_then_close(client, session, setup):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(client.get(f"{base}.pdf").data)).pages)
     text = "".join(text.split()).replace(",", "").replace("\u202f", "")
     assert "C3" in text and "7000" in text and "O80" not in text
-    assert client.post(f"{base}/close").status_code == 302
+    asked = client.post(f"{base}/close")  # irreversible (issue 12): a page says so and asks first
+    assert asked.status_code == 200 and _settlement(session).status == "draft"
+    assert "This cannot be undone." in asked.get_data(as_text=True)
+    assert 'name="confirmed" value="yes"' in asked.get_data(as_text=True)
+    assert client.post(f"{base}/close", data={"confirmed": "yes"}).status_code == 302
     assert _settlement(session).status == "closed"
     page = client.get(base).get_data(as_text=True)
     assert "Close the settlement" not in page
     # Closing again is refused with a message; nothing changes.
-    client.post(f"{base}/close", follow_redirects=True)
+    client.post(f"{base}/close", data={"confirmed": "yes"}, follow_redirects=True)
     assert _settlement(session).status == "closed"
 
 
