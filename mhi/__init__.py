@@ -124,6 +124,7 @@ def _ensure_secret(app: Flask) -> None:
 def _feature_modules() -> list:
     """Every feature's blueprint (views) and commands (cli), in the import order of STYLE.md. Listed by hand:
     a feature that is not here is not part of the application."""
+    from mhi.api import views as api_views
     from mhi.audit import views as audit_views
     from mhi.auth import cli as auth_cli
     from mhi.auth import views as auth_views
@@ -136,6 +137,7 @@ def _feature_modules() -> list:
     from mhi.demo import cli as demo_cli
     from mhi.feasibility import cli as feasibility_cli
     from mhi.feasibility import views as feasibility_views
+    from mhi.fhir import views as fhir_views
     from mhi.home import views as home_views
     from mhi.members import cli as members_cli
     from mhi.members import views as members_views
@@ -152,5 +154,5 @@ def _feature_modules() -> list:
         auth_views, auth_cli, schemes_views, schemes_cli, members_views, members_cli, contributions_views,
         contributions_cli, subsidies_views, subsidies_cli, claims_views, claims_cli, pooling_views, pooling_cli,
         reports_views, reports_cli, cards_views, cards_cli, feasibility_views, feasibility_cli, audit_views,
-        home_views, demo_cli,
+        home_views, demo_cli, api_views, fhir_views,
     ]  # fmt: skip

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from mhi.claims import queries
 from mhi.claims.forms import ActionForm, BatchPaidForm, ClaimForm, EligibilityForm, OverrideForm
+from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import read_entry
 from mhi.claims.models import Claim, PaymentBatch
 from mhi.claims.pdf import batch_pdf
@@ -134,13 +135,19 @@ def eligibility_json(code: str):
         on = date.fromisoformat(request.args["on"]) if request.args.get("on") else date.today()
     except ValueError:
         return jsonify(error=_("on must be a date (YYYY-MM-DD).")), 400
+    return jsonify(eligibility_document(scheme, member_no, on))
+
+
+def eligibility_document(scheme, member_no: str, on: date) -> dict:
+    """The eligibility answer as a JSON document (amounts as strings in the currency's decimals, conventions.md);
+    the page's JSON, the API and FHIR give this same answer."""
     answer = eligibility(db.session, scheme, member_no, on)
     currency = scheme.currency
 
     def amount(value):
         return None if value is None else money_str(value, currency)
 
-    return jsonify(
+    return dict(
         member_no=answer.member_no,
         on=answer.on.isoformat(),
         found=answer.found,
@@ -361,23 +368,9 @@ def api_create(code: str):
     if not isinstance(raw_lines, list) or not all(isinstance(x, dict) for x in raw_lines):
         return jsonify(errors={"lines": _("lines must be a list of {label, amount} objects.")}), 400
     lines = [(str(x.get("label") or ""), "" if x.get("amount") is None else str(x["amount"])) for x in raw_lines]
-    today = date.today()
-    values = {
-        k: data.get(k)
-        for k in (
-            "claim_ref",
-            "member_no",
-            "provider_code",
-            "benefit_code",
-            "date_of_service",
-            "date_submitted",
-            "amount_claimed",
-            "diagnosis_code",
-        )
-    }
+    values = {k: data.get(k) for k in CLAIM_FIELDS}
     try:
-        entry = read_entry(db.session, scheme, values, lines, ref_required=False)
-        claim = submit_claim(db.session, scheme, entry, source="api", actor=current_user, recorded_on=today)
+        claim = claim_from_json(scheme, values, lines, actor=current_user)
     except InputRejected as exc:
         db.session.rollback()
         errors: dict[str, str] = {}
@@ -393,19 +386,45 @@ def api_create(code: str):
         db.session.rollback()
         return jsonify(errors={"claim_ref": str(exc)}), 409
     db.session.commit()
-    decision = claim.decisions[-1]
     return jsonify(
-        claim_ref=claim.claim_ref,
-        status=claim.status,
-        amount_claimed=money_str(claim.amount_claimed, scheme.currency),
-        amount_approved=money_str(claim.amount_approved, scheme.currency),
-        reasons=[r for r in claim.reasons.split(";") if r],
-        checks=[
+        claim_document(claim, scheme) | {"url": url_for("claims.detail", code=scheme.code, claim_id=claim.id)}
+    ), 201
+
+
+#: The fields of a claim sent as JSON: claims.csv's columns but paid_on (a payment is not the provider's to say).
+CLAIM_FIELDS = tuple(column for column in CLAIM_COLUMNS if column != "paid_on")
+
+
+def claim_from_json(scheme, values: dict, lines: list[tuple[str, str]], *, actor) -> Claim:
+    """Read a claim sent by a program (this JSON route, /api/v1, FHIR) and decide it at once by the form's own
+    path: ``read_entry`` then ``submit_claim``. Raises ``InputRejected`` or ``ClaimError``; flushes only."""
+    values = {k: values.get(k) for k in CLAIM_FIELDS}
+    entry = read_entry(db.session, scheme, values, lines, ref_required=False)  # numbered by submit_claim if blank
+    return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=date.today())
+
+
+def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:
+    """A decided claim as JSON: what was received, the decision in force, and (``checks``) every check."""
+    document = {
+        "claim_ref": claim.claim_ref,
+        "member_no": claim.member_no,
+        "provider_code": claim.provider_code,
+        "benefit_code": claim.benefit_code,
+        "date_of_service": claim.date_of_service.isoformat(),
+        "date_submitted": claim.date_submitted.isoformat(),
+        "status": claim.status,
+        "amount_claimed": money_str(claim.amount_claimed, scheme.currency),
+        "amount_approved": money_str(claim.amount_approved, scheme.currency),
+        "reasons": [r for r in claim.reasons.split(";") if r],
+        "paid_on": claim.paid_on.isoformat() if claim.paid_on else None,
+    }
+    if checks:
+        decision = claim.decisions[-1]
+        document["checks"] = [
             {"code": c["code"], "passed": c["passed"], "detail": translate(c["message"], c["params"], scheme)}
             for c in decision.checks
-        ],
-        url=url_for("claims.detail", code=scheme.code, claim_id=claim.id),
-    ), 201
+        ]
+    return document
 
 
 @bp.get("/schemes/<code>/claims/<int:claim_id>")

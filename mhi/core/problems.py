@@ -54,6 +54,25 @@ DEFAULT_DETAILS = {
 }
 
 
+class Refused(Exception):
+    """A request an API refuses: its status, what to say (a lazy string: said in the caller's language) and the
+    refused fields. The API and FHIR blueprints answer it with ``problem`` after rolling back."""
+
+    def __init__(self, status: int, detail, errors: dict | None = None):
+        super().__init__(str(detail))
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+
+
+def answer_refused(exc: Refused) -> Response:
+    """The error handler of the API's blueprints: nothing the refused request did is kept."""
+    from mhi.core.db import db
+
+    db.session.rollback()
+    return problem(exc.status, str(exc.detail), errors=exc.errors)
+
+
 def is_api_request() -> bool:
     """True when the request is for the API or FHIR, or carries an API token (a program, not a person): its
     refusals are JSON, never a page (a page would also open a session for its forms)."""

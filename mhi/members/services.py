@@ -446,3 +446,77 @@ def link_reenrolment(session, household: Household, previous: Household, *, acto
         after={"previous_household": previous.ref},
     )
     return household
+
+
+#: What a correction may change: names and contact details. Sex, birth date, relationship and dates decide
+#: cover and claims (adjudication.md checks 3, 7, 8), so they change only through their own operations.
+CORRECTABLE_PERSON = ("first_name", "last_name", "village", "phone", "national_id")
+CORRECTABLE_HOUSEHOLD = ("village", "phone", "language")
+
+
+def correct_person(session, person: Person, changes: dict, *, actor=None) -> Person:
+    """Correct a person's names or contact details; the audit row keeps the values before and after.
+
+    Raises ``RegisterError`` naming each refused field (unknown fields included); nothing changes then.
+    """
+    readers = {
+        "first_name": lambda x: text(x, 100),
+        "last_name": lambda x: text(x, 100),
+        "village": lambda x: text(x, 100, required=False),
+        "phone": lambda x: text(x, 40, required=False),
+        "national_id": lambda x: text(x, 40, required=False),
+    }
+    _correct(session, person, "person", _read_changes(changes, readers), actor)
+    person.last_key = name_key(person.last_name)
+    person.first_key = name_key(person.first_name)
+    person.phone_key = phone_key(person.phone)
+    session.flush()
+    return person
+
+
+def correct_household(session, household: Household, changes: dict, *, actor=None) -> Household:
+    """Correct a household's village, phone or language (the language its notices are written in)."""
+    readers = {
+        "village": lambda x: text(x, 100, required=False),
+        "phone": lambda x: text(x, 40, required=False),
+        "language": lambda x: v.choice(text(x, 10, required=False) or "", ("", "en", "fr"), "language"),
+    }
+    _correct(session, household, "household", _read_changes(changes, readers), actor)
+    return household
+
+
+def _correct(session, row, entity: str, values: dict, actor) -> None:
+    """Set ``values`` on ``row`` and audit the correction with the values before and after."""
+    before = {name: getattr(row, name) for name in values}
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity=entity,
+        entity_id=row.id,
+        scheme_id=row.scheme_id,
+        action="correct",
+        before=before,
+        after=values,
+    )
+
+
+def _read_changes(changes: dict, readers: dict) -> dict:
+    """Typed values of a correction, or ``RegisterError`` with every refused field."""
+    problems: list[Problem] = []
+    values = {}
+    for name, value in changes.items():
+        if name not in readers:
+            problems.append(Problem(f"{name} cannot be corrected here", column=name))
+            continue
+        try:
+            values[name] = readers[name](value)
+        except FieldError as exc:
+            problems.append(Problem(str(exc), column=name))
+    if not changes:
+        problems.append(Problem("nothing to correct"))
+    if problems:
+        raise RegisterError(problems)
+    return values
