@@ -156,6 +156,10 @@ def paged(items: list, args: dict, dump) -> dict:
 # --------------------------------------------------------------------------------------------------- register
 
 
+# Household references, member numbers, receipt numbers and claim references may hold "/" (data-formats.md):
+# their routes take the rest of the path.
+
+
 def _household_or_404(scheme, ref: str):
     household = household_by_ref(db.session, scheme.id, ref)
     if household is None:
@@ -190,7 +194,7 @@ def households(code: str):
     return paged(rows, args, lambda row: schemas.HouseholdSummary().dump(queries.household_view(*row)))
 
 
-@bp.get("/schemes/<code>/households/<ref>")
+@bp.get("/schemes/<code>/households/<path:ref>")
 @permission_required("register.read", tokens=True)
 @documented("Read a household", answer=schemas.HouseholdOut)
 def household(code: str, ref: str):
@@ -222,7 +226,7 @@ def household_create(code: str):
     return body, 201
 
 
-@bp.patch("/schemes/<code>/households/<ref>")
+@bp.patch("/schemes/<code>/households/<path:ref>")
 @permission_required("register.write", tokens=True)
 @documented(
     "Correct a household", body=schemas.HouseholdCorrection, answer=schemas.HouseholdOut, errors=(400, 404, 422)
@@ -251,7 +255,7 @@ def persons(code: str):
     return paged(rows, args, lambda row: schemas.PersonOut().dump(queries.person_view(*row)))
 
 
-@bp.get("/schemes/<code>/persons/<member_no>")
+@bp.get("/schemes/<code>/persons/<path:member_no>")
 @permission_required("register.read", tokens=True)
 @documented("Read a person", answer=schemas.PersonOut)
 def person(code: str, member_no: str):
@@ -261,7 +265,7 @@ def person(code: str, member_no: str):
     return schemas.PersonOut().dump(queries.person_view(item, item.household.ref))
 
 
-@bp.post("/schemes/<code>/households/<ref>/persons")
+@bp.post("/schemes/<code>/households/<path:ref>/persons")
 @permission_required("register.write", tokens=True)
 @documented("Add a person", body=schemas.PersonIn, answer=schemas.PersonOut, status=201, errors=(400, 404, 422))
 def person_create(code: str, ref: str):
@@ -277,7 +281,7 @@ def person_create(code: str, ref: str):
     return schemas.PersonOut().dump(queries.person_view(created, item.ref)), 201
 
 
-@bp.patch("/schemes/<code>/persons/<member_no>")
+@bp.patch("/schemes/<code>/persons/<path:member_no>")
 @permission_required("register.write", tokens=True)
 @documented("Correct a person", body=schemas.PersonCorrection, answer=schemas.PersonOut, errors=(400, 404, 422))
 def person_correct(code: str, member_no: str):
@@ -321,7 +325,7 @@ def receipt_create(code: str):
     return schemas.ReceiptOut().dump(queries.receipt_view(receipt, item.ref, scheme.currency)), 201
 
 
-@bp.post("/schemes/<code>/receipts/<receipt_no>/reversal")
+@bp.post("/schemes/<code>/receipts/<path:receipt_no>/reversal")
 @permission_required("contributions.write", tokens=True)
 @documented("Reverse a receipt", body=schemas.ReversalIn, answer=schemas.ReceiptOut, status=201, errors=(400, 404, 422))
 def receipt_reverse(code: str, receipt_no: str):
@@ -385,7 +389,7 @@ def claims(code: str):
     return paged(rows, args, lambda claim: schemas.ClaimSummary().dump(claim_document(claim, scheme, checks=False)))
 
 
-@bp.get("/schemes/<code>/claims/<claim_ref>")
+@bp.get("/schemes/<code>/claims/<path:claim_ref>")
 @permission_required("claims.read", tokens=True)
 @documented("Read a claim", answer=schemas.ClaimOut)
 def claim(code: str, claim_ref: str):

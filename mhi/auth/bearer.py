@@ -74,7 +74,8 @@ def authenticate_request():
         if request.path.startswith(API_PREFIXES) and not _public() and not current_user.is_authenticated:
             return problem(401, headers=CHALLENGE)
         return None
-    if not _accepts_token():
+    if request.endpoint is not None and not _accepts_token():
+        # (an unknown address is checked like any other, then answered 404)
         return problem(401, _l("This address does not accept API tokens."), headers=CHALLENGE)
     auth = request.authorization
     if auth is None or auth.type != "bearer" or not auth.token:

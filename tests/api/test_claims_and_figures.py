@@ -41,8 +41,9 @@ def test_eligibility_is_the_pages_answer(client, world):
 def test_a_claim_is_decided_read_and_listed(app, client, world):
     token = bearer(world["tokens"]["claims_officer"])
 
-    made = client.post("/api/v1/schemes/MUT-A/claims", json=CLAIM, headers=token)
+    made = client.post("/api/v1/schemes/MUT-A/claims", json=CLAIM | {"claim_ref": "CS-1/2025/0001"}, headers=token)
     ref = made.get_json()["claim_ref"]
+    unknown = client.get("/api/v1/schemes/MUT-A/claims/CS-1/2025/9999", headers=token)
     read = client.get(f"/api/v1/schemes/MUT-A/claims/{ref}", headers=token)
     approved = client.get("/api/v1/schemes/MUT-A/claims?status=APPROVED", headers=token).get_json()
     rejected = client.get("/api/v1/schemes/MUT-A/claims?status=REJECTED", headers=token).get_json()
@@ -53,6 +54,8 @@ def test_a_claim_is_decided_read_and_listed(app, client, world):
     assert (body["status"], body["amount_claimed"], body["amount_approved"]) == ("APPROVED", "3500", "2800")
     assert [c["code"] for c in body["checks"]][:2] == ["UNKNOWN_MEMBER", "UNKNOWN_BENEFIT"]
     assert read.get_json() == body
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
+    assert client.get("/api/v1/no/such/address", headers=token).status_code == 404
     assert [c["claim_ref"] for c in approved["items"]] == [ref] and rejected["items"] == []
     assert bad_status.status_code == 400 and "status" in bad_status.get_json()["errors"]
 
