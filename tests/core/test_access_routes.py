@@ -186,6 +186,38 @@ def test_a_token_reaches_exactly_what_its_accounts_permissions_allow(app, world,
     assert not wrong, "\n".join(wrong)
 
 
+def test_a_token_of_another_scheme_gets_404_on_every_token_route(app, world):
+    """Scope, not only permission: a manager of scheme B (and a reviewer of F2) asking for scheme A's (F1's)
+    records through any route of a scheme or federation that accepts tokens is told they do not exist — for
+    every method. (FHIR addresses name no scheme: tests/fhir checks their scope record by record.)"""
+    with records(app) as session:
+        manager_b = make_user(session, "scheme_manager", scheme=world["b"])
+        reviewer_f2 = make_user(session, "federation_reviewer", federation=world["f2"])
+    headers = {}
+    for name, user in (("manager", manager_b), ("reviewer", reviewer_f2)):
+        with app.app_context():
+            _token, secret = create_token(db.session, db.session.get(type(user), user.id))
+            db.session.commit()
+        headers[name] = {"Authorization": f"Bearer {secret}"}
+    client = app.test_client()
+    wrong = []
+    checked = 0
+    for rule, view in guarded_rules(app):
+        if not getattr(view, "accepts_token", False) or not {"code", "federation_code"} & set(rule.arguments):
+            continue
+        url = url_for_rule(rule, world)
+        for method in methods_of(rule):
+            for name, user in (("manager", manager_b), ("reviewer", reviewer_f2)):
+                status = request_with(client, method, url, headers[name]).status_code
+                expected = 404 if has_permission(user, view.required_permission) else 403
+                checked += 1
+                if status != expected:
+                    wrong.append(f"{method} {url} → {status} for scheme B's {name}, expected {expected}")
+
+    assert checked > 30
+    assert not wrong, "\n".join(wrong)
+
+
 def request_with(client, method: str, url: str, headers: dict):
     """``request`` with headers (an API token)."""
     try:
