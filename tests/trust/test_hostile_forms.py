@@ -169,6 +169,12 @@ def _world(app) -> dict:
             "table": "indicators",
             "kind": "arrears",
         }
+        # The API and FHIR address records by their business keys (mhi/api/views.py) and persons by id.
+        ids["ref"] = session.scalar(select(Household.ref).where(Household.id == ids["household_id"]))
+        ids["member_no"] = session.scalar(select(Person.member_no).where(Person.id == ids["person_id"]))
+        ids["receipt_no"] = session.scalar(select(Receipt.receipt_no).where(Receipt.id == ids["receipt_id"]))
+        ids["claim_ref"] = session.scalar(select(Claim.claim_ref).where(Claim.id == ids["claim_id"]))
+        ids["patient_id"] = ids["coverage_id"] = ids["person_id"]
     return {"ids": ids, "admin": admin}
 
 
