@@ -32,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
         LANGUAGES=("en", "fr"),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        # Bill lines one claim may carry (the form and the JSON API); the claim page stays fast at this size.
+        MHI_MAX_CLAIM_LINES=200,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

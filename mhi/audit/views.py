@@ -15,12 +15,13 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import DateField, Form, SelectChoice, SelectField, StringField
+from wtforms import Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from mhi.audit import queries
 from mhi.core.access import has_permission, permission_required, visible_scheme_ids
 from mhi.core.db import db
+from mhi.core.limits import INT_MAX, DateField, query_int
 from mhi.core.tabular import write_csv
 
 bp = Blueprint("audit", __name__)
@@ -138,7 +139,7 @@ def _filter(form: TrailForm) -> queries.TrailFilter:
     return queries.TrailFilter(
         date_from=date_from,
         date_to=date_to,
-        scheme_id=int(scheme) if scheme and scheme.isdigit() else None,
+        scheme_id=int(scheme) if scheme and scheme.isascii() and scheme.isdigit() and int(scheme) <= INT_MAX else None,
         entity=form.entity.data or None,
         action=form.action.data or None,
         actor=(form.actor.data or "").strip() or None,
@@ -151,7 +152,7 @@ def index():
     """The trail for a period, newest first, a page at a time."""
     form = _form()
     wanted = _filter(form)
-    page = queries.trail_page(db.session, current_user, wanted, request.args.get("page", 1, type=int))
+    page = queries.trail_page(db.session, current_user, wanted, query_int("page", 1, minimum=-INT_MAX))
     arguments = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("audit/index.html", form=form, wanted=wanted, page=page, arguments=arguments)
 

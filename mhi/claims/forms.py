@@ -8,11 +8,12 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, FormField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import FieldList, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from mhi.claims.rules import APPROVED, REDUCED, REJECTED
+from mhi.core.limits import DateField
 from mhi.core.numbers import locale_number
 
 AMOUNT_HINT = _l("Digits with '.' as the decimal separator.")

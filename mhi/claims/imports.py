@@ -9,6 +9,7 @@ Unknown members, benefits and providers are not file errors: those claims are de
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -74,11 +75,22 @@ class _RowReader:
             return None
 
 
+#: ICD-10 as data-formats.md names it: a letter, two digits, then optionally a dot and 1 to 4 more letters or
+#: digits (``O80``, ``J06.9``, ``S72.001``); the dot may be left out (``J069``). docs/decisions.md.
+ICD10_RE = re.compile(r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?$")
+#: Bill lines one claim may carry unless the configuration says otherwise (MHI_MAX_CLAIM_LINES).
+MAX_LINES = 200
+
+
 def _diagnosis(value: str) -> str:
-    """An ICD-10 code as given, within the column's width."""
-    if len(value) > MAX_LENGTH["diagnosis_code"]:
-        raise FieldError(f"{value!r} is longer than {MAX_LENGTH['diagnosis_code']} characters")
-    return value
+    """An ICD-10 code (letters upper-cased), within the column's width."""
+    code = value.strip().upper()
+    if len(code) > MAX_LENGTH["diagnosis_code"] or not ICD10_RE.match(code):
+        raise FieldError(
+            f"{value[:20]!r} is not an ICD-10 code (a letter, two digits, then optionally a dot and 1 to 4 more "
+            "letters or digits, e.g. J06.9)"
+        )
+    return code
 
 
 def parse_rows(
@@ -276,15 +288,26 @@ def import_claims_file(session, scheme, path: str | Path, **options) -> ClaimsIm
 
 
 def read_entry(
-    session, scheme, data: dict, lines: list[tuple[str, str]] | None = None, *, ref_required: bool = True
+    session,
+    scheme,
+    data: dict,
+    lines: list[tuple[str, str]] | None = None,
+    *,
+    ref_required: bool = True,
+    max_lines: int = MAX_LINES,
 ) -> ClaimEntry:
     """One claim typed in a form or sent to the API, read by the same rules as a claims.csv row (without
-    ``ref_required``, a claim sent without claim_ref has "" for the caller to number it).
+    ``ref_required``, a claim sent without claim_ref has "" for the caller to number it). More than
+    ``max_lines`` bill lines are refused before any is read.
 
     ``data`` maps column names to values (text, or exact decimals from JSON); ``lines`` are the bill's lines
     (label, amount), summed into amount_claimed when given. Raises ``InputRejected`` with a problem per field.
     """
     problems: list[Problem] = []
+    if lines is not None and len(lines) > max_lines:
+        raise InputRejected(
+            [Problem(f"a claim has at most {max_lines} bill lines; this one has {len(lines)}", column="lines")]
+        )
     cells = {column: (None if data.get(column) in (None, "") else str(data[column]).strip()) for column in COLUMNS}
     bill: list[tuple[str, object]] = []
     for position, (label, amount_text) in enumerate(lines or [], start=1):

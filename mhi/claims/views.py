@@ -9,11 +9,10 @@ The JSON API keeps CSRF protection: a browser script sends the page's token in t
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,7 +21,7 @@ from mhi.claims import queries
 from mhi.claims.forms import ActionForm, BatchPaidForm, ClaimForm, EligibilityForm, OverrideForm
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import read_entry
-from mhi.claims.models import Claim, PaymentBatch
+from mhi.claims.models import Claim, ClaimLine, PaymentBatch
 from mhi.claims.pdf import batch_pdf
 from mhi.claims.services import (
     ClaimError,
@@ -34,11 +33,13 @@ from mhi.claims.services import (
     submit_claim,
 )
 from mhi.core import formatting
+from mhi.core import validation as v
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
+from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
 from mhi.core.money import money_str
-from mhi.core.validation import InputRejected
+from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
 
 bp = Blueprint("claims", __name__)
@@ -132,9 +133,9 @@ def eligibility_json(code: str):
     if not member_no:
         return jsonify(error=_("Give a member number (member_no).")), 400
     try:
-        on = date.fromisoformat(request.args["on"]) if request.args.get("on") else date.today()
-    except ValueError:
-        return jsonify(error=_("on must be a date (YYYY-MM-DD).")), 400
+        on = v.day(request.args["on"]) if request.args.get("on") else date.today()
+    except FieldError:
+        return jsonify(error=date_message("on")), 400
     return jsonify(eligibility_document(scheme, member_no, on))
 
 
@@ -239,10 +240,7 @@ def queue(code: str):
     """The claims officer's queue: recent decisions, rejected and reduced first, with filters."""
     scheme = scheme_or_404(code)
     args = request.args
-    try:
-        since = date.fromisoformat(args["since"]) if args.get("since") else None
-    except ValueError:
-        since = None
+    since = query_date("since")
     provider_id = None
     if args.get("provider"):
         provider_id = _provider_of(scheme, args["provider"]).id
@@ -346,6 +344,67 @@ def _status_label(status: str) -> str:
     return {"APPROVED": _("approved"), "REDUCED": _("reduced"), "REJECTED": _("rejected")}.get(status, status)
 
 
+#: The API's text members and the longest text each may hold (the claim table's columns; dates and amounts are
+#: short texts read again by ``read_entry``).
+API_TEXTS = {
+    "claim_ref": column_length(Claim.claim_ref),
+    "member_no": column_length(Claim.member_no),
+    "provider_code": column_length(Claim.provider_code),
+    "benefit_code": column_length(Claim.benefit_code),
+    "diagnosis_code": column_length(Claim.diagnosis_code),
+    "date_of_service": 10,
+    "date_submitted": 10,
+}
+AMOUNT_TEXT = 30
+
+
+def _api_amount(value, where: str) -> str:
+    """An amount member: a string or an exact JSON number (Decimal), never a boolean, list or object."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal) or len(str(value)) > AMOUNT_TEXT:
+        raise InputRejected([Problem(_('must be an amount written as a string, e.g. "2500"'), column=where)])
+    return str(value)
+
+
+def _api_document(data: dict, max_lines: int) -> tuple[dict, list[tuple[str, str]]]:
+    """The claim's values and bill lines from the API's JSON object, each member of the type and length its
+    column takes (``"claim_ref": true`` is refused, not stored as "True"); at most ``max_lines`` lines."""
+    problems = []
+    values: dict = {}
+    for name, length in API_TEXTS.items():
+        try:
+            values[name] = text_field(data, name, length)
+        except FieldError as exc:
+            problems.append(Problem(str(exc), column=name))
+    try:
+        values["amount_claimed"] = _api_amount(data.get("amount_claimed"), "amount_claimed") or None
+    except InputRejected as exc:
+        problems.extend(exc.problems)
+    raw_lines = data.get("lines") or []
+    if not isinstance(raw_lines, list) or not all(isinstance(x, dict) for x in raw_lines):
+        problems.append(Problem(_("lines must be a list of {label, amount} objects."), column="lines"))
+        raw_lines = []
+    if len(raw_lines) > max_lines:
+        problems.append(
+            Problem(_("A claim has at most %(n)s bill lines; this one has %(count)s.", n=max_lines, count=len(raw_lines)),
+                    column="lines")
+        )  # fmt: skip
+        raw_lines = []
+    lines = []
+    for row, line in enumerate(raw_lines, start=1):
+        try:
+            label = text_field(line, "label", column_length(ClaimLine.label)) or ""
+            lines.append((label, _api_amount(line.get("amount"), "amount")))
+        except FieldError as exc:
+            problems.append(Problem(str(exc), row=row, column="label"))
+        except InputRejected as exc:
+            problems.extend(Problem(p.message, row=row, column=p.column) for p in exc.problems)
+    if problems:
+        raise InputRejected(problems)
+    return values, lines
+
+
 @bp.post("/api/schemes/<code>/claims")
 @permission_required("claims.write", tokens=True)
 def api_create(code: str):
@@ -359,17 +418,11 @@ def api_create(code: str):
     if not request.is_json:
         return jsonify(error=_("Send the claim as JSON (Content-Type: application/json).")), 415
     try:
-        data = json.loads(request.get_data(as_text=True), parse_float=Decimal)
-    except (ValueError, InvalidOperation):
-        return jsonify(error=_("The body is not valid JSON.")), 400
-    if not isinstance(data, dict):
-        return jsonify(error=_("The body must be a JSON object.")), 400
-    raw_lines = data.get("lines") or []
-    if not isinstance(raw_lines, list) or not all(isinstance(x, dict) for x in raw_lines):
-        return jsonify(errors={"lines": _("lines must be a list of {label, amount} objects.")}), 400
-    lines = [(str(x.get("label") or ""), "" if x.get("amount") is None else str(x["amount"])) for x in raw_lines]
-    values = {k: data.get(k) for k in CLAIM_FIELDS}
+        data = read_json_object()
+    except JsonRefused as exc:
+        return jsonify(error=str(exc)), 400
     try:
+        values, lines = _api_document(data, current_app.config["MHI_MAX_CLAIM_LINES"])
         claim = claim_from_json(scheme, values, lines, actor=current_user)
     except InputRejected as exc:
         db.session.rollback()
@@ -399,7 +452,9 @@ def claim_from_json(scheme, values: dict, lines: list[tuple[str, str]], *, actor
     """Read a claim sent by a program (this JSON route, /api/v1, FHIR) and decide it at once by the form's own
     path: ``read_entry`` then ``submit_claim``. Raises ``InputRejected`` or ``ClaimError``; flushes only."""
     values = {k: values.get(k) for k in CLAIM_FIELDS}
-    entry = read_entry(db.session, scheme, values, lines, ref_required=False)  # numbered by submit_claim if blank
+    max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
+    # A blank claim_ref is numbered by submit_claim.
+    entry = read_entry(db.session, scheme, values, lines, ref_required=False, max_lines=max_lines)
     return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=date.today())
 
 

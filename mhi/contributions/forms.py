@@ -6,9 +6,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from mhi.core.limits import DateField
 from mhi.core.numbers import locale_number
 
 METHOD_CHOICES = [("cash", _l("Cash")), ("mobile_money", _l("Mobile money")), ("bank", _l("Bank"))]

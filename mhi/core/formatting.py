@@ -6,6 +6,7 @@ from __future__ import annotations
 from copy import copy
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -14,6 +15,7 @@ from babel.numbers import format_decimal, format_percent
 from mhi.core.money import minor_units, round_money
 
 
+@lru_cache(maxsize=256)
 def display_locale(language: str, country: str | None) -> str:
     """``fr`` + ``SN`` → ``fr_SN`` when Babel knows it, else the language alone."""
     if country:
@@ -35,9 +37,17 @@ def money(amount: Decimal | int | None, currency: str, locale: str) -> str:
     """
     if amount is None:
         return "—"
-    pattern = copy(Locale.parse(locale).currency_formats["standard"])
-    pattern.frac_prec = (minor_units(currency),) * 2
+    pattern = _currency_pattern(locale, minor_units(currency))
     return pattern.apply(round_money(amount, currency), locale, currency=currency, currency_digits=False)
+
+
+@lru_cache(maxsize=256)
+def _currency_pattern(locale: str, decimals: int):
+    """The locale's currency pattern showing ``decimals`` decimals (built once: a claim page shows hundreds of
+    amounts)."""
+    pattern = copy(Locale.parse(locale).currency_formats["standard"])
+    pattern.frac_prec = (decimals,) * 2
+    return pattern
 
 
 def day(value: date | None, locale: str) -> str:

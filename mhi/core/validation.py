@@ -152,19 +152,25 @@ def share(value, *, allow_one: bool = True) -> Decimal:
     return result
 
 
-def whole(value, *, minimum: int = 0) -> int:
-    """A whole number ≥ minimum."""
+#: The largest whole number read from input: a PostgreSQL INTEGER column holds no more (tests/trust).
+WHOLE_LIMIT = 2**31 - 1
+
+
+def whole(value, *, minimum: int = 0, maximum: int = WHOLE_LIMIT) -> int:
+    """A whole number from ``minimum`` to ``maximum`` (by default what an INTEGER column holds)."""
     if isinstance(value, bool):
         raise FieldError(f"{value} is not a whole number")
     if isinstance(value, int):
         result = value
     else:
         text = str(value if value is not None else "").strip()
-        if not text.lstrip("-").isdigit():
-            raise FieldError(f"{value!r} is not a whole number")
+        if not text.lstrip("-").isdigit() or not text.isascii() or len(text) > 20:
+            raise FieldError(f"{str(value)[:40]!r} is not a whole number")
         result = int(text)
     if result < minimum:
         raise FieldError(f"{value} must be at least {minimum}")
+    if result > maximum:
+        raise FieldError(f"{str(value)[:40]} is too large (at most {maximum})")
     return result
 
 

@@ -11,9 +11,10 @@ from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from mhi.core import cli as core_cli
-from mhi.core import formatting, tabular
+from mhi.core import formatting, limits, tabular
 from mhi.core.access import public
 from mhi.core.db import db
 from mhi.core.files import make_private, private_folder
@@ -51,6 +52,7 @@ def current_scheme_locale(country: str | None = None) -> str:
 
 def init_app(app: Flask) -> None:
     """Attach the extensions and the template helpers to ``app``."""
+    limits.init_app(app)  # before any route is added: the bounded id converter
     db.init_app(app)
     migrate.init_app(app, db)
     # CSRF is checked by ``csrf_unless_token`` below rather than by Flask-WTF's own hook, so that a request
@@ -152,7 +154,8 @@ def init_app(app: Flask) -> None:
 
 def _error_page(error):
     """A short page in the user's language; the status code is kept. The API and FHIR answer in their own
-    shape (``mhi/core/problems.py``), and so does any request that sent or asked for JSON and was too large."""
+    shape (``mhi/core/problems.py``), and so does any request that sent or asked for JSON and was too large. A
+    message given to ``abort`` (already translated, e.g. by ``limits.bad_request``) is shown under the title."""
     from flask import current_app
     from flask_babel import gettext
 
@@ -162,13 +165,13 @@ def _error_page(error):
         return problem(
             413, gettext("The request is too large: the limit is %(limit)s (MHI_MAX_REQUEST_BYTES).", limit=limit)
         )
+    # A description given with abort() says more than the status; werkzeug's own defaults are English.
+    description = getattr(error, "description", None)
+    own = isinstance(error, HTTPException) and description != type(error).description and code != 500
     if is_api_request():
-        # A description given with abort() says more than the status; werkzeug's own defaults are English.
-        description = getattr(error, "description", None)
-        own = description is not None and description != getattr(type(error), "description", None)
-        return problem(code, description if own and code != 500 else None)
+        return problem(code, description if own else None)
     g.error_code = code
-    return render_template("errors.html", code=code, limit=limit), code
+    return render_template("errors.html", code=code, limit=limit, detail=description if own else None), code
 
 
 def _wants_json() -> bool:

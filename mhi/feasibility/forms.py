@@ -16,23 +16,15 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    FieldList,
-    FormField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
+from wtforms import FieldList, FormField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from mhi.core import validation as v
+from mhi.core.limits import DateField, fits
 from mhi.core.numbers import locale_number, locale_rate
 from mhi.core.validation import FieldError
+from mhi.schemes.models import Benefit
 
 #: Blank service rows offered below the filled ones, and the fewest rows a new study shows.
 BLANK_ROWS = 2
@@ -279,6 +271,15 @@ def add_blank_rows(form: StudyForm, count: int = BLANK_ROWS) -> None:
         form.services.append_entry()
 
 
+#: A rule's count of days is at most a century: dates plus waiting periods stay within the calendar.
+MAX_DAYS = 36500
+
+
+def _days(text, *, minimum: int = 0) -> int:
+    """A number of days in a product's rules (``minimum`` … MAX_DAYS)."""
+    return v.whole(text, minimum=minimum, maximum=MAX_DAYS)
+
+
 def _whole(text: str | None):
     """A whole number when the text is one, else the text (parse_study then says what is wrong with it)."""
     if text in (None, ""):
@@ -332,7 +333,7 @@ class BenefitForm(SubForm):
     """One benefit row of a product version."""
 
     code = StringField(_l("Code"), filters=[_strip])
-    name = StringField(_l("Name"), filters=[_strip])
+    name = StringField(_l("Name"), filters=[_strip], validators=[fits(Benefit.name)])
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice("service", _l("share of a bill")), SelectChoice("cash", _l("fixed amount"))]
     )
@@ -390,10 +391,10 @@ class VersionForm(FlaskForm):
             "amount": read(self.amount, lambda x: v.amount(x, currency, positive=True)),
             "period_months": int(self.period_months.data),
             "registration_fee": read(self.registration_fee, money) or Decimal(0),
-            "waiting_period_days": read(self.waiting_period_days, v.whole) or 0,
-            "grace_period_days": read(self.grace_period_days, v.whole) or 0,
-            "lapse_after_days": read(self.lapse_after_days, lambda x: v.whole(x, minimum=1)),
-            "submission_limit_days": read(self.submission_limit_days, lambda x: v.whole(x, minimum=1)),
+            "waiting_period_days": read(self.waiting_period_days, _days) or 0,
+            "grace_period_days": read(self.grace_period_days, _days) or 0,
+            "lapse_after_days": read(self.lapse_after_days, lambda x: _days(x, minimum=1)),
+            "submission_limit_days": read(self.submission_limit_days, lambda x: _days(x, minimum=1)),
         }
         benefits = []
         for entry in self.benefits:
@@ -409,7 +410,7 @@ class VersionForm(FlaskForm):
                 "ceiling_per_case": read(row.ceiling_per_case, lambda x: v.amount(x, currency, positive=True)),
                 "ceiling_per_year": read(row.ceiling_per_year, lambda x: v.amount(x, currency, positive=True)),
                 "max_cases_per_year": read(row.max_cases_per_year, lambda x: v.whole(x, minimum=1)),
-                "waiting_period_days": read(row.waiting_period_days, v.whole),
+                "waiting_period_days": read(row.waiting_period_days, _days),
             }
             if row.code.data in (None, ""):
                 row.code.errors = [*row.code.errors, _("Give the benefit a code.")]

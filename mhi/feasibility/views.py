@@ -20,6 +20,7 @@ from mhi.core import formatting
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
+from mhi.core.limits import INT_MAX
 from mhi.core.web import current_scheme_locale
 from mhi.feasibility import experience as exp
 from mhi.feasibility import services
@@ -229,7 +230,7 @@ def copy(study_id: int):
 @permission_required("feasibility")
 def compare():
     """2 to 4 studies side by side: key figures and the projection's last year."""
-    ids = [int(x) for x in request.args.getlist("ids") if x.isdigit()]
+    ids = [int(x) for x in request.args.getlist("ids") if x.isdigit() and len(x) <= 10 and int(x) <= INT_MAX]
     studies = [_study_or_404(i) for i in dict.fromkeys(ids)]
     if not 2 <= len(studies) <= services.MAX_COMPARED:
         flash(_("Tick 2 to 4 studies to compare them."), "error")

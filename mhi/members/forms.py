@@ -9,9 +9,10 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, FieldList, Form, FormField, HiddenField, SelectField, StringField
+from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from mhi.core.limits import DateField
 from mhi.members.services import PersonData
 
 SEX_CHOICES = [("F", _l("Female")), ("M", _l("Male"))]

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core import validation as v
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
-from mhi.core.validation import FieldError, Problem
+from mhi.core.limits import INT_MAX, query_date, query_int
+from mhi.core.validation import Problem
 from mhi.members import queries
 from mhi.members.forms import RELATION_LABELS, EnrolForm, ExitForm, PersonForm, show_problems
 from mhi.members.imports import import_members
@@ -28,11 +28,8 @@ bp = Blueprint("members", __name__)
 
 
 def day_arg(name: str = "on") -> date:
-    """A date from the query string (today when absent); a bad one answers 400."""
-    try:
-        return v.day(request.args[name]) if request.args.get(name) else date.today()
-    except FieldError:
-        abort(400)
+    """A date from the query string (today when absent); a bad or out-of-range one answers 400 saying why."""
+    return query_date(name, date.today())
 
 
 def household_in(scheme, household_id: int) -> Household:
@@ -49,7 +46,7 @@ def index(code: str):
     """Search the register by name, member number, household reference, village or phone."""
     scheme = scheme_or_404(code)
     query = request.args.get("q", "").strip()
-    page = queries.search_register(db.session, scheme.id, query, page=request.args.get("page", 1, type=int))
+    page = queries.search_register(db.session, scheme.id, query, page=query_int("page", 1, minimum=-INT_MAX))
     return render_template("members/index.html", scheme=scheme, query=query, page=page, relations=RELATION_LABELS)
 
 

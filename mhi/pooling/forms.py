@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
 
+from mhi.core.limits import DateField, IntegerField
 from mhi.core.numbers import LocaleDecimalField
 
 

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from mhi.core import validation as v
 from mhi.core.dates import add_months
 from mhi.core.money import ZERO
 from mhi.reports import indicators as ind
@@ -44,7 +45,21 @@ def _month_end(day: date) -> date:
 
 
 def read_period(kind: str | None, value: str | None, start: str | None, end: str | None, today: date) -> Period:
-    """The period of a dashboard request; without one, the last full calendar year before ``today``."""
+    """The period of a dashboard request; without one, the last full calendar year before ``today``. Its years
+    fall within validation.FIRST_YEAR–LAST_YEAR (``9999-12`` is refused, as in forms)."""
+    try:
+        period = _read_period(kind, value, start, end, today)
+    except PeriodError:
+        raise
+    except (ValueError, OverflowError) as exc:  # year 0, or a month end past year 9999
+        raise PeriodError(f"the period must fall between {v.FIRST_YEAR} and {v.LAST_YEAR}") from exc
+    if not (v.FIRST_YEAR <= period.start.year and period.end.year <= v.LAST_YEAR):
+        raise PeriodError(f"the period must fall between {v.FIRST_YEAR} and {v.LAST_YEAR}")
+    return period
+
+
+def _read_period(kind: str | None, value: str | None, start: str | None, end: str | None, today: date) -> Period:
+    """The period as written, before its years are checked."""
     kind = kind or "year"
     value = (value or "").strip()
     if kind not in PERIOD_KINDS:

@@ -13,20 +13,13 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import (
-    DateField,
-    FormField,
-    IntegerField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    StringField,
-)
+from wtforms import FormField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from mhi.auth.forms import language_choices
 from mhi.core.db import db
 from mhi.core.formatting import display_locale
+from mhi.core.limits import DateField, IntegerField
 from mhi.core.money import MINOR_UNITS
 from mhi.core.numbers import LocaleDecimalField, locale_number
 from mhi.core.validation import CODE_RE, FieldError, amount
