@@ -125,7 +125,7 @@ def init_app(app: Flask) -> None:
         # No one types a NUL byte; a request carrying one is forged, and PostgreSQL refuses it in any text
         # column — a 400 here rather than a 500 at the write (tests/trust walks every form with them).
         values = [value for source in (request.args, request.form) for _, many in source.lists() for value in many]
-        if any("\x00" in value for value in values):
+        if "\x00" in request.path or any("\x00" in value for value in values):
             abort(400)
         if request.is_json and "\\u0000" in request.get_data(as_text=True):
             abort(400)
