@@ -9,7 +9,7 @@ fixture set, or with dummy values that give 404 — both prove the permission ch
 from __future__ import annotations
 
 import pytest
-from werkzeug.routing import NumberConverter
+from werkzeug.routing.converters import NumberConverter
 
 from mhi.auth.models import ROLES
 from mhi.auth.tokens import create_token
