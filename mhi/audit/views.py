@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,10 +19,11 @@ from wtforms import Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from mhi.audit import queries
+from mhi.core import sheets
 from mhi.core.access import has_permission, permission_required, visible_scheme_ids
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, DateField, query_int
-from mhi.core.tabular import write_csv
+from mhi.core.web import current_scheme_locale
 
 bp = Blueprint("audit", __name__)
 
@@ -161,9 +162,31 @@ def index():
 @permission_required("audit.read")
 def export():
     """The same rows as CSV, oldest first: one line per change, before and after as JSON."""
+    return _export("csv")
+
+
+@bp.get("/audit/export.xlsx")
+@permission_required("audit.read")
+def export_xlsx():
+    """The same rows as a workbook."""
+    return _export("xlsx")
+
+
+def _export(fmt: str):
+    """The filtered trail as a download, headers in the user's language."""
     wanted = _filter(_form())
-    header = ["id", "at", "actor", "scheme", "entity", "entity_id", "action", "before", "after"]
-    rows = (
+    columns = [
+        sheets.Column("id", "count"),
+        sheets.Column(_l("When")),
+        sheets.Column(_l("Who")),
+        sheets.Column(_l("Scheme")),
+        sheets.Column(_l("Record")),
+        sheets.Column(_l("Record number"), "count"),
+        sheets.Column(_l("Change")),
+        sheets.Column(_l("Before")),
+        sheets.Column(_l("After")),
+    ]
+    rows = [
         [
             row.id,
             row.at.isoformat(sep=" ", timespec="seconds"),
@@ -176,11 +199,9 @@ def export():
             _json(row.after),
         ]
         for row in queries.trail_rows(db.session, current_user, wanted)
-    )
-    name = f"audit-{wanted.date_from.isoformat()}-{wanted.date_to.isoformat()}.csv"
-    return Response(
-        write_csv(rows, header), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    ]
+    stem = f"audit-{wanted.date_from.isoformat()}-{wanted.date_to.isoformat()}"
+    return sheets.download(sheets.Table(_l("Audit trail"), columns, rows), fmt, stem, current_scheme_locale())
 
 
 def _json(values) -> str | None:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from mhi.contributions.rules import UNBOUNDED
 from mhi.contributions.services import Account, household_account, iter_ledgers
-from mhi.core.tabular import write_csv
+from mhi.core import sheets
 from mhi.core.validation import REF_RE
 from mhi.members.models import Household, Person
 from mhi.members.services import name_key, phone_key
@@ -280,30 +281,40 @@ def households_struck_off(
     return lines
 
 
-ARREARS_HEADER = ("village", "household_ref", "head", "phone", "arrears", "paid_until")
-LAPSE_HEADER = ("strike_off_date", "household_ref", "head", "village", "phone")
-STRUCK_OFF_HEADER = ("strike_off_date", "household_ref", "head", "village", "phone", "reenrolled_as")
+def _list_columns(*names: str, currency: str | None = None) -> list[sheets.Column]:
+    """The columns of a household list, by name, with their headers in the user's language."""
+    known = {
+        "village": sheets.Column(_l("Village")),
+        "household_ref": sheets.Column(_l("Household")),
+        "head": sheets.Column(_l("Head of household")),
+        "phone": sheets.Column(_l("Phone")),
+        "arrears": sheets.Column(_l("Arrears"), "amount", currency),
+        "paid_until": sheets.Column(_l("Paid until"), "date"),
+        "strike_off_date": sheets.Column(_l("Struck off on"), "date"),
+        "reenrolled_as": sheets.Column(_l("Enrolled again as")),
+    }
+    return [known[name] for name in names]
 
 
-def arrears_csv(lines: list[HouseholdLine]) -> str:
-    """The arrears list as CSV (formula-safe, core/tabular.write_csv)."""
-    return write_csv(
-        ((x.village, x.ref, x.head, x.phone, x.arrears, x.paid_until) for x in lines),
-        ARREARS_HEADER,
-    )
+def arrears_table(lines: list[HouseholdLine], currency: str) -> sheets.Table:
+    """The arrears list (the collector's round): village, household, head, phone, arrears, paid until."""
+    columns = _list_columns("village", "household_ref", "head", "phone", "arrears", "paid_until", currency=currency)
+    rows = [[x.village, x.ref, x.head, x.phone, x.arrears, x.paid_until] for x in lines]
+    return sheets.Table(_l("In arrears"), columns, rows)
 
 
-def about_to_lapse_csv(lines: list[HouseholdLine]) -> str:
-    """The about-to-lapse list as CSV."""
-    return write_csv(((x.strike_off_date, x.ref, x.head, x.village, x.phone) for x in lines), LAPSE_HEADER)
+def about_to_lapse_table(lines: list[HouseholdLine], currency: str) -> sheets.Table:
+    """The households about to be struck off, the soonest first."""
+    columns = _list_columns("strike_off_date", "household_ref", "head", "village", "phone")
+    rows = [[x.strike_off_date, x.ref, x.head, x.village, x.phone] for x in lines]
+    return sheets.Table(_l("About to be struck off"), columns, rows)
 
 
-def struck_off_csv(lines: list[HouseholdLine]) -> str:
-    """The struck-off list as CSV."""
-    return write_csv(
-        ((x.strike_off_date, x.ref, x.head, x.village, x.phone, x.reenrolled_as) for x in lines),
-        STRUCK_OFF_HEADER,
-    )
+def struck_off_table(lines: list[HouseholdLine], currency: str) -> sheets.Table:
+    """The households struck off, with the household that enrolled them again if any."""
+    columns = _list_columns("strike_off_date", "household_ref", "head", "village", "phone", "reenrolled_as")
+    rows = [[x.strike_off_date, x.ref, x.head, x.village, x.phone, x.reenrolled_as] for x in lines]
+    return sheets.Table(_l("Struck off"), columns, rows)
 
 
 # -- the household page --------------------------------------------------------------------------------------

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from mhi.core import sheets
 from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
+from mhi.core.web import current_scheme_locale
 from mhi.members import queries
 from mhi.members.forms import RELATION_LABELS, EnrolForm, ExitForm, PersonForm, show_problems
 from mhi.members.imports import import_members
@@ -134,9 +136,9 @@ def person_exit(code: str, person_id: int):
 
 
 LISTS = {
-    "arrears": (lambda s, scheme, on: queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_csv),
-    "lapsing": (queries.households_about_to_lapse, queries.about_to_lapse_csv),
-    "struck-off": (queries.households_struck_off, queries.struck_off_csv),
+    "arrears": (lambda s, scheme, on: queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_table),
+    "lapsing": (queries.households_about_to_lapse, queries.about_to_lapse_table),
+    "struck-off": (queries.households_struck_off, queries.struck_off_table),
 }  # fmt: skip
 
 
@@ -149,12 +151,11 @@ def household_list(code: str, kind: str):
         abort(404)
     on = day_arg()
     lines = LISTS[kind][0](db.session, scheme, on)
-    if request.args.get("format") == "csv":
-        filename = f"{scheme.code}-{kind}-{on.isoformat()}.csv"
-        return Response(
-            LISTS[kind][1](lines),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    fmt = request.args.get("format")
+    if fmt in ("csv", "xlsx"):
+        table = LISTS[kind][1](lines, scheme.currency)
+        return sheets.download(
+            table, fmt, f"{scheme.code}-{kind}-{on.isoformat()}", current_scheme_locale(scheme.country)
         )
     return render_template("members/list.html", scheme=scheme, kind=kind, on=on, lines=lines)
 

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 
 from mhi.claims.models import Claim
+from mhi.core import sheets
 from mhi.core.audit import record
 from mhi.core.money import money_str
 from mhi.pooling import rules
@@ -327,3 +329,25 @@ def run_stress(session, federation: Federation, date_from: date, date_to: date, 
     ]
     balance = opening_balance(session, federation, date_from, row)
     return stress.run_stress_test(risks, pool_terms(row), balance, years=years, target=target)
+
+
+def settlement_table(document: dict) -> sheets.Table:
+    """A pool settlement's figures per scheme (pooling.md keys), then the pool's own figures."""
+    schemes = document["schemes"]
+    keys = list(next(iter(schemes.values()))) if schemes else []
+    columns = [sheets.Column(_l("Scheme")), *(sheets.Column(key, "number") for key in keys)]
+    rows = [[code, *(_plain(line[k]) for k in keys)] for code, line in schemes.items()]
+    rows.append([])
+    for key in ("opening_balance", "contributions", "available", "paid", "closing_balance"):
+        rows.append([key, _plain(document[key])])
+    return sheets.Table(_l("Pool settlement"), columns, rows)
+
+
+def _plain(value):
+    """A JSON value of a document (amounts are strings) as a number where it is one."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return value
+    return value

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from mhi.core import sheets
 from mhi.core.access import federation_or_404, permission_required, scheme_or_404
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
@@ -23,7 +24,6 @@ from mhi.pooling import pdf, services
 from mhi.pooling.forms import SettlementForm, StressForm
 from mhi.pooling.models import PoolSettlement
 from mhi.reports import charts
-from mhi.reports.services import settlement_csv
 from mhi.reports.views import keep_report_ledgers, requested_period
 
 bp = Blueprint("pooling", __name__)
@@ -157,18 +157,16 @@ def detail_json(federation_code: str, settlement_id: int):
     return jsonify(services.settlement_json(_settlement_or_404(federation, settlement_id)))
 
 
-@bp.get("/federations/<federation_code>/pool/<int:settlement_id>.csv")
+@bp.get("/federations/<federation_code>/pool/<int:settlement_id>.<any(csv, xlsx):fmt>")
 @permission_required("pool.run")
-def detail_csv(federation_code: str, settlement_id: int):
-    """The settlement's table per scheme as CSV."""
+def detail_table(federation_code: str, settlement_id: int, fmt: str):
+    """The settlement's table per scheme as CSV or XLSX."""
     federation = federation_or_404(federation_code)
     settlement = _settlement_or_404(federation, settlement_id)
-    name = f"{federation.code}-pool-{settlement.period_from}-{settlement.period_to}.csv"
-    return Response(
-        settlement_csv(services.settlement_json(settlement)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    stem = f"{federation.code}-pool-{settlement.period_from}-{settlement.period_to}"
+    country = next((s.country for s in federation.schemes), None)
+    table = services.settlement_table(services.settlement_json(settlement))
+    return sheets.download(table, fmt, stem, current_scheme_locale(country))
 
 
 @bp.get("/federations/<federation_code>/pool/<int:settlement_id>.pdf")

@@ -1,7 +1,7 @@
 """``report indicators`` and ``report federation`` (cli.md).
 
 Without ``--format`` a readable table goes to stdout; ``--format json`` writes cli.md's JSON document (to stdout,
-or to ``--out``); ``--format pdf`` writes the printed report to ``--out``. An unknown scheme or federation, or a
+or to ``--out``); ``--format pdf`` writes the printed report to ``--out``, ``--format xlsx`` its tables as a workbook. An unknown scheme or federation, or a
 federation whose schemes do not share a currency, is rejected input (exit 1).
 """
 
@@ -17,6 +17,7 @@ from mhi.core.cli import Rejected, emit_json, info, report_group
 from mhi.core.dates import DateError, parse_date
 from mhi.core.db import db
 from mhi.reports import indicators as ind
+from mhi.reports import services
 
 
 class IsoDate(click.ParamType):
@@ -44,9 +45,9 @@ def period_options(command):
 
 
 def output_options(command):
-    """``--format json|pdf`` and ``--out FILE``."""
+    """``--format json|pdf|xlsx`` and ``--out FILE``."""
     command = click.option("--out", "out", type=click.Path(dir_okay=False), help="write to this file")(command)
-    return click.option("--format", "fmt", type=click.Choice(["json", "pdf"]), default=None)(command)
+    return click.option("--format", "fmt", type=click.Choice(["json", "pdf", "xlsx"]), default=None)(command)
 
 
 def check_period(date_from, date_to) -> None:
@@ -55,12 +56,12 @@ def check_period(date_from, date_to) -> None:
         raise click.UsageError(f"--from {date_from} is after --to {date_to}")
 
 
-def write_output(fmt: str | None, out: str | None, document: dict, make_pdf, make_text) -> None:
-    """Send the report where the options say: text or JSON to stdout or a file, PDF to a file."""
-    if fmt == "pdf":
+def write_output(fmt: str | None, out: str | None, document: dict, make_pdf, make_text, make_xlsx=None) -> None:
+    """Send the report where the options say: text or JSON to stdout or a file, PDF or XLSX to a file."""
+    if fmt in ("pdf", "xlsx"):
         if not out:
-            raise click.UsageError("--format pdf needs --out FILE")
-        Path(out).write_bytes(make_pdf())
+            raise click.UsageError(f"--format {fmt} needs --out FILE")
+        Path(out).write_bytes(make_pdf() if fmt == "pdf" else make_xlsx())
         info(f"written {out}")
     elif fmt == "json":
         if out:
@@ -147,6 +148,14 @@ def indicators_command(scheme_code, date_from, date_to, fmt, out):
         ind.to_json(report),
         lambda: pdf.scheme_report_pdf(report, locale=scheme.locale or "fr"),
         lambda: scheme_text(report),
+        lambda: _workbook(
+            scheme.locale or "fr",
+            lambda: [
+                services.indicators_table(report),
+                services.benefits_table(report.benefits, report.currency),
+                services.trend_table(services.monthly_trend(db.session, scheme, date_to)),
+            ],
+        ),
     )
 
 
@@ -175,7 +184,24 @@ def federation_command(federation_code, date_from, date_to, fmt, out):
         ind.federation_to_json(report),
         lambda: pdf.federation_report_pdf(report, locale=locale),
         lambda: federation_text(report),
+        lambda: _workbook(
+            locale,
+            lambda: [
+                services.federation_table(report),
+                services.benefits_table(report.total_benefits, report.currency),
+            ],
+        ),
     )
+
+
+def _workbook(locale: str, make_tables) -> bytes:
+    """The report's tables as a workbook, with headers in the language of the scheme's documents."""
+    from flask_babel import force_locale
+
+    from mhi.core import sheets
+
+    with force_locale(locale.split("_")[0]):
+        return sheets.to_xlsx(make_tables())
 
 
 def init_app(app) -> None:

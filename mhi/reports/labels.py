@@ -61,3 +61,7 @@ def grouped_keys() -> list[tuple[str, list[str]]]:
     """The indicator keys of each section, in indicators.md's order."""
     keys = [key for key, _ in INDICATORS]
     return [(title, keys[keys.index(first) : keys.index(last) + 1]) for title, first, last in SECTIONS]
+
+
+#: The traffic lights' words (indicators.md "Thresholds"), as the dashboard writes them.
+LIGHTS = {"green": _l("green"), "amber": _l("amber"), "red": _l("red")}

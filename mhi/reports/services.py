@@ -6,19 +6,21 @@ Read-only: nothing here writes to the database.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from flask_babel import lazy_gettext as _l
+
+from mhi.core import sheets
 from mhi.core import validation as v
 from mhi.core.dates import add_months
 from mhi.core.money import ZERO
 from mhi.reports import indicators as ind
 from mhi.reports import ledgers, queries
+from mhi.reports.labels import LABELS, LIGHTS
 
 #: Months in the dashboard's trend charts.
 TREND_MONTHS = 24
@@ -195,64 +197,75 @@ def sort_schemes(schemes: list[ind.SchemeIndicators], key: str | None, descendin
     return sorted(schemes, key=order)
 
 
-# -- CSV -------------------------------------------------------------------------------------------------------
+# -- spreadsheet tables (CSV and XLSX through mhi.core.sheets) ---------------------------------------------
 
 
-def _csv(rows: list[list]) -> str:
-    """CSV text: UTF-8, LF line ends, quotes only where needed (as cli.md's exports)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rows)
-    return buffer.getvalue()
+def _sheet_value(key: str, value):
+    """One indicator for a spreadsheet: counts as integers, amounts and ratios as exact decimals, null kept."""
+    if value is None:
+        return None
+    if ind.KIND[key] == "count":
+        return int(value)
+    return Decimal(value)
 
 
-def _cell(key: str, value, currency: str) -> str:
-    """One indicator value as a CSV cell (the JSON value; empty for null)."""
-    shown = ind.json_value(key, value, currency)
-    return "" if shown is None else str(shown)
-
-
-def indicators_csv(report: ind.SchemeIndicators) -> str:
-    """``indicator,value,light`` for one scheme."""
-    rows = [["indicator", "value", "light"]]
+def indicators_table(report: ind.SchemeIndicators) -> sheets.Table:
+    """The indicators of one scheme: name, value, traffic light (one row per indicator, indicators.md's order)."""
+    rows = []
     for key, _ in ind.INDICATORS:
-        rows.append([key, _cell(key, report.indicators[key], report.currency), report.thresholds.get(key) or ""])
-    return _csv(rows)
+        light = report.thresholds.get(key)
+        rows.append([str(LABELS[key]), _sheet_value(key, report.indicators[key]), str(LIGHTS.get(light, "")), key])
+    columns = [
+        sheets.Column(_l("Indicator")),
+        sheets.Column(_l("Value"), "number"),
+        sheets.Column(_l("Light")),
+        sheets.Column(_l("Key")),
+    ]
+    return sheets.Table(_l("Indicators"), columns, rows)
 
 
-def benefits_csv(benefits: dict, currency: str) -> str:
-    """``benefit_code,cases,amount,average_cost,utilization_per_1000``."""
-    rows = [["benefit_code", *ind.BENEFIT_KEYS]]
-    for code, figures in ind.benefits_json(benefits, currency).items():
-        rows.append([code, *("" if figures[k] is None else str(figures[k]) for k in ind.BENEFIT_KEYS)])
-    return _csv(rows)
+def benefits_table(benefits: dict, currency: str) -> sheets.Table:
+    """The per-benefit figures: benefit, cases, amount, average cost, utilisation per 1000."""
+    columns = [
+        sheets.Column(_l("Benefit")),
+        sheets.Column(_l("Cases"), "count"),
+        sheets.Column(_l("Amount"), "amount", currency),
+        sheets.Column(_l("Average cost"), "amount", currency),
+        sheets.Column(_l("Use per 1000 beneficiaries"), "number"),
+    ]
+    rows = [
+        [code, figures["cases"], figures["amount"], figures["average_cost"], figures["utilization_per_1000"]]
+        for code, figures in benefits.items()
+    ]
+    return sheets.Table(_l("Benefits"), columns, rows)
 
 
-def trend_csv(points: list[TrendPoint]) -> str:
-    """``month,beneficiaries_covered,collection_rate,incurred_claims_ratio,reserve_months``."""
-    rows = [["month", "beneficiaries_covered", "collection_rate", "incurred_claims_ratio", "reserve_months"]]
-    for p in points:
-        ratios = (p.collection_rate, p.incurred_claims_ratio, p.reserve_months)
-        rows.append([p.month.strftime("%Y-%m"), p.beneficiaries, *("" if r is None else str(float(r)) for r in ratios)])
-    return _csv(rows)
+def trend_table(points: list[TrendPoint]) -> sheets.Table:
+    """The 24-month trend: month, beneficiaries, collection rate, incurred claims ratio, reserve months."""
+    columns = [
+        sheets.Column(_l("Month")),
+        sheets.Column(_l("Beneficiaries covered"), "count"),
+        sheets.Column(_l("Collection rate"), "ratio"),
+        sheets.Column(_l("Incurred claims ratio"), "ratio"),
+        sheets.Column(_l("Reserve (months of claims)"), "number"),
+    ]
+    rows = [
+        [p.month.strftime("%Y-%m"), p.beneficiaries, p.collection_rate, p.incurred_claims_ratio, p.reserve_months]
+        for p in points
+    ]
+    return sheets.Table(_l("Trend"), columns, rows)
 
 
-def federation_csv(report: ind.FederationIndicators) -> str:
-    """``indicator,<scheme codes…>,total``: the schemes side by side."""
-    rows = [["indicator", *(scheme.code for scheme in report.schemes), "total"]]
+def federation_table(report: ind.FederationIndicators) -> sheets.Table:
+    """The schemes side by side and the federation's total, one row per indicator."""
+    columns = [
+        sheets.Column(_l("Indicator")),
+        *(sheets.Column(scheme.code, "number") for scheme in report.schemes),
+        sheets.Column(_l("Total"), "number"),
+        sheets.Column(_l("Key")),
+    ]
+    rows = []
     for key, _ in ind.INDICATORS:
-        cells = [_cell(key, scheme.indicators[key], report.currency) for scheme in report.schemes]
-        rows.append([key, *cells, _cell(key, report.total_indicators[key], report.currency)])
-    return _csv(rows)
-
-
-def settlement_csv(document: dict) -> str:
-    """``scheme,<pooling.md scheme keys…>`` plus a line per pool figure."""
-    schemes = document["schemes"]
-    keys = list(next(iter(schemes.values()))) if schemes else []
-    rows = [["scheme", *keys]]
-    rows += [[code, *(line[k] for k in keys)] for code, line in schemes.items()]
-    rows.append([])
-    for key in ("opening_balance", "contributions", "available", "paid", "closing_balance"):
-        rows.append([key, document[key]])
-    return _csv(rows)
+        values = [_sheet_value(key, scheme.indicators[key]) for scheme in report.schemes]
+        rows.append([str(LABELS[key]), *values, _sheet_value(key, report.total_indicators[key]), key])
+    return sheets.Table(_l("Federation"), columns, rows)

@@ -13,6 +13,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
+from mhi.core import sheets
 from mhi.core.access import federation_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
@@ -34,7 +35,7 @@ def keep_report_ledgers(response):
 
 bp.after_request(keep_report_ledgers)
 
-CSV_TABLES = ("indicators", "benefits", "trend")
+TABLES = ("indicators", "benefits", "trend", "all")
 
 
 def requested_period() -> services.Period:
@@ -49,11 +50,6 @@ def requested_period() -> services.Period:
         )
     except services.PeriodError as exc:
         abort(400, str(exc))
-
-
-def _csv_response(text: str, filename: str) -> Response:
-    """A CSV download."""
-    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def _pdf_response(data: bytes, filename: str) -> Response:
@@ -145,24 +141,26 @@ def scheme_pdf(code: str):
     return _pdf_response(data, f"{scheme.code}-{period.start}-{period.end}.pdf")
 
 
-@bp.get("/schemes/<code>/indicators/<table>.csv")
+@bp.get("/schemes/<code>/indicators/<table>.<any(csv, xlsx):fmt>")
 @permission_required("figures.read")
-def scheme_csv(code: str, table: str):
-    """One table of the dashboard as CSV: the indicators, the per-benefit figures or the trend."""
-    if table not in CSV_TABLES:
+def scheme_table(code: str, table: str, fmt: str):
+    """One table of the dashboard as CSV or XLSX (the indicators, the per-benefit figures or the trend); the
+    whole report as one workbook with ``all.xlsx``."""
+    if table not in TABLES or (table == "all" and fmt != "xlsx"):
         abort(404)
     scheme = scheme_or_404(code)
     period = requested_period()
-    if table == "trend":
-        text = services.trend_csv(services.monthly_trend(db.session, scheme, period.end))
-    else:
+    tables = []
+    if table in ("trend", "all"):
+        tables.append(services.trend_table(services.monthly_trend(db.session, scheme, period.end)))
+    if table != "trend":
         report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
-        text = (
-            services.indicators_csv(report)
-            if table == "indicators"
-            else services.benefits_csv(report.benefits, report.currency)
-        )
-    return _csv_response(text, f"{scheme.code}-{table}-{period.start}-{period.end}.csv")
+        if table in ("indicators", "all"):
+            tables.insert(0, services.indicators_table(report))
+        if table in ("benefits", "all"):
+            tables.insert(1 if table == "all" else 0, services.benefits_table(report.benefits, report.currency))
+    stem = f"{scheme.code}-{table}-{period.start}-{period.end}"
+    return sheets.download(tables, fmt, stem, current_scheme_locale(scheme.country))
 
 
 def _federation_report(federation, period):
@@ -220,20 +218,24 @@ def federation_pdf(federation_code: str):
     return _pdf_response(data, f"{federation.code}-{period.start}-{period.end}.pdf")
 
 
-@bp.get("/federations/<federation_code>/report/<table>.csv")
+@bp.get("/federations/<federation_code>/report/<table>.<any(csv, xlsx):fmt>")
 @permission_required("federation.read")
-def federation_csv(federation_code: str, table: str):
-    """The schemes side by side (``indicators``) or the total's per-benefit figures (``benefits``) as CSV."""
-    if table not in ("indicators", "benefits"):
+def federation_table(federation_code: str, table: str, fmt: str):
+    """The schemes side by side (``indicators``) or the total's per-benefit figures (``benefits``), as CSV or
+    XLSX; both as one workbook with ``all.xlsx``."""
+    if table not in ("indicators", "benefits", "all") or (table == "all" and fmt != "xlsx"):
         abort(404)
     federation = federation_or_404(federation_code)
     period = requested_period()
     report = _federation_report(federation, period)
-    if table == "indicators":
-        text = services.federation_csv(report)
-    else:
-        text = services.benefits_csv(report.total_benefits, report.currency)
-    return _csv_response(text, f"{federation.code}-{table}-{period.start}-{period.end}.csv")
+    tables = []
+    if table in ("indicators", "all"):
+        tables.append(services.federation_table(report))
+    if table in ("benefits", "all"):
+        tables.append(services.benefits_table(report.total_benefits, report.currency))
+    country = next((s.country for s in federation.schemes), None)
+    stem = f"{federation.code}-{table}-{period.start}-{period.end}"
+    return sheets.download(tables, fmt, stem, current_scheme_locale(country))
 
 
 def init_app(app) -> None:

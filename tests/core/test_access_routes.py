@@ -64,6 +64,8 @@ def url_for_rule(rule, world) -> str:
             values[name] = 999999
         elif kind == "PathConverter":
             values[name] = "no/such/path"
+        elif kind == "AnyConverter":  # a choice such as the download format: any of its values
+            values[name] = sorted(rule._converters[name].items)[0]
         else:
             values[name] = "NO-SUCH-RECORD"
     return rule.build(values, append_unknown=False)[1]

@@ -9,13 +9,13 @@ import pytest
 
 from mhi.contributions.services import record_receipt
 from mhi.members.queries import (
-    about_to_lapse_csv,
-    arrears_csv,
+    about_to_lapse_table,
+    arrears_table,
     households_about_to_lapse,
     households_in_arrears,
     households_struck_off,
     search_register,
-    struck_off_csv,
+    struck_off_table,
 )
 from mhi.members.services import enrol_household
 from tests.members.helpers import enrol, person, scheme_with_programme
@@ -86,11 +86,18 @@ def test_lists(session, scheme):
     assert [(x.ref, x.arrears, x.village, x.head) for x in arrears] == [("H-2", Decimal(2800), "Pout", "Moussa Ndiaye")]
     late = households_in_arrears(session, scheme, date(2025, 4, 20))
     assert [(x.ref, x.arrears) for x in late] == [("H-1", Decimal(600)), ("H-2", Decimal(3400))]
-    assert arrears_csv(late).splitlines()[1] == "Ndiagane,H-1,Aïssatou Lô,+221 76 352 37 08,600,2025-04-10"
+    assert arrears_table(late, "XOF").rows[0] == [
+        "Ndiagane",
+        "H-1",
+        "Aïssatou Lô",
+        "+221 76 352 37 08",
+        Decimal(600),
+        date(2025, 4, 10),
+    ]
     # H-2 never paid: struck off on E + 180 = 2025-07-09; H-1 on 2025-04-10 + 180 = 2025-10-07.
     soon = households_about_to_lapse(session, scheme, date(2025, 6, 20))
     assert [(x.ref, x.strike_off_date) for x in soon] == [("H-2", date(2025, 7, 9))]
-    assert about_to_lapse_csv(soon).startswith("strike_off_date,household_ref")
+    assert about_to_lapse_table(soon, "XOF").rows[0][:2] == [date(2025, 7, 9), "H-2"]
     assert households_struck_off(session, scheme, date(2025, 7, 8)) == []
     enrol(session, scheme, "H-3", date(2025, 8, 1), previous_household=h2)
     struck = households_struck_off(session, scheme, date(2025, 12, 31))
@@ -98,4 +105,4 @@ def test_lists(session, scheme):
         ("H-1", date(2025, 10, 7), None),
         ("H-2", date(2025, 7, 9), "H-3"),
     ]
-    assert struck_off_csv(struck).splitlines()[2] == "2025-07-09,H-2,Moussa Ndiaye,Pout,,H-3"
+    assert struck_off_table(struck, "XOF").rows[1] == [date(2025, 7, 9), "H-2", "Moussa Ndiaye", "Pout", "", "H-3"]

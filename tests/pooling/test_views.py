@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -55,8 +56,10 @@ def test_draft_then_close(client, session, setup):
     document = client.get(f"{base}.json").get_json()
     assert document["schemes"]["MUT-A"]["excess_of_loss_claim"] == "7000"
     assert "triggering_claims" not in document
-    csv_text = client.get(f"{base}.csv").get_data(as_text=True)
-    assert csv_text.startswith("scheme,contributions_earned,claims_incurred,pool_contribution")
+    csv_text = client.get(f"{base}.csv").data.decode("utf-8-sig")
+    assert csv_text.startswith("Scheme,contributions_earned,claims_incurred,pool_contribution")
+    workbook = load_workbook(io.BytesIO(client.get(f"{base}.xlsx").data), read_only=True)
+    assert next(workbook.active.iter_rows(min_row=2, max_row=2, values_only=True))[0] == "MUT-A"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(client.get(f"{base}.pdf").data)).pages)
     text = "".join(text.split()).replace(",", "").replace("\u202f", "")
     assert "C3" in text and "7000" in text and "O80" not in text

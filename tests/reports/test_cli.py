@@ -71,3 +71,31 @@ def test_errors(runner, scheme):
         args=["report", "indicators", "--scheme", "MUT-HAND", "--from", "2025-06-30", "--to", "2025-01-01"]
     )
     assert backwards.exit_code == 2
+
+
+def test_xlsx_workbooks_for_the_board(runner, scheme, tmp_path):
+    """``--format xlsx --out FILE``: the report's tables as sheets, numbers as numbers, headers in the scheme's
+    language (the hand scheme's documents are in French)."""
+    from openpyxl import load_workbook
+
+    assert (
+        runner.invoke(args=["report", "indicators", "--scheme", "MUT-HAND", *PERIOD, "--format", "xlsx"]).exit_code == 2
+    )
+    out = tmp_path / "indicators.xlsx"
+    result = runner.invoke(
+        args=["report", "indicators", "--scheme", "MUT-HAND", *PERIOD, "--format", "xlsx", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out, read_only=True)
+    assert len(book.sheetnames) == 3
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    values = {row[3]: row[1] for row in rows[1:]}
+    assert values["contributions_earned"] == 17852
+    out = tmp_path / "federation.xlsx"
+    result = runner.invoke(
+        args=["report", "federation", "--federation", "UMT", *PERIOD, "--format", "xlsx", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out, read_only=True)
+    header = next(book.worksheets[0].iter_rows(values_only=True))
+    assert header[1] == "MUT-HAND" and header[-1] in ("Key", "Clé")

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from mhi.core.db import db
@@ -80,16 +81,21 @@ def test_json_csv_and_pdf(client, setup, session):
     login(client, users["manager"])
     document = client.get(f"/schemes/MUT-A/indicators.json?{QUERY}").get_json()
     assert document == json.loads(json.dumps(ind.to_json(ind.scheme_indicators(db.session, scheme_a, F, T))))
-    rows = list(
-        csv.DictReader(
-            io.StringIO(client.get(f"/schemes/MUT-A/indicators/indicators.csv?{QUERY}").get_data(as_text=True))
-        )
-    )
-    assert {"indicator": "contributions_earned", "value": "17852", "light": ""} in rows
-    benefits = client.get(f"/schemes/MUT-A/indicators/benefits.csv?{QUERY}").get_data(as_text=True)
-    assert benefits.splitlines()[0] == "benefit_code,cases,amount,average_cost,utilization_per_1000"
-    trend = client.get(f"/schemes/MUT-A/indicators/trend.csv?{QUERY}").get_data(as_text=True).splitlines()
+    indicators_csv = client.get(f"/schemes/MUT-A/indicators/indicators.csv?{QUERY}")
+    assert indicators_csv.data.startswith("\ufeff".encode()), "a byte-order mark, for Excel"
+    rows = list(csv.DictReader(io.StringIO(indicators_csv.data.decode("utf-8-sig"))))
+    assert {"Indicator": "Contributions earned", "Value": "17852", "Light": "", "Key": "contributions_earned"} in rows
+    benefits = client.get(f"/schemes/MUT-A/indicators/benefits.csv?{QUERY}").data.decode("utf-8-sig")
+    assert benefits.splitlines()[0] == "Benefit,Cases,Amount,Average cost,Use per 1000 beneficiaries"
+    trend = client.get(f"/schemes/MUT-A/indicators/trend.csv?{QUERY}").data.decode("utf-8-sig").splitlines()
     assert len(trend) == 25 and trend[-1].startswith("2025-06,6,")
+    workbook = client.get(f"/schemes/MUT-A/indicators/all.xlsx?{QUERY}")
+    assert workbook.mimetype.endswith("spreadsheetml.sheet")
+    sheets = load_workbook(io.BytesIO(workbook.data), read_only=True)
+    assert sheets.sheetnames == ["Indicators", "Benefits", "Trend"]
+    values = {row[3]: row[1] for row in sheets["Indicators"].iter_rows(min_row=2, values_only=True)}
+    assert values["contributions_earned"] == 17852 and isinstance(values["contributions_earned"], int | float)
+    assert client.get(f"/schemes/MUT-A/indicators/all.csv?{QUERY}").status_code == 404
     assert client.get(f"/schemes/MUT-A/indicators/other.csv?{QUERY}").status_code == 404
     response = client.get(f"/schemes/MUT-A/indicators.pdf?{QUERY}")
     assert response.mimetype == "application/pdf"
@@ -124,9 +130,11 @@ def test_federation_view_sorted_red_first_and_no_claims(client, setup, session):
     assert "133000" in text
     assert (
         client.get(f"/federations/UMT/report/indicators.csv?{QUERY}")
-        .get_data(as_text=True)
-        .startswith("indicator,MUT-A,MUT-B,total")
+        .data.decode("utf-8-sig")
+        .startswith("Indicator,MUT-A,MUT-B,Total,Key")
     )
+    both = load_workbook(io.BytesIO(client.get(f"/federations/UMT/report/all.xlsx?{QUERY}").data), read_only=True)
+    assert both.sheetnames == ["Federation", "Benefits"]
     # The reviewer sees the schemes' dashboards too (figures.read), never their claims.
     assert client.get(f"/schemes/MUT-A/indicators?{QUERY}").status_code == 200
 
