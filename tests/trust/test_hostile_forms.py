@@ -168,6 +168,7 @@ def _world(app) -> dict:
             "session_id": 0,  # no such session: ending the walker's own would sign it out
             "table": "indicators",
             "kind": "arrears",
+            "fmt": "xlsx",
         }
         # The API and FHIR address records by their business keys (mhi/api/views.py) and persons by id.
         ids["ref"] = session.scalar(select(Household.ref).where(Household.id == ids["household_id"]))
@@ -190,7 +191,7 @@ def _url(rule, ids: dict) -> str:
             values[name] = ids[name]
     url = rule.rule
     for name, value in values.items():
-        url = re.sub(rf"<(?:[a-z]+:)?{name}>", str(value), url)
+        url = re.sub(rf"<(?:[^:>]+:)?{name}>", str(value), url)
     return url
 
 
