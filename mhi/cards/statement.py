@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from mhi.claims.models import Claim
 from mhi.contributions.services import Account, household_account
 from mhi.core.formatting import display_locale, money
-from mhi.core.pdf import FONT, FONT_BOLD, register_fonts, stylesheet
+from mhi.core.pdf import FONT, FONT_BOLD, column_widths, register_fonts, stylesheet
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Scheme
 
@@ -350,6 +350,10 @@ def statement_pdf(
     return buffer.getvalue()
 
 
+#: The type size of the statement's table cells (points).
+CELL_SIZE = 7.5
+
+
 def document_styles() -> dict[str, ParagraphStyle]:
     """The few paragraph styles of the statement and the receipt slip, in DejaVu Sans."""
     register_fonts()
@@ -365,9 +369,14 @@ def document_styles() -> dict[str, ParagraphStyle]:
         ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9),
-        "cell_bold": ParagraphStyle("cell_bold", parent=body, fontName=FONT_BOLD, fontSize=7.5, leading=9),
-        "cell_right": ParagraphStyle("cell_right", parent=body, fontSize=7.5, leading=9, alignment=TA_RIGHT),
+        # Cells wrap between words, never inside one (a narrow column once printed "Sex e").
+        "cell": ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=9, splitLongWords=0),
+        "cell_bold": ParagraphStyle(
+            "cell_bold", parent=body, fontName=FONT_BOLD, fontSize=CELL_SIZE, leading=9, splitLongWords=0
+        ),
+        "cell_right": ParagraphStyle(
+            "cell_right", parent=body, fontSize=CELL_SIZE, leading=9, alignment=TA_RIGHT, splitLongWords=0
+        ),
         "label": ParagraphStyle("label", parent=body, textColor=colors.HexColor("#5a6470")),
     }
 
@@ -405,7 +414,8 @@ def _table(
     header: bool = True,
     total: bool = False,
 ) -> Table:
-    """A grid of escaped Paragraph cells (so long names wrap and markup prints as text); widths in mm."""
+    """A grid of escaped Paragraph cells (so long names wrap and markup prints as text). ``widths`` (mm) give
+    the table's whole width and are then shared out from what the columns hold (core/pdf.column_widths)."""
     data = []
     for index, row in enumerate(rows):
         bold = (header and index == 0) or (total and index == len(rows) - 1)
@@ -416,7 +426,8 @@ def _table(
                 style = ParagraphStyle("bold_right", parent=styles["cell_bold"], alignment=TA_RIGHT)
             cells.append(Paragraph(escape(str(value)), style))
         data.append(cells)
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1 if header else 0, hAlign="LEFT")
+    fitted = column_widths(rows, sum(widths) * mm, size=CELL_SIZE, header_rows=1 if header else 0)
+    table = Table(data, colWidths=fitted, repeatRows=1 if header else 0, hAlign="LEFT")
     commands = [
         ("GRID", (0, 0), (-1, -1), 0.3, GRID),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -6,13 +6,18 @@ so every PDF uses DejaVu Sans (conventions.md "Money": amounts formatted for the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
 
-from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle, StyleSheet1, getSampleStyleSheet
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, Table, TableStyle
 
 from mhi.core.formatting import money
 
@@ -78,3 +83,109 @@ def money_formatter(currency: str, locale: str) -> Callable[[Decimal | str | int
         return money(Decimal(amount), currency, locale)
 
     return format_money
+
+
+# -- tables sized from their content ---------------------------------------------------------------------------
+
+#: Horizontal padding ReportLab puts in a cell (LEFTPADDING + RIGHTPADDING, 6 pt each by default).
+CELL_PADDING = 12
+
+
+def _cell_style(name: str, *, bold: bool, right: bool, size: float) -> ParagraphStyle:
+    """A cell's paragraph style: DejaVu Sans, wrapping at spaces only (a word is never cut in two)."""
+    register_fonts()
+    return ParagraphStyle(
+        name,
+        fontName=FONT_BOLD if bold else FONT,
+        fontSize=size,
+        leading=size * 1.2,
+        alignment=TA_RIGHT if right else TA_LEFT,
+        splitLongWords=0,
+    )
+
+
+def column_widths(
+    rows: Sequence[Sequence[str]], available: float, *, size: float = 8, header_rows: int = 1
+) -> list[float]:
+    """Widths (points) for the columns of ``rows`` that fill ``available``, sized from what the cells hold.
+
+    Each column gets at least its longest word (a word is never split), then the room left goes to the columns
+    whose text would need more, in proportion to what they lack; a column whose whole text fits keeps just that.
+    """
+    register_fonts()
+    count = max((len(row) for row in rows), default=0)
+    longest_word = [0.0] * count
+    whole = [0.0] * count
+    for index, row in enumerate(rows):
+        font = FONT_BOLD if index < header_rows else FONT
+        for column, text in enumerate(row):
+            for line in str(text).split("\n"):
+                whole[column] = max(whole[column], pdfmetrics.stringWidth(line, font, size))
+                for word in line.split():
+                    longest_word[column] = max(longest_word[column], pdfmetrics.stringWidth(word, font, size))
+    minimum = [w + CELL_PADDING for w in longest_word]
+    wanted = [max(w + CELL_PADDING, m) for w, m in zip(whole, minimum, strict=True)]
+    if sum(wanted) <= available:
+        spare = available - sum(wanted)
+        return [w + spare * w / sum(wanted) for w in wanted] if sum(wanted) else wanted
+    if sum(minimum) >= available:
+        return minimum  # the words themselves do not fit: the caller takes a smaller font (fitted_table does)
+    room = available - sum(minimum)
+    lacking = [w - m for w, m in zip(wanted, minimum, strict=True)]
+    total_lacking = sum(lacking)
+    return [m + room * lack / total_lacking for m, lack in zip(minimum, lacking, strict=True)]
+
+
+def fitted_table(
+    rows: Sequence[Sequence[str]],
+    available: float,
+    *,
+    header_rows: int = 1,
+    numeric_from: int | None = 1,
+    numeric: Sequence[int] = (),
+    size: float = 8,
+    bold_rows: Sequence[int] = (),
+    colours: dict[tuple[int, int], Any] | None = None,
+) -> Table:
+    """A grid table whose columns are sized from their content and whose cells wrap at word boundaries.
+
+    Every cell is an escaped Paragraph (names are text, never mark-up). Figures (columns from ``numeric_from``,
+    or those listed in ``numeric``) are right-aligned. When the longest words of a table cannot fit the width,
+    the font gets smaller (down to 6 pt) rather than a word being cut. ``colours`` maps (row, column) to a
+    text colour (a traffic light's word).
+    """
+    while True:
+        widths = column_widths(rows, available, size=size, header_rows=header_rows)
+        if sum(widths) <= available + 0.5 or size <= 6:
+            break
+        size -= 0.5
+    numbers = set(numeric)
+    if numeric_from is not None:
+        numbers |= set(range(numeric_from, max((len(r) for r in rows), default=0)))
+    styles = {
+        (bold, right): _cell_style(f"cell-{bold}-{right}", bold=bold, right=right, size=size)
+        for bold in (False, True)
+        for right in (False, True)
+    }
+    colours = colours or {}
+    data = []
+    for index, row in enumerate(rows):
+        bold = index < header_rows or index in bold_rows
+        cells = []
+        for column, text in enumerate(row):
+            style = styles[(bold, column in numbers)]
+            if (index, column) in colours:
+                style = ParagraphStyle(f"{style.name}-colour", parent=style, textColor=colours[(index, column)])
+            cells.append(Paragraph(escape(str(text)).replace("\n", "<br/>"), style))
+        data.append(cells)
+    table = Table(data, colWidths=widths, repeatRows=header_rows)
+    commands = [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d0d7de")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    if header_rows:
+        commands.append(("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#f6f8fa")))
+    table.setStyle(TableStyle(commands))
+    return table

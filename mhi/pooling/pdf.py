@@ -11,12 +11,11 @@ from xml.sax.saxutils import escape
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-from mhi.core.pdf import FONT, FONT_BOLD, money_formatter, register_fonts, stylesheet
+from mhi.core.pdf import fitted_table, money_formatter, register_fonts, stylesheet
 from mhi.pooling.services import TRIGGERING
 
 
@@ -40,21 +39,9 @@ def pool_labels() -> dict[str, str]:
     }
 
 
-def _grid(rows, widths) -> Table:
-    """A table in DejaVu Sans with a header row and right-aligned figures."""
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), FONT, 8),
-                ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f6f8fa")),
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d0d7de")),
-                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
-            ]
-        )
-    )
-    return table
+def _grid(rows, width: float):
+    """A table in DejaVu Sans with a header row, columns sized from their content, figures right-aligned."""
+    return fitted_table(rows, width)
 
 
 def settlement_pdf(settlement, federation, locale: str) -> bytes:
@@ -81,13 +68,12 @@ def settlement_pdf(settlement, federation, locale: str) -> bytes:
             [labels[key], money(document[key])]
             for key in ("opening_balance", "contributions", "available", "paid", "closing_balance")
         ]
-        story += [_grid(pool_rows, [width * 0.4, width * 0.2]), Spacer(1, 4 * mm)]
+        story += [_grid(pool_rows, width * 0.6), Spacer(1, 4 * mm)]
         codes = list(document["schemes"])
         keys = list(next(iter(document["schemes"].values()))) if codes else []
-        cell = (width * 0.7) / max(len(codes), 1)
         scheme_rows = [["", *codes]]
         scheme_rows += [[labels[key], *(money(document["schemes"][code][key]) for code in codes)] for key in keys]
-        story += [_grid(scheme_rows, [width * 0.3] + [cell] * len(codes)), Spacer(1, 4 * mm)]
+        story += [_grid(scheme_rows, width), Spacer(1, 4 * mm)]
         triggering = document.get(TRIGGERING) or []
         story.append(Paragraph(_("Claims reaching the excess-of-loss layer"), styles["Heading3"]))
         if triggering:
@@ -96,7 +82,7 @@ def settlement_pdf(settlement, federation, locale: str) -> bytes:
                 [t["scheme"], t["claim_ref"], money(t["amount_approved"]), money(t["excess_of_loss"])]
                 for t in triggering
             ]
-            story.append(_grid(rows, [width * 0.2, width * 0.3, width * 0.2, width * 0.2]))
+            story.append(_grid(rows, width * 0.9))
         else:
             story.append(Paragraph(_("None."), styles["Normal"]))
         buffer = io.BytesIO()

@@ -19,9 +19,9 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
-from mhi.core.pdf import FONT, FONT_BOLD, money_formatter, register_fonts, stylesheet
+from mhi.core.pdf import FONT, FONT_BOLD, fitted_table, money_formatter, register_fonts, stylesheet
 from mhi.reports import indicators as ind
 from mhi.reports.labels import LABELS, grouped_keys
 
@@ -30,8 +30,6 @@ LIGHT_COLOURS = {
     "amber": colors.HexColor("#9a6700"),
     "red": colors.HexColor("#b3261e"),
 }
-_GRID = colors.HexColor("#d0d7de")
-_HEAD = colors.HexColor("#f6f8fa")
 
 
 def _language(locale: str) -> str:
@@ -58,29 +56,11 @@ def light_word(light: str | None) -> str:
     return {"green": _("green"), "amber": _("amber"), "red": _("red")}.get(light or "", "")
 
 
-def _table(rows: list[list], widths: list[float], header_rows: int = 1, numeric_from: int = 1) -> Table:
-    """A grid table in DejaVu Sans with a shaded header and right-aligned figures."""
-    table = Table(rows, colWidths=widths, repeatRows=header_rows)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), FONT, 8),
-                ("FONT", (0, 0), (-1, header_rows - 1), FONT_BOLD, 8),
-                ("BACKGROUND", (0, 0), (-1, header_rows - 1), _HEAD),
-                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
-                ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
-    return table
-
-
-def _light_styles(table: Table, lights: list[tuple[int, int, str | None]]) -> None:
-    """Colour the cells holding a light word."""
-    commands = [("TEXTCOLOR", (col, row), (col, row), LIGHT_COLOURS[light]) for row, col, light in lights if light]
-    if commands:
-        table.setStyle(TableStyle(commands))
+def _table(rows: list[list], width: float, *, lights=(), header_rows: int = 1, numeric_from: int = 1):
+    """A grid table in DejaVu Sans, columns sized from their content, figures right-aligned, light words in
+    their colour (``lights``: (row, column, light))."""
+    colours = {(row, col): LIGHT_COLOURS[light] for row, col, light in lights if light}
+    return fitted_table(rows, width, header_rows=header_rows, numeric_from=numeric_from, colours=colours)
 
 
 def _benefit_rows(benefits: dict, currency: str, locale: str) -> list[list[str]]:
@@ -198,11 +178,10 @@ def scheme_report_pdf(report: ind.SchemeIndicators, locale: str, trend=None) -> 
                     ]
                 )
                 lights.append((len(rows) - 1, 2, light))
-            table = _table(rows, [width * 0.55, width * 0.28, width * 0.17])
-            _light_styles(table, lights)
+            table = _table(rows, width, lights=lights)
             story += [KeepTogether(table), Spacer(1, 3 * mm)]
         story.append(Paragraph(_("Per benefit"), styles["Heading3"]))
-        story.append(_table(_benefit_rows(report.benefits, report.currency, locale), [width * 0.2] * 5))
+        story.append(_table(_benefit_rows(report.benefits, report.currency, locale), width))
         if trend:
             story += [Spacer(1, 4 * mm), Paragraph(_("The last 24 months"), styles["Heading3"])]
             story += _trend_section(trend, width)
@@ -230,8 +209,6 @@ def federation_report_pdf(report: ind.FederationIndicators, locale: str) -> byte
             Spacer(1, 4 * mm),
         ]
         columns = [*report.schemes, None]  # None: the total
-        label_width = width * 0.26
-        cell_width = (width - label_width) / max(len(columns), 1)
         for section, keys in grouped_keys():
             rows = [[str(section), *(s.code for s in report.schemes), _("Total")]]
             lights = []
@@ -244,9 +221,8 @@ def federation_report_pdf(report: ind.FederationIndicators, locale: str) -> byte
                     row.append(f"{text} ({light_word(light)})" if light else text)
                     lights.append((len(rows), col, light))
                 rows.append(row)
-            table = _table(rows, [label_width] + [cell_width] * len(columns))
-            _light_styles(table, lights)
+            table = _table(rows, width, lights=lights)
             story += [KeepTogether(table), Spacer(1, 3 * mm)]
         story.append(Paragraph(_("Per benefit, all schemes"), styles["Heading3"]))
-        story.append(_table(_benefit_rows(report.total_benefits, report.currency, locale), [width * 0.2] * 5))
+        story.append(_table(_benefit_rows(report.total_benefits, report.currency, locale), width))
         return _build(story, pagesize, title)
