@@ -84,7 +84,9 @@ def test_pages_fit_the_screen_without_sideways_scrolling(browser, live_server, d
             for name, url in (("household-390", urls[-2]), ("claims-390", f"/schemes/{demo.scheme_code}/claims")):
                 page.goto(url)
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip={"x": 0, "y": 0, "width": 390, "height": 1400})
+                page.screenshot(
+                    path=str(SCREENSHOTS / f"{name}.png"), clip={"x": 0, "y": 0, "width": 390, "height": 1400}
+                )
     finally:
         context.close()
 

@@ -46,7 +46,13 @@ def test_what_is_not_a_number_is_left_for_the_service_to_refuse(typed, locale):
 
 @pytest.mark.parametrize(
     ("typed", "locale", "share"),
-    [("80 %", "fr", "0.8"), ("80%", "en", "0.8"), ("12,5 %", "fr", "0.125"), ("0,80", "fr", "0.80"), ("100 %", "fr", "1")],
+    [
+        ("80 %", "fr", "0.8"),
+        ("80%", "en", "0.8"),
+        ("12,5 %", "fr", "0.125"),
+        ("0,80", "fr", "0.80"),
+        ("100 %", "fr", "1"),
+    ],
 )
 def test_rates_may_be_typed_as_percentages(typed, locale, share):
     assert normalise_rate(typed, locale) == share

@@ -121,4 +121,6 @@ def test_household_statement_prints_clean_in_french(app, session, hand):
     with app.test_request_context():
         data = statement_pdf(session, household, F, T, language="fr", gettext=_french, include_claims=True)
     _assert_nothing_overlaps(data)
-    _assert_whole_words(data, ["N° d'adhérent", "Sexe", "Lien de parenté", "Part de l'adhérent", "Mode de paiement", "Collecteur"])
+    _assert_whole_words(
+        data, ["N° d'adhérent", "Sexe", "Lien de parenté", "Part de l'adhérent", "Mode de paiement", "Collecteur"]
+    )
