@@ -20,7 +20,7 @@ from flask_login import current_user
 from mhi.claims import queries
 from mhi.claims.forms import ActionForm, BatchPaidForm, ClaimForm, EligibilityForm, OverrideForm
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
-from mhi.claims.imports import read_entry
+from mhi.claims.imports import import_claims, read_entry
 from mhi.claims.models import Claim, ClaimLine, PaymentBatch
 from mhi.claims.pdf import batch_pdf
 from mhi.claims.services import (
@@ -40,6 +40,7 @@ from mhi.core.db import db
 from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
 from mhi.core.money import money_str
 from mhi.core.validation import FieldError, InputRejected, Problem
+from mhi.members.uploads import add_upload_routes
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
 
 bp = Blueprint("claims", __name__)
@@ -644,6 +645,17 @@ def batch_print(code: str, batch_id: int):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{item.number}.pdf"'},
     )
+
+
+# A claims file from the web: previewed (each claim decided, then rolled back), imported by a background job.
+add_upload_routes(
+    bp,
+    kind="claims",
+    importer=import_claims,
+    title=lambda: _("Import claims"),
+    permission="claims.write",
+    done_endpoint="claims.queue",
+)
 
 
 def init_app(app) -> None:

@@ -139,6 +139,21 @@ def delete_files(session, condition) -> int:
     return session.execute(delete(StoredFile).where(condition)).rowcount
 
 
+def empty_files(session, condition) -> int:
+    """Delete the bytes of the stored files matching ``condition`` but keep their rows (what they were, whose,
+    for which job) until they expire; returns how many. Flushed."""
+    from sqlalchemy import update
+
+    folder = storage_dir()
+    if folder is not None:
+        tokens = session.scalars(select(StoredFile.token).where(condition, StoredFile.on_disk.is_(True))).all()
+        for token in tokens:
+            _path(folder, token).unlink(missing_ok=True)
+    return session.execute(
+        update(StoredFile).where(condition).values(data=None, size=0).execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def purge_expired(session, *, now: datetime | None = None) -> int:
     """Delete every file whose time is up, and files left on disk by rolled-back transactions. Flushed."""
     now = now or utcnow()

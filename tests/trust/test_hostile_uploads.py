@@ -1,6 +1,7 @@
 """Path tricks in uploads: whatever name the browser sends (``../../etc/passwd``, ``..\\x.csv``, absolute paths,
-NUL bytes, markup), the file is kept under a random server-side name in ``instance/uploads`` and nothing is ever
-written elsewhere; the confirmation step's token cannot be bent into a path either."""
+NUL bytes, markup), a previewed file is kept in the database, or under a random name in the shared directory
+(``MHI_STORAGE_DIR``, here ``instance/files``), and nothing is ever written elsewhere; the confirmation step's
+token cannot be bent into a path either."""
 
 from __future__ import annotations
 
@@ -36,17 +37,18 @@ TRICKS = [
     " ../escape.csv ",
 ]
 KINDS = {"members": "members", "contributions": "contributions", "subsidy-receipts": "subsidy-receipts"}
-STORED = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+STORED = re.compile(r"^[0-9a-f]{32}$")
 
 
 @pytest.fixture
 def uploading(app, client, tmp_path, monkeypatch):
-    """The app's instance folder moved to ``tmp_path/instance`` (a sandbox: anything written outside it shows),
-    a scheme, an admin signed in. The scheme's code."""
+    """The app's instance folder moved to ``tmp_path/instance`` (a sandbox: anything written outside it shows)
+    with the shared file directory in it, a scheme, an admin signed in. The scheme's code."""
     sandbox = tmp_path / "sandbox" / "a" / "b"
     instance = sandbox / "instance"
     instance.mkdir(parents=True)
     monkeypatch.setattr(app, "instance_path", str(instance))
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(instance / "files"))
     with records(app) as session:
         code = everything_scheme(session).code
         admin = make_user(session, "admin")
@@ -59,11 +61,11 @@ def _files(root: Path) -> set[str]:
 
 
 def _check_sandbox(root: Path, instance: Path) -> None:
-    """Only random names in instance/uploads; nothing anywhere else in the sandbox."""
+    """Only random names in instance/files/<2 hex>/; nothing anywhere else in the sandbox."""
     for name in _files(root):
         parts = Path(name).parts
-        assert parts[:4] == ("a", "b", "instance", "uploads") and len(parts) == 5, f"written outside: {name}"
-        assert STORED.match(parts[4]), f"stored under a client-chosen name: {name}"
+        assert parts[:4] == ("a", "b", "instance", "files") and len(parts) == 6, f"written outside: {name}"
+        assert STORED.match(parts[5]) and parts[4] == parts[5][:2], f"stored under a client-chosen name: {name}"
 
 
 def test_upload_names_never_become_paths(uploading, client):
@@ -92,7 +94,8 @@ def test_upload_names_never_become_paths(uploading, client):
 
 
 def test_a_kept_upload_is_confirmed_and_removed(uploading, client):
-    """A good file under a tricky name: kept under a random name, imported on confirmation, then deleted."""
+    """A good file under a tricky name: kept under a random name, imported on confirmation (the suite's job queue
+    runs the import at once), then deleted."""
     code, root, instance = uploading
     response = client.post(
         f"/schemes/{code}/imports/members",
@@ -100,12 +103,12 @@ def test_a_kept_upload_is_confirmed_and_removed(uploading, client):
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    kept = _files(instance / "uploads")
-    assert len(kept) == 1 and STORED.match(next(iter(kept)))
-    token = next(iter(kept)).split(".")[0]
+    kept = _files(instance / "files")
+    assert len(kept) == 1 and STORED.match(Path(next(iter(kept))).name)
+    token = Path(next(iter(kept))).name
     response = client.post(f"/schemes/{code}/imports/members/confirm", data={"token": token})
     assert response.status_code == 302
-    assert _files(instance / "uploads") == set()
+    assert _files(instance / "files") == set()
     _check_sandbox(root, instance)
 
 
@@ -116,8 +119,8 @@ def test_a_forged_token_reads_and_deletes_nothing(uploading, client, token):
     code, _root, instance = uploading
     sentinel = instance / "sentinel.csv"
     sentinel.write_text(members_csv(1))
-    (instance / "uploads").mkdir(exist_ok=True)
-    planted = instance / "uploads" / "sentinel.csv"
+    (instance / "files" / "se").mkdir(parents=True, exist_ok=True)
+    planted = instance / "files" / "se" / "sentinel"
     planted.write_text(members_csv(1))
     response = client.post(f"/schemes/{code}/imports/members/confirm", data={"token": token})
     assert response.status_code in (302, 400)
