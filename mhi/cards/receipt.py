@@ -94,8 +94,11 @@ def receipt_pdf(
         (_("Household"), household.ref),
         (_("Head of household"), head.full_name if head else "—"),
         (_("Method"), methods.get(receipt.method, receipt.method)),
-        (_("Collector"), receipt.collector or "—"),
     ]
+    if receipt.operator:
+        rows.append((_("Operator"), receipt.operator))
+        rows.append((_("Transaction"), receipt.transaction_id or "—"))
+    rows.append((_("Collector"), receipt.collector or "—"))
     if receipt.reversal_of_id is not None:
         original = session.get(Receipt, receipt.reversal_of_id)
         rows.append((_("Reverses"), original.receipt_no if original else "—"))

@@ -136,6 +136,14 @@ def paid_until_sentence(account: Account, gettext: Gettext, fmt: Formats) -> str
     }
 
 
+def _method_text(receipt, methods: dict[str, str]) -> str:
+    """The receipt's method, with the operator and its transaction id when it came through one."""
+    text = methods.get(receipt.method, receipt.method)
+    if receipt.operator:
+        text += f" · {receipt.operator} {receipt.transaction_id or ''}".rstrip()
+    return text
+
+
 def _claims(session: Session, household: Household, date_from: date, date_to: date) -> list[tuple[Claim, str]]:
     """The claims of the household's members with care in [F, T], with the patient's name."""
     rows = session.execute(
@@ -259,13 +267,13 @@ def statement_pdf(
                 [
                     fmt.day(receipt.date),
                     receipt.receipt_no,
-                    methods.get(receipt.method, receipt.method),
+                    _method_text(receipt, methods),
                     receipt.collector,
                     fmt.money(receipt.amount),
                     note,
                 ]
             )
-        story.append(_table(receipt_rows, styles, widths=(22, 30, 26, 36, 26, 40), numeric=(4,)))
+        story.append(_table(receipt_rows, styles, widths=(22, 26, 30, 36, 26, 40), numeric=(4,)))
     else:
         story.append(Paragraph(escape(_("No receipt in this period.")), styles["body"]))
 

@@ -11,12 +11,13 @@ import re
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from mhi.cards.forms import CardPrintForm, StatementForm
+from mhi.cards.group_statement import group_statement_pdf
 from mhi.cards.receipt import receipt_pdf, slip_size
 from mhi.cards.services import CARD_JOB, CardScopeError, create_card_job, make_scope
 from mhi.cards.statement import document_language, statement_pdf
@@ -26,6 +27,7 @@ from mhi.core.db import db
 from mhi.core.jobs import Job, result_file
 from mhi.core.storage import read_file
 from mhi.members.models import Household
+from mhi.payments.models import GroupPayer
 from mhi.schemes.settings import card_layout
 
 bp = Blueprint("cards", __name__)
@@ -144,6 +146,25 @@ def statement(code: str, household_id: int):
         form.date_from.data = date(date.today().year, 1, 1)
         form.date_to.data = date.today()
     return render_template("cards/statement.html", scheme=scheme, household=household, form=form)
+
+
+@bp.get("/schemes/<code>/payers/<int:payer_id>/statement")
+@permission_required("register.read")
+def group_statement(code: str, payer_id: int):
+    """Choose the period, then the group payer's statement of what it paid and for whom (in the reader's
+    language: the group is not a household with a language of its own)."""
+    scheme = scheme_or_404(code)
+    payer = _of_scheme(GroupPayer, payer_id, scheme)
+    form = StatementForm(request.args)
+    if request.args and form.validate():
+        data = group_statement_pdf(
+            db.session, payer, form.date_from.data, form.date_to.data, language=get_locale().language, gettext=_
+        )
+        return _pdf(data, f"group-{payer.code}-{form.date_from.data}-{form.date_to.data}")
+    if not request.args:
+        form.date_from.data = date(date.today().year, 1, 1)
+        form.date_to.data = date.today()
+    return render_template("cards/group_statement.html", scheme=scheme, payer=payer, form=form)
 
 
 @bp.get("/schemes/<code>/receipts/<int:receipt_id>/slip.pdf")

@@ -21,10 +21,23 @@ class ReceiptForm(FlaskForm):
     date = DateField(_l("Date paid"), validators=[DataRequired()], default=date.today)
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)], filters=[locale_number])
     method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="cash")
+    operator = SelectField(
+        _l("Operator"), choices=[], validate_choice=False, description=_l("Mobile money or bank: who carried it.")
+    )
+    transaction_id = StringField(
+        _l("Operator's transaction id"),
+        validators=[Optional(), Length(max=64)],
+        description=_l("As printed on the operator's SMS or statement."),
+    )
     collector = StringField(_l("Collector"), validators=[Optional(), Length(max=120)])
     receipt_no = StringField(
         _l("Receipt number"), validators=[Optional(), Length(max=40)], description=_l("Blank: numbered automatically.")
     )
+
+
+def operator_choices(operators) -> list[tuple[str, str]]:
+    """The operator select's options: none (cash), then the scheme's active operators."""
+    return [("", _l("— none (cash) —"))] + [(o.code, o.name) for o in operators if o.active]
 
 
 class ReverseForm(FlaskForm):

@@ -21,6 +21,9 @@ class Receipt(db.Model):
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         CheckConstraint("method IN ('cash','mobile_money','bank')", name="method_known"),
         CheckConstraint("(reversal_of_id IS NULL) = (amount > 0)", name="only_reversals_negative"),
+        # The operator's transaction id pays one receipt only (issue 14); a reversal carries neither.
+        UniqueConstraint("scheme_id", "operator", "transaction_id"),
+        CheckConstraint("transaction_id IS NULL OR operator IS NOT NULL", name="transaction_has_operator"),
         Index("ix_receipt_household_date", "household_id", "date"),
         Index("ix_receipt_scheme_date", "scheme_id", "date"),
     )
@@ -33,6 +36,9 @@ class Receipt(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money())
     method: Mapped[str] = mapped_column(String(20), default="cash")
     collector: Mapped[str] = mapped_column(String(120), default="")
+    # How the money came when not in cash: the operator's code (schemes/operators.py) and its transaction id.
+    operator: Mapped[str | None] = mapped_column(String(20))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
     reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"), unique=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

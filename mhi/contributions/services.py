@@ -10,6 +10,7 @@ counter-entry with the same date and the negated amount, which the engine reads 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,13 @@ from mhi.contributions.models import Receipt
 from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDates, Programme, Terms, build_ledger
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.numbering import allocate_number
+from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
 from mhi.members.models import CoverageSpan, Household, Person
 from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
+from mhi.schemes.operators import OperatorError, usable_operator
 
 #: Households refreshed per batch: memory stays flat on a 100,000-household register.
 CHUNK = 5000
@@ -37,11 +39,26 @@ METHODS = ("cash", "mobile_money", "bank")
 
 
 class ContributionError(ValueError):
-    """A receipt or reversal that cannot be accepted; the message says why, ``field`` which input."""
+    """A receipt or reversal that cannot be accepted; the message says why, ``field`` which input.
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+    ``message`` is an English template (marked with ``N_`` where it has parameters) and ``params`` its values:
+    the view shows ``gettext(message, **params)`` in the reader's language.
+    """
+
+    def __init__(self, message: str, field: str | None = None, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
         self.field = field
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a translation marker
+    """Mark ``message`` for extraction; translated where it is shown."""
+    return message
+
+
+#: An operator's transaction id: what their statements print (letters, digits and . _ / : -).
+TRANSACTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$")
 
 
 # -- engine inputs -------------------------------------------------------------------------------------------
@@ -302,6 +319,28 @@ def _next_receipt_no(session, scheme_id: int, year: int) -> str:
     )
 
 
+def receipt_numbers(session, scheme_id: int, days: Sequence[date]) -> list[str]:
+    """Automatic numbers for receipts dated ``days`` (in that order), from each year's counter in one allocation
+    per year (core/numbering.py), for a service that adds many receipts at once."""
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for index, day in enumerate(days):
+        by_year[day.year].append(index)
+    numbers: list[str] = [""] * len(days)
+    for year in sorted(by_year):
+        allocated = allocate_numbers(
+            session,
+            scheme_id=scheme_id,
+            kind="receipt",
+            scope=str(year),
+            render=lambda n, year=year: f"R-{year}-{n:06d}",
+            unique=(Receipt.receipt_no, Receipt.scheme_id == scheme_id),
+            count=len(by_year[year]),
+        )
+        for index, number in zip(by_year[year], allocated, strict=True):
+            numbers[index] = number
+    return numbers
+
+
 def _check_receipt(household: Household, currency: str, amount, method: str, day) -> tuple[Decimal, str, date]:
     """The typed amount, method and date of a new receipt, or ContributionError naming the field."""
     try:
@@ -319,6 +358,55 @@ def _check_receipt(household: Household, currency: str, amount, method: str, day
     return value, method, day
 
 
+def check_payment_source(session, scheme: Scheme, method: str, operator: str | None, transaction_id: str | None):
+    """(method, operator, transaction id) of a new receipt: cash has neither operator nor transaction id; an
+    operator's payment names an operator of the scheme (its method wins) and its transaction id, which must not
+    have paid a receipt already. ContributionError naming the field otherwise."""
+    operator = (operator or "").strip() or None
+    transaction_id = (transaction_id or "").strip() or None
+    if operator is None:
+        if transaction_id is not None:
+            raise ContributionError(N_("A transaction id needs its operator."), "operator")
+        return method, None, None
+    try:
+        known = usable_operator(session, scheme, operator)
+    except OperatorError as exc:
+        raise ContributionError(exc.message, "operator", **exc.params) from exc
+    if method == "cash":
+        method = known.method
+    if method != known.method:
+        raise ContributionError(
+            N_("Operator %(operator)s is not a %(method)s operator."), "method", operator=operator, method=method
+        )
+    if transaction_id is None:
+        raise ContributionError(N_("The operator's transaction id is required."), "transaction_id")
+    if not TRANSACTION_ID.match(transaction_id):
+        raise ContributionError(
+            N_("%(tx)s is not a transaction id (letters, digits and . _ / : -, at most 64)."),
+            "transaction_id",
+            tx=transaction_id,
+        )
+    _refuse_used_transaction(session, scheme, operator, transaction_id)
+    return method, operator, transaction_id
+
+
+def _refuse_used_transaction(session, scheme: Scheme, operator: str, transaction_id: str) -> None:
+    """ContributionError when (operator, transaction id) already paid a receipt of the scheme."""
+    used = session.scalar(
+        select(Receipt.receipt_no).where(
+            Receipt.scheme_id == scheme.id, Receipt.operator == operator, Receipt.transaction_id == transaction_id
+        )
+    )
+    if used is not None:
+        raise ContributionError(
+            N_("Transaction %(tx)s of %(operator)s is already recorded, as receipt %(no)s."),
+            "transaction_id",
+            tx=transaction_id,
+            operator=operator,
+            no=used,
+        )
+
+
 def record_receipt(
     session,
     household: Household,
@@ -328,15 +416,22 @@ def record_receipt(
     amount: Decimal,
     method: str = "cash",
     collector: str = "",
+    operator: str | None = None,
+    transaction_id: str | None = None,
     actor=None,
+    refresh: bool = True,
 ) -> Receipt:
     """Record money paid by ``household``; numbered ``R-<year>-NNNNNN`` when ``receipt_no`` is None.
 
     Automatic numbers come from the scheme's counter (core/numbering.py), safe when two clerks save at once; a
-    typed number already used is refused. Refreshes the household's coverage; flushes only.
+    typed number already used is refused. A payment through an operator carries the operator's code and
+    transaction id; the pair pays one receipt of the scheme only (checked here, and by the unique constraint
+    when two clerks save it at once). Refreshes the household's coverage (unless ``refresh`` is False: a caller
+    recording many receipts refreshes their households once); flushes only.
     """
     scheme = session.get(Scheme, household.scheme_id)
     value, method, day = _check_receipt(household, scheme.currency, amount, method, date)
+    method, operator, transaction_id = check_payment_source(session, scheme, method, operator, transaction_id)
     collector = (collector or "").strip()[:120]
     if receipt_no is not None:
         try:
@@ -356,14 +451,18 @@ def record_receipt(
         amount=value,
         method=method,
         collector=collector,
+        operator=operator,
+        transaction_id=transaction_id,
         created_by_id=getattr(actor, "id", None),
     )
     try:
         with session.begin_nested():
             session.add(receipt)
     except IntegrityError as exc:
-        # Only a number typed by hand can collide (another clerk saved it meanwhile): automatic numbers come
-        # from the counter, which skips every stored one.
+        if operator is not None:
+            _refuse_used_transaction(session, scheme, operator, transaction_id)  # another clerk saved it
+        # Otherwise only a number typed by hand can collide (another clerk saved it meanwhile): automatic
+        # numbers come from the counter, which skips every stored one.
         raise ContributionError(
             f"receipt number {receipt.receipt_no} is already used in this scheme", "receipt_no"
         ) from exc
@@ -381,9 +480,12 @@ def record_receipt(
             "amount": value,
             "method": method,
             "collector": collector,
+            "operator": operator,
+            "transaction_id": transaction_id,
         },
     )
-    refresh_households(session, scheme, [household.id])
+    if refresh:
+        refresh_households(session, scheme, [household.id])
     return receipt
 
 
@@ -439,6 +541,8 @@ class ReceiptLine:
     amount: Decimal
     method: str
     collector: str
+    operator: str | None
+    transaction_id: str | None
     reason: str
     is_reversal: bool
     reversed_by: str | None
@@ -579,6 +683,8 @@ def _receipt_lines(session, household: Household, strike_off: date | None) -> li
                 amount=r.amount,
                 method=r.method,
                 collector=r.collector,
+                operator=r.operator,
+                transaction_id=r.transaction_id,
                 reason=r.reason,
                 is_reversal=is_reversal,
                 reversed_by=reversed_by.get(r.id),

@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from mhi.contributions import queries
-from mhi.contributions.forms import ReceiptForm, ReverseForm
+from mhi.contributions.forms import ReceiptForm, ReverseForm, operator_choices
 from mhi.contributions.imports import import_contributions
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
@@ -22,6 +22,7 @@ from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
 from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg, household_in
+from mhi.schemes.operators import scheme_operators
 
 bp = Blueprint("contributions", __name__)
 
@@ -53,15 +54,17 @@ def receipt_new(code: str, household_id: int):
     scheme = scheme_or_404(code)
     household = household_in(scheme, household_id)
     form = ReceiptForm()
+    form.operator.choices = operator_choices(scheme_operators(db.session, scheme))
     if form.validate_on_submit():
         try:
             receipt = record_receipt(
                 db.session, household, receipt_no=form.receipt_no.data or None, date=form.date.data,
-                amount=form.amount.data, method=form.method.data, collector=form.collector.data, actor=current_user,
+                amount=form.amount.data, method=form.method.data, collector=form.collector.data,
+                operator=form.operator.data, transaction_id=form.transaction_id.data, actor=current_user,
             )  # fmt: skip
         except ContributionError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "amount").errors.append(str(exc))
+            getattr(form, exc.field or "amount").errors.append(_(exc.message, **exc.params))
         else:
             db.session.commit()
             slip = url_for("cards.receipt_slip", code=code, receipt_id=receipt.id)

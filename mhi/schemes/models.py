@@ -70,6 +70,32 @@ class Scheme(db.Model):
     providers = relationship("Provider", back_populates="scheme", order_by="Provider.code")
 
 
+class PaymentOperator(db.Model):
+    """A way money reaches the scheme other than cash: a mobile wallet (``wave``, ``orange_money``) or a bank.
+
+    The scheme edits its own list (``mhi/schemes/operators.py``); a receipt names its operator by ``code`` and
+    carries the operator's transaction id, unique per (scheme, operator). ``column_map`` and the two reading
+    options say how the operator's own export file reads into data-formats.md's statement.csv.
+    """
+
+    __tablename__ = "payment_operator"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "code"),
+        CheckConstraint("method IN ('mobile_money','bank')", name="method_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    # statement.csv column → the operator's own column name; empty: the file has statement.csv's own columns.
+    column_map: Mapped[dict] = mapped_column(JSON, default=dict)
+    decimal_comma: Mapped[bool] = mapped_column(default=False)
+    delimiter: Mapped[str] = mapped_column(String(1), default=",")
+
+
 class Product(db.Model):
     """A benefit package sold by a scheme; its rules are in its versions."""
 

@@ -30,6 +30,9 @@ from mhi.contributions.models import Receipt
 from mhi.demo.cli import load_demo
 from mhi.feasibility import services as feasibility
 from mhi.members.models import Household, Person
+from mhi.payments.groups import create_payer, set_member
+from mhi.payments.models import StatementLine
+from mhi.payments.statements import import_statement, read_statement
 from mhi.pooling.services import settle_pool
 from mhi.schemes.models import Federation, Product, ProductVersion, Provider, Scheme
 from mhi.subsidies.models import SubsidyReceipt
@@ -146,6 +149,17 @@ def _world(app) -> dict:
         def first(model, *where):
             return session.scalar(select(model.id).where(*where).order_by(model.id).limit(1))
 
+        # A group payer with a household, and a statement line waiting for a clerk (issue 14's pages).
+        payer = create_payer(session, scheme, code="GRP-1", name="<b>Groupement</b>", kind="gie")
+        set_member(
+            session, payer, session.get(Household, first(Household, Household.scheme_id == scheme.id)), active=True
+        )
+        statement = read_statement(
+            b"transaction_id,operator,date,amount,payer_phone,reference\nT-1,wave,2026-01-10,500,,NOBODY\n", "s.csv"
+        )
+        import_statement(session, scheme, statement.header, statement.rows, dry_run=False, file="s.csv")
+        session.commit()
+
         product_id = first(Product, Product.scheme_id == scheme.id)
         ids = {
             "code": scheme.code,
@@ -169,6 +183,8 @@ def _world(app) -> dict:
             "table": "indicators",
             "kind": "arrears",
             "fmt": "xlsx",
+            "payer_id": payer.id,
+            "line_id": first(StatementLine, StatementLine.scheme_id == scheme.id),
         }
         # The API and FHIR address records by their business keys (mhi/api/views.py) and persons by id.
         ids["ref"] = session.scalar(select(Household.ref).where(Household.id == ids["household_id"]))
