@@ -22,6 +22,7 @@ ROLE_LABELS = {
     "clerk": _l("Clerk"),
     "claims_officer": _l("Claims officer"),
     "auditor": _l("Auditor"),
+    "funder": _l("Funder"),
 }
 
 

@@ -11,17 +11,18 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from mhi.core.db import db
 
-ROLES = ("admin", "federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor")
+ROLES = ("admin", "federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor", "funder")
 SCHEME_ROLES = ("scheme_manager", "clerk", "claims_officer", "auditor")
 
 
 class User(UserMixin, db.Model):
-    """A login. ``scheme_id`` is set for scheme roles, ``federation_id`` for federation reviewers."""
+    """A login. ``scheme_id`` is set for scheme roles, ``federation_id`` for federation reviewers; a funder has
+    neither and follows subsidy programmes (``mhi.subsidies.models.FunderProgramme``)."""
 
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin','federation_reviewer','scheme_manager','clerk','claims_officer','auditor')",
+            "role IN ('admin','federation_reviewer','scheme_manager','clerk','claims_officer','auditor','funder')",
             name="role_known",
         ),
     )

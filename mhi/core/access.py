@@ -20,12 +20,16 @@ from mhi.core.db import db
 #: permission → roles that hold it (admin holds every permission).
 PERMISSIONS: dict[str, frozenset[str]] = {
     # Any signed-in user: their own account, the dashboard, the language.
-    "account": frozenset({"federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor"}),
+    "account": frozenset({"federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor", "funder"}),
     # The register and contributions (patient identity, not health data).
     "register.read": frozenset({"scheme_manager", "clerk", "auditor", "claims_officer"}),
     "register.write": frozenset({"scheme_manager", "clerk"}),
     "contributions.write": frozenset({"scheme_manager", "clerk"}),
     "subsidies.write": frozenset({"scheme_manager"}),
+    # A programme's subsidy claim names its beneficiary households (no health data): the scheme prepares it.
+    "subsidy_claims.read": frozenset({"scheme_manager", "auditor"}),
+    # A funder sees only the programmes it follows: their claims and due/received/outstanding. No scheme page.
+    "funder.read": frozenset({"funder"}),
     # Patient-level health data: claims and their diagnoses. Never a federation reviewer.
     "claims.read": frozenset({"scheme_manager", "claims_officer", "auditor"}),
     "claims.write": frozenset({"scheme_manager", "claims_officer"}),
@@ -89,6 +93,8 @@ def visible_scheme_ids(user) -> list[int] | None:
         return []
     if user.role == "admin":
         return None
+    if user.role == "funder":
+        return []  # a funder reaches its programmes through its own pages (subsidies/funders.py), never a scheme
     if user.role == "federation_reviewer":
         if user.federation_id is None:
             return []

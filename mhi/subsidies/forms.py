@@ -26,3 +26,22 @@ class ReverseForm(FlaskForm):
     """Why a subsidy receipt is cancelled."""
 
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class ClaimForm(FlaskForm):
+    """Which programme's claim, for which period (a GET form: reading a claim changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    programme = SelectField(_l("Programme"), validators=[DataRequired()])
+    date_from = DateField(_l("From"), validators=[DataRequired()])
+    date_to = DateField(_l("To"), validators=[DataRequired()])
+
+
+class SignOffForm(FlaskForm):
+    """The manager signs a claim off: its figures are frozen."""
+
+    programme = StringField(validators=[DataRequired(), Length(max=20)])
+    date_from = DateField(validators=[DataRequired()])
+    date_to = DateField(validators=[DataRequired()])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +17,10 @@ from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg
 from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies import queries
-from mhi.subsidies.forms import ReverseForm, SubsidyReceiptForm
+from mhi.subsidies.claims import ClaimError, claim_document, sign_off_claim
+from mhi.subsidies.documents import claim_pdf, claim_xlsx
+from mhi.subsidies.forms import ClaimForm, ReverseForm, SignOffForm, SubsidyReceiptForm
+from mhi.subsidies.funders import funder_documents, funder_over_time, sent_claims
 from mhi.subsidies.imports import import_subsidy_receipts
 from mhi.subsidies.models import SubsidyReceipt
 from mhi.subsidies.services import SubsidyError, record_subsidy_receipt, reverse_subsidy_receipt
@@ -95,6 +99,107 @@ add_upload_routes(
     permission="subsidies.write",
     done_endpoint="subsidies.index",
 )
+
+
+# -- the subsidy claim the scheme sends -------------------------------------------------------------------------
+
+
+def _claim_args(form: ClaimForm, scheme) -> tuple | None:
+    """(programme, from, to) of a valid claim form, else None (the page then only shows the form)."""
+    if not request.args or not form.validate() or form.date_from.data > form.date_to.data:
+        return None
+    programme = db.session.scalar(
+        select(SubsidyProgramme).where(
+            SubsidyProgramme.scheme_id == scheme.id, SubsidyProgramme.code == form.programme.data
+        )
+    )
+    return None if programme is None else (programme, form.date_from.data, form.date_to.data)
+
+
+@bp.get("/schemes/<code>/subsidies/claims")
+@permission_required("subsidy_claims.read")
+def claim(code: str):
+    """A programme's claim for a period: on screen with the sign-off, or as PDF / XLSX (``?format=``)."""
+    scheme = scheme_or_404(code)
+    form = ClaimForm(request.args)
+    form.programme.choices = [(p.code, f"{p.code} — {p.funder}") for p in scheme.programmes]
+    chosen = _claim_args(form, scheme)
+    document = claim_document(db.session, *chosen) if chosen else None
+    if document is not None and request.args.get("format") in ("pdf", "xlsx"):
+        return _claim_file([document], request.args["format"], scheme.country)
+    sign_off = None
+    if document is not None and document.signed_at is None:
+        sign_off = SignOffForm(programme=chosen[0].code, date_from=chosen[1], date_to=chosen[2])
+    return render_template("subsidies/claim.html", scheme=scheme, form=form, document=document, sign_off=sign_off)
+
+
+@bp.post("/schemes/<code>/subsidies/claims/sign-off")
+@permission_required("subsidies.write")
+def claim_sign_off(code: str):
+    """The manager signs the claim off: its figures are stored and printed from then on."""
+    scheme = scheme_or_404(code)
+    form = SignOffForm()
+    programme = db.session.scalar(
+        select(SubsidyProgramme).where(
+            SubsidyProgramme.scheme_id == scheme.id, SubsidyProgramme.code == form.programme.data
+        )
+    )
+    if not form.validate_on_submit() or programme is None:
+        abort(400)
+    args = {"programme": programme.code, "date_from": form.date_from.data, "date_to": form.date_to.data}
+    try:
+        sign_off_claim(db.session, programme, form.date_from.data, form.date_to.data, actor=current_user)
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        flash(_("The claim is signed off: its figures are frozen."), "success")
+    return redirect(url_for("subsidies.claim", code=code, **args))
+
+
+def _claim_file(documents, fmt: str, country: str | None):
+    """The claim as a PDF or XLSX download."""
+    first = documents[0]
+    name = f"claim-{first.programme_code}-{first.date_from.isoformat()}-{first.date_to.isoformat()}"
+    if fmt == "xlsx":
+        data = claim_xlsx(documents, gettext=_)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data = claim_pdf(documents, language=get_locale().language, country=country, gettext=_)
+        mimetype = "application/pdf"
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+# -- the funder's pages -----------------------------------------------------------------------------------------
+
+
+@bp.get("/funder")
+@permission_required("funder.read")
+def funder_home():
+    """The programmes the funder follows: the claims sent, and due / received / outstanding over time."""
+    date_to = day_arg("to") if request.args.get("to") else date(date.today().year, 12, 31)
+    date_from = day_arg("from") if request.args.get("from") else date(date_to.year - 1, 1, 1)
+    if date_from > date_to:
+        abort(400)
+    return render_template(
+        "subsidies/funder.html", claims=sent_claims(db.session, current_user),
+        over_time=funder_over_time(db.session, current_user, date_from, date_to), date_from=date_from, date_to=date_to,
+    )  # fmt: skip
+
+
+@bp.get("/funder/claims/<programme_code>/<from_>/<to>.<fmt>")
+@permission_required("funder.read")
+def funder_claim(programme_code: str, from_: str, to: str, fmt: str):
+    """A claim sent to the funder (every scheme of the programme that signed it off), as PDF or XLSX."""
+    try:
+        date_from, date_to = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError:
+        abort(404)
+    documents = funder_documents(db.session, current_user, programme_code, date_from, date_to)
+    if not documents or fmt not in ("pdf", "xlsx"):
+        abort(404)
+    return _claim_file(documents, fmt, None)
 
 
 def init_app(app) -> None:

@@ -185,6 +185,10 @@ def _world(app) -> dict:
             "fmt": "xlsx",
             "payer_id": payer.id,
             "line_id": first(StatementLine, StatementLine.scheme_id == scheme.id),
+            "programme_code": "NO-SUCH-PROGRAMME",
+            "from_": "2025-01-01",
+            "to": "2025-12-31",
+            "fmt": "pdf",
         }
         # The API and FHIR address records by their business keys (mhi/api/views.py) and persons by id.
         ids["ref"] = session.scalar(select(Household.ref).where(Household.id == ids["household_id"]))
