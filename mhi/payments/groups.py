@@ -277,37 +277,30 @@ def _refuse_used_group_transaction(session, scheme: Scheme, operator: str, trans
 
 
 def _insert_receipts(session, scheme, payer, payment, parts: list[SplitPart], actor) -> list[int]:
-    """One receipt per part, numbered in the year's sequence (the batch renumbered if a clerk took a number
-    meanwhile). The receipts name the operator; the transaction id is the payment's (one id, many receipts)."""
-    for attempt in range(5):
-        numbers = receipt_numbers(session, scheme.id, [payment.date] * len(parts))
-        try:
-            with session.begin_nested():
-                return bulk_insert(
-                    session,
-                    Receipt.__table__,
-                    [
-                        {
-                            "scheme_id": scheme.id,
-                            "household_id": part.household_id,
-                            "receipt_no": number,
-                            "date": payment.date,
-                            "amount": part.amount,
-                            "method": payment.method,
-                            "collector": payer.name[:120],
-                            "operator": payment.operator,
-                            "transaction_id": None,
-                            "reason": "",
-                            "created_by_id": getattr(actor, "id", None),
-                        }
-                        for part, number in zip(parts, numbers, strict=True)
-                    ],
-                    return_ids=True,
-                )
-        except IntegrityError:
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    """One receipt per part, numbered from the scheme's receipt counter (core/numbering.py). The receipts name the
+    operator; the transaction id is the payment's (one id, many receipts)."""
+    numbers = receipt_numbers(session, scheme.id, [payment.date] * len(parts))
+    return bulk_insert(
+        session,
+        Receipt.__table__,
+        [
+            {
+                "scheme_id": scheme.id,
+                "household_id": part.household_id,
+                "receipt_no": number,
+                "date": payment.date,
+                "amount": part.amount,
+                "method": payment.method,
+                "collector": payer.name[:120],
+                "operator": payment.operator,
+                "transaction_id": None,
+                "reason": "",
+                "created_by_id": getattr(actor, "id", None),
+            }
+            for part, number in zip(parts, numbers, strict=True)
+        ],
+        return_ids=True,
+    )
 
 
 @dataclass(frozen=True)

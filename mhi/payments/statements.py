@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import (
@@ -416,36 +415,29 @@ def _write(session, scheme: Scheme, new: list[dict], result: StatementResult, *,
     methods = {o.code: o.method for o in scheme_operators(session, scheme)}
     actor_id = getattr(actor, "id", None)
     paying = [line for line in new if line["status"] == "matched" and line["receipt_id"] is None]
-    for attempt in range(5):
-        numbers = receipt_numbers(session, scheme.id, [line["date"] for line in paying])
-        try:
-            with session.begin_nested():
-                ids = bulk_insert(
-                    session,
-                    Receipt.__table__,
-                    [
-                        {
-                            "scheme_id": scheme.id,
-                            "household_id": line["household_id"],
-                            "receipt_no": number,
-                            "date": line["date"],
-                            "amount": line["amount"],
-                            "method": methods[line["operator"]],
-                            "collector": "",
-                            "operator": line["operator"],
-                            "transaction_id": line["transaction_id"],
-                            "reason": "",
-                            "created_by_id": actor_id,
-                        }
-                        for line, number in zip(paying, numbers, strict=True)
-                    ],
-                    return_ids=True,
-                )
-        except IntegrityError:
-            if attempt == 4:
-                raise
-            continue  # a clerk took one of the numbers meanwhile: number the batch again
-        break
+    # Numbers from the scheme's receipt counter (core/numbering.py): distinct even while a clerk saves one.
+    numbers = receipt_numbers(session, scheme.id, [line["date"] for line in paying])
+    ids = bulk_insert(
+        session,
+        Receipt.__table__,
+        [
+            {
+                "scheme_id": scheme.id,
+                "household_id": line["household_id"],
+                "receipt_no": number,
+                "date": line["date"],
+                "amount": line["amount"],
+                "method": methods[line["operator"]],
+                "collector": "",
+                "operator": line["operator"],
+                "transaction_id": line["transaction_id"],
+                "reason": "",
+                "created_by_id": actor_id,
+            }
+            for line, number in zip(paying, numbers, strict=True)
+        ],
+        return_ids=True,
+    )
     for line, receipt_id in zip(paying, ids or [], strict=True):
         line["receipt_id"] = receipt_id
     result.receipt_ids = list(ids or [])
