@@ -1,7 +1,7 @@
 """payment operators; receipts carry their operator and transaction id
 
 Revision ID: 7c1e0a4b9d21
-Revises: 5e1a1ca8d35d
+Revises: 7a1e0c4b9f21
 Create Date: 2026-12-04 16:10:00
 
 Existing receipts keep their method (cash unless imported otherwise) and get no operator: a transaction id
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "7c1e0a4b9d21"
-down_revision = "5e1a1ca8d35d"
+down_revision = "7a1e0c4b9f21"
 branch_labels = None
 depends_on = None
 
