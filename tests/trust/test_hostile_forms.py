@@ -188,7 +188,6 @@ def _world(app) -> dict:
             "programme_code": "NO-SUCH-PROGRAMME",
             "from_": "2025-01-01",
             "to": "2025-12-31",
-            "fmt": "pdf",
         }
         # The API and FHIR address records by their business keys (mhi/api/views.py) and persons by id.
         ids["ref"] = session.scalar(select(Household.ref).where(Household.id == ids["household_id"]))
