@@ -3,23 +3,23 @@ statement uploaded and previewed like every import, then its waiting lines recon
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
 
 from mhi.contributions.forms import operator_choices
 from mhi.contributions.services import N_
 from mhi.core.access import has_permission, in_scope_or_404, permission_required, scheme_or_404
 from mhi.core.db import db
+from mhi.core.storage import StoredFile, delete_files, read_file, utcnow
 from mhi.core.tabular import lock_scheme_for_import
 from mhi.core.validation import InputRejected
 from mhi.members.forms import ConfirmForm, UploadForm
 from mhi.members.models import Household
 from mhi.members.queries import household_by_ref, search_register
-from mhi.members.uploads import forget_upload, keep_upload, kept_upload
+from mhi.members.uploads import keep_upload
 from mhi.payments import queries
 from mhi.payments.forms import (
     MAPPED_COLUMNS,
@@ -100,12 +100,12 @@ def _operator_data(operator) -> dict:
 # -- operators' statements -------------------------------------------------------------------------------------
 
 
-def _run_statement(scheme, path: Path, name: str, *, dry_run: bool) -> StatementResult:
-    """Read the kept statement file and import it (a dry run for the preview); problems are in the result."""
+def _run_statement(scheme, data: bytes, name: str, *, dry_run: bool) -> StatementResult:
+    """Read the statement file and import it (a dry run for the preview); problems are in the result."""
     if not dry_run:
         lock_scheme_for_import(db.session, scheme)
     try:
-        table = read_statement(path.read_bytes(), name or path.name)
+        table = read_statement(data, name or "statement.csv")
     except InputRejected as exc:
         result = StatementResult("statement")
         result.problems = exc.problems
@@ -123,12 +123,14 @@ def statement_upload(code: str):
     form = UploadForm()
     result = token = None
     if form.validate_on_submit():
-        token, _extension = keep_upload(form.file.data, "statement", scheme.id)
-        result = _run_statement(scheme, *kept_upload(token, "statement", scheme.id), dry_run=True)
+        upload = form.file.data
+        data, name = upload.read(), (upload.filename or "statement.csv")[-80:]
+        result = _run_statement(scheme, data, name, dry_run=True)
         db.session.rollback()
-        if not result.ok or not result.added:
-            forget_upload(token)
-            token = None
+        if result.ok and result.added:
+            # Kept in the shared storage (any machine confirms it), expiring like every previewed upload.
+            token = keep_upload(db.session, data, name, "statement", scheme, current_user).token
+            db.session.commit()
     confirm = ConfirmForm(token=token) if token else None
     return render_template("payments/statement_upload.html", scheme=scheme, form=form, result=result, confirm=confirm)
 
@@ -139,17 +141,31 @@ def statement_confirm(code: str):
     """Import the previewed statement: all or nothing."""
     scheme = scheme_or_404(code)
     form = ConfirmForm()
-    kept = kept_upload(form.token.data or "", "statement", scheme.id) if form.validate_on_submit() else None
-    if kept is None:
+    stored = None
+    if form.validate_on_submit():
+        # Locked, so a second click waits and then finds it gone (the statement is imported once either way).
+        stored = db.session.scalar(
+            select(StoredFile)
+            .where(
+                StoredFile.token == (form.token.data or ""),
+                StoredFile.purpose == "upload:statement",
+                StoredFile.scheme_id == scheme.id,
+                StoredFile.owner_id == current_user.id,
+                StoredFile.job_id.is_(None),
+                StoredFile.expires_at > utcnow(),
+            )
+            .with_for_update()
+        )
+    if stored is None:
         flash(_("That upload has expired: send the file again."), "error")
         return redirect(url_for("payments.statement_upload", code=code))
-    result = _run_statement(scheme, *kept, dry_run=False)
+    result = _run_statement(scheme, read_file(stored), stored.name, dry_run=False)
     if not result.ok:
         db.session.rollback()
         flash(_("The file was not imported: %(n)d problem(s). Nothing was written.", n=len(result.problems)), "error")
         return redirect(url_for("payments.statement_upload", code=code))
+    delete_files(db.session, StoredFile.id == stored.id)
     db.session.commit()
-    forget_upload(form.token.data)
     flash(
         _(
             "Statement: %(matched)d matched, %(unmatched)d unmatched, %(ambiguous)d ambiguous, %(already)d already.",
