@@ -373,6 +373,14 @@ def _provider_check(claim: ClaimInput, ctx: Context) -> tuple[ProviderRule | Non
     return provider, _check(PROVIDER_NOT_CONTRACTED, True, "provider_ok", provider=provider.code, day=day)
 
 
+def waiting_first_day(enrolment: date, benefit: BenefitRule, product: ProductRule) -> tuple[int, date]:
+    """The waiting period's days and the first day a person enrolled on ``enrolment`` is covered for
+    ``benefit`` (adjudication.md: the benefit's own period replaces the product's). The one rule: claims and the
+    eligibility answer both call it."""
+    days = benefit.waiting_period_days if benefit.waiting_period_days is not None else product.waiting_period_days
+    return days, enrolment + timedelta(days=days)
+
+
 def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> Decision:
     """Decide one claim against the rules in force and the paying claims in ``history`` (adjudication.md).
 
@@ -441,10 +449,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
     checks.append(_check(NOT_ENROLLED, True, "enrolled", day=eligibility_day, enrolment=patient.enrolment_date))
 
     # 7. Waiting period: the benefit's own replaces the product's; counted on the day of service.
-    waiting_days = (
-        benefit.waiting_period_days if benefit.waiting_period_days is not None else product.waiting_period_days
-    )
-    first_day = patient.enrolment_date + timedelta(days=waiting_days)
+    waiting_days, first_day = waiting_first_day(patient.enrolment_date, benefit, product)
     if service_day < first_day:
         return _rejected(
             checks,

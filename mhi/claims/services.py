@@ -9,7 +9,6 @@ Services flush, never commit: the view or command owns the transaction.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 from collections import defaultdict
@@ -37,8 +36,11 @@ from mhi.claims.rules import (
     ProductRule,
     ProviderRule,
     decide_batch,
+    waiting_first_day,
 )
+from mhi.contributions.rules import not_covered_reason
 from mhi.core.audit import record
+from mhi.core.dates import version_on
 from mhi.core.money import ZERO, quantum
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
@@ -78,19 +80,17 @@ class _VersionLookup:
     """The product version in force on a day, as ``schemes.services.version_in_force`` chooses it: the last
     active version dated on or before the day, else the first one."""
 
-    __slots__ = ("_dates", "_rules")
+    __slots__ = ("_dates", "_versions")
 
     def __init__(self, versions: list[tuple[date, ProductRule]]):
         """``versions`` are the product's active versions in date order."""
         self._dates = [day for day, _ in versions]
-        self._rules = [rule for _, rule in versions]
+        self._versions = versions
 
     def __call__(self, day: date) -> ProductRule | None:
         """The rules in force on ``day`` (None when the product has no active version)."""
-        if not self._rules:
-            return None
-        index = bisect.bisect_right(self._dates, day) - 1
-        return self._rules[max(index, 0)]
+        chosen = version_on(self._versions, day, dates=self._dates)
+        return None if chosen is None else chosen[1]
 
 
 @dataclass
@@ -819,6 +819,7 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
     members = list(
         session.scalars(select(Person).where(Person.household_id == household.id).order_by(Person.member_no))
     )
+    # The desk reads the stored spans, the ledger's cache kept current by every write (contributions/services.py).
     spans = [
         (start, end)
         for start, end in session.execute(
@@ -858,8 +859,7 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
     versions = list(by_version.values())
     if not versions:
         return result
-    index = bisect.bisect_right([v.effective_from for v, _ in versions], on) - 1
-    version, benefit_rows = versions[max(index, 0)]
+    version, benefit_rows = version_on(versions, on, key=lambda item: item[0].effective_from)
     rule = ProductRule(
         waiting_period_days=version.waiting_period_days,
         submission_limit_days=version.submission_limit_days,
@@ -881,8 +881,7 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
         )
     }
     for benefit in rule.benefits.values():
-        waiting = benefit.waiting_period_days if benefit.waiting_period_days is not None else rule.waiting_period_days
-        first_day = person.enrolment_date + timedelta(days=waiting)
+        _, first_day = waiting_first_day(person.enrolment_date, benefit, rule)
         cases, total = used.get(benefit.code, (0, ZERO))
         remaining = None if benefit.ceiling_per_year is None else max(benefit.ceiling_per_year - total, ZERO)
         result.benefits.append(
@@ -903,7 +902,8 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
 
 
 def _why(person, household, spans, on: date, household_covered: bool, covered: bool) -> list[tuple[str, dict]]:
-    """The reasons a person is or is not covered on ``on``, most decisive first."""
+    """The reasons a person is or is not covered on ``on``, most decisive first: the person's own dates, then
+    the household's reason from ``contributions.rules.not_covered_reason`` (the one "why not covered")."""
     m = ELIGIBILITY_MESSAGES
     reasons: list[tuple[str, dict]] = []
     if person.enrolment_date > on:
@@ -919,15 +919,17 @@ def _why(person, household, spans, on: date, household_covered: bool, covered: b
         return reasons
     if household_covered:
         return reasons
-    if household.exit_date is not None and household.exit_date <= on:
-        reasons.append((m["household_exited"], {"exit": household.exit_date}))
-    elif household.strike_off_date is not None and household.strike_off_date <= on:
-        reasons.append((m["struck_off"], {"day": household.strike_off_date}))
-    else:
-        ended = [end for start, end in spans if end is not None and end <= on]
-        if ended:
-            # A span ends at paid_until + grace: the first day without cover (contributions.md §4).
-            reasons.append((m["unpaid_since"], {"day": max(ended)}))
-        elif person.enrolment_date <= on:
-            reasons.append((m["never_paid"], {}))
+    # A span ends at paid_until + grace: the first day without cover (contributions.md §4).
+    ended = [end for _, end in spans if end is not None and end <= on]
+    reason, day = not_covered_reason(
+        on, household.enrolment_date, household.exit_date, household.strike_off_date, max(ended, default=None)
+    )
+    if reason == "exited":
+        reasons.append((m["household_exited"], {"exit": day}))
+    elif reason == "struck_off":
+        reasons.append((m["struck_off"], {"day": day}))
+    elif reason == "unpaid" and day is not None:
+        reasons.append((m["unpaid_since"], {"day": day}))
+    elif person.enrolment_date <= on:
+        reasons.append((m["never_paid"], {}))
     return reasons

@@ -37,7 +37,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
 
-from mhi.core.dates import add_months
+from mhi.core.dates import add_months, version_on
 from mhi.core.money import minor_units, split_cumulative
 
 #: ``paid_until`` of a household whose dues from some period on are all 0 and paid (contributions.md §3).
@@ -124,6 +124,42 @@ class ReportAmounts:
     contributions_collected: Decimal
     earned_gross_fraction: Fraction = field(default=Fraction(0))
     earned_member_fraction: Fraction = field(default=Fraction(0))
+
+
+@dataclass(frozen=True)
+class CoverStatus:
+    """A household's cover on a day (contributions.md §4, §5), as ``Ledger.status`` gives it.
+
+    ``reason`` when not covered: "not_enrolled" (``reason_date`` = E), "exited" / "struck_off" (that day) or
+    "unpaid": ``reason_date`` = paid_until, the first unpaid day, and ``uncovered_since`` = paid_until + grace,
+    the first day without cover; a household that never paid a period has ``paid_until`` None and
+    ``reason_date`` = E. In grace ``reason_date`` is paid_until too. ``covered_until`` is the last covered day (None: no end, or not covered).
+    """
+
+    status: str  # "covered" | "grace" | "not_covered"
+    reason: str | None = None
+    reason_date: date | None = None
+    covered_until: date | None = None
+    paid_until: date | None = None
+    uncovered_since: date | None = None
+
+
+def not_covered_reason(
+    day: date, enrolment: date, exit_date: date | None, strike_off_date: date | None, uncovered_since: date | None
+) -> tuple[str, date | None]:
+    """Why a household is not covered on ``day``, the most decisive reason first (contributions.md §4, §5):
+    not enrolled yet, exited, struck off, else unpaid (since ``uncovered_since``, None when never paid).
+
+    The one "why not covered": ``Ledger.status`` (household page, statement) and the eligibility answer (from
+    the stored coverage spans) call it; it says "unpaid" only for a household known not to be covered.
+    """
+    if day < enrolment:
+        return "not_enrolled", enrolment
+    if exit_date is not None and exit_date <= day:
+        return "exited", exit_date
+    if strike_off_date is not None and strike_off_date <= day:
+        return "struck_off", strike_off_date
+    return "unpaid", uncovered_since
 
 
 def household_exit_date(h: HouseholdInput) -> date | None:
@@ -224,13 +260,13 @@ class Ledger:
         self._persons = [(p.enrolment, p.exit) for p in h.persons]
         self._programmes = tuple(h.programmes)
         self._term_dates = [d for d, _ in h.terms]
-        self._terms = [t for _, t in h.terms]
+        # Each version with its amount in minor units, chosen by ``version_on`` (the one rule for "in force").
+        self._versions = [(d, t, t.basis, _to_minor(t.amount, minor_units(h.currency))) for d, t in h.terms]
         base = self._terms_on(h.enrolment)
         # Decision (module docstring): grid, grace, lapse and registration fee from the version in force at E.
         self._months = base.period_months
         self.grace_days = base.grace_days
         self.lapse_days = base.lapse_days
-        self._term_minor = [(t.basis, _to_minor(t.amount, self._scale)) for t in self._terms]
         self.exit_date = household_exit_date(h)
 
         # After this day nothing that shapes a period changes: the schedule repeats (module docstring).
@@ -281,8 +317,11 @@ class Ledger:
 
     def _terms_on(self, day: date) -> Terms:
         """The product version in force on ``day``; the first one applies from E (module docstring)."""
-        index = bisect_right(self._term_dates, day) - 1
-        return self._terms[max(index, 0)]
+        return self._version(day)[1]
+
+    def _version(self, day: date) -> tuple[date, Terms, str, int]:
+        """(date, terms, basis, amount in minor units) of the version in force on ``day``."""
+        return version_on(self._versions, day, dates=self._term_dates)
 
     def _next_period(self) -> None:
         """Generate period k = len(self._d), or mark the schedule done when it ends there (§1)."""
@@ -317,8 +356,7 @@ class Ledger:
             # §1: joins count from the next period; leavers count until the period after they leave.
             if enrolment <= start and (exit_ is None or exit_ > start):
                 persons += 1
-        index = max(bisect_right(self._term_dates, start) - 1, 0)
-        basis, amount = self._term_minor[index]
+        _, _, basis, amount = self._version(start)
         gross = amount * persons if basis == "person" else amount
         codes, shares = _effective_shares(self._programmes, self.category, start)
         parts = _split_minor(gross, shares, self.currency) if codes else ()
@@ -450,6 +488,43 @@ class Ledger:
             return True
         return (day - paid_until).days < self.grace_days
 
+    def _gone_by(self, day: date) -> bool:
+        """The household exited or was struck off on or before ``day`` (§4, §5)."""
+        return any(d is not None and d <= day for d in (self.exit_date, self.strike_off_date))
+
+    def _arrears_minor(self, day: date) -> int:
+        """§6 arrears at ``day`` in minor units: for a household enrolled and neither exited nor struck off by
+        then, r + the member dues of the periods started by then − C(day), when positive."""
+        if day < self.enrolment or self._gone_by(day):
+            return 0
+        self._ensure_date(day)
+        started = bisect_right(self._starts, day, 0, len(self._d))
+        due = self._r + (self._cum[started - 1] if started else 0)
+        return max(0, due - self._c_minor(day))
+
+    def arrears(self, day: date) -> Decimal:
+        """ "Arrears at T" (contributions.md §6), the one function: the arrears list, the household page, the
+        statement, the API and the reports (through their stored ledgers, tested against it) all give this."""
+        return _from_minor(self._arrears_minor(day), self._scale)
+
+    def status(self, day: date) -> CoverStatus:
+        """Covered, in grace or not covered on ``day``, and why not (§4, §5): the one "why not covered"."""
+        reason, since = not_covered_reason(day, self.enrolment, self.exit_date, self.strike_off_date, None)
+        if reason != "unpaid":
+            return CoverStatus("not_covered", reason, since)
+        paid_until = self.paid_until(day)
+        if paid_until is None:
+            return CoverStatus("not_covered", "unpaid", self.enrolment)  # never paid: unpaid since E
+        if paid_until is UNBOUNDED:
+            return CoverStatus("covered", paid_until=paid_until)
+        cover_end = paid_until + timedelta(days=self.grace_days)  # the first day without cover
+        last_day = cover_end - timedelta(days=1)
+        if day < paid_until:
+            return CoverStatus("covered", covered_until=last_day, paid_until=paid_until)
+        if day < cover_end:
+            return CoverStatus("grace", None, paid_until, last_day, paid_until)
+        return CoverStatus("not_covered", "unpaid", paid_until, paid_until=paid_until, uncovered_since=cover_end)
+
     def person_covered(self, person: PersonDates, day: date) -> bool:
         """§4: a person is covered when the household is, they have enrolled and not yet left."""
         if person.enrolment > day or (person.exit is not None and person.exit <= day):
@@ -549,10 +624,7 @@ class Ledger:
         earned_gross += whole_gross
         earned_member += whole_member
 
-        arrears = 0
-        gone = [d for d in (self.exit_date, self.strike_off_date) if d is not None and d <= date_to]
-        if self.enrolment <= date_to and not gone:
-            arrears = max(0, self._r + cum_to - c_t)
+        arrears = self._arrears_minor(date_to)
 
         lo_r = bisect_left(self._all_receipt_dates, date_from)
         hi_r = bisect_right(self._all_receipt_dates, date_to)

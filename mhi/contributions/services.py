@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import delete, select, update
@@ -556,8 +556,9 @@ class Account:
     on: date
     currency: str
     status: str  # "covered" | "grace" | "not_covered"
-    reason: str | None  # when not covered: "not_enrolled" | "unpaid" | "struck_off" | "exited"
-    reason_date: date | None  # enrols on / unpaid since / struck off on / exited on
+    # When not covered, Ledger.status's reason: "not_enrolled" | "unpaid" | "struck_off" | "exited"
+    reason: str | None
+    reason_date: date | None  # enrols on / unpaid since (E when never paid) / struck off on / exited on
     covered_until: date | None  # last day of cover at the current payments (None = no end, or not covered)
     paid_until: date | None
     paid_until_unbounded: bool
@@ -578,8 +579,7 @@ def household_account(session, household: Household, on: date) -> Account:
     r, _ = ledger.registration_split
     paid = ledger.C(on)
     paid_until = ledger.paid_until(on)
-    grace = timedelta(days=ledger.grace_days)
-    status, reason, reason_date, covered_until = _status(ledger, on, paid_until, grace)
+    cover = ledger.status(on)
     gone = any(d is not None and d <= on for d in (ledger.exit_date, ledger.strike_off_date))
 
     horizon = on
@@ -619,22 +619,18 @@ def household_account(session, household: Household, on: date) -> Account:
         )
     if next_date is None and not gone and paid < r:
         next_amount, next_date = r - paid, ledger.enrolment
-    arrears = Decimal(0)
-    if ledger.enrolment <= on and not gone:
-        due = r + sum((p.member_due for p in periods if p.start <= on), Decimal(0))
-        arrears = max(Decimal(0), due - paid)
     return Account(
         on=on,
         currency=ledger.currency,
-        status=status,
-        reason=reason,
-        reason_date=reason_date,
-        covered_until=covered_until,
+        status=cover.status,
+        reason=cover.reason,
+        reason_date=cover.reason_date,
+        covered_until=cover.covered_until,
         paid_until=None if paid_until is UNBOUNDED else paid_until,
         paid_until_unbounded=paid_until is UNBOUNDED,
         next_due_amount=next_amount,
         next_due_date=next_date,
-        arrears=arrears,
+        arrears=ledger.arrears(on),
         registration_fee=r,
         paid_total=paid,
         strike_off_date=ledger.strike_off_date,
@@ -642,26 +638,6 @@ def household_account(session, household: Household, on: date) -> Account:
         periods=lines,
         receipts=_receipt_lines(session, household, ledger.strike_off_date),
     )
-
-
-def _status(ledger: Ledger, on: date, paid_until, grace: timedelta):
-    """(status, reason, reason date, covered until) on ``on`` (contributions.md §4)."""
-    if on < ledger.enrolment:
-        return "not_covered", "not_enrolled", ledger.enrolment, None
-    if ledger.exit_date is not None and ledger.exit_date <= on:
-        return "not_covered", "exited", ledger.exit_date, None
-    if ledger.strike_off_date is not None and ledger.strike_off_date <= on:
-        return "not_covered", "struck_off", ledger.strike_off_date, None
-    if paid_until is None:
-        return "not_covered", "unpaid", ledger.enrolment, None
-    if paid_until is UNBOUNDED:
-        return "covered", None, None, None
-    last_day = paid_until + grace - timedelta(days=1)
-    if on < paid_until:
-        return "covered", None, None, last_day
-    if on < paid_until + grace:
-        return "grace", None, paid_until, last_day
-    return "not_covered", "unpaid", paid_until, None
 
 
 def _receipt_lines(session, household: Household, strike_off: date | None) -> list[ReceiptLine]:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def add_months(start: date, months: int) -> date:
@@ -35,3 +40,24 @@ def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
     start = max(a_start, b_start)
     end = min(a_end, b_end)
     return max(0, (end - start).days)
+
+
+def version_on(versions: Sequence[T], day: date, *, key: Callable[[T], date] | None = None, dates=None) -> T | None:
+    """The effective-dated version in force on ``day``: the last one dated on or before it; before the first
+    one's date the first applies (contributions.md, data-formats.md "scheme.json"). None when there is none.
+
+    The one rule for product versions, their benefits and the pool's rules (decisions.md). ``versions`` are in
+    date order; their date is ``key(version)`` (by default ``version.effective_from``), or ``dates`` gives the
+    dates already listed, for callers asking many days of one list.
+    """
+    if not versions:
+        return None
+    if dates is None:
+        read = key or _effective_from
+        dates = [read(version) for version in versions]
+    return versions[max(bisect_right(dates, day) - 1, 0)]
+
+
+def _effective_from(version) -> date:
+    """A stored version's effective date."""
+    return version.effective_from

@@ -224,9 +224,7 @@ def households_in_arrears(session, scheme, on: date, *, village: str | None = No
     ids = list(session.scalars(select(Household.id).where(*alive)))
     owing: dict[int, tuple[Decimal, date | None]] = {}
     for hid, ledger in iter_ledgers(session, scheme, ids):
-        r, _ = ledger.registration_split
-        due = r + sum((p.member_due for p in ledger.periods_until(on)), Decimal(0))
-        amount = due - ledger.C(on)
+        amount = ledger.arrears(on)  # the one "arrears at T" (contributions/rules.py)
         if amount > 0:
             paid_until = ledger.paid_until(on)
             owing[hid] = (amount, None if paid_until is UNBOUNDED else paid_until)

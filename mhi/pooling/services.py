@@ -27,6 +27,7 @@ from sqlalchemy import and_, select
 from mhi.claims.models import Claim
 from mhi.core import sheets
 from mhi.core.audit import record
+from mhi.core.dates import version_on
 from mhi.core.money import money_str
 from mhi.pooling import rules
 from mhi.pooling.models import PoolSettlement
@@ -60,14 +61,8 @@ class Computed:
 
 
 def rules_in_force(federation: Federation, day: date) -> PoolRules | None:
-    """The federation's pool rules in force on ``day``: the last row dated on or before it, else the first."""
-    chosen = None
-    for row in federation.pool_rules:  # ordered by effective_from
-        if row.effective_from <= day or chosen is None:
-            chosen = row
-        else:
-            break
-    return chosen
+    """The federation's pool rules in force on ``day`` (``core.dates.version_on``; rows ordered by date)."""
+    return version_on(list(federation.pool_rules), day)
 
 
 def pool_terms(row: PoolRules) -> rules.PoolTerms:

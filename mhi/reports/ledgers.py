@@ -379,8 +379,10 @@ def _earned_sums(session, scheme_id: int, date_from: date, date_to: date, openin
     ).all()
 
 
-def _household_sums(session, scheme_id: int, date_from: date, date_to: date, opening: date):
-    """Dues of the period paid, arrears at T and the registration sums, household by household in SQL (§6)."""
+def _household_terms(session, scheme_id: int, date_from: date, date_to: date):
+    """Per stored household (``ReportHousehold`` joined to its cumulative dues and C(T)): the expressions of the
+    §6 dues paid and arrears at T, and the select to put them in. Shared by the report sums and by
+    ``household_arrears`` so that the cache computes "arrears at T" one way."""
     p = ReportPeriod
     h = ReportHousehold
     cumulative = (
@@ -419,9 +421,36 @@ def _household_sums(session, scheme_id: int, date_from: date, date_to: date, ope
         or_(h.strike_off_date.is_(None), h.strike_off_date > date_to),
     )
     arrears = case((active, queries.greatest(session, zero, upto - c_t, type_=BigInteger)), else_=zero)
+
+    def joined(*columns):
+        return (
+            select(*columns)
+            .select_from(h)
+            .outerjoin(cumulative, cumulative.c.hid == h.household_id)
+            .outerjoin(paid, paid.c.hid == h.household_id)
+            .where(h.scheme_id == scheme_id)
+        )
+
+    return dues_paid, arrears, joined
+
+
+def household_arrears(session, scheme, on: date) -> dict[int, Decimal]:
+    """Arrears at ``on`` of each household owing something, from the stored ledgers: the cache of
+    ``Ledger.arrears`` (contributions/rules.py), tested against it household by household."""
+    _, arrears, joined = _household_terms(session, scheme.id, on, on)
+    rows = session.execute(joined(ReportHousehold.household_id, arrears)).all()
+    return {hid: _units(value) for hid, value in rows if value}
+
+
+def _household_sums(session, scheme_id: int, date_from: date, date_to: date, opening: date):
+    """Dues of the period paid, arrears at T and the registration sums, household by household in SQL (§6)."""
+    h = ReportHousehold
+    zero = literal(0, BigInteger)
+    member_fee = _raw(h.registration_member)
+    dues_paid, arrears, joined = _household_terms(session, scheme_id, date_from, date_to)
     enrolled_in = and_(h.enrolment >= date_from, h.enrolment <= date_to)
     return session.execute(
-        select(
+        joined(
             func.sum(dues_paid),
             func.sum(arrears),
             func.sum(case((enrolled_in, member_fee), else_=zero)),
@@ -431,10 +460,6 @@ def _household_sums(session, scheme_id: int, date_from: date, date_to: date, ope
                 case((and_(h.enrolment >= opening, h.enrolment <= date_to), _raw(h.registration_fee)), else_=zero)
             ),
         )
-        .select_from(h)
-        .outerjoin(cumulative, cumulative.c.hid == h.household_id)
-        .outerjoin(paid, paid.c.hid == h.household_id)
-        .where(h.scheme_id == scheme_id)
     ).one()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.dates import version_on
 from mhi.core.money import MINOR_UNITS
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.schemes.models import (
@@ -703,13 +704,5 @@ _FRENCH_COUNTRIES = {
 
 
 def version_in_force(versions, day: date):
-    """The active product version in force on ``day``: the last one dated on or before it, else the first."""
-    chosen = None
-    for version in versions:
-        if version.status != "active":
-            continue
-        if version.effective_from <= day or chosen is None:
-            chosen = version
-        else:
-            break
-    return chosen
+    """The active product version in force on ``day`` (``core.dates.version_on``, the one rule)."""
+    return version_on([version for version in versions if version.status == "active"], day)
