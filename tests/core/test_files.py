@@ -26,9 +26,9 @@ def _mode(path) -> int:
 
 
 def test_an_uploaded_file_and_its_folder_are_private(app, client, tmp_path, monkeypatch, open_umask):
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    monkeypatch.setattr(app, "instance_path", str(instance))
+    """A previewed upload kept in the shared storage directory (MHI_STORAGE_DIR) is readable by this user only."""
+    storage = tmp_path / "storage"
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(storage))
     with records(app) as session:
         code = everything_scheme(session).code
         admin = make_user(session, "admin")
@@ -41,8 +41,8 @@ def test_an_uploaded_file_and_its_folder_are_private(app, client, tmp_path, monk
     )
 
     assert response.status_code == 200
-    (kept,) = (instance / "uploads").iterdir()
-    assert _mode(instance / "uploads") == 0o700
+    (kept,) = (path for path in storage.rglob("*") if path.is_file())
+    assert _mode(kept.parent) == 0o700
     assert _mode(kept) == 0o600
 
 
