@@ -24,6 +24,7 @@ from mhi.claims.services import ClaimError, eligibility
 from mhi.claims.views import claim_from_json, translate
 from mhi.core.access import permission_required, public, visible_scheme_ids
 from mhi.core.db import db
+from mhi.core.limits import INT_MAX
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
 from mhi.fhir import resources
@@ -105,7 +106,12 @@ def _schemes_in_scope() -> list[Scheme]:
 def _person_by_id(text: str) -> Person:
     """A person of the caller's schemes by resource id; 404 otherwise (also when it exists elsewhere)."""
     ids = visible_scheme_ids(current_user)
-    person = db.session.get(Person, int(text)) if text.isdigit() else None
+    # An id beyond the database's INTEGER range is no record (a 404, not a database error: tests/trust).
+    person = (
+        db.session.get(Person, int(text))
+        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT_MAX
+        else None
+    )
     if person is None or (ids is not None and person.scheme_id not in ids):
         raise Refused(404, _l("There is no such patient in your schemes."))
     return person
