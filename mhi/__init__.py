@@ -67,6 +67,7 @@ MODEL_MODULES = (
     "mhi.members.models",
     "mhi.contributions.models",
     "mhi.payments.models",
+    "mhi.messaging.models",
     "mhi.subsidies.models",
     "mhi.claims.models",
     "mhi.pooling.models",
@@ -144,6 +145,8 @@ def _feature_modules() -> list:
     from mhi.home import views as home_views
     from mhi.members import cli as members_cli
     from mhi.members import views as members_views
+    from mhi.messaging import cli as messaging_cli
+    from mhi.messaging import views as messaging_views
     from mhi.payments import cli as payments_cli
     from mhi.payments import views as payments_views
     from mhi.pooling import cli as pooling_cli
@@ -157,7 +160,7 @@ def _feature_modules() -> list:
 
     return [
         auth_views, auth_cli, schemes_views, schemes_cli, members_views, members_cli, contributions_views,
-        contributions_cli, payments_views, payments_cli, subsidies_views, subsidies_cli, claims_views, claims_cli, pooling_views, pooling_cli,
+        contributions_cli, payments_views, payments_cli, subsidies_views, subsidies_cli, claims_views, claims_cli, messaging_views, messaging_cli, pooling_views, pooling_cli,
         reports_views, reports_cli, cards_views, cards_cli, feasibility_views, feasibility_cli, audit_views,
         home_views, demo_cli, api_views, fhir_views,
     ]  # fmt: skip
