@@ -95,6 +95,7 @@ ACTION_LABELS = {
     "sign_in_throttled": _l("failed sign-ins: held back from one address"),
     "sessions_end": _l("sessions ended"),
     "sign_off": _l("signed off"),
+    "sms_preferences": _l("SMS choices changed"),
     "statement": _l("operator's statement imported"),
     "reverse": _l("reversed"),
     "subsidy_receipts": _l("subsidy receipts imported"),

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from mhi.claims.models import Claim
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import N_, iter_ledgers
+from mhi.core.audit import record
 from mhi.core.formatting import day as format_day
 from mhi.core.formatting import display_locale, money
 from mhi.core.tabular import bulk_insert, chunked
@@ -229,14 +230,25 @@ def queue_claim_messages(session, scheme: Scheme, since: datetime, *, now: datet
     return _queue(session, scheme, events, now)
 
 
-def set_preferences(session, household: Household, *, opted_out: bool, claims_consent: bool) -> SmsPreference:
-    """Record a household's SMS choices."""
+def set_preferences(
+    session, household: Household, *, opted_out: bool, claims_consent: bool, actor=None
+) -> SmsPreference:
+    """Record a household's SMS choices (audited: consent to claim messages is the member's decision)."""
     pref = session.get(SmsPreference, household.id)
     if pref is None:
         pref = SmsPreference(household_id=household.id)
         session.add(pref)
     pref.opted_out, pref.claims_consent, pref.changed_at = bool(opted_out), bool(claims_consent), datetime.now()
     session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="household",
+        entity_id=household.id,
+        scheme_id=household.scheme_id,
+        action="sms_preferences",
+        after={"opted_out": pref.opted_out, "claims_consent": pref.claims_consent},
+    )
     return pref
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField
@@ -56,7 +57,10 @@ def preferences(code: str, household_id: int):
     pref = db.session.get(SmsPreference, household.id)
     form = PreferenceForm(obj=pref)
     if form.validate_on_submit():
-        set_preferences(db.session, household, opted_out=form.opted_out.data, claims_consent=form.claims_consent.data)
+        set_preferences(
+            db.session, household, opted_out=form.opted_out.data, claims_consent=form.claims_consent.data,
+            actor=current_user,
+        )  # fmt: skip
         db.session.commit()
         flash(_("SMS choices of household %(ref)s saved.", ref=household.ref), "success")
         return redirect(url_for("members.detail", code=code, household_id=household.id))

@@ -32,6 +32,8 @@ NOT_AUDITED = {
     "mhi/auth/operations.py:set_user_locale",
     # Print jobs of member cards: a file being made, nothing about a member changes.
     "mhi/cards/services.py:create_card_job",
+    # The SMS sender: each message row is its own log (status, attempts, last error); nothing else changes.
+    "mhi/messaging/services.py:send_due_messages",
 }
 
 
