@@ -33,6 +33,7 @@ COLUMNS = (
     "amount_claimed",
     "paid_on",
     "diagnosis_code",
+    "guarantee_ref",
 )
 REQUIRED = ("claim_ref", "member_no", "benefit_code", "date_of_service", "date_submitted", "amount_claimed")
 #: Column widths of the claim table, so a value that would not fit is a file error and not a database error.
@@ -113,6 +114,7 @@ def parse_rows(
         submitted = read("date_submitted", v.day, True)
         paid_on = read("paid_on", v.day, False)
         diagnosis = read("diagnosis_code", _diagnosis, False)
+        guarantee = read("guarantee_ref", lambda x: v.ref(x, "guarantee_ref"), False)
         amount = read("amount_claimed", lambda x: v.amount(x, currency), True)
         if amount is not None and amount == 0 and benefit_kinds.get(benefit_code) not in (CASH, None):
             # adjudication.md: 0 is allowed for cash benefits only; an unknown benefit code is a decision.
@@ -152,6 +154,7 @@ def parse_rows(
                     amount_claimed=amount,
                     paid_on=paid_on,
                     diagnosis_code=diagnosis or "",
+                    guarantee_ref=guarantee or "",
                 ),
             )
         )
@@ -173,6 +176,7 @@ def _differences(stored, entry: ClaimEntry) -> list[str]:
         ("date_submitted", stored.date_submitted, entry.date_submitted),
         ("amount_claimed", stored.amount_claimed, entry.amount_claimed),
         ("diagnosis_code", stored.diagnosis_code or "", entry.diagnosis_code or ""),
+        ("guarantee_ref", stored.guarantee_ref or "", entry.guarantee_ref or ""),
     )
     for column, old, new in pairs:
         if old != new:
@@ -198,6 +202,7 @@ def _stored_claims(session, scheme, refs: set[str]) -> dict[str, object]:
         Claim.date_submitted,
         Claim.amount_claimed,
         Claim.diagnosis_code,
+        Claim.guarantee_ref,
         Claim.status,
         Claim.paid_on,
     )
@@ -229,7 +234,7 @@ def import_claims(
 
     A claim_ref already stored with identical values is ``unchanged``; with other values it is a ``conflict``
     problem. The claims are decided as recorded on ``recorded_on`` (today by default: the import day,
-    adjudication.md check 4). With ``dry_run`` the caller rolls the transaction back
+    adjudication.md check 5). With ``dry_run`` the caller rolls the transaction back
     (``tabular.run_import_command``).
     """
     result = ClaimsImportResult("claims")

@@ -67,6 +67,8 @@ class Claim(db.Model):
     recorded_on: Mapped[dt.date]
     amount_claimed: Mapped[Decimal] = mapped_column(Money())
     diagnosis_code: Mapped[str] = mapped_column(String(10), default="")
+    # The guarantee letter the claim cites (data-formats.md claims.csv, adjudication.md "Guarantee letters").
+    guarantee_ref: Mapped[str] = mapped_column(String(40), default="")
     source: Mapped[str] = mapped_column(String(10), default="form")  # form, api, import
     # The decision in force (the latest ClaimDecision).
     status: Mapped[str] = mapped_column(String(10))

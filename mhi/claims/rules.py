@@ -1,6 +1,6 @@
 """The decision of a claim (adjudication.md), as a pure function fed by the database layer.
 
-``decide`` runs the twelve checks in the order adjudication.md lists them; the first that fails rejects the
+``decide`` runs the thirteen checks in the order adjudication.md lists them; the first that fails rejects the
 claim with its code and the checks after it are shown as not reached (``Check.passed is None``). A claim
 that passes them all is APPROVED, or REDUCED with its notes in step order. ``decide_batch`` decides an import
 in the order (date_of_service, date_submitted, claim_ref), each decision seeing the paying ones before it.
@@ -24,12 +24,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from mhi.core.dates import add_months
 from mhi.core.money import ZERO, round_money
 
 APPROVED = "APPROVED"
 REDUCED = "REDUCED"
 REJECTED = "REJECTED"
-#: Statuses that pay, and so count for duplicates, cases and the annual ceiling (adjudication.md checks 9-12).
+#: Statuses that pay, and so count for duplicates, cases and the annual ceiling (adjudication.md checks 10-13).
 PAYING_STATUSES = frozenset({APPROVED, REDUCED})
 
 SERVICE = "service"
@@ -38,6 +39,7 @@ CASH = "cash"
 # Reject codes, in the order adjudication.md runs the checks.
 UNKNOWN_MEMBER = "UNKNOWN_MEMBER"
 UNKNOWN_BENEFIT = "UNKNOWN_BENEFIT"
+NOT_FOR_PATIENT = "NOT_FOR_PATIENT"
 PROVIDER_NOT_CONTRACTED = "PROVIDER_NOT_CONTRACTED"
 INVALID_DATES = "INVALID_DATES"
 LATE_SUBMISSION = "LATE_SUBMISSION"
@@ -51,6 +53,7 @@ CEILING_PER_YEAR = "CEILING_PER_YEAR"
 CHECK_CODES: tuple[str, ...] = (
     UNKNOWN_MEMBER,
     UNKNOWN_BENEFIT,
+    NOT_FOR_PATIENT,
     PROVIDER_NOT_CONTRACTED,
     INVALID_DATES,
     LATE_SUBMISSION,
@@ -76,6 +79,11 @@ MESSAGES: dict[str, str] = {
     "no_product": "The household has no product in force on %(day)s.",
     "benefit_unknown": "Benefit %(benefit)s is not part of the household's product on %(day)s.",
     "benefit_found": "Benefit %(benefit)s (%(kind)s) is part of the household's product.",
+    "patient_sex": "Benefit %(benefit)s is for sex %(limit)s only; this person's sex is %(sex)s.",
+    "patient_too_young": "Benefit %(benefit)s is from age %(limit)s; this person is %(age)s on %(day)s.",
+    "patient_too_old": "Benefit %(benefit)s is up to age %(limit)s; this person is %(age)s on %(day)s.",
+    "patient_ok": "Benefit %(benefit)s is open to this person (aged %(age)s on %(day)s).",
+    "patient_any": "Benefit %(benefit)s is open to every member.",
     "provider_cash": "Cash benefit: no provider needed.",
     "provider_blank": "No provider given for a service benefit.",
     "provider_unknown": "Provider %(provider)s is not known to the scheme.",
@@ -93,8 +101,13 @@ MESSAGES: dict[str, str] = {
     "not_yet_enrolled": "Not enrolled on %(day)s: enrolled from %(enrolment)s.",
     "exited": "Not enrolled on %(day)s: left the scheme on %(exit)s.",
     "enrolled": "Enrolled on %(day)s (from %(enrolment)s).",
+    "newborn_not_born": "Not covered on %(day)s: a newborn is covered from birth, on %(birth)s.",
+    "newborn_enrolled": (
+        "Newborn registered within %(days)s days of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s."
+    ),
     "waiting": ("Waiting period of %(days)s days: this benefit is covered from %(first_day)s, not on %(service)s."),
     "waiting_over": "Waiting period of %(days)s days over: this benefit is covered from %(first_day)s.",
+    "newborn_no_wait": "Newborn: no waiting period, covered from birth (%(first_day)s).",
     "not_covered": ("The household is not covered on %(day)s (contributions unpaid, lapsed, struck off or left)."),
     "covered": "The household is covered on %(day)s.",
     "duplicate_service": (
@@ -128,6 +141,9 @@ class BenefitRule:
     ceiling_per_year: Decimal | None = None
     max_cases_per_year: int | None = None
     waiting_period_days: int | None = None  # replaces the product's when given
+    sex: str | None = None  # "F" or "M": the benefit is for that sex only (check 3)
+    min_age_years: int | None = None  # age bounds on the date of service, both inclusive (check 3)
+    max_age_years: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +153,7 @@ class ProductRule:
     waiting_period_days: int
     submission_limit_days: int | None
     benefits: Mapping[str, BenefitRule]
+    newborn_days: int | None = None  # adjudication.md "Start day and newborns"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +178,10 @@ class PatientRule:
     exit_date: date | None
     household_key: Any
     product_at: Callable[[date], ProductRule | None]
+    sex: str | None = None
+    date_of_birth: date | None = None
+    relationship: str | None = None
+    household_enrolment: date | None = None  # the household's enrolment date E (its head's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +266,7 @@ def _plain(value: Any) -> str:
 
 
 class History:
-    """The APPROVED/REDUCED claims decided so far, indexed so checks 9, 10 and 12 are dict lookups.
+    """The APPROVED/REDUCED claims decided so far, indexed so checks 10, 11 and 13 are dict lookups.
 
     ``add``/``remove`` take any decision-like object with ``status`` and ``amount_approved`` (a ``Decision``,
     an officer's override, a stored row); decisions that do not pay are ignored. Both duplicate keys are kept
@@ -286,7 +307,7 @@ class History:
             self._approved.pop(year_key, None)
 
     def is_duplicate(self, claim: ClaimInput, kind: str) -> bool:
-        """Whether an earlier paying claim is the same (check 9; a cash key ignores provider and amount)."""
+        """Whether an earlier paying claim is the same (check 10; a cash key ignores provider and amount)."""
         if kind == CASH:
             return _cash_key(claim) in self._cash_keys
         return _service_key(claim) in self._service_keys
@@ -339,8 +360,63 @@ def _rejected(checks: list[Check], failed: Check) -> Decision:
     return Decision(REJECTED, ZERO, (failed.code,), tuple(checks), None)
 
 
+def age_on(date_of_birth: date, day: date) -> int:
+    """Whole years a with add_months(date_of_birth, 12·a) ≤ day (adjudication.md "Age"; 29 February clamps to
+    28 February): 0 until the first birthday, 5 from the fifth birthday on."""
+    years = day.year - date_of_birth.year
+    if add_months(date_of_birth, 12 * years) > day:
+        years -= 1
+    return years
+
+
+def is_newborn(patient: PatientRule, product: ProductRule) -> bool:
+    """adjudication.md "Start day and newborns": a child born on or after the household's enrolment and enrolled
+    within the product's newborn_days of birth."""
+    if product.newborn_days is None or patient.relationship != "child" or patient.date_of_birth is None:
+        return False
+    household_start = patient.household_enrolment if patient.household_enrolment is not None else patient.enrolment_date
+    born = patient.date_of_birth
+    return born >= household_start and patient.enrolment_date <= born + timedelta(days=product.newborn_days)
+
+
+def start_day(patient: PatientRule, product: ProductRule) -> date:
+    """The person's start day: the enrolment date, or the date of birth for a newborn (adjudication.md)."""
+    if is_newborn(patient, product):
+        return patient.date_of_birth  # type: ignore[return-value]
+    return patient.enrolment_date
+
+
+def waiting_days(patient: PatientRule, product: ProductRule, benefit: BenefitRule) -> int:
+    """The waiting period of this benefit for this person: the benefit's own, else the product's; 0 for a
+    newborn (adjudication.md check 8)."""
+    if is_newborn(patient, product):
+        return 0
+    return benefit.waiting_period_days if benefit.waiting_period_days is not None else product.waiting_period_days
+
+
+def first_covered_day(patient: PatientRule, product: ProductRule, benefit: BenefitRule) -> date:
+    """The first day of service the waiting period allows: start day + waiting days (check 8). The one
+    definition of the waiting period's first day: the claim checks and the eligibility desk both read it."""
+    return start_day(patient, product) + timedelta(days=waiting_days(patient, product, benefit))
+
+
+def patient_check(patient: PatientRule, benefit: BenefitRule, day: date) -> Check:
+    """Check 3: the benefit's limits by sex and age on ``day`` (both bounds inclusive)."""
+    if benefit.sex is not None and patient.sex is not None and patient.sex != benefit.sex:
+        return _check(NOT_FOR_PATIENT, False, "patient_sex", benefit=benefit.code, limit=benefit.sex, sex=patient.sex)
+    if patient.date_of_birth is None or (benefit.min_age_years is None and benefit.max_age_years is None):
+        return _check(NOT_FOR_PATIENT, True, "patient_any", benefit=benefit.code)
+    age = age_on(patient.date_of_birth, day)
+    params = {"benefit": benefit.code, "age": age, "day": day}
+    if benefit.min_age_years is not None and age < benefit.min_age_years:
+        return _check(NOT_FOR_PATIENT, False, "patient_too_young", limit=benefit.min_age_years, **params)
+    if benefit.max_age_years is not None and age > benefit.max_age_years:
+        return _check(NOT_FOR_PATIENT, False, "patient_too_old", limit=benefit.max_age_years, **params)
+    return _check(NOT_FOR_PATIENT, True, "patient_ok", **params)
+
+
 def _provider_check(claim: ClaimInput, ctx: Context) -> tuple[ProviderRule | None, Check]:
-    """Check 3 for a service benefit: a known provider under contract on the day of service."""
+    """Check 4 for a service benefit: a known provider under contract on the day of service."""
     day = claim.date_of_service
     if not claim.provider_code:
         return None, _check(PROVIDER_NOT_CONTRACTED, False, "provider_blank")
@@ -348,7 +424,7 @@ def _provider_check(claim: ClaimInput, ctx: Context) -> tuple[ProviderRule | Non
     if provider is None:
         return None, _check(PROVIDER_NOT_CONTRACTED, False, "provider_unknown", provider=claim.provider_code)
     start, end = provider.contract_from, provider.contract_to
-    # contract_to is the contract's last day (adjudication.md check 3: inclusive).
+    # contract_to is the contract's last day (adjudication.md check 4: inclusive).
     if day < start or (end is not None and day > end):
         if end is None:
             failed = _check(
@@ -371,14 +447,6 @@ def _provider_check(claim: ClaimInput, ctx: Context) -> tuple[ProviderRule | Non
             )
         return provider, failed
     return provider, _check(PROVIDER_NOT_CONTRACTED, True, "provider_ok", provider=provider.code, day=day)
-
-
-def waiting_first_day(enrolment: date, benefit: BenefitRule, product: ProductRule) -> tuple[int, date]:
-    """The waiting period's days and the first day a person enrolled on ``enrolment`` is covered for
-    ``benefit`` (adjudication.md: the benefit's own period replaces the product's). The one rule: claims and the
-    eligibility answer both call it."""
-    days = benefit.waiting_period_days if benefit.waiting_period_days is not None else product.waiting_period_days
-    return days, enrolment + timedelta(days=days)
 
 
 def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> Decision:
@@ -408,7 +476,13 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
     checks.append(_check(UNKNOWN_BENEFIT, True, "benefit_found", benefit=benefit.code, kind=benefit.kind))
     is_cash = benefit.kind == CASH
 
-    # 3. The provider: only service benefits need one; on a cash claim it is recorded and ignored.
+    # 3. The benefit's limits by sex and age on the day of service.
+    limits = patient_check(patient, benefit, service_day)
+    if not limits.passed:
+        return _rejected(checks, limits)
+    checks.append(limits)
+
+    # 4. The provider: only service benefits need one; on a cash claim it is recorded and ignored.
     if is_cash:
         provider = None
         checks.append(_check(PROVIDER_NOT_CONTRACTED, True, "provider_cash"))
@@ -418,7 +492,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
             return _rejected(checks, provider_check)
         checks.append(provider_check)
 
-    # 4. Dates in the order the claim lived them: service, submission, recording.
+    # 5. Dates in the order the claim lived them: service, submission, recording.
     dates = {"service": service_day, "submitted": claim.date_submitted, "recorded": claim.recorded_on}
     if service_day > claim.date_submitted:
         return _rejected(checks, _check(INVALID_DATES, False, "dates_service_after_submission", **dates))
@@ -426,7 +500,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
         return _rejected(checks, _check(INVALID_DATES, False, "dates_submitted_after_recorded", **dates))
     checks.append(_check(INVALID_DATES, True, "dates_ok", **dates))
 
-    # 5. Submission limit.
+    # 6. Submission limit.
     delay = (claim.date_submitted - service_day).days
     limit = product.submission_limit_days
     if limit is None:
@@ -436,33 +510,52 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
     else:
         checks.append(_check(LATE_SUBMISSION, True, "in_time", days=delay, limit=limit))
 
-    # 6. Enrolment on the eligibility day: the day before a cash event, since a death may itself end the
-    # membership and cover must have been in force just before it (adjudication.md).
+    # 7. Enrolment on the eligibility day: the day before a cash event, since a death may itself end the
+    # membership and cover must have been in force just before it (adjudication.md). A newborn starts at birth.
     eligibility_day = service_day - timedelta(days=1) if is_cash else service_day
-    if eligibility_day < patient.enrolment_date:
-        return _rejected(
-            checks,
-            _check(NOT_ENROLLED, False, "not_yet_enrolled", day=eligibility_day, enrolment=patient.enrolment_date),
-        )
+    newborn = is_newborn(patient, product)
+    start = start_day(patient, product)
+    if eligibility_day < start:
+        if newborn:
+            failed = _check(NOT_ENROLLED, False, "newborn_not_born", day=eligibility_day, birth=start)
+        else:
+            failed = _check(NOT_ENROLLED, False, "not_yet_enrolled", day=eligibility_day, enrolment=start)
+        return _rejected(checks, failed)
     if patient.exit_date is not None and eligibility_day >= patient.exit_date:
         return _rejected(checks, _check(NOT_ENROLLED, False, "exited", day=eligibility_day, exit=patient.exit_date))
-    checks.append(_check(NOT_ENROLLED, True, "enrolled", day=eligibility_day, enrolment=patient.enrolment_date))
+    if newborn:
+        checks.append(
+            _check(
+                NOT_ENROLLED,
+                True,
+                "newborn_enrolled",
+                days=product.newborn_days,
+                birth=start,
+                enrolment=patient.enrolment_date,
+            )
+        )
+    else:
+        checks.append(_check(NOT_ENROLLED, True, "enrolled", day=eligibility_day, enrolment=start))
 
-    # 7. Waiting period: the benefit's own replaces the product's; counted on the day of service.
-    waiting_days, first_day = waiting_first_day(patient.enrolment_date, benefit, product)
+    # 8. Waiting period: the benefit's own replaces the product's, none for a newborn; on the day of service.
+    wait = waiting_days(patient, product, benefit)
+    first_day = start + timedelta(days=wait)
     if service_day < first_day:
         return _rejected(
             checks,
-            _check(WAITING_PERIOD, False, "waiting", days=waiting_days, first_day=first_day, service=service_day),
+            _check(WAITING_PERIOD, False, "waiting", days=wait, first_day=first_day, service=service_day),
         )
-    checks.append(_check(WAITING_PERIOD, True, "waiting_over", days=waiting_days, first_day=first_day))
+    if newborn:
+        checks.append(_check(WAITING_PERIOD, True, "newborn_no_wait", first_day=first_day))
+    else:
+        checks.append(_check(WAITING_PERIOD, True, "waiting_over", days=wait, first_day=first_day))
 
-    # 8. Household coverage on the eligibility day (contributions.md §4).
+    # 9. Household coverage on the eligibility day (contributions.md §4).
     if not ctx.household_covered(patient.household_key, eligibility_day):
         return _rejected(checks, _check(NOT_COVERED, False, "not_covered", day=eligibility_day))
     checks.append(_check(NOT_COVERED, True, "covered", day=eligibility_day))
 
-    # 9. Duplicates among the paying claims decided before.
+    # 10. Duplicates among the paying claims decided before.
     if history.is_duplicate(claim, benefit.kind):
         if is_cash:
             failed = _check(DUPLICATE, False, "duplicate_cash", benefit=benefit.code, service=service_day)
@@ -471,7 +564,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
         return _rejected(checks, failed)
     checks.append(_check(DUPLICATE, True, "not_duplicate"))
 
-    # 10. Maximum cases in the calendar year of the day of service.
+    # 11. Maximum cases in the calendar year of the day of service.
     year = service_day.year
     max_cases = benefit.max_cases_per_year
     if max_cases is None:
@@ -483,7 +576,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
             return _rejected(checks, _check(MAX_CASES, False, "max_cases", **params))
         checks.append(_check(MAX_CASES, True, "cases_ok", **params))
 
-    # 11. The amount before the annual ceiling (adjudication.md "Amount", steps 1-4).
+    # 12. The amount before the annual ceiling (adjudication.md "Amount", steps 1-4).
     notes: list[str] = []
     if is_cash:
         # A cash benefit pays its fixed amount; amount_claimed is only recorded.
@@ -510,7 +603,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
         return _rejected(checks, failed)
     checks.append(_check(NOTHING_PAYABLE, True, "payable", amount=payable))
 
-    # 12. The annual ceiling, over this person's paying claims of the benefit in the year (step 5-6).
+    # 13. The annual ceiling, over this person's paying claims of the benefit in the year (step 5-6).
     ceiling = benefit.ceiling_per_year
     if ceiling is None:
         checks.append(_check(CEILING_PER_YEAR, True, "no_ceiling", amount=payable))

@@ -36,7 +36,7 @@ from mhi.claims.rules import (
     ProductRule,
     ProviderRule,
     decide_batch,
-    waiting_first_day,
+    first_covered_day,
 )
 from mhi.contributions.rules import not_covered_reason
 from mhi.core.audit import record
@@ -73,6 +73,7 @@ class ClaimEntry:
     amount_claimed: Decimal
     paid_on: date | None = None
     diagnosis_code: str = ""
+    guarantee_ref: str = ""  # the guarantee letter the claim cites (adjudication.md), blank for most claims
     lines: tuple[tuple[str, Decimal], ...] = ()
 
 
@@ -135,6 +136,9 @@ def _benefit_rule(row: Benefit) -> BenefitRule:
         ceiling_per_year=row.ceiling_per_year,
         max_cases_per_year=row.max_cases_per_year,
         waiting_period_days=row.waiting_period_days,
+        sex=row.sex,
+        min_age_years=row.min_age_years,
+        max_age_years=row.max_age_years,
     )
 
 
@@ -164,6 +168,7 @@ def product_lookups(session, scheme, product_ids=None) -> dict[int, _VersionLook
             waiting_period_days=version.waiting_period_days,
             submission_limit_days=version.submission_limit_days,
             benefits={b.code: _benefit_rule(b) for b in benefits[version.id]},
+            newborn_days=version.newborn_days,
         )
         by_product[version.product_id].append((version.effective_from, rule))
     return {product_id: _VersionLookup(items) for product_id, items in by_product.items()}
@@ -200,6 +205,10 @@ def load_context(session, scheme, member_nos: Iterable[str] | None = None, provi
             Person.household_id,
             Person.enrolment_date,
             Person.exit_date,
+            Person.sex,
+            Person.date_of_birth,
+            Person.relation,
+            Household.enrolment_date.label("household_enrolment"),
             Household.product_id,
         )
         .join(Household, Person.household_id == Household.id)
@@ -225,6 +234,10 @@ def load_context(session, scheme, member_nos: Iterable[str] | None = None, provi
             exit_date=row.exit_date,
             household_key=row.household_id,
             product_at=lookups.get(row.product_id, empty),
+            sex=row.sex,
+            date_of_birth=row.date_of_birth,
+            relationship=row.relation,
+            household_enrolment=row.household_enrolment,
         )
         person_ids[row.member_no] = row.id
         household_ids.add(row.household_id)
@@ -432,6 +445,7 @@ def decide_and_store(
                 "recorded_on": recorded_on,
                 "amount_claimed": entry.amount_claimed,
                 "diagnosis_code": entry.diagnosis_code or "",
+                "guarantee_ref": entry.guarantee_ref or "",
                 "source": source,
                 "status": decision.status,
                 "amount_approved": decision.amount_approved,
@@ -864,6 +878,7 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
         waiting_period_days=version.waiting_period_days,
         submission_limit_days=version.submission_limit_days,
         benefits={b.code: _benefit_rule(b) for b in benefit_rows},
+        newborn_days=version.newborn_days,
     )
     names = {b.code: b.name for b in benefit_rows}
     # Paying claims always have a person (UNKNOWN_MEMBER is rejected): person_id uses the claim index.
@@ -880,8 +895,19 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
             .group_by(Claim.benefit_code)
         )
     }
+    patient = PatientRule(
+        member_no=person.member_no,
+        enrolment_date=person.enrolment_date,
+        exit_date=person.exit_date,
+        household_key=household.id,
+        product_at=lambda day: rule,
+        sex=person.sex,
+        date_of_birth=person.date_of_birth,
+        relationship=person.relation,
+        household_enrolment=household.enrolment_date,
+    )
     for benefit in rule.benefits.values():
-        _, first_day = waiting_first_day(person.enrolment_date, benefit, rule)
+        first_day = first_covered_day(patient, rule, benefit)
         cases, total = used.get(benefit.code, (0, ZERO))
         remaining = None if benefit.ceiling_per_year is None else max(benefit.ceiling_per_year - total, ZERO)
         result.benefits.append(

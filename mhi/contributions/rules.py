@@ -85,7 +85,7 @@ class HouseholdInput:
     """Everything the rules need about one household, as the database layer loads it."""
 
     enrolment: date  # the head's enrolment date E
-    category: str  # "standard" when blank
+    category: str  # "standard" when blank; the category before the first dated change
     persons: Sequence[PersonDates]
     # Any order; a reversal counter-entry carries the original's date and the negated amount.
     receipts: Sequence[tuple[date, Decimal]]
@@ -93,6 +93,9 @@ class HouseholdInput:
     terms: Sequence[tuple[date, Terms]]
     programmes: Sequence[Programme]
     currency: str
+    # Dated category changes (from_date, category), data-formats.md categories.csv: c_k is the category of the
+    # latest change with from_date ≤ start_k, else ``category`` (contributions.md notation).
+    category_changes: Sequence[tuple[date, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,9 @@ class Ledger:
             raise ValueError("contribution basis must be 'person' or 'household'")
         self.enrolment = h.enrolment
         self.category = h.category or "standard"
+        changes = sorted(h.category_changes)
+        self._category_dates = [d for d, _ in changes]
+        self._category_values = [c or "standard" for _, c in changes]
         self.currency = h.currency
         self._scale = minor_units(h.currency)
         self._persons = [(p.enrolment, p.exit) for p in h.persons]
@@ -270,7 +276,7 @@ class Ledger:
         self.exit_date = household_exit_date(h)
 
         # After this day nothing that shapes a period changes: the schedule repeats (module docstring).
-        events = [h.enrolment, *self._term_dates]
+        events = [h.enrolment, *self._term_dates, *self._category_dates]
         for enrolment, exit_ in self._persons:
             events.append(enrolment)
             if exit_ is not None:
@@ -287,7 +293,7 @@ class Ledger:
 
         # §2: the registration fee is split on period 0's shares.
         self.registration_fee = _to_minor(base.registration_fee, self._scale)
-        codes, shares = _effective_shares(self._programmes, self.category, h.enrolment)
+        codes, shares = _effective_shares(self._programmes, self.category_on(h.enrolment), h.enrolment)
         reg_parts = _split_minor(self.registration_fee, shares, self.currency) if codes else ()
         self._reg_parts = tuple(zip(codes, reg_parts, strict=True))
         self._r = self.registration_fee - sum(reg_parts)
@@ -322,6 +328,11 @@ class Ledger:
     def _version(self, day: date) -> tuple[date, Terms, str, int]:
         """(date, terms, basis, amount in minor units) of the version in force on ``day``."""
         return version_on(self._versions, day, dates=self._term_dates)
+
+    def category_on(self, day: date) -> str:
+        """The household's category on ``day``: the latest dated change on or before it, else the register's."""
+        index = bisect_right(self._category_dates, day) - 1
+        return self._category_values[index] if index >= 0 else self.category
 
     def _next_period(self) -> None:
         """Generate period k = len(self._d), or mark the schedule done when it ends there (§1)."""
@@ -358,7 +369,7 @@ class Ledger:
                 persons += 1
         _, _, basis, amount = self._version(start)
         gross = amount * persons if basis == "person" else amount
-        codes, shares = _effective_shares(self._programmes, self.category, start)
+        codes, shares = _effective_shares(self._programmes, self.category_on(start), start)
         parts = _split_minor(gross, shares, self.currency) if codes else ()
         return persons, gross, tuple(zip(codes, parts, strict=True)), gross - sum(parts)
 

@@ -29,7 +29,7 @@ from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import CategoryChange, CoverageSpan, Household, Person
 from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
 from mhi.schemes.operators import OperatorError, usable_operator
 
@@ -122,7 +122,8 @@ class _Loaded:
 
 
 def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -> _Loaded:
-    """Three queries (households, persons, receipts) for the households that ``where(Household.id)`` selects."""
+    """Four queries (households, persons, receipts, category changes) for the households that
+    ``where(Household.id)`` selects."""
     households = session.execute(
         select(
             Household.id,
@@ -138,6 +139,7 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
     ids = [row[0] for row in households]
     persons: dict[int, list[PersonDates]] = defaultdict(list)
     receipts: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    categories: dict[int, list[tuple[date, str]]] = defaultdict(list)
     if ids:
         for household_id, enrolment, exit_ in session.execute(
             select(Person.household_id, Person.enrolment_date, Person.exit_date).where(Person.household_id.in_(ids))
@@ -147,6 +149,12 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
             select(Receipt.household_id, Receipt.date, Receipt.amount).where(Receipt.household_id.in_(ids))
         ):
             receipts[household_id].append((day, amount))
+        for household_id, day, category in session.execute(
+            select(CategoryChange.household_id, CategoryChange.from_date, CategoryChange.category).where(
+                CategoryChange.household_id.in_(ids)
+            )
+        ):
+            categories[household_id].append((day, category))
     inputs: dict[int, HouseholdInput] = {}
     stored: dict[int, tuple[date | None, date | None]] = {}
     for hid, enrolment, category, product_id, exit_date, strike_off in households:
@@ -161,6 +169,7 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
             terms=terms,
             programmes=rules.programmes,
             currency=rules.currency,
+            category_changes=categories.get(hid, ()),
         )
         stored[hid] = (exit_date, strike_off)
     return _Loaded(inputs, stored)

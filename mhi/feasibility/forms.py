@@ -343,6 +343,14 @@ class BenefitForm(SubForm):
     ceiling_per_year = StringField(_l("Ceiling per year"), filters=NUMBER)
     max_cases_per_year = StringField(_l("Cases per year"), filters=NUMBER)
     waiting_period_days = StringField(_l("Waiting (days)"), filters=NUMBER)
+    # Limits to some persons (adjudication.md check 3): blank = everyone.
+    sex = SelectField(
+        _l("For sex"),
+        choices=[SelectChoice("", _l("everyone")), SelectChoice("F", _l("women")), SelectChoice("M", _l("men"))],
+        default="",
+    )
+    min_age_years = StringField(_l("From age"), filters=NUMBER)
+    max_age_years = StringField(_l("Up to age"), filters=NUMBER)
 
 
 class VersionForm(FlaskForm):
@@ -363,6 +371,12 @@ class VersionForm(FlaskForm):
     grace_period_days = StringField(_l("Grace period (days)"), filters=NUMBER, default="0")
     lapse_after_days = StringField(_l("Struck off after (days unpaid)"), filters=NUMBER, validators=[Optional()])
     submission_limit_days = StringField(_l("Claims accepted within (days)"), filters=NUMBER, validators=[Optional()])
+    newborn_days = StringField(
+        _l("Newborns covered from birth if registered within (days)"),
+        filters=NUMBER,
+        validators=[Optional()],
+        description=_l("Blank: no newborn rule; newborns wait like everyone."),
+    )
     benefits = FieldList(FormField(BenefitForm), label=_l("Benefits"), min_entries=1)
     add_benefit = SubmitField(_l("Add a benefit row"))
     save = SubmitField(_l("Save the draft"))
@@ -395,6 +409,7 @@ class VersionForm(FlaskForm):
             "grace_period_days": read(self.grace_period_days, _days) or 0,
             "lapse_after_days": read(self.lapse_after_days, lambda x: _days(x, minimum=1)),
             "submission_limit_days": read(self.submission_limit_days, lambda x: _days(x, minimum=1)),
+            "newborn_days": read(self.newborn_days, _days),
         }
         benefits = []
         for entry in self.benefits:
@@ -411,6 +426,9 @@ class VersionForm(FlaskForm):
                 "ceiling_per_year": read(row.ceiling_per_year, lambda x: v.amount(x, currency, positive=True)),
                 "max_cases_per_year": read(row.max_cases_per_year, lambda x: v.whole(x, minimum=1)),
                 "waiting_period_days": read(row.waiting_period_days, _days),
+                "sex": row.sex.data or None,
+                "min_age_years": read(row.min_age_years, _days),
+                "max_age_years": read(row.max_age_years, _days),
             }
             if row.code.data in (None, ""):
                 row.code.errors = [*row.code.errors, _("Give the benefit a code.")]
@@ -431,6 +449,7 @@ def version_form_data(version) -> dict[str, Any]:
         "grace_period_days": _as_text(version.grace_period_days),
         "lapse_after_days": _as_text(version.lapse_after_days),
         "submission_limit_days": _as_text(version.submission_limit_days),
+        "newborn_days": _as_text(version.newborn_days),
         "benefits": [
             {
                 "code": b.code,
@@ -442,6 +461,9 @@ def version_form_data(version) -> dict[str, Any]:
                 "ceiling_per_year": _as_text(b.ceiling_per_year),
                 "max_cases_per_year": _as_text(b.max_cases_per_year),
                 "waiting_period_days": _as_text(b.waiting_period_days),
+                "sex": b.sex or "",
+                "min_age_years": _as_text(b.min_age_years),
+                "max_age_years": _as_text(b.max_age_years),
             }
             for b in version.benefits
         ],

@@ -1,4 +1,5 @@
-"""``import members --scheme CODE FILE [--dry-run] [--format json]`` (cli.md): members.csv, CSV or XLSX."""
+"""``import members`` and ``import categories --scheme CODE FILE [--dry-run] [--format json]`` (cli.md):
+members.csv and categories.csv, CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import click
 
 from mhi.core.cli import import_group
 from mhi.core.tabular import run_import_command
-from mhi.members.imports import import_members
+from mhi.members.imports import import_categories, import_members
 
 
 @import_group.command("members")
@@ -17,6 +18,16 @@ from mhi.members.imports import import_members
 def members_command(scheme_code, dry_run, fmt, file):
     """Import members.csv (data-formats.md): the whole file or nothing."""
     run_import_command("members", import_members, scheme_code, file, dry_run=dry_run, fmt=fmt)
+
+
+@import_group.command("categories")
+@click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def categories_command(scheme_code, dry_run, fmt, file):
+    """Import categories.csv (data-formats.md): households' categories from a date on; the whole file or nothing."""
+    run_import_command("categories", import_categories, scheme_code, file, dry_run=dry_run, fmt=fmt)
 
 
 def init_app(app) -> None:

@@ -29,7 +29,7 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError, Problem
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import CategoryChange, CoverageSpan, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
 from mhi.schemes.models import Product
 
@@ -391,3 +391,146 @@ def _check_new_household(ref: str, members, products: dict[str, int], problems: 
         "language": "",
         "enrolment_date": head["enrolment_date"],
     }
+
+
+# -- categories.csv --------------------------------------------------------------------------------------------
+
+CATEGORY_COLUMNS = ("household_ref", "category", "from_date")
+
+
+def import_categories(
+    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
+) -> ImportResult:
+    """Import categories.csv (data-formats.md): each row puts a household in a category from ``from_date`` on.
+
+    Natural key (household_ref, from_date): a stored pair with the same category is ``unchanged``, with another
+    a ``conflict``. An unknown household, a from_date before the household's enrolment, a pair repeated in the
+    file: a problem naming the row, and nothing is written. The households touched are refreshed at once
+    (coverage, strike-off: contributions.md §2 reads the category on each period's start).
+    """
+    result = ImportResult("categories")
+    result.problems = check_columns(header, CATEGORY_COLUMNS, (), file)
+    if result.problems:
+        return result
+    readers = {
+        "household_ref": lambda x: v.ref(x, "household_ref"),
+        "category": category_of,  # blank = standard (data-formats.md)
+        "from_date": v.day,
+    }
+    problems = result.problems
+    parsed: list[tuple[int, dict]] = []
+    first_row: dict[tuple, int] = {}
+    for number, cells in records(header, rows):
+        values: dict = {}
+        for column, reader in readers.items():
+            raw = cells.get(column)
+            if raw is None and column != "category":
+                problems.append(Problem("is required", row=number, column=column, file=file))
+                continue
+            try:
+                values[column] = reader(raw)
+            except FieldError as exc:
+                problems.append(Problem(str(exc), row=number, column=column, file=file))
+        if len(values) < len(readers):
+            continue
+        key = (values["household_ref"], values["from_date"])
+        if key in first_row:
+            problems.append(
+                Problem(
+                    f"{key[0]} from {key[1].isoformat()} already appears in row {first_row[key]}"
+                    " (household_ref and from_date are unique together)",
+                    row=number,
+                    column="from_date",
+                    file=file,
+                )
+            )
+            continue
+        first_row[key] = number
+        parsed.append((number, values))
+    refs = sorted({values["household_ref"] for _, values in parsed})
+    households = {
+        row.ref: row
+        for row in stored_rows(
+            session,
+            select(Household.ref, Household.id, Household.enrolment_date).where(Household.scheme_id == scheme.id),
+            Household.ref,
+            refs,
+        )
+    }
+    ids = [row.id for row in households.values()]
+    stored: dict[tuple[int, date], str] = {}
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start : chunk_start + 5000]
+        for household_id, from_date, category in session.execute(
+            select(CategoryChange.household_id, CategoryChange.from_date, CategoryChange.category).where(
+                CategoryChange.household_id.in_(chunk)
+            )
+        ):
+            stored[(household_id, from_date)] = category
+    to_add: list[dict] = []
+    for number, values in parsed:
+        household = households.get(values["household_ref"])
+        if household is None:
+            problems.append(
+                Problem(
+                    f"{values['household_ref']} is not a household of this scheme",
+                    row=number,
+                    column="household_ref",
+                    file=file,
+                )
+            )
+            continue
+        if values["from_date"] < household.enrolment_date:
+            problems.append(
+                Problem(
+                    f"is before the household's enrolment on {household.enrolment_date.isoformat()}",
+                    row=number,
+                    column="from_date",
+                    file=file,
+                )
+            )
+            continue
+        existing = stored.get((household.id, values["from_date"]))
+        if existing is not None:
+            if existing == values["category"]:
+                result.unchanged += 1
+            else:
+                problems.append(
+                    Problem(
+                        f"conflict: {values['household_ref']} from {values['from_date'].isoformat()} is stored with"
+                        f" category {existing}, the file says {values['category']}",
+                        row=number,
+                        column="category",
+                        file=file,
+                    )
+                )
+            continue
+        to_add.append({**values, "household_id": household.id})
+    if problems:
+        return result
+    result.added = len(to_add)
+    result.preview = [
+        {"household_ref": r["household_ref"], "category": r["category"], "from_date": r["from_date"]}
+        for r in to_add[:PREVIEW_ROWS]
+    ]
+    if dry_run or not to_add:
+        return result
+    bulk_insert(
+        session,
+        CategoryChange.__table__,
+        [
+            {
+                "scheme_id": scheme.id,
+                "household_id": r["household_id"],
+                "from_date": r["from_date"],
+                "category": r["category"],
+                "reason": "",
+                "created_by_id": getattr(actor, "id", None),
+            }
+            for r in to_add
+        ],
+    )
+    record(session, **import_event(scheme, result, actor=actor, action="categories", file=file))
+    refresh_households(session, scheme, sorted({r["household_id"] for r in to_add}))
+    result.written = True
+    return result

@@ -92,6 +92,25 @@ class Person(db.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+class CategoryChange(db.Model):
+    """A household's category from ``from_date`` on (data-formats.md categories.csv): the periods starting on or
+    after it take that category's subsidy shares (contributions.md §2). Before the first change the household is
+    in ``Household.category`` (the head's row of members.csv). Natural key (household, from_date); a row is never
+    edited: a later change is a new row."""
+
+    __tablename__ = "category_change"
+    __table_args__ = (UniqueConstraint("household_id", "from_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    from_date: Mapped[dt.date]
+    category: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class CoverageSpan(db.Model):
     """A half-open range [start, end) on which a household is covered (contributions.md §4); end NULL = open."""
 

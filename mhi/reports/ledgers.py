@@ -29,7 +29,7 @@ from sqlalchemy import BigInteger, String, and_, case, cast, delete, func, inser
 from mhi.contributions.models import Receipt
 from mhi.contributions.rules import Ledger, build_ledger, round_exact_sum
 from mhi.core.db import Money
-from mhi.members.models import Household, Person
+from mhi.members.models import CategoryChange, Household, Person
 from mhi.reports import queries
 from mhi.reports.models import ReportHousehold, ReportPeriod, ReportScheme
 from mhi.schemes.models import Product, ProductVersion, SubsidyProgramme
@@ -104,6 +104,16 @@ def _fingerprint_query(session, scheme, rules: str):
         .group_by(Receipt.household_id)
         .subquery()
     )
+    categories = (
+        select(
+            CategoryChange.household_id.label("hid"),
+            func.count().label("n"),
+            func.max(CategoryChange.id).label("last"),
+        )
+        .where(CategoryChange.scheme_id == scheme.id)
+        .group_by(CategoryChange.household_id)
+        .subquery()
+    )
     days = queries.days_between
     persons = (
         select(
@@ -148,12 +158,17 @@ def _fingerprint_query(session, scheme, rules: str):
         + text(persons.c.left)
         + "|"
         + text(persons.c.exits)
+        + "|"
+        + text(categories.c.n)
+        + "|"
+        + text(categories.c.last)
     )
     query = (
         select(Household.id, fingerprint.label("fingerprint"))
         .select_from(Household)
         .outerjoin(receipts, receipts.c.hid == Household.id)
         .outerjoin(persons, persons.c.hid == Household.id)
+        .outerjoin(categories, categories.c.hid == Household.id)
         .where(Household.scheme_id == scheme.id)
     )
     return query, fingerprint
@@ -272,8 +287,13 @@ def register_signature(session, scheme, rules: str) -> str:
         .group_by(Household.category)
         .order_by(Household.category)
     ).all()
+    categories = session.execute(
+        select(func.count(), func.max(CategoryChange.id)).where(CategoryChange.scheme_id == scheme.id)
+    ).one()
     # Sums come back as int (SQLite) or Decimal (PostgreSQL's numeric): written as integers either way.
-    text = repr((rules, _ints(receipts), _ints(persons), [(row[0], *_ints(row[1:])) for row in households]))
+    text = repr(
+        (rules, _ints(receipts), _ints(persons), [(row[0], *_ints(row[1:])) for row in households], _ints(categories))
+    )
     return hashlib.sha1(text.encode()).hexdigest()
 
 

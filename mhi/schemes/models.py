@@ -138,6 +138,9 @@ class ProductVersion(db.Model):
     grace_period_days: Mapped[int] = mapped_column(default=0)
     lapse_after_days: Mapped[int | None]
     submission_limit_days: Mapped[int | None]
+    # A child born into a member household and enrolled within this many days of birth is covered from birth
+    # (adjudication.md "Start day and newborns"); None = no newborn rule.
+    newborn_days: Mapped[int | None]
     study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -153,6 +156,7 @@ class Benefit(db.Model):
     __table_args__ = (
         UniqueConstraint("version_id", "code"),
         CheckConstraint("kind IN ('service','cash')", name="kind_known"),
+        CheckConstraint("sex IS NULL OR sex IN ('F','M')", name="sex_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,6 +171,10 @@ class Benefit(db.Model):
     ceiling_per_year: Mapped[Decimal | None] = mapped_column(Money())
     max_cases_per_year: Mapped[int | None]
     waiting_period_days: Mapped[int | None]
+    # Limits to some persons (adjudication.md check 3 NOT_FOR_PATIENT): sex, age bounds both inclusive.
+    sex: Mapped[str | None] = mapped_column(String(1))
+    min_age_years: Mapped[int | None]
+    max_age_years: Mapped[int | None]
 
     version = relationship("ProductVersion", back_populates="benefits")
 

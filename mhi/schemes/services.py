@@ -214,6 +214,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
                 "grace_period_days",
                 "lapse_after_days",
                 "submission_limit_days",
+                "newborn_days",
                 "benefits",
             },
             path,
@@ -247,6 +248,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
             "grace_period_days": r.get(prod, "grace_period_days", path, v.whole, required=False, default=0),
             "lapse_after_days": r.get(prod, "lapse_after_days", path, _int_or_none, required=False),
             "submission_limit_days": r.get(prod, "submission_limit_days", path, _int_or_none, required=False),
+            "newborn_days": r.get(prod, "newborn_days", path, _int_or_none, required=False),
             "benefits": [],
         }
         if p["code"] in seen:
@@ -291,7 +293,16 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
                     ben, "max_cases_per_year", bpath, lambda x: v.whole(x, minimum=1), required=False
                 ),
                 "waiting_period_days": r.get(ben, "waiting_period_days", bpath, v.whole, required=False),
+                "sex": r.get(ben, "sex", bpath, lambda x: v.choice(x, ("F", "M"), "sex"), required=False),
+                "min_age_years": r.get(ben, "min_age_years", bpath, v.whole, required=False),
+                "max_age_years": r.get(ben, "max_age_years", bpath, v.whole, required=False),
             }
+            if (
+                b["min_age_years"] is not None
+                and b["max_age_years"] is not None
+                and b["min_age_years"] > b["max_age_years"]
+            ):
+                r.problems.append(Problem("must not be above max_age_years", column=bpath + "min_age_years", file=file))
             if b["code"] in bseen:
                 r.problems.append(Problem(f"benefit {b['code']} is listed twice", column=bpath + "code", file=file))
             bseen.add(b["code"])

@@ -40,6 +40,7 @@ VERSION_FIELDS = (
     "grace_period_days",
     "lapse_after_days",
     "submission_limit_days",
+    "newborn_days",
 )
 BENEFIT_FIELDS = (
     "code",
@@ -51,6 +52,9 @@ BENEFIT_FIELDS = (
     "ceiling_per_year",
     "max_cases_per_year",
     "waiting_period_days",
+    "sex",
+    "min_age_years",
+    "max_age_years",
 )
 #: A study older than this many months no longer supports an activation (task brief).
 STUDY_VALID_MONTHS = 12
@@ -353,6 +357,9 @@ def _check_rules(values: dict[str, Any], benefits: list[dict[str, Any]]) -> None
             raise VersionError(_("%(code)s: a service benefit needs a coverage rate", code=benefit["code"]))
         if benefit["kind"] == "cash" and benefit.get("amount") is None:
             raise VersionError(_("%(code)s: a cash benefit needs an amount", code=benefit["code"]))
+        low, high = benefit.get("min_age_years"), benefit.get("max_age_years")
+        if low is not None and high is not None and low > high:
+            raise VersionError(_("%(code)s: the lowest age is above the highest", code=benefit["code"]))
 
 
 def _snapshot(version: ProductVersion) -> dict[str, Any]:

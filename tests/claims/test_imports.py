@@ -244,3 +244,20 @@ def test_large_files_take_the_bulk_paths(runner, session, scheme, tmp_path, monk
     assert [row[:4] for row in claims(session)][-1] == ("C-3", "REJECTED", "0", "DUPLICATE")
     changed = write(tmp_path, "c.csv", rows[0].replace("3000", "3100"), rows[1])
     assert run_import(runner, changed).exit_code == 1
+
+
+def test_guarantee_ref_column_is_read_kept_and_compared(runner, session, scheme, tmp_path):
+    header = HEADER + ",guarantee_ref"
+    path = write(tmp_path, "claims.csv", "C-1,M-1,CS,OPD,2025-03-01,2025-03-02,3000,,,PEC/2025/0001", header=header)
+    assert run_import(runner, path).exit_code == 0
+    session.expire_all()
+    # No such letter: decided as if it cited none (adjudication.md "Guarantee letters"), the reference kept.
+    assert session.scalar(select(Claim.guarantee_ref)) == "PEC/2025/0001"
+    assert claims(session)[0][1] == "APPROVED"
+    changed = write(tmp_path, "b.csv", "C-1,M-1,CS,OPD,2025-03-01,2025-03-02,3000,,,PEC/2025/0002", header=header)
+    result = run_import(runner, changed)
+    assert result.exit_code == 1
+    assert "guarantee_ref stored PEC/2025/0001, file PEC/2025/0002" in result.stderr
+    bad = write(tmp_path, "c.csv", "C-2,M-1,CS,OPD,2025-03-01,2025-03-02,3000,,,PEC 1", header=header)
+    assert "guarantee_ref" in run_import(runner, bad).stderr
+    assert count(session) == 1

@@ -125,7 +125,7 @@ def rejected_with(decision, code):
     assert decision.amount_approved == 0
     assert decision.co_payment is None
     index = CHECK_CODES.index(code)
-    assert [c.passed for c in decision.checks] == [True] * index + [False] + [None] * (11 - index)
+    assert [c.passed for c in decision.checks] == [True] * index + [False] + [None] * (len(CHECK_CODES) - 1 - index)
     return True
 
 
@@ -159,7 +159,7 @@ def test_every_check_detail_renders_in_english():
             assert check.message in MESSAGES.values()
             assert "%(" not in check.detail
     assert decisions[1].checks[0].detail == "No person with member number NOPE in this scheme."
-    assert decisions[3].checks[2].detail == (
+    assert decisions[3].checks[3].detail == (
         "Provider CLIN is under contract from 2024-03-01 to 2025-06-30, not on 2025-07-01."
     )
     assert decisions[1].checks[5].detail == "Not checked: an earlier check rejected the claim."
@@ -204,7 +204,7 @@ def test_provider_not_contracted(provider, dos):
 def test_provider_contract_ends_inclusive():
     assert run(claim(provider="CLIN", dos="2025-06-30")).status == "APPROVED"
     first_day = run(claim(provider="CLIN", dos="2024-03-01"))  # then still in M1's waiting period
-    assert first_day.checks[2].passed is True
+    assert first_day.checks[3].passed is True
     assert first_day.reasons == ("WAITING_PERIOD",)
 
 
@@ -479,7 +479,7 @@ def test_death_on_the_first_uncovered_day_is_covered():
 def test_death_on_the_exit_date_is_eligible():
     decision = run(claim(member="M3", provider=None, benefit="DEATH", dos="2025-05-10", amount="0"))
     assert decision.status == "APPROVED"
-    assert decision.checks[5].params["day"] == date(2025, 5, 9)
+    assert decision.checks[6].params["day"] == date(2025, 5, 9)
 
 
 def test_cash_claim_on_the_enrolment_day_is_not_enrolled():

@@ -60,7 +60,7 @@ def test_unknown_member_is_a_decision_with_raw_codes_kept(session, scheme):
         None,
         "XX",
     )
-    assert [c["passed"] for c in claim.decisions[0].checks][1:] == [None] * 11
+    assert [c["passed"] for c in claim.decisions[0].checks][1:] == [None] * 12
 
 
 def test_paid_on_is_ignored_on_a_rejected_claim_and_counted(session, scheme):

@@ -461,3 +461,36 @@ def test_spans_agree_with_is_covered_day_by_day():
             assert hi is None or lo < hi
         for (_, hi), (lo, _) in zip(spans, spans[1:], strict=False):
             assert hi < lo  # disjoint and not adjacent (merged)
+
+
+# §2 categories over time -----------------------------------------------------------------------------------
+
+
+def test_category_is_read_on_each_period_start_and_the_fee_on_e():
+    """c_k is the category on start_k (data-formats.md categories.csv); the registration fee uses period 0's."""
+    h = household(
+        product=terms(amount="1000", months=3, fee="500", lapse=None),
+        programmes=[programme("IND", "1", categories=("indigent",))],
+        category="standard",
+    )
+    h.category_changes = [(E, "indigent"), (day("2024-04-02"), "standard"), (day("2024-07-01"), "indigent")]
+    ledger = build_ledger(h)
+    assert ledger.registration_split == (D("0"), (("IND", D("500")),))
+    dues = [(p.start, p.member_due) for p in ledger.periods_until(day("2024-12-31"))]
+    # 2024-04-01 starts the day before the change to standard: still indigent; 2024-07-01 indigent again.
+    assert dues == [
+        (day("2024-01-01"), D("0")),
+        (day("2024-04-01"), D("0")),
+        (day("2024-07-01"), D("0")),
+        (day("2024-10-01"), D("0")),
+    ]
+    h.category_changes = [(day("2024-04-02"), "indigent")]
+    dues = [(p.start, p.member_due) for p in build_ledger(h).periods_until(day("2024-12-31"))]
+    assert dues == [
+        (day("2024-01-01"), D("1000")),
+        (day("2024-04-01"), D("1000")),
+        (day("2024-07-01"), D("0")),
+        (day("2024-10-01"), D("0")),
+    ]
+    assert build_ledger(h).category_on(day("2024-04-01")) == "standard"
+    assert build_ledger(h).category_on(day("2024-04-02")) == "indigent"

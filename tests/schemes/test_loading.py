@@ -153,3 +153,39 @@ def test_the_commands_exit_1_on_bad_input_and_0_when_loaded(app, runner, tmp_pat
         assert db.session.scalar(select(func.count()).select_from(ProductVersion)) == 1
         assert db.session.scalar(select(func.count()).select_from(Benefit)) == 4
         assert db.session.scalar(select(func.count()).select_from(Tariff)) == 5
+
+
+def test_patient_limits_and_newborn_days_are_loaded_and_a_change_is_a_version(session):
+    fatick = EXAMPLES / "fatick"
+    load_federation(session, _json(fatick / "federation.json"), today=date(2026, 1, 5))
+    load_scheme(session, _json(fatick / "MUT-DIAKHAO" / "scheme.json"), today=date(2026, 1, 5))
+    session.commit()
+    version = session.scalar(select(ProductVersion))
+    assert version.newborn_days == 30
+    limits = {b.code: (b.sex, b.min_age_years, b.max_age_years) for b in version.benefits}
+    assert limits["MAT"] == ("F", 12, 50)
+    assert limits["PED"] == (None, None, 4)
+    assert limits["OPD"] == (None, None, None)
+    data = _json(fatick / "MUT-DIAKHAO" / "scheme.json")
+    data["products"][0]["newborn_days"] = 45
+    summary = load_scheme(session, data, today=date(2026, 3, 1))
+    assert "new version from 2026-03-01" in summary.describe()
+
+
+def test_bad_patient_limits_are_problems(session):
+    fatick = EXAMPLES / "fatick"
+    load_federation(session, _json(fatick / "federation.json"), today=date(2026, 1, 5))
+    session.commit()
+    data = _json(fatick / "MUT-DIAKHAO" / "scheme.json")
+    mat = next(b for b in data["products"][0]["benefits"] if b["code"] == "MAT")
+    mat["sex"] = "W"
+    mat["min_age_years"] = 60
+    data["products"][0]["newborn_days"] = -1
+    with pytest.raises(InputRejected) as caught:
+        load_scheme(session, data, today=date(2026, 1, 5))
+    columns = {p.column for p in caught.value.problems}
+    assert {
+        "products[0].benefits[3].sex",
+        "products[0].benefits[3].min_age_years",
+        "products[0].newborn_days",
+    } <= columns

@@ -1,0 +1,75 @@
+"""patient limits, newborns, dated categories, guarantee_ref on claims
+
+Benefits limited by sex and age (adjudication.md check 3), a product version's newborn_days, the dated category
+changes of households (data-formats.md categories.csv) and the guarantee letter a claim cites.
+
+Revision ID: 7c3f1e2a9b10
+Revises: c5a9d0e7f1b3
+Create Date: 2026-12-04 16:10:00
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "7c3f1e2a9b10"
+down_revision = "c5a9d0e7f1b3"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("benefit") as batch_op:
+        batch_op.add_column(sa.Column("sex", sa.String(length=1), nullable=True))
+        batch_op.add_column(sa.Column("min_age_years", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("max_age_years", sa.Integer(), nullable=True))
+        batch_op.create_check_constraint(op.f("ck_benefit_sex_known"), "sex IS NULL OR sex IN ('F','M')")
+    with op.batch_alter_table("product_version") as batch_op:
+        batch_op.add_column(sa.Column("newborn_days", sa.Integer(), nullable=True))
+    with op.batch_alter_table("claim") as batch_op:
+        # Existing claims cite no letter; the default only fills them and is dropped again.
+        batch_op.add_column(sa.Column("guarantee_ref", sa.String(length=40), nullable=False, server_default=""))
+    with op.batch_alter_table("claim") as batch_op:
+        batch_op.alter_column("guarantee_ref", server_default=None)
+    op.create_table(
+        "category_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("from_date", sa.Date(), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["user_account.id"], name=op.f("fk_category_change_created_by_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["household_id"], ["household.id"], name=op.f("fk_category_change_household_id_household")
+        ),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_category_change_scheme_id_scheme")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_category_change")),
+        sa.UniqueConstraint("household_id", "from_date", name=op.f("uq_category_change_household_id_from_date")),
+    )
+    with op.batch_alter_table("category_change") as batch_op:
+        batch_op.create_index(batch_op.f("ix_category_change_household_id"), ["household_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_category_change_scheme_id"), ["scheme_id"], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table("category_change") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_category_change_scheme_id"))
+        batch_op.drop_index(batch_op.f("ix_category_change_household_id"))
+    op.drop_table("category_change")
+    with op.batch_alter_table("claim") as batch_op:
+        batch_op.drop_column("guarantee_ref")
+    with op.batch_alter_table("product_version") as batch_op:
+        batch_op.drop_column("newborn_days")
+    with op.batch_alter_table("benefit") as batch_op:
+        batch_op.drop_constraint(op.f("ck_benefit_sex_known"), type_="check")
+        batch_op.drop_column("max_age_years")
+        batch_op.drop_column("min_age_years")
+        batch_op.drop_column("sex")
+
