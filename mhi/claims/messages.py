@@ -60,6 +60,11 @@ TRANSLATABLE = (
     N_("The annual ceiling of %(ceiling)s for %(benefit)s in %(year)s is used up."),
     N_("%(remaining)s of the annual ceiling of %(ceiling)s remained; %(amount)s approved."),
     N_("No annual ceiling; %(amount)s approved."),
+    N_("Guarantee letter %(letter)s used: its own reservation is left out of the annual ceiling."),
+    N_(
+        "Guarantee letter %(letter)s does not match this claim (unknown, used, cancelled, or another person,"
+        " benefit, provider or period): decided as if it cited none."
+    ),
     # services.ELIGIBILITY_MESSAGES
     N_("Not enrolled yet: enrolled from %(enrolment)s."),
     N_("Left the scheme on %(exit)s."),
@@ -69,4 +74,6 @@ TRANSLATABLE = (
     N_("No contribution period paid yet."),
     N_("Covered on %(day)s."),
     N_("Covered on %(day)s; paid up, with the grace period, until %(until)s."),
+    N_("Covered on %(day)s, waiting until %(until)s: no benefit may be used before then."),
+    N_("Covered on %(day)s, but no benefit of the product is for this person on that day."),
 )

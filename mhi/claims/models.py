@@ -126,3 +126,49 @@ class ClaimDecision(db.Model):
 
     claim = relationship("Claim", back_populates="decisions")
     actor = relationship("User")
+
+
+class GuaranteeLetter(db.Model):
+    """A guarantee letter (prise en charge, adjudication.md): the scheme promises a provider to pay up to ``amount``
+    for one person's care under one benefit between ``valid_from`` and ``valid_to`` (inclusive). While ``issued``
+    and not past valid_to it reserves its amount against the annual ceiling; a claim citing it ``uses`` it, or it
+    is ``cancelled`` with a reason. Expiry is read from the dates (nothing to run at midnight)."""
+
+    __tablename__ = "guarantee_letter"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "number"),
+        CheckConstraint("status IN ('issued','used','cancelled')", name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("valid_to >= valid_from", name="validity_ordered"),
+        Index("ix_guarantee_letter_person_benefit", "person_id", "benefit_code", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    member_no: Mapped[str] = mapped_column(String(40))
+    benefit_code: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
+    provider_code: Mapped[str] = mapped_column(String(20))
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date]
+    amount: Mapped[Decimal] = mapped_column(Money())
+    issued_on: Mapped[dt.date]
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="issued")
+    used_by_claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"))
+    cancelled_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    person = relationship("Person")
+    provider = relationship("Provider")
+    used_by = relationship("Claim", foreign_keys=[used_by_claim_id])
+
+    def state_on(self, day: dt.date) -> str:
+        """issued, used, cancelled, or expired (issued but past valid_to on ``day``)."""
+        if self.status == "issued" and day > self.valid_to:
+            return "expired"
+        return self.status

@@ -124,7 +124,14 @@ MESSAGES: dict[str, str] = {
     "ceiling_used_up": "The annual ceiling of %(ceiling)s for %(benefit)s in %(year)s is used up.",
     "ceiling_ok": "%(remaining)s of the annual ceiling of %(ceiling)s remained; %(amount)s approved.",
     "no_ceiling": "No annual ceiling; %(amount)s approved.",
+    "letter_used": "Guarantee letter %(letter)s used: its own reservation is left out of the annual ceiling.",
+    "letter_no_match": (
+        "Guarantee letter %(letter)s does not match this claim (unknown, used, cancelled, or another person,"
+        " benefit, provider or period): decided as if it cited none."
+    ),
 }
+#: The extra line shown when a claim cites a guarantee letter (not a reject code: the claim is decided either way).
+GUARANTEE_LETTER = "GUARANTEE_LETTER"
 
 _NO_PARAMS: Mapping[str, Any] = {}
 
@@ -196,6 +203,34 @@ class ClaimInput:
     date_submitted: date
     amount_claimed: Decimal
     recorded_on: date
+    guarantee_ref: str | None = None  # the guarantee letter the claim cites (adjudication.md)
+
+
+@dataclass(frozen=True, slots=True)
+class LetterRule:
+    """An issued guarantee letter, not used nor cancelled (adjudication.md "Guarantee letters")."""
+
+    ref: str
+    member_no: str
+    benefit_code: str
+    provider_code: str
+    valid_from: date
+    valid_to: date
+    amount: Decimal
+
+    @property
+    def year_key(self) -> tuple[str, str, int]:
+        """The person, benefit and year whose annual ceiling the letter reserves (the year of valid_from)."""
+        return (self.member_no, self.benefit_code, self.valid_from.year)
+
+    def matches(self, claim: ClaimInput) -> bool:
+        """A claim from its provider for its person and benefit, with date_of_service inside its validity."""
+        return (
+            claim.member_no == self.member_no
+            and claim.benefit_code == self.benefit_code
+            and (claim.provider_code or "") == self.provider_code
+            and self.valid_from <= claim.date_of_service <= self.valid_to
+        )
 
 
 class Context(Protocol):
@@ -256,6 +291,7 @@ class Decision:
     reasons: tuple[str, ...]
     checks: tuple[Check, ...]
     co_payment: Decimal | None  # service claims that pay: amount_claimed − amount_approved
+    letter_used: str | None = None  # the guarantee letter this paying decision uses, and so closes
 
 
 def _plain(value: Any) -> str:
@@ -273,7 +309,7 @@ class History:
     for every claim so the benefit's kind is only needed when checking.
     """
 
-    __slots__ = ("_service_keys", "_cash_keys", "_cases", "_approved")
+    __slots__ = ("_service_keys", "_cash_keys", "_cases", "_approved", "_letters", "_reserving", "_reserved")
 
     def __init__(self) -> None:
         """Start empty (a new scheme, or a test)."""
@@ -281,6 +317,35 @@ class History:
         self._cash_keys: dict[tuple, int] = {}
         self._cases: dict[tuple, int] = {}
         self._approved: dict[tuple, Decimal] = {}
+        self._letters: dict[str, LetterRule] = {}  # issued, neither used nor cancelled
+        self._reserving: set[str] = set()  # of those, the ones not past valid_to: they reserve their amount
+        self._reserved: dict[tuple, Decimal] = {}
+
+    def add_letter(self, letter: LetterRule, *, reserves: bool) -> None:
+        """An issued letter a claim may cite; ``reserves`` when it is not past its valid_to (adjudication.md)."""
+        self._letters[letter.ref] = letter
+        if reserves:
+            self._reserving.add(letter.ref)
+            self._reserved[letter.year_key] = self._reserved.get(letter.year_key, ZERO) + letter.amount
+
+    def letter_for(self, claim: ClaimInput) -> LetterRule | None:
+        """The open letter the claim cites, if it matches the claim; None otherwise."""
+        letter = self._letters.get(claim.guarantee_ref or "")
+        return letter if letter is not None and letter.matches(claim) else None
+
+    def use_letter(self, ref: str) -> None:
+        """The letter is used by a paying claim: it reserves nothing more and no other claim may use it."""
+        letter = self._letters.pop(ref, None)
+        if letter is not None and ref in self._reserving:
+            self._reserving.discard(ref)
+            self._reserved[letter.year_key] -= letter.amount
+
+    def reserved_total(self, member_no: str, benefit_code: str, year: int, *, leaving_out=None) -> Decimal:
+        """Σ amount of the open letters of this person, benefit and year, but ``leaving_out`` (a LetterRule)."""
+        total = self._reserved.get((member_no, benefit_code, year), ZERO)
+        if leaving_out is not None and leaving_out.ref in self._reserving:
+            total -= leaving_out.amount
+        return total
 
     def add(self, claim: ClaimInput, decision: Any) -> None:
         """Count a paying decision for later duplicate, case and annual-ceiling checks."""
@@ -291,6 +356,9 @@ class History:
         _bump(self._cash_keys, _cash_key(claim), 1)
         _bump(self._cases, year_key, 1)
         self._approved[year_key] = self._approved.get(year_key, ZERO) + decision.amount_approved
+        letter = getattr(decision, "letter_used", None)
+        if letter:
+            self.use_letter(letter)
 
     def remove(self, claim: ClaimInput, decision: Any) -> None:
         """Undo ``add`` for a decision superseded by an override or a correction (adjudication.md)."""
@@ -398,6 +466,23 @@ def first_covered_day(patient: PatientRule, product: ProductRule, benefit: Benef
     """The first day of service the waiting period allows: start day + waiting days (check 8). The one
     definition of the waiting period's first day: the claim checks and the eligibility desk both read it."""
     return start_day(patient, product) + timedelta(days=waiting_days(patient, product, benefit))
+
+
+def benefit_window(patient: PatientRule, product: ProductRule, benefit: BenefitRule) -> tuple[date | None, date | None]:
+    """The days of service on which checks 3 and 8 let this person use the benefit: (first, last), last None when
+    open-ended; (None, None) when never (a benefit for the other sex). The desk's "may use it, and from when"."""
+    if benefit.sex is not None and patient.sex is not None and patient.sex != benefit.sex:
+        return None, None
+    first = first_covered_day(patient, product, benefit)
+    last = None
+    born = patient.date_of_birth
+    if born is not None and benefit.min_age_years is not None:
+        first = max(first, add_months(born, 12 * benefit.min_age_years))
+    if born is not None and benefit.max_age_years is not None:
+        last = add_months(born, 12 * (benefit.max_age_years + 1)) - timedelta(days=1)
+        if last < first:
+            return None, None
+    return first, last
 
 
 def patient_check(patient: PatientRule, benefit: BenefitRule, day: date) -> Check:
@@ -603,12 +688,15 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
         return _rejected(checks, failed)
     checks.append(_check(NOTHING_PAYABLE, True, "payable", amount=payable))
 
-    # 13. The annual ceiling, over this person's paying claims of the benefit in the year (step 5-6).
+    # 13. The annual ceiling, over this person's paying claims of the benefit in the year and the open guarantee
+    # letters, but the one this claim uses (step 5-6).
+    letter = history.letter_for(claim) if claim.guarantee_ref else None
     ceiling = benefit.ceiling_per_year
     if ceiling is None:
         checks.append(_check(CEILING_PER_YEAR, True, "no_ceiling", amount=payable))
     else:
-        remaining = ceiling - history.approved_total(claim.member_no, benefit.code, year)
+        used = history.approved_total(claim.member_no, benefit.code, year)
+        remaining = ceiling - used - history.reserved_total(claim.member_no, benefit.code, year, leaving_out=letter)
         if payable > remaining:
             payable = max(remaining, ZERO)
             if payable == 0:
@@ -635,10 +723,67 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
             )
         )
 
+    if claim.guarantee_ref:
+        if letter is not None:
+            checks.append(_check(GUARANTEE_LETTER, True, "letter_used", letter=letter.ref))
+        else:
+            checks.append(_check(GUARANTEE_LETTER, False, "letter_no_match", letter=claim.guarantee_ref))
     # The co-payment is what the patient of a service pays; a cash benefit has none.
     co_payment = None if is_cash else claim.amount_claimed - payable
     status = REDUCED if notes else APPROVED
-    return Decision(status, payable, tuple(notes), tuple(checks), co_payment)
+    return Decision(status, payable, tuple(notes), tuple(checks), co_payment, letter.ref if letter else None)
+
+
+#: The refusal of a letter for a cash benefit (a letter promises a provider payment for care).
+LETTER_CASH = "CASH_BENEFIT"
+#: The checks a guarantee letter must pass on its valid_from (adjudication.md "Guarantee letters"): 1–4 and 7–11.
+LETTER_CHECKS = frozenset(CHECK_CODES[:4] + CHECK_CODES[6:11])
+
+
+@dataclass(frozen=True, slots=True)
+class LetterAnswer:
+    """Whether a letter may be issued: ``refusal`` is the first failing code (None: issue it), ``remaining`` the
+    annual ceiling left for it (None when the benefit has none), ``checks`` for the screen."""
+
+    refusal: str | None
+    remaining: Decimal | None
+    checks: tuple[Check, ...]
+
+
+def check_letter(letter: LetterRule, ctx: Context, history: History, currency: str) -> LetterAnswer:
+    """Checks 1–4 and 7–11 on the letter's valid_from taken as the date of service, then the amount: at most the
+    annual ceiling left once the paying claims and the other open letters are counted (adjudication.md), so that
+    approved claims plus open letters never pass ceiling_per_year."""
+    claim = ClaimInput(
+        claim_ref=letter.ref,
+        member_no=letter.member_no,
+        provider_code=letter.provider_code,
+        benefit_code=letter.benefit_code,
+        date_of_service=letter.valid_from,
+        # Submitted and recorded on the day of care: checks 5 and 6 (dates, submission limit) do not apply.
+        date_submitted=letter.valid_from,
+        amount_claimed=letter.amount,
+        recorded_on=letter.valid_from,
+    )
+    decision = decide(claim, ctx, history, currency)
+    checks = tuple(c for c in decision.checks if c.code in LETTER_CHECKS)
+    failed = next((c.code for c in checks if c.passed is False), None)
+    if failed is not None:
+        return LetterAnswer(failed, None, checks)
+    patient = ctx.patient(letter.member_no)
+    benefit = patient.product_at(letter.valid_from).benefits[letter.benefit_code]  # type: ignore[union-attr]
+    if benefit.kind == CASH:
+        return LetterAnswer(LETTER_CASH, None, checks)  # a letter promises care: a cash benefit has none
+    if benefit.ceiling_per_year is None:
+        return LetterAnswer(None, None, checks)
+    year = letter.valid_from.year
+    remaining = (
+        benefit.ceiling_per_year
+        - history.approved_total(letter.member_no, letter.benefit_code, year)
+        - history.reserved_total(letter.member_no, letter.benefit_code, year)
+    )
+    remaining = max(remaining, ZERO)
+    return LetterAnswer(CEILING_PER_YEAR if letter.amount > remaining else None, remaining, checks)
 
 
 def claim_sort_key(claim: ClaimInput) -> tuple[date, date, str]:

@@ -35,6 +35,7 @@ from mhi.claims.rules import (
     PatientRule,
     ProductRule,
     ProviderRule,
+    benefit_window,
     decide_batch,
     first_covered_day,
 )
@@ -764,6 +765,8 @@ ELIGIBILITY_MESSAGES: dict[str, str] = {
     "never_paid": "No contribution period paid yet.",
     "covered": "Covered on %(day)s.",
     "covered_until": "Covered on %(day)s; paid up, with the grace period, until %(until)s.",
+    "covered_waiting": "Covered on %(day)s, waiting until %(until)s: no benefit may be used before then.",
+    "covered_no_benefit": "Covered on %(day)s, but no benefit of the product is for this person on that day.",
 }
 
 
@@ -781,6 +784,12 @@ class BenefitStanding:
     remaining: Decimal | None
     cases: int
     max_cases: int | None
+    # Whether this person may use the benefit on the day asked (covered, the sex and age limits, the waiting period),
+    # and the days of service the limits and the waiting period allow (None, None: never, e.g. the other sex).
+    usable: bool = False
+    usable_from: date | None = None
+    usable_until: date | None = None
+    refusal: str | None = None  # "not_covered", "not_for_patient", "age" or "waiting" when not usable
 
 
 @dataclass
@@ -807,6 +816,7 @@ class Eligibility:
     product_code: str = ""
     members: list[MemberStanding] = field(default_factory=list)
     benefits: list[BenefitStanding] = field(default_factory=list)
+    waiting_until: date | None = None  # covered, but every benefit still waits until this day
 
 
 def _span_covered(spans: list[tuple[date, date | None]], day: date) -> bool:
@@ -910,6 +920,8 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
         first_day = first_covered_day(patient, rule, benefit)
         cases, total = used.get(benefit.code, (0, ZERO))
         remaining = None if benefit.ceiling_per_year is None else max(benefit.ceiling_per_year - total, ZERO)
+        usable_from, usable_until = benefit_window(patient, rule, benefit)
+        refusal = _refusal(result.covered, on, first_day, usable_from, usable_until)
         result.benefits.append(
             BenefitStanding(
                 code=benefit.code,
@@ -922,9 +934,39 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
                 remaining=remaining,
                 cases=cases,
                 max_cases=benefit.max_cases_per_year,
+                usable=refusal is None,
+                usable_from=usable_from,
+                usable_until=usable_until,
+                refusal=refusal,
             )
         )
+    if result.covered and result.benefits and not any(b.usable for b in result.benefits):
+        # No "covered" headline for someone every benefit still refuses (issue 13): say until when they wait.
+        later = [b.usable_from for b in result.benefits if b.usable_from is not None and b.usable_from > on]
+        plain = (ELIGIBILITY_MESSAGES["covered"], ELIGIBILITY_MESSAGES["covered_until"])
+        result.reasons = [r for r in result.reasons if r[0] not in plain]
+        if later:
+            result.waiting_until = min(later)
+            result.reasons.insert(0, (ELIGIBILITY_MESSAGES["covered_waiting"], {"day": on, "until": min(later)}))
+        else:
+            result.reasons.insert(0, (ELIGIBILITY_MESSAGES["covered_no_benefit"], {"day": on}))
     return result
+
+
+def _refusal(covered: bool, on: date, first_day: date, usable_from: date | None, usable_until: date | None):
+    """Why a person may not use a benefit on ``on`` (None when they may): not covered, the benefit never for this
+    person (``not_for_patient``: the other sex, or an age they are already past), another age, or the waiting."""
+    if not covered:
+        return "not_covered"
+    if usable_from is None:
+        return "not_for_patient"
+    if usable_until is not None and on > usable_until:
+        return "age"
+    if on < first_day:
+        return "waiting"
+    if on < usable_from:
+        return "age"
+    return None
 
 
 def _why(person, household, spans, on: date, household_covered: bool, covered: bool) -> list[tuple[str, dict]]:

@@ -47,7 +47,7 @@ bp = Blueprint("claims", __name__)
 
 # Check and eligibility parameters by kind, so they are shown in the user's locale (rules.py stores them as text).
 DATE_PARAMS = frozenset(
-    {"day", "start", "end", "service", "submitted", "recorded", "enrolment", "exit", "first_day", "until"}
+    {"day", "start", "end", "service", "submitted", "recorded", "enrolment", "exit", "first_day", "until", "birth"}
 )
 MONEY_PARAMS = frozenset({"admissible", "amount", "ceiling", "remaining"})
 
@@ -154,6 +154,7 @@ def eligibility_document(scheme, member_no: str, on: date) -> dict:
         on=answer.on.isoformat(),
         found=answer.found,
         covered=answer.covered,
+        waiting_until=answer.waiting_until.isoformat() if answer.waiting_until else None,
         reasons=[translate(message, params, scheme) for message, params in answer.reasons],
         name=answer.name,
         household_ref=answer.household_ref,
@@ -169,6 +170,10 @@ def eligibility_document(scheme, member_no: str, on: date) -> dict:
                 "kind": b.kind,
                 "waiting_period_ends": b.first_day.isoformat(),
                 "waiting_over": b.waiting_over,
+                "usable": b.usable,
+                "usable_from": b.usable_from.isoformat() if b.usable_from else None,
+                "usable_until": b.usable_until.isoformat() if b.usable_until else None,
+                "refusal": b.refusal,
                 "ceiling_per_year": amount(b.ceiling_per_year),
                 "used": amount(b.used),
                 "remaining": amount(b.remaining),

@@ -105,6 +105,18 @@ class ExitForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=EXIT_REASONS)
 
 
+class CategoryForm(FlaskForm):
+    """The household's category from a date on, with the reason (e.g. the funder's list of indigent households)."""
+
+    category = StringField(_l("Category"), validators=[Optional(), Length(max=40)], description=_l("Blank: standard."))
+    from_date = DateField(
+        _l("From"),
+        validators=[DataRequired()],
+        description=_l("Contribution periods starting on or after this day take the new category's subsidies."),
+    )
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
 class UploadForm(FlaskForm):
     """A CSV or XLSX file to import."""
 

@@ -10,7 +10,7 @@ over the households still on the register at the day, batch by batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -22,7 +22,7 @@ from mhi.contributions.rules import UNBOUNDED
 from mhi.contributions.services import Account, household_account, iter_ledgers
 from mhi.core import sheets
 from mhi.core.validation import REF_RE
-from mhi.members.models import Household, Person
+from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import name_key, phone_key
 from mhi.schemes.models import Product
 
@@ -336,12 +336,27 @@ class HouseholdPage:
     account: Account
     previous: Household | None
     reenrolled_as: Household | None
+    category: str = "standard"  # on the day shown
+    category_changes: list = field(default_factory=list)
+
+
+def category_changes(session, household: Household) -> list[CategoryChange]:
+    """The household's dated category changes, oldest first (data-formats.md categories.csv)."""
+    return list(
+        session.scalars(
+            select(CategoryChange).where(CategoryChange.household_id == household.id).order_by(CategoryChange.from_date)
+        )
+    )
 
 
 def household_page(session, household: Household, on: date) -> HouseholdPage:
-    """The household, its members (head first), product, account on ``on`` and re-enrolment links."""
+    """The household, its members (head first), product, account on ``on``, category and re-enrolment links."""
     persons = sorted(household.persons, key=lambda p: (p.relation != "head", p.enrolment_date, p.member_no))
+    changes = category_changes(session, household)
+    in_force = [change.category for change in changes if change.from_date <= on]
     return HouseholdPage(
+        category=in_force[-1] if in_force else household.category,
+        category_changes=changes,
         household=household,
         product=session.get(Product, household.product_id),
         persons=persons,

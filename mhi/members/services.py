@@ -25,7 +25,7 @@ from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.numbering import allocate_numbers
 from mhi.core.validation import FieldError, InputRejected, Problem
-from mhi.members.models import Household, Person
+from mhi.members.models import CategoryChange, Household, Person
 from mhi.schemes.models import Product, Scheme
 
 SEXES = ("F", "M")
@@ -395,6 +395,60 @@ def record_exit(session, person: Person, *, date, reason: str, actor=None) -> Pe
     )
     refresh_households(session, session.get(Scheme, person.scheme_id), [person.household_id])
     return person
+
+
+def change_category(session, household: Household, *, category, from_date, reason: str, actor=None) -> CategoryChange:
+    """The household is in ``category`` from ``from_date`` on (data-formats.md categories.csv): the periods that
+    start on or after that day take its subsidy shares (contributions.md §2). Never before the household's
+    enrolment; one change per day (a later change is a new row); a reason is required. Refreshes coverage."""
+    problems: list[Problem] = []
+    try:
+        category = category_of(category)
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="category"))
+    try:
+        day = v.day(from_date)
+        if day < household.enrolment_date:
+            problems.append(
+                Problem(
+                    f"is before the household's enrolment on {household.enrolment_date.isoformat()}", column="from_date"
+                )
+            )
+        elif session.scalar(
+            select(CategoryChange.category).where(
+                CategoryChange.household_id == household.id, CategoryChange.from_date == day
+            )
+        ):
+            problems.append(Problem(f"the household already changes category on {day.isoformat()}", column="from_date"))
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="from_date"))
+    try:
+        reason = text(reason, 500)
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="reason"))
+    if problems:
+        raise RegisterError(problems)
+    change = CategoryChange(
+        scheme_id=household.scheme_id,
+        household_id=household.id,
+        from_date=day,
+        category=category,
+        reason=reason,
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(change)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="household",
+        entity_id=household.id,
+        scheme_id=household.scheme_id,
+        action="category",
+        after={"household_ref": household.ref, "category": category, "from_date": day, "reason": reason},
+    )
+    refresh_households(session, session.get(Scheme, household.scheme_id), [household.id])
+    return change
 
 
 def record_household_exit(session, household: Household, *, date, reason: str, actor=None) -> Household:

@@ -231,9 +231,11 @@ def job_page(scheme, kind: str, job_id: int, title: str, done_url: str, poll: in
     return response
 
 
-def add_upload_routes(bp, *, kind: str, importer, title, permission: str, done_endpoint: str) -> None:
-    """Give ``bp`` the three pages of one import file's upload, as ``<bp>.upload``, ``<bp>.upload_confirm`` and
-    ``<bp>.upload_job``: ``/schemes/<code>/imports/<kind>`` (the upload form and its preview), ``…/confirm``
+def add_upload_routes(
+    bp, *, kind: str, importer, title, permission: str, done_endpoint: str, endpoint: str = "upload"
+) -> None:
+    """Give ``bp`` the three pages of one import file's upload, as ``<bp>.<endpoint>``, ``<bp>.<endpoint>_confirm``
+    and ``<bp>.<endpoint>_job`` (``upload`` unless a blueprint has several): ``/schemes/<code>/imports/<kind>`` (the upload form and its preview), ``…/confirm``
     (starts the import job) and ``…/jobs/<job_id>`` (its progress and outcome). Registers the job kind.
 
     ``title`` is a function giving the page title in the request's language; ``done_endpoint`` the page linked
@@ -243,19 +245,19 @@ def add_upload_routes(bp, *, kind: str, importer, title, permission: str, done_e
 
     register_import_job(kind, importer)
 
-    @bp.route(f"/schemes/<code>/imports/{kind}", methods=["GET", "POST"], endpoint="upload")
+    @bp.route(f"/schemes/<code>/imports/{kind}", methods=["GET", "POST"], endpoint=endpoint)
     @permission_required(permission)
     def upload(code: str):
         """Upload the file (CSV or XLSX): preview rows and errors, then confirm."""
         return upload_page(scheme_or_404(code), kind, importer, title())
 
-    @bp.post(f"/schemes/<code>/imports/{kind}/confirm", endpoint="upload_confirm")
+    @bp.post(f"/schemes/<code>/imports/{kind}/confirm", endpoint=f"{endpoint}_confirm")
     @permission_required(permission)
     def upload_confirm(code: str):
         """Start the import of the previewed file: all or nothing, once."""
-        return confirm_upload(scheme_or_404(code), kind, f"{bp.name}.upload_job")
+        return confirm_upload(scheme_or_404(code), kind, f"{bp.name}.{endpoint}_job")
 
-    @bp.get(f"/schemes/<code>/imports/{kind}/jobs/<int:job_id>", endpoint="upload_job")
+    @bp.get(f"/schemes/<code>/imports/{kind}/jobs/<int:job_id>", endpoint=f"{endpoint}_job")
     @permission_required(permission)
     def upload_job(code: str, job_id: int):
         """The import's progress, then what it added or why it wrote nothing."""

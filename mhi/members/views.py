@@ -19,10 +19,10 @@ from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
 from mhi.core.web import current_scheme_locale
 from mhi.members import queries
-from mhi.members.forms import RELATION_LABELS, EnrolForm, ExitForm, PersonForm, show_problems
-from mhi.members.imports import import_members
+from mhi.members.forms import RELATION_LABELS, CategoryForm, EnrolForm, ExitForm, PersonForm, show_problems
+from mhi.members.imports import import_categories, import_members
 from mhi.members.models import Household, Person
-from mhi.members.services import RegisterError, add_person, enrol_household, record_exit
+from mhi.members.services import RegisterError, add_person, change_category, enrol_household, record_exit
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.models import Product
 
@@ -113,6 +113,30 @@ def person_new(code: str, household_id: int):
     return render_template("members/person_form.html", scheme=scheme, household=household, form=form)
 
 
+@bp.route("/schemes/<code>/households/<int:household_id>/category", methods=["GET", "POST"])
+@permission_required("register.write")
+def category(code: str, household_id: int):
+    """Put the household in a category from a date on (with the reason); coverage follows at once."""
+    scheme = scheme_or_404(code)
+    household = household_in(scheme, household_id)
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            change_category(
+                db.session, household, category=form.category.data, from_date=form.from_date.data,
+                reason=form.reason.data, actor=current_user,
+            )  # fmt: skip
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("The category of household %(ref)s is changed.", ref=household.ref), "success")
+            return redirect(url_for("members.detail", code=code, household_id=household.id))
+    changes = queries.category_changes(db.session, household)
+    return render_template("members/category_form.html", scheme=scheme, household=household, form=form, changes=changes)
+
+
 @bp.route("/schemes/<code>/persons/<int:person_id>/exit", methods=["GET", "POST"])
 @permission_required("register.write")
 def person_exit(code: str, person_id: int):
@@ -167,6 +191,15 @@ add_upload_routes(
     title=lambda: _("Import members"),
     permission="register.write",
     done_endpoint="members.index",
+)
+add_upload_routes(
+    bp,
+    kind="categories",
+    importer=import_categories,
+    title=lambda: _("Import household categories"),
+    permission="register.write",
+    done_endpoint="members.index",
+    endpoint="categories_upload",
 )
 
 

@@ -1,7 +1,7 @@
-"""patient limits, newborns, dated categories, guarantee_ref on claims
+"""patient limits, newborns, dated categories, guarantee letters
 
 Benefits limited by sex and age (adjudication.md check 3), a product version's newborn_days, the dated category
-changes of households (data-formats.md categories.csv) and the guarantee letter a claim cites.
+changes of households (data-formats.md categories.csv), guarantee letters and the letter a claim cites.
 
 Revision ID: 7c3f1e2a9b10
 Revises: c5a9d0e7f1b3
@@ -11,6 +11,8 @@ Create Date: 2026-12-04 16:10:00
 
 from alembic import op
 import sqlalchemy as sa
+
+import mhi.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -56,9 +58,57 @@ def upgrade():
     with op.batch_alter_table("category_change") as batch_op:
         batch_op.create_index(batch_op.f("ix_category_change_household_id"), ["household_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_category_change_scheme_id"), ["scheme_id"], unique=False)
+    op.create_table(
+        "guarantee_letter",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=40), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("member_no", sa.String(length=40), nullable=False),
+        sa.Column("benefit_code", sa.String(length=20), nullable=False),
+        sa.Column("provider_id", sa.Integer(), nullable=False),
+        sa.Column("provider_code", sa.String(length=20), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=False),
+        sa.Column("amount", mhi.core.db.Money(), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("used_by_claim_id", sa.Integer(), nullable=True),
+        sa.Column("cancelled_reason", sa.Text(), nullable=False),
+        sa.Column("cancelled_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_guarantee_letter_amount_positive")),
+        sa.CheckConstraint("status IN ('issued','used','cancelled')", name=op.f("ck_guarantee_letter_status_known")),
+        sa.CheckConstraint("valid_to >= valid_from", name=op.f("ck_guarantee_letter_validity_ordered")),
+        sa.ForeignKeyConstraint(
+            ["cancelled_by_id"], ["user_account.id"], name=op.f("fk_guarantee_letter_cancelled_by_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["user_account.id"], name=op.f("fk_guarantee_letter_created_by_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"], name=op.f("fk_guarantee_letter_person_id_person")),
+        sa.ForeignKeyConstraint(["provider_id"], ["provider.id"], name=op.f("fk_guarantee_letter_provider_id_provider")),
+        sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_guarantee_letter_scheme_id_scheme")),
+        sa.ForeignKeyConstraint(
+            ["used_by_claim_id"], ["claim.id"], name=op.f("fk_guarantee_letter_used_by_claim_id_claim")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guarantee_letter")),
+        sa.UniqueConstraint("scheme_id", "number", name=op.f("uq_guarantee_letter_scheme_id_number")),
+    )
+    with op.batch_alter_table("guarantee_letter") as batch_op:
+        batch_op.create_index(
+            "ix_guarantee_letter_person_benefit", ["person_id", "benefit_code", "valid_from"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_guarantee_letter_scheme_id"), ["scheme_id"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("guarantee_letter") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_guarantee_letter_scheme_id"))
+        batch_op.drop_index("ix_guarantee_letter_person_benefit")
+    op.drop_table("guarantee_letter")
     with op.batch_alter_table("category_change") as batch_op:
         batch_op.drop_index(batch_op.f("ix_category_change_scheme_id"))
         batch_op.drop_index(batch_op.f("ix_category_change_household_id"))

@@ -143,7 +143,12 @@ def test_eligibility_page_and_json(officer):
         "remaining": "20000",
         "cases": 0,
         "max_cases": 10,
+        "usable": True,
+        "usable_from": "2024-03-31",
+        "usable_until": None,
+        "refusal": None,
     }
+    assert answer["waiting_until"] is None
     unknown = officer.get("/schemes/MUT-A/eligibility.json?member_no=NOPE").get_json()
     assert unknown["found"] is False and unknown["covered"] is False
     assert officer.get("/schemes/MUT-A/eligibility.json").status_code == 400

@@ -218,3 +218,59 @@ def test_the_confirmation_page_carries_its_own_csrf_token(app, world):
             assert session.scalar(select(func.count()).select_from(Receipt)) == 2
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_categories_upload_previews_then_writes_all_or_nothing(app, client, world):
+    from mhi.members.models import CategoryChange
+
+    signed_in(client, world, "clerk")
+    assert client.get("/schemes/MUT-A/households").data.count(b"/imports/categories") == 1
+    good = "household_ref,category,from_date\nH-1,indigent,2025-04-10\n"
+    preview = client.post(
+        "/schemes/MUT-A/imports/categories",
+        data={"file": (io.BytesIO(good.encode()), "categories.csv")},
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200 and b"indigent" in preview.data
+    token = preview.data.decode().split('name="token" type="hidden" value="')[1][:32]
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(CategoryChange)) == 0  # nothing before confirming
+    assert client.post("/schemes/MUT-A/imports/categories/confirm", data={"token": token}).status_code == 302
+    bad = "household_ref,category,from_date\nH-1,vulnerable,2025-06-10\nH-404,indigent,2025-04-10\n"
+    shown = client.post(
+        "/schemes/MUT-A/imports/categories",
+        data={"file": (io.BytesIO(bad.encode()), "categories.csv")},
+        content_type="multipart/form-data",
+    )
+    assert b"row 2, household_ref: H-404 is not a household of this scheme" in shown.data
+    assert b'name="token"' not in shown.data
+    with records(app) as session:
+        assert session.scalars(select(CategoryChange.category)).all() == ["indigent"]
+    auditor = signed_in(app.test_client(), world, "auditor")
+    assert auditor.get("/schemes/MUT-A/imports/categories").status_code == 403
+
+
+def test_category_change_on_the_household_page(app, client, world):
+    from mhi.members.models import CategoryChange
+
+    hid = world["household_id"]
+    signed_in(client, world, "clerk")
+    url = f"/schemes/MUT-A/households/{hid}/category"
+    assert client.get(url).status_code == 200
+    before = client.post(url, data={"category": "indigent", "from_date": "2025-01-09", "reason": "CMU list 2025"})
+    assert before.status_code == 200 and b"before the household&#39;s enrolment on 2025-01-10" in before.data
+    no_reason = client.post(url, data={"category": "indigent", "from_date": "2025-04-10", "reason": ""})
+    assert no_reason.status_code == 200
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(CategoryChange)) == 0
+    done = client.post(url, data={"category": "indigent", "from_date": "2025-04-10", "reason": "CMU list 2025"})
+    assert done.status_code == 302
+    twice = client.post(url, data={"category": "vulnerable", "from_date": "2025-04-10", "reason": "again"})
+    assert b"already changes category on 2025-04-10" in twice.data
+    page = client.get(f"/schemes/MUT-A/households/{hid}?on=2025-05-01")
+    assert b"indigent from" in page.data
+    with records(app) as session:
+        change = session.scalar(select(CategoryChange))
+        assert (change.category, change.reason) == ("indigent", "CMU list 2025")
+    auditor = signed_in(app.test_client(), world, "auditor")
+    assert auditor.post(url, data={"category": "x", "from_date": "2025-04-11", "reason": "r"}).status_code == 403
