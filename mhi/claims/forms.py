@@ -58,6 +58,11 @@ class ClaimForm(FlaskForm):
     date_of_service = DateField(_l("Date of service"), validators=[InputRequired()])
     date_submitted = DateField(_l("Date received"), validators=[InputRequired()], default=date.today)
     diagnosis_code = StringField(_l("Diagnosis (ICD-10)"), validators=[Optional(), Length(max=10)])
+    guarantee_ref = StringField(
+        _l("Guarantee letter"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("The number of the prise en charge the provider holds, if any."),
+    )
     lines = FieldList(FormField(LineForm), min_entries=4, max_entries=20)
 
     def set_choices(self, benefits: list[tuple[str, str]], providers: list[tuple[str, str]]) -> None:
@@ -105,3 +110,26 @@ class BatchPaidForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """An empty form, for the CSRF token of POST-only buttons."""
+
+
+class LetterForm(FlaskForm):
+    """A guarantee letter (prise en charge): the person, benefit, provider, validity and the amount promised."""
+
+    member_no = StringField(_l("Member number"), validators=[DataRequired(), Length(max=40)])
+    benefit_code = SelectField(_l("Benefit"), validators=[DataRequired()])
+    provider_code = SelectField(_l("Provider"), validators=[DataRequired()])
+    valid_from = DateField(_l("Valid from"), validators=[InputRequired()], default=date.today)
+    valid_to = DateField(_l("Valid to (included)"), validators=[InputRequired()])
+    amount = StringField(_l("Amount promised"), validators=[DataRequired(), Length(max=30)], description=AMOUNT_HINT)
+    note = StringField(_l("Note for the provider"), validators=[Optional(), Length(max=500)])
+
+    def set_choices(self, benefits: list[tuple[str, str]], providers: list[tuple[str, str]]) -> None:
+        """Benefits and providers of the scheme as (code, label)."""
+        self.benefit_code.choices = [SelectChoice("", "—")] + [SelectChoice(c, label) for c, label in benefits]
+        self.provider_code.choices = [SelectChoice("", "—")] + [SelectChoice(c, label) for c, label in providers]
+
+
+class CancelLetterForm(FlaskForm):
+    """Cancel a guarantee letter; the reason is kept."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

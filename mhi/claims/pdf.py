@@ -74,3 +74,85 @@ def batch_pdf(scheme, batch, claims, locale: str) -> bytes:
     story.append(Paragraph(_("Received by the provider (name, date, signature):"), styles["Normal"]))
     document.build(story)
     return buffer.getvalue()
+
+
+def letter_pdf(scheme, letter, person, provider, benefit_name: str, locale: str) -> bytes:
+    """The guarantee letter (prise en charge) the provider keeps: who, what, where, until when, up to how much,
+    and a QR code holding exactly the letter number, which the provider cites on its claim."""
+    from reportlab.platypus import Flowable
+
+    from mhi.cards.qr import draw_qr, qr_matrix, qr_widget
+
+    class _Qr(Flowable):
+        """The letter number's QR code, 30 mm square."""
+
+        size = 30 * mm
+
+        def wrap(self, available_width, available_height):
+            return self.size, self.size
+
+        def draw(self):
+            draw_qr(self.canv, qr_matrix(qr_widget(letter.number)), 0, 0, self.size)
+
+    styles = stylesheet()
+    money = money_formatter(scheme.currency, locale)
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=_("Guarantee letter %(number)s", number=letter.number),
+        author=scheme.name,
+    )
+    rows = [
+        [_("Letter number"), letter.number],
+        [_("Member"), f"{letter.member_no} — {person.full_name}"],
+        [_("Benefit"), f"{letter.benefit_code} — {benefit_name}"],
+        [_("Provider"), f"{provider.code} — {provider.name}"],
+        [
+            _("Valid"),
+            _(
+                "from %(start)s to %(end)s included",
+                start=formatting.day(letter.valid_from, locale),
+                end=formatting.day(letter.valid_to, locale),
+            ),
+        ],
+        [_("Up to"), money(letter.amount)],
+        [_("Issued on"), formatting.day(letter.issued_on, locale)],
+    ]
+    table = Table([[Paragraph(escape(str(a)), styles["Normal"]), Paragraph(escape(str(b)), styles["Normal"])]
+                   for a, b in rows], colWidths=[45 * mm, 120 * mm])  # fmt: skip
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story = [
+        Paragraph(escape(scheme.name), styles["Heading2"]),
+        Paragraph(_("Guarantee letter (prise en charge) %(number)s", number=letter.number), styles["Title"]),
+        Spacer(1, 4 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        Paragraph(
+            escape(
+                _(
+                    "The scheme pays the provider for this care up to the amount above, under the benefit's rules."
+                    " Cite the letter number on the claim. Not valid after its last day, nor once cancelled."
+                )
+            ),
+            styles["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+        _Qr(),
+    ]
+    if letter.note:
+        story.insert(4, Paragraph(escape(letter.note), styles["Normal"]))
+    document.build(story)
+    return buffer.getvalue()

@@ -408,8 +408,13 @@ def decide_and_store(
             provider_codes={e.provider_code for e in entries if e.provider_code} if len(entries) <= IN_LIMIT else None,
         )
     if history is None:
+        from mhi.claims.letters import add_open_letters
+
+        years = {e.date_of_service.year for e in entries}
         lock_persons(session, scheme, member_nos)
-        history = history_for(session, scheme, member_nos, {e.date_of_service.year for e in entries})
+        history = history_for(session, scheme, member_nos, years)
+        # Open guarantee letters reserve against the annual ceiling; a claim may cite one (adjudication.md).
+        add_open_letters(session, scheme, history, member_nos, years, recorded_on)
     inputs = [
         ClaimInput(
             claim_ref=e.claim_ref,
@@ -420,6 +425,7 @@ def decide_and_store(
             date_submitted=e.date_submitted,
             amount_claimed=e.amount_claimed,
             recorded_on=recorded_on,
+            guarantee_ref=e.guarantee_ref or None,
         )
         for e in entries
     ]
@@ -495,6 +501,11 @@ def decide_and_store(
     ]
     if line_rows:
         session.execute(insert(ClaimLine.__table__), line_rows)
+    used = {d.letter_used: claim_id for claim_id, d in zip(claim_ids, decisions, strict=True) if d.letter_used}
+    if used:
+        from mhi.claims.letters import close_used_letters
+
+        close_used_letters(session, scheme, used)
     record(
         session,
         actor=actor,

@@ -18,11 +18,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mhi.claims import queries
-from mhi.claims.forms import ActionForm, BatchPaidForm, ClaimForm, EligibilityForm, OverrideForm
+from mhi.claims.forms import (
+    ActionForm,
+    BatchPaidForm,
+    CancelLetterForm,
+    ClaimForm,
+    EligibilityForm,
+    LetterForm,
+    OverrideForm,
+)
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import import_claims, read_entry
-from mhi.claims.models import Claim, ClaimLine, PaymentBatch
-from mhi.claims.pdf import batch_pdf
+from mhi.claims.letters import LetterError, LetterRequest, cancel_letter, issue_letter, letters_of
+from mhi.claims.messages import N_
+from mhi.claims.models import Claim, ClaimLine, GuaranteeLetter, PaymentBatch
+from mhi.claims.pdf import batch_pdf, letter_pdf
 from mhi.claims.services import (
     ClaimError,
     create_batch,
@@ -185,6 +195,125 @@ def eligibility_document(scheme, member_no: str, on: date) -> dict:
     )
 
 
+# -------------------------------------------------------------------------------------------- guarantee letters
+
+
+def _letter_in(scheme, letter_id: int) -> GuaranteeLetter:
+    """The letter if it belongs to ``scheme`` (and the user's schemes); 404 otherwise."""
+    letter = in_scope_or_404(GuaranteeLetter, letter_id)
+    if letter.scheme_id != scheme.id:
+        abort(404)
+    return letter
+
+
+def _letter_error(exc: LetterError, scheme) -> str:
+    """A refused letter in the user's language: the rule's failing check when a rule refused it."""
+    if exc.answer is not None:
+        failed = next((c for c in exc.answer.checks if c.passed is False), None)
+        if failed is not None:
+            return _(
+                "Refused (%(code)s): %(detail)s",
+                code=failed.code,
+                detail=translate(failed.message, failed.params, scheme),
+            )
+        if exc.answer.remaining is not None:
+            left = formatting.money(exc.answer.remaining, scheme.currency, _locale(scheme))
+            return _(
+                "Refused (%(code)s): only %(left)s of the annual ceiling is left.", code=exc.answer.refusal, left=left
+            )
+        return _("Refused (%(code)s): a guarantee letter is for care, not for a cash benefit.", code=exc.answer.refusal)
+    return _(exc.message, **exc.params)
+
+
+@bp.get("/schemes/<code>/letters")
+@permission_required("claims.read")
+def letters(code: str):
+    """The scheme's guarantee letters: issued, used, cancelled, expired."""
+    scheme = scheme_or_404(code)
+    member_no = request.args.get("member_no", "").strip() or None
+    return render_template(
+        "claims/letters.html", scheme=scheme, letters=letters_of(db.session, scheme, member_no=member_no),
+        today=date.today(), member_no=member_no,
+    )  # fmt: skip
+
+
+@bp.route("/schemes/<code>/letters/new", methods=["GET", "POST"])
+@permission_required("claims.write")
+def new_letter(code: str):
+    """Issue a guarantee letter: refused with the first failing check, or above the ceiling left."""
+    scheme = scheme_or_404(code)
+    form = LetterForm()
+    form.set_choices(_benefit_choices(scheme), _provider_choices(scheme))
+    if request.method == "GET" and request.args.get("member_no"):
+        form.member_no.data = _scanned(request.args["member_no"])
+    if form.validate_on_submit():
+        request_ = LetterRequest(
+            form.member_no.data, form.benefit_code.data, form.provider_code.data, form.valid_from.data,
+            form.valid_to.data, form.amount.data, form.note.data or "",
+        )  # fmt: skip
+        try:
+            letter = issue_letter(db.session, scheme, request_, actor=current_user, today=date.today())
+        except LetterError as exc:
+            db.session.rollback()
+            field = getattr(form, exc.field, None) if exc.field else None
+            (field.errors if field is not None else form.form_errors).append(_letter_error(exc, scheme))
+        else:
+            db.session.commit()
+            flash(_("Guarantee letter %(number)s issued.", number=letter.number), "success")
+            return redirect(url_for("claims.letter", code=scheme.code, letter_id=letter.id))
+    return render_template("claims/letter_form.html", scheme=scheme, form=form)
+
+
+@bp.get("/schemes/<code>/letters/<int:letter_id>")
+@permission_required("claims.read")
+def letter(code: str, letter_id: int):
+    """One guarantee letter, its state and the claim that used it; cancel it with a reason."""
+    scheme = scheme_or_404(code)
+    item = _letter_in(scheme, letter_id)
+    return render_template(
+        "claims/letter.html", scheme=scheme, letter=item, state=item.state_on(date.today()), form=CancelLetterForm()
+    )
+
+
+@bp.get("/schemes/<code>/letters/<int:letter_id>.pdf")
+@permission_required("claims.read")
+def letter_download(code: str, letter_id: int):
+    """The letter as the PDF the provider keeps (QR code of the letter number)."""
+    scheme = scheme_or_404(code)
+    item = _letter_in(scheme, letter_id)
+    name = db.session.scalar(
+        db.select(Benefit.name)
+        .join(ProductVersion, Benefit.version_id == ProductVersion.id)
+        .join(Product, ProductVersion.product_id == Product.id)
+        .where(Product.scheme_id == scheme.id, Benefit.code == item.benefit_code)
+        .limit(1)
+    )
+    pdf = letter_pdf(scheme, item, item.person, item.provider, name or item.benefit_code, _locale(scheme))
+    return Response(
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{item.number}.pdf"'}
+    )
+
+
+@bp.post("/schemes/<code>/letters/<int:letter_id>/cancel")
+@permission_required("claims.write")
+def letter_cancel(code: str, letter_id: int):
+    """Cancel an issued letter with a written reason."""
+    scheme = scheme_or_404(code)
+    item = _letter_in(scheme, letter_id)
+    form = CancelLetterForm()
+    try:
+        if not form.validate_on_submit():
+            raise LetterError(N_("Give the reason for cancelling the letter."), "reason")
+        cancel_letter(db.session, item, reason=form.reason.data, actor=current_user)
+    except LetterError as exc:
+        db.session.rollback()
+        flash(_letter_error(exc, scheme), "error")
+    else:
+        db.session.commit()
+        flash(_("Guarantee letter %(number)s cancelled.", number=item.number), "success")
+    return redirect(url_for("claims.letter", code=scheme.code, letter_id=item.id))
+
+
 # ------------------------------------------------------------------------------------------------------ providers
 
 
@@ -281,6 +410,7 @@ def _form_problems(form: ClaimForm, problems) -> None:
         "date_of_service": form.date_of_service,
         "date_submitted": form.date_submitted,
         "diagnosis_code": form.diagnosis_code,
+        "guarantee_ref": form.guarantee_ref,
     }
     for problem in problems:
         target = fields.get(problem.column)
@@ -324,6 +454,7 @@ def new_claim(code: str):
                 "date_of_service",
                 "date_submitted",
                 "diagnosis_code",
+                "guarantee_ref",
             )
         }
         try:
@@ -418,7 +549,8 @@ def api_create(code: str):
 
     Body: ``claim_ref`` (optional), ``member_no``, ``provider_code``, ``benefit_code``, ``date_of_service``,
     ``date_submitted``, ``amount_claimed`` (a string, or left out when ``lines`` [{label, amount}] are given),
-    ``diagnosis_code``. Amounts are read as exact decimals, never floats.
+    ``diagnosis_code``, ``guarantee_ref`` (the guarantee letter the claim uses). Amounts are read as exact
+    decimals, never floats.
     """
     scheme = scheme_or_404(code)
     if not request.is_json:

@@ -9,6 +9,8 @@ What each test protects, and the lock it fails without:
 - receipts: derived coverage of a household = its recomputation (row lock on the household in
   ``contributions.services.refresh_households``);
 - claims: the sum approved under an annual ceiling never exceeds it (``claims.services.lock_persons``);
+- guarantee letters: two officers issuing at once never reserve past the annual ceiling (the same person lock,
+  taken by ``claims.letters.issue_letter``);
 - imports: the same file twice → one writes, the other finds everything unchanged (the scheme's import lock,
   ``core.tabular.lock_scheme_for_import``).
 """
@@ -169,6 +171,31 @@ def test_two_officers_deciding_claims_under_one_annual_ceiling(app):
         approved = session.scalars(select(Claim.amount_approved).order_by(Claim.amount_approved)).all()
     assert sum(approved) <= Decimal(6000)
     assert approved == [Decimal(2000), Decimal(4000)]
+
+
+def test_two_officers_issuing_guarantee_letters_at_once(app):
+    """OPD's annual ceiling is 6,000: two letters of 4,000 issued at once — one is issued, the other refused
+    CEILING_PER_YEAR; approved claims plus open letters never pass the ceiling (adjudication.md)."""
+    from mhi.claims.letters import LetterError, LetterRequest, issue_letter
+    from mhi.claims.models import GuaranteeLetter
+
+    with records(app) as session:
+        scheme = claim_helpers.make_scheme(session)
+        claim_helpers.make_household(session, scheme, "H-1", [("H-1-01", "head")])
+        session.commit()
+        code = scheme.code
+
+    def officer(session):
+        scheme = session.scalar(select(Scheme).where(Scheme.code == code))
+        request = LetterRequest("H-1-01", "OPD", "HR", "2025-03-01", "2025-03-31", "4000")
+        return issue_letter(session, scheme, request, actor=None, today=date(2025, 3, 1)).number
+
+    first, second = run_together(app, officer, officer)
+    outcomes = sorted([first, second], key=lambda o: o.error is not None)
+    assert outcomes[0].error is None and outcomes[0].value == "PEC-2025-000001"
+    assert isinstance(outcomes[1].error, LetterError) and outcomes[1].error.answer.refusal == "CEILING_PER_YEAR"
+    with records(app) as session:
+        assert session.scalars(select(GuaranteeLetter.amount)).all() == [Decimal(4000)]
 
 
 def _import_twice(app, kind: str, importer, path, code: str):
