@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from mhi.claims.models import Claim, ClaimDecision, PaymentBatch
 from mhi.claims.rules import PAYING_STATUSES, REDUCED, REJECTED
 from mhi.core.money import ZERO, money_str
+from mhi.core.paging import Paged, paginate
 from mhi.schemes.models import Provider
 
 EXPORT_HEADER = ("claim_ref", "member_no", "benefit_code", "status", "amount_claimed", "amount_approved", "reasons")
@@ -58,6 +59,11 @@ def export_csv(session, scheme, date_from: date | None = None, date_to: date | N
     return buffer.getvalue()
 
 
+#: Claims a page of the queue shows.
+QUEUE_PAGE = 200
+#: Payment batches a page shows.
+BATCHES_PAGE = 100
+
 #: The queue's order: what needs an officer's eye first (rejected, then reduced), then the most recent.
 _QUEUE_ORDER = case((Claim.status == REJECTED, 0), (Claim.status == REDUCED, 1), else_=2)
 
@@ -73,9 +79,11 @@ def queue(
     since: date | None = None,
     member_no: str | None = None,
     overridden: bool | None = None,
-    limit: int = 200,
-) -> list[Claim]:
-    """The claims officer's queue: recent decisions, rejected and reduced first, with filters."""
+    page: int = 1,
+    per_page: int = QUEUE_PAGE,
+) -> Paged:
+    """The claims officer's queue: recent decisions, rejected and reduced first, with filters; one page of it
+    with the count of all the claims the filters keep."""
     query = select(Claim).where(Claim.scheme_id == scheme.id).options(selectinload(Claim.provider))
     if status:
         query = query.where(Claim.status == status)
@@ -91,8 +99,8 @@ def queue(
         query = query.where(Claim.member_no == member_no.strip())
     if overridden is not None:
         query = query.where(Claim.overridden.is_(overridden))
-    query = query.order_by(_QUEUE_ORDER, Claim.recorded_on.desc(), Claim.id.desc()).limit(limit)
-    return list(session.scalars(query))
+    query = query.order_by(_QUEUE_ORDER, Claim.recorded_on.desc(), Claim.id.desc())
+    return paginate(session, query, page, per_page)
 
 
 def claim_by_ref(session, scheme, claim_ref: str) -> Claim | None:
@@ -198,8 +206,9 @@ class BatchRow:
     total: Decimal
 
 
-def batches(session, scheme, provider: Provider | None = None) -> list[BatchRow]:
-    """The scheme's payment batches (newest first) with counts and totals: one aggregate query."""
+def batches(session, scheme, provider: Provider | None = None, *, page: int | None = None) -> list[BatchRow] | Paged:
+    """The scheme's payment batches (newest first) with counts and totals: one aggregate query; with ``page``,
+    that page of them (BATCHES_PAGE a page) and their count."""
     query = (
         select(PaymentBatch, func.count(Claim.id), func.sum(Claim.amount_approved))
         .outerjoin(Claim, Claim.batch_id == PaymentBatch.id)
@@ -210,6 +219,10 @@ def batches(session, scheme, provider: Provider | None = None) -> list[BatchRow]
     )
     if provider is not None:
         query = query.where(PaymentBatch.provider_id == provider.id)
+    if page is not None:
+        paged = paginate(session, query, page, BATCHES_PAGE, scalars=False)
+        paged.items = [BatchRow(batch, count, total or ZERO) for batch, count, total in paged.items]
+        return paged
     return [BatchRow(batch, count, total or ZERO) for batch, count, total in session.execute(query)]
 
 

@@ -49,6 +49,7 @@ from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
 from mhi.core.money import money_str
+from mhi.core.paging import page_number
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
@@ -389,6 +390,7 @@ def queue(code: str):
         member_no=args.get("member_no") or None,
         since=since,
         overridden=True if args.get("overridden") else None,
+        page=page_number(args.get("page")),
     )
     return render_template(
         "claims/queue.html",
@@ -679,7 +681,8 @@ def override(code: str, claim_id: int):
 def batches(code: str):
     """The scheme's payment batches, newest first."""
     scheme = scheme_or_404(code)
-    return render_template("claims/batches.html", scheme=scheme, rows=queries.batches(db.session, scheme))
+    paged = queries.batches(db.session, scheme, page=page_number(request.args.get("page")))
+    return render_template("claims/batches.html", scheme=scheme, rows=paged.items, paged=paged)
 
 
 @bp.post("/schemes/<code>/providers/<provider_code>/batches")
