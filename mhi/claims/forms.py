@@ -133,3 +133,9 @@ class CancelLetterForm(FlaskForm):
     """Cancel a guarantee letter; the reason is kept."""
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class ApprovalForm(FlaskForm):
+    """A second officer's approval of an override above the scheme's four-eyes amount."""
+
+    note = StringField(_l("Reason for approving"), validators=[DataRequired(), Length(max=500)])

@@ -75,6 +75,8 @@ class Claim(db.Model):
     amount_approved: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     reasons: Mapped[str] = mapped_column(String(200), default="")  # ;-joined, as claims export prints them
     overridden: Mapped[bool] = mapped_column(default=False)
+    # An override above the scheme's four-eyes amount waits for a second officer: no batch pays it until then.
+    awaiting_approval: Mapped[bool] = mapped_column(default=False)
     paid_on: Mapped[dt.date | None]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("payment_batch.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -123,9 +125,15 @@ class ClaimDecision(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Four eyes: an override above the scheme's amount is approved by a second officer, with their reason.
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approval_note: Mapped[str] = mapped_column(Text, default="")
+    approved_at: Mapped[datetime | None]
 
     claim = relationship("Claim", back_populates="decisions")
-    actor = relationship("User")
+    actor = relationship("User", foreign_keys=[actor_id])
+    approved_by = relationship("User", foreign_keys=[approved_by_id])
 
 
 class GuaranteeLetter(db.Model):

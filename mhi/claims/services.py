@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,11 +42,11 @@ from mhi.claims.rules import (
 from mhi.contributions.rules import not_covered_reason
 from mhi.core.audit import record
 from mhi.core.dates import version_on
-from mhi.core.money import ZERO, quantum
+from mhi.core.money import ZERO, money_str, quantum
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
 from mhi.members.models import CoverageSpan, Household, Person
-from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Tariff
+from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Scheme, Tariff
 
 #: Above this many keys a lookup loads the scheme's rows and filters in Python: still one query, and no
 #: statement ever carries more bind parameters than SQLite and PostgreSQL accept.
@@ -602,6 +602,16 @@ def override_decision(session, claim: Claim, *, status: str, amount_approved, re
         raise ClaimError("This claim has been paid: its decision can no longer change.")
     if claim.person_id is not None and session.get_bind().dialect.name == "postgresql":
         session.execute(select(Person.id).where(Person.id == claim.person_id).with_for_update()).all()
+    scheme = session.get(Scheme, claim.scheme_id)
+    if status != REJECTED:
+        limit = override_limit(session, scheme, claim)
+        if amount > limit:
+            raise ClaimError(
+                f"An override may pay at most {money_str(limit, currency)} here (the amount claimed, the benefit's"
+                " ceilings and what is left of its annual ceiling)."
+            )
+    threshold = four_eyes_threshold(scheme)
+    needs_approval = status != REJECTED and threshold is not None and amount > threshold
 
     before = {"status": claim.status, "amount_approved": claim.amount_approved, "reasons": claim.reasons}
     seq = (session.scalar(select(func.max(ClaimDecision.seq)).where(ClaimDecision.claim_id == claim.id)) or 0) + 1
@@ -618,14 +628,16 @@ def override_decision(session, claim: Claim, *, status: str, amount_approved, re
         checks=[],
         note=reason,
         actor_id=getattr(actor, "id", None),
+        approval_required=needs_approval,
     )
     session.add(decision)
     claim.status = status
     claim.amount_approved = amount
     claim.reasons = reasons
     claim.overridden = True
-    if status == REJECTED and claim.batch is not None:
-        claim.batch = None  # an open batch only pays claims that pay
+    claim.awaiting_approval = needs_approval
+    if (status == REJECTED or needs_approval) and claim.batch is not None:
+        claim.batch = None  # an open batch only pays claims that pay, and approved overrides
     session.flush()
     record(
         session,
@@ -635,7 +647,79 @@ def override_decision(session, claim: Claim, *, status: str, amount_approved, re
         scheme_id=claim.scheme_id,
         action="override",
         before=before,
-        after={"status": status, "amount_approved": amount, "reasons": reasons, "note": reason},
+        after={
+            "status": status,
+            "amount_approved": amount,
+            "reasons": reasons,
+            "note": reason,
+            "awaiting_approval": needs_approval,
+        },
+    )
+    return decision
+
+
+def four_eyes_threshold(scheme) -> Decimal | None:
+    """The scheme's amount above which an override needs a second officer's approval (settings), or None."""
+    value = (scheme.settings or {}).get("override_approval_above")
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def override_limit(session, scheme, claim: Claim) -> Decimal:
+    """The most an override may pay: the amount claimed, and for a service benefit what its ceilings allow (per
+    case; per year, after the person's other paying claims and open letters of the benefit in the year); for a
+    cash benefit its amount, within the annual ceiling. An unknown person or benefit: the amount claimed."""
+    from mhi.claims.letters import add_open_letters
+
+    context = load_context(session, scheme, [claim.member_no], [])
+    patient = context.patient(claim.member_no)
+    product = patient.product_at(claim.date_of_service) if patient is not None else None
+    benefit = product.benefits.get(claim.benefit_code) if product is not None else None
+    if benefit is None:
+        return claim.amount_claimed
+    limit = (benefit.amount or ZERO) if benefit.kind == CASH else claim.amount_claimed
+    if benefit.kind != CASH and benefit.ceiling_per_case is not None:
+        limit = min(limit, benefit.ceiling_per_case)
+    if benefit.ceiling_per_year is not None:
+        year = claim.date_of_service.year
+        history = history_for(session, scheme, [claim.member_no], {year})
+        add_open_letters(session, scheme, history, [claim.member_no], {year}, date.today())
+        others = history.approved_total(claim.member_no, claim.benefit_code, year)
+        if claim.status in PAYING_STATUSES:
+            others -= claim.amount_approved  # the claim's own current decision is what the override replaces
+        reserved = history.reserved_total(claim.member_no, claim.benefit_code, year)
+        limit = min(limit, max(benefit.ceiling_per_year - others - reserved, ZERO))
+    return limit
+
+
+def approve_override(session, claim: Claim, *, note: str, actor) -> ClaimDecision:
+    """A second officer approves an override above the scheme's four-eyes amount: the claim may then be paid.
+    Both people and both reasons are kept (the override's note, and this approval's)."""
+    note = (note or "").strip()
+    if not note:
+        raise ClaimError("An approval needs a written reason.")
+    decision = session.scalar(
+        select(ClaimDecision).where(ClaimDecision.claim_id == claim.id).order_by(ClaimDecision.seq.desc()).limit(1)
+    )
+    if not claim.awaiting_approval or decision is None or not decision.approval_required:
+        raise ClaimError("This claim's decision awaits no approval.")
+    if decision.approved_by_id is not None:
+        raise ClaimError("This override is already approved.")
+    if getattr(actor, "id", None) is None or actor.id == decision.actor_id:
+        raise ClaimError("The officer who made the override cannot approve it: a second officer must.")
+    decision.approved_by_id = actor.id
+    decision.approval_note = note
+    decision.approved_at = datetime.now(UTC).replace(tzinfo=None)
+    claim.awaiting_approval = False
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="claim",
+        entity_id=claim.id,
+        scheme_id=claim.scheme_id,
+        action="approve_override",
+        before={"awaiting_approval": True},
+        after={"awaiting_approval": False, "decision": decision.seq, "note": note},
     )
     return decision
 
@@ -673,6 +757,7 @@ def _approved_unpaid(provider: Provider):
         Claim.status.in_(sorted(PAYING_STATUSES)),
         Claim.paid_on.is_(None),
         Claim.batch_id.is_(None),
+        Claim.awaiting_approval.is_(False),  # four eyes: an override above the scheme's amount waits
     )
 
 

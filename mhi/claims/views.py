@@ -20,6 +20,7 @@ from flask_login import current_user
 from mhi.claims import queries
 from mhi.claims.forms import (
     ActionForm,
+    ApprovalForm,
     BatchPaidForm,
     CancelLetterForm,
     ClaimForm,
@@ -35,6 +36,7 @@ from mhi.claims.models import Claim, ClaimLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.pdf import batch_pdf, letter_pdf
 from mhi.claims.services import (
     ClaimError,
+    approve_override,
     create_batch,
     eligibility,
     mark_batch_paid,
@@ -635,6 +637,7 @@ def detail(code: str, claim_id: int):
         decisions=queries.decisions_of(db.session, claim),
         translate=translate,
         status_label=_status_label,
+        approval_form=ApprovalForm(),
     )
 
 
@@ -671,6 +674,26 @@ def override(code: str, claim_id: int):
                 flash(_("Decision changed: %(status)s.", status=_status_label(claim.status)), "success")
                 return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
     return render_template("claims/override.html", scheme=scheme, claim=claim, form=form, status_label=_status_label)
+
+
+@bp.post("/schemes/<code>/claims/<int:claim_id>/approve")
+@permission_required("claims.write")
+def override_approve(code: str, claim_id: int):
+    """A second officer approves an override above the scheme's four-eyes amount, with a written reason."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    form = ApprovalForm()
+    try:
+        if not form.validate_on_submit():
+            raise ClaimError("An approval needs a written reason.")
+        approve_override(db.session, claim, note=form.note.data, actor=current_user)
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Override approved: the claim may be paid."), "success")
+    return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
 
 
 # ------------------------------------------------------------------------------------------------ payment batches

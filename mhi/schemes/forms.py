@@ -234,6 +234,11 @@ class SchemeSettingsForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in CARD_LAYOUT_LABELS.items()],
         validators=[DataRequired()],
     )
+    override_approval_above = StringField(
+        _l("Overrides above this amount need a second officer's approval"),
+        validators=[Optional(), Length(max=30)],
+        description=_l("Blank: one officer's override is enough."),
+    )
     collection_rate = _threshold_field("collection_rate")
     retention_rate = _threshold_field("retention_rate")
     incurred_claims_ratio = _threshold_field("incurred_claims_ratio")

@@ -11,9 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.money import MINOR_UNITS
-from mhi.core.validation import CODE_RE
+from mhi.core.validation import CODE_RE, FieldError
 from mhi.schemes.models import Federation, Scheme
 from mhi.schemes.settings import CARD_LAYOUTS, THRESHOLD_KEYS, bound_names, check_bounds, thresholds_in
 
@@ -109,6 +110,7 @@ def update_scheme(
     card_layout: str,
     threshold_overrides: dict[str, dict[str, Decimal]],
     actor,
+    override_approval_above=None,
 ) -> None:
     """Change what a scheme manager may change; ``threshold_overrides`` holds only the bounds set by hand."""
     if card_layout not in CARD_LAYOUTS:
@@ -123,6 +125,14 @@ def update_scheme(
         if values:
             stored[key] = values
     settings = {**(scheme.settings or {}), "card_layout": card_layout, "thresholds": stored}
+    # Four eyes on overrides (issue 13): blank = no second approval.
+    if override_approval_above in (None, ""):
+        settings.pop("override_approval_above", None)
+    else:
+        try:
+            settings["override_approval_above"] = str(v.amount(override_approval_above, scheme.currency, positive=True))
+        except FieldError as exc:
+            raise SetupError(f"override approval amount: {exc}") from exc
     # Check the bounds in force after the change, defaults included (indicators.md "Thresholds").
     for key, bounds in thresholds_in(settings).items():
         if check_bounds(key, bounds):

@@ -137,6 +137,7 @@ def edit(code: str):
                 card_layout=form.card_layout.data,
                 threshold_overrides=form.threshold_overrides(),
                 actor=current_user,
+                override_approval_above=form.override_approval_above.data,
             )
         except SetupError as exc:
             db.session.rollback()
@@ -155,6 +156,7 @@ def _settings_data(scheme: Scheme) -> dict:
         "target_population": scheme.target_population,
         "locale": scheme.locale,
         "card_layout": card_layout(scheme),
+        "override_approval_above": (scheme.settings or {}).get("override_approval_above", ""),
     }
     data.update(threshold_overrides(scheme))
     return data

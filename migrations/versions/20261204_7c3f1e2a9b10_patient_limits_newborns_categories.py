@@ -33,8 +33,21 @@ def upgrade():
     with op.batch_alter_table("claim") as batch_op:
         # Existing claims cite no letter; the default only fills them and is dropped again.
         batch_op.add_column(sa.Column("guarantee_ref", sa.String(length=40), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("awaiting_approval", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("claim") as batch_op:
         batch_op.alter_column("guarantee_ref", server_default=None)
+        batch_op.alter_column("awaiting_approval", server_default=None)
+    with op.batch_alter_table("claim_decision") as batch_op:
+        batch_op.add_column(sa.Column("approval_required", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("approved_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("approval_note", sa.Text(), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("approved_at", sa.DateTime(), nullable=True))
+        batch_op.create_foreign_key(
+            op.f("fk_claim_decision_approved_by_id_user_account"), "user_account", ["approved_by_id"], ["id"]
+        )
+    with op.batch_alter_table("claim_decision") as batch_op:
+        batch_op.alter_column("approval_required", server_default=None)
+        batch_op.alter_column("approval_note", server_default=None)
     op.create_table(
         "category_change",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -113,7 +126,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_category_change_scheme_id"))
         batch_op.drop_index(batch_op.f("ix_category_change_household_id"))
     op.drop_table("category_change")
+    with op.batch_alter_table("claim_decision") as batch_op:
+        batch_op.drop_constraint(op.f("fk_claim_decision_approved_by_id_user_account"), type_="foreignkey")
+        batch_op.drop_column("approved_at")
+        batch_op.drop_column("approval_note")
+        batch_op.drop_column("approved_by_id")
+        batch_op.drop_column("approval_required")
     with op.batch_alter_table("claim") as batch_op:
+        batch_op.drop_column("awaiting_approval")
         batch_op.drop_column("guarantee_ref")
     with op.batch_alter_table("product_version") as batch_op:
         batch_op.drop_column("newborn_days")
