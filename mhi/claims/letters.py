@@ -11,14 +11,13 @@ states, expired is read from valid_to. Services flush, never commit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from mhi.claims.messages import N_
 from mhi.claims.models import GuaranteeLetter
@@ -26,11 +25,10 @@ from mhi.claims.rules import LetterAnswer, LetterRule, check_letter
 from mhi.claims.services import history_for, load_context, lock_persons
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.numbering import allocate_number
 from mhi.core.validation import FieldError
 from mhi.members.models import Person
 from mhi.schemes.models import Scheme
-
-NUMBER = re.compile(r"^PEC-(\d{4})-(\d{6})$")
 
 
 class LetterError(ValueError):
@@ -98,15 +96,16 @@ def close_used_letters(session, scheme, used: dict[str, int]) -> None:
 
 
 def next_letter_number(session, scheme_id: int, year: int) -> str:
-    """``PEC-2026-000123``: the next number of the year in the scheme, made the way receipt numbers are."""
-    prefix = f"PEC-{year}-"
-    latest = session.scalar(
-        select(func.max(GuaranteeLetter.number)).where(
-            GuaranteeLetter.scheme_id == scheme_id, GuaranteeLetter.number.like(prefix + "%")
-        )
+    """``PEC-2026-000123``: the next letter number of the year in the scheme, from the one numbering mechanism
+    (core/numbering.py: a counter row locked in the transaction, so two officers never get the same number)."""
+    return allocate_number(
+        session,
+        scheme_id=scheme_id,
+        kind="letter",
+        scope=str(year),
+        render=lambda n: f"PEC-{year}-{n:06d}",
+        unique=(GuaranteeLetter.number, GuaranteeLetter.scheme_id == scheme_id),
     )
-    found = NUMBER.match(latest or "")
-    return f"{prefix}{(int(found.group(2)) if found else 0) + 1:06d}"
 
 
 def _typed(scheme, request: LetterRequest) -> tuple[date, date, Decimal]:
