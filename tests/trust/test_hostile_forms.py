@@ -17,6 +17,7 @@ import io
 import json
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -24,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from mhi.claims.models import Claim, PaymentBatch
+from mhi.claims.models import Claim, GuaranteeLetter, PaymentBatch
 from mhi.claims.services import create_batch
 from mhi.contributions.models import Receipt
 from mhi.demo.cli import load_demo
@@ -195,6 +196,17 @@ def _world(app) -> dict:
         ids["receipt_no"] = session.scalar(select(Receipt.receipt_no).where(Receipt.id == ids["receipt_id"]))
         ids["claim_ref"] = session.scalar(select(Claim.claim_ref).where(Claim.id == ids["claim_id"]))
         ids["patient_id"] = ids["coverage_id"] = ids["person_id"]
+        # A guarantee letter for the letter pages (written directly: the hostile walk needs one, not its rules).
+        person = session.get(Person, ids["person_id"])
+        letter_provider = session.scalar(select(Provider).where(Provider.scheme_id == scheme.id).limit(1))
+        letter = GuaranteeLetter(
+            scheme_id=scheme.id, number="PEC-2026-000001", person_id=person.id, member_no=person.member_no,
+            benefit_code="OPD", provider_id=letter_provider.id, provider_code=letter_provider.code,
+            valid_from=date(2026, 1, 1), valid_to=date(2026, 1, 31), amount=Decimal(1000), issued_on=date(2026, 1, 15),
+        )  # fmt: skip
+        session.add(letter)
+        session.commit()
+        ids["letter_id"] = letter.id
     return {"ids": ids, "admin": admin}
 
 
