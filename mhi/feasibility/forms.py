@@ -16,9 +16,19 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    FieldList,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms import Form as SubForm
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mhi.core import validation as v
 from mhi.core.limits import DateField, fits
@@ -316,6 +326,11 @@ class ProductFromStudyForm(FlaskForm):
         _l("Effective from"),
         validators=[InputRequired()],
         description=_l("The product starts as a draft; it applies once a manager activates it."),
+    )
+    newborn_days = IntegerField(
+        _l("Newborns covered from birth if registered within (days)"),
+        validators=[Optional(), NumberRange(min=0, max=366)],
+        description=_l("Blank: no newborn rule; newborns wait like everyone."),
     )
 
 

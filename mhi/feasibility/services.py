@@ -259,6 +259,7 @@ def create_product_from_study(
     period_months: int,
     effective_from: date,
     actor,
+    newborn_days: int | None = None,
 ) -> Product:
     """Turn a study into a new product of ``scheme`` with one draft version the manager then edits.
 
@@ -300,6 +301,7 @@ def create_product_from_study(
         registration_fee=Decimal(0),
         waiting_period_days=int(study.input.get("waiting_period_months") or 0) * DAYS_PER_MONTH,
         grace_period_days=0,
+        newborn_days=newborn_days,
         study_id=study.id,
     )
     version.benefits.extend(benefits)

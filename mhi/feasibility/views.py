@@ -271,6 +271,7 @@ def make_product(study_id: int):
                 period_months=int(form.period_months.data),
                 effective_from=form.effective_from.data,
                 actor=current_user,
+                newborn_days=form.newborn_days.data,
             )
         except services.ProductError as exc:
             db.session.rollback()

@@ -152,10 +152,12 @@ def test_product_from_study(session, world):
         period_months=1,
         effective_from=date(2026, 4, 1),
         actor=world["manager_a"],
+        newborn_days=30,
     )
     session.commit()
     (version,) = product.versions
     assert product.code == "STEP"
+    assert version.newborn_days == 30  # the study's product carries the newborn rule the manager chose
     assert (version.status, version.source, version.basis) == ("draft", "app", "person")
     assert (version.amount, version.period_months) == (Decimal(583), 1)
     assert version.registration_fee == 0 and version.waiting_period_days == 90
