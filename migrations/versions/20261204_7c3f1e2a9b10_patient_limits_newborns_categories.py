@@ -4,7 +4,7 @@ Benefits limited by sex and age (adjudication.md check 3), a product version's n
 changes of households (data-formats.md categories.csv), guarantee letters and the letter a claim cites.
 
 Revision ID: 7c3f1e2a9b10
-Revises: c5a9d0e7f1b3
+Revises: e8b2f4a6c7d9
 Create Date: 2026-12-04 16:10:00
 
 """
@@ -17,7 +17,7 @@ import mhi.core.db
 
 # revision identifiers, used by Alembic.
 revision = "7c3f1e2a9b10"
-down_revision = "c5a9d0e7f1b3"
+down_revision = "e8b2f4a6c7d9"
 branch_labels = None
 depends_on = None
 
