@@ -25,7 +25,7 @@ from mhi.claims.services import ClaimError
 from mhi.claims.views import claim_document, claim_from_json, eligibility_document
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
-from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
@@ -41,6 +41,7 @@ from mhi.members.services import (
 )
 from mhi.reports import indicators as ind
 from mhi.reports.services import PeriodError, read_period
+from mhi.schemes.access import federation_or_404, scheme_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -20,10 +20,11 @@ from wtforms.validators import Optional, ValidationError
 
 from mhi.audit import queries
 from mhi.core import sheets
-from mhi.core.access import has_permission, permission_required, visible_scheme_ids
+from mhi.core.access import has_permission, permission_required
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, DateField, query_int
 from mhi.core.web import current_scheme_locale
+from mhi.schemes.access import visible_scheme_ids
 
 bp = Blueprint("audit", __name__)
 

@@ -22,12 +22,13 @@ from mhi.cards.receipt import receipt_pdf, slip_size
 from mhi.cards.services import CARD_JOB, CardScopeError, create_card_job, make_scope
 from mhi.cards.statement import document_language, statement_pdf
 from mhi.contributions.models import Receipt
-from mhi.core.access import has_permission, in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import has_permission, permission_required
 from mhi.core.db import db
 from mhi.core.jobs import Job, result_file
 from mhi.core.storage import read_file
 from mhi.members.models import Household
 from mhi.payments.models import GroupPayer
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.settings import card_layout
 
 bp = Blueprint("cards", __name__)

@@ -38,13 +38,14 @@ from mhi.claims.rules import (
     decide_batch,
     waiting_first_day,
 )
+from mhi.contributions.models import CoverageSpan
 from mhi.contributions.rules import not_covered_reason
 from mhi.core.audit import record
 from mhi.core.dates import version_on
 from mhi.core.money import ZERO, quantum
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Tariff
 
 #: Above this many keys a lookup loads the scheme's rows and filters in Python: still one query, and no

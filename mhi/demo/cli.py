@@ -14,12 +14,11 @@ from sqlalchemy import func, select
 from mhi.auth.models import User
 from mhi.auth.services import create_user
 from mhi.claims.imports import import_claims
-from mhi.contributions.imports import import_contributions
+from mhi.contributions.imports import import_contributions, import_register
 from mhi.core.cli import Rejected, info
 from mhi.core.db import db
 from mhi.core.validation import InputRejected
 from mhi.demo.generator import generate
-from mhi.members.imports import import_members
 from mhi.schemes.imports import import_expenses
 from mhi.schemes.models import Federation, Scheme
 from mhi.schemes.services import load_federation, load_scheme
@@ -60,7 +59,7 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
         load_scheme(session, demo.setup, today=today)
         scheme = session.scalar(select(Scheme).where(Scheme.code == demo.setup["code"]))
         for kind, importer, rows in (
-            ("members", import_members, demo.members),
+            ("members", import_register, demo.members),
             ("contributions", import_contributions, demo.contributions),
             ("subsidy receipts", import_subsidy_receipts, demo.subsidy_receipts),
             ("claims", import_claims, demo.claims),

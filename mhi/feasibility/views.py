@@ -17,7 +17,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from mhi.core import formatting
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX
@@ -37,14 +37,12 @@ from mhi.feasibility.forms import (
 )
 from mhi.feasibility.method import StudyError, explain_break_even, parse_study
 from mhi.feasibility.models import Study
-from mhi.reports.views import keep_report_ledgers
 from mhi.schemes import versions
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from mhi.schemes.queries import visible_schemes
 
 bp = Blueprint("feasibility", __name__, url_prefix="/feasibility")
-# Settlements, statements and experience studies read the indicators, which may build report ledgers.
-bp.after_request(keep_report_ledgers)
 
 
 # ---------------------------------------------------------------------------------------------------- studies

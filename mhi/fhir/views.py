@@ -22,12 +22,13 @@ from sqlalchemy import select
 
 from mhi.claims.services import ClaimError, eligibility
 from mhi.claims.views import claim_from_json, translate
-from mhi.core.access import permission_required, public, visible_scheme_ids
+from mhi.core.access import permission_required, public
 from mhi.core.db import db
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
 from mhi.fhir import resources
 from mhi.members.models import Household, Person
+from mhi.schemes.access import visible_scheme_ids
 from mhi.schemes.models import Product, Scheme
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/r4")

@@ -12,18 +12,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from mhi.contributions import queries as contributions_queries
+from mhi.contributions.imports import import_register
+from mhi.contributions.services import refresh_households
 from mhi.core import sheets
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
 from mhi.core.web import current_scheme_locale
 from mhi.members import queries
 from mhi.members.forms import RELATION_LABELS, EnrolForm, ExitForm, PersonForm, show_problems
-from mhi.members.imports import import_members
 from mhi.members.models import Household, Person
 from mhi.members.services import RegisterError, add_person, enrol_household, record_exit
 from mhi.members.uploads import add_upload_routes
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product
 
 bp = Blueprint("members", __name__)
@@ -73,6 +76,7 @@ def enrol(code: str):
                 db.session, scheme, ref=form.ref.data, product_code=form.product.data, persons=persons,
                 category=form.category.data, village=form.village.data, previous_household=previous, actor=current_user,
             )  # fmt: skip
+            refresh_households(db.session, scheme, [household.id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems, entries)
@@ -89,7 +93,7 @@ def detail(code: str, household_id: int):
     """The household page on a day (today by default): members, coverage, dues, every period and receipt."""
     scheme = scheme_or_404(code)
     household = household_in(scheme, household_id)
-    page = queries.household_page(db.session, household, day_arg())
+    page = contributions_queries.household_page(db.session, household, day_arg())
     return render_template("members/detail.html", scheme=scheme, page=page, relations=RELATION_LABELS)
 
 
@@ -103,6 +107,7 @@ def person_new(code: str, household_id: int):
     if form.validate_on_submit():
         try:
             person = add_person(db.session, household, form.person(village=household.village), actor=current_user)
+            refresh_households(db.session, scheme, [household.id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -125,6 +130,7 @@ def person_exit(code: str, person_id: int):
     if form.validate_on_submit():
         try:
             record_exit(db.session, person, date=form.date.data, reason=form.reason.data, actor=current_user)
+            refresh_households(db.session, scheme, [person.household_id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -136,7 +142,7 @@ def person_exit(code: str, person_id: int):
 
 
 LISTS = {
-    "arrears": (lambda s, scheme, on: queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_table),
+    "arrears": (lambda s, scheme, on: contributions_queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_table),
     "lapsing": (queries.households_about_to_lapse, queries.about_to_lapse_table),
     "struck-off": (queries.households_struck_off, queries.struck_off_table),
 }  # fmt: skip
@@ -163,7 +169,7 @@ def household_list(code: str, kind: str):
 add_upload_routes(
     bp,
     kind="members",
-    importer=import_members,
+    importer=import_register,
     title=lambda: _("Import members"),
     permission="register.write",
     done_endpoint="members.index",

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from mhi.core import sheets
-from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
@@ -24,11 +24,10 @@ from mhi.pooling import pdf, services
 from mhi.pooling.forms import SettlementForm, StressForm
 from mhi.pooling.models import PoolSettlement
 from mhi.reports import charts
-from mhi.reports.views import keep_report_ledgers, requested_period
+from mhi.reports.views import requested_period
+from mhi.schemes.access import federation_or_404, scheme_or_404
 
 bp = Blueprint("pooling", __name__)
-# Settlements, statements and experience studies read the indicators, which may build report ledgers.
-bp.after_request(keep_report_ledgers)
 
 
 def _country(federation) -> str | None:

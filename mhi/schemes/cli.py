@@ -64,7 +64,6 @@ def init_app(app) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_expenses_command(scheme_code, dry_run, fmt, file):
     """Import expenses.csv (data-formats.md): the whole file or nothing."""
-    from mhi.core.tabular import run_import_command
-    from mhi.schemes.imports import import_expenses
+    from mhi.schemes.imports import import_expenses, run_import_command
 
     run_import_command("expenses", import_expenses, scheme_code, file, dry_run=dry_run, fmt=fmt)

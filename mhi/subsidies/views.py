@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies import queries
 from mhi.subsidies.claims import ClaimError, claim_document, sign_off_claim
