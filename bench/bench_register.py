@@ -33,7 +33,7 @@ from sqlalchemy import func, or_, select, text  # noqa: E402
 from mhi import create_app, normalise_database_url  # noqa: E402
 from mhi.contributions.imports import import_contributions  # noqa: E402
 from mhi.contributions.imports import import_register as import_members  # noqa: E402
-from mhi.contributions.models import CoverageSpan
+from mhi.contributions.models import CoverageSpan  # noqa: E402
 from mhi.contributions.services import household_account  # noqa: E402
 from mhi.core.dates import add_months  # noqa: E402
 from mhi.core.db import db  # noqa: E402

@@ -12,7 +12,6 @@ caller's language; a refused write changes nothing. Each view's ``api_doc`` feed
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import Blueprint, abort, request
 from flask_babel import lazy_gettext as _l
@@ -25,6 +24,7 @@ from mhi.claims.services import ClaimError
 from mhi.claims.views import claim_document, claim_from_json, eligibility_document
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
+from mhi.core import clock
 from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.problems import Refused, answer_refused
@@ -357,7 +357,7 @@ def eligibility(code: str):
     """Is a member covered on a day, and why not; what each benefit still allows (the eligibility page's answer)."""
     scheme = scheme_or_404(code)
     args = read_args(schemas.EligibilityArgs)
-    return eligibility_document(scheme, args["member_no"].strip(), args.get("on") or date.today())
+    return eligibility_document(scheme, args["member_no"].strip(), args.get("on") or clock.today())
 
 
 @bp.post("/schemes/<code>/claims")
@@ -413,7 +413,7 @@ def _period(args: dict):
             args.get("value"),
             args["from_"].isoformat() if args.get("from_") else None,
             args["to"].isoformat() if args.get("to") else None,
-            date.today(),
+            clock.today(),
         )
     except PeriodError as exc:
         raise Refused(400, str(exc)) from exc

@@ -32,7 +32,7 @@ from mhi.claims.services import (
     remove_from_batch,
     submit_claim,
 )
-from mhi.core import formatting
+from mhi.core import clock, formatting
 from mhi.core import validation as v
 from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
@@ -122,7 +122,7 @@ def eligibility_page(code: str):
     form = EligibilityForm(request.args)
     answer = None
     if request.args.get("member_no") and form.validate():
-        answer = eligibility(db.session, scheme, _scanned(form.member_no.data), form.on.data or date.today())
+        answer = eligibility(db.session, scheme, _scanned(form.member_no.data), form.on.data or clock.today())
     return render_template("claims/eligibility.html", scheme=scheme, form=form, answer=answer, translate=translate)
 
 
@@ -135,7 +135,7 @@ def eligibility_json(code: str):
     if not member_no:
         return jsonify(error=_("Give a member number (member_no).")), 400
     try:
-        on = v.day(request.args["on"]) if request.args.get("on") else date.today()
+        on = v.day(request.args["on"]) if request.args.get("on") else clock.today()
     except FieldError:
         return jsonify(error=date_message("on")), 400
     return jsonify(eligibility_document(scheme, member_no, on))
@@ -309,7 +309,7 @@ def new_claim(code: str):
     if request.method == "GET" and request.args.get("member_no"):
         form.member_no.data = _scanned(request.args["member_no"])
     if form.validate_on_submit():
-        today = date.today()
+        today = clock.today()
         data = {
             name: getattr(form, name).data
             for name in (
@@ -457,7 +457,7 @@ def claim_from_json(scheme, values: dict, lines: list[tuple[str, str]], *, actor
     max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
     # A blank claim_ref is numbered by submit_claim.
     entry = read_entry(db.session, scheme, values, lines, ref_required=False, max_lines=max_lines)
-    return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=date.today())
+    return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=clock.today())
 
 
 def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:

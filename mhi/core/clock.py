@@ -29,6 +29,11 @@ def now() -> datetime:
     return _frozen if _frozen is not None else datetime.now(UTC)
 
 
+def stored_now() -> datetime:
+    """The current UTC time without its zone, for the ``DateTime`` columns (they hold UTC, naive)."""
+    return now().replace(tzinfo=None)
+
+
 def today() -> date:
     """Today's date in the deployment's zone (what the rules and the screens use)."""
     return now().astimezone(zone()).date()

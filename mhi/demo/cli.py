@@ -15,6 +15,7 @@ from mhi.auth.models import User
 from mhi.auth.services import create_user
 from mhi.claims.imports import import_claims
 from mhi.contributions.imports import import_contributions, import_register
+from mhi.core import clock
 from mhi.core.cli import Rejected, info
 from mhi.core.db import db
 from mhi.core.validation import InputRejected
@@ -113,7 +114,7 @@ def demo_command(households):
         raise Rejected("the database is not empty: the demo is only loaded into an empty database")
     info("Loading the demo federation (three mutuelles, two years of records)…")
     try:
-        logins = load_demo(session, date.today(), households)
+        logins = load_demo(session, clock.today(), households)
     except InputRejected as exc:
         session.rollback()
         raise Rejected(f"the demo could not be loaded: {exc}") from exc

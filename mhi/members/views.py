@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mhi.contributions import queries as contributions_queries
 from mhi.contributions.imports import import_register
 from mhi.contributions.services import refresh_households
-from mhi.core import sheets
+from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, query_date, query_int
@@ -34,7 +34,7 @@ bp = Blueprint("members", __name__)
 
 def day_arg(name: str = "on") -> date:
     """A date from the query string (today when absent); a bad or out-of-range one answers 400 saying why."""
-    return query_date(name, date.today())
+    return query_date(name, clock.today())
 
 
 def household_in(scheme, household_id: int) -> Household:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core import sheets
+from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
@@ -47,7 +47,7 @@ def _settlement_or_404(federation, settlement_id: int) -> PoolSettlement:
 
 def _last_year() -> tuple[date, date]:
     """The last full calendar year: the usual settlement period."""
-    year = date.today().year - 1
+    year = clock.today().year - 1
     return date(year, 1, 1), date(year, 12, 31)
 
 

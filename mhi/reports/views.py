@@ -8,12 +8,10 @@ patient's claim. Another scheme's or federation's pages answer 404 (core/access.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from mhi.core import sheets
+from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
@@ -36,7 +34,7 @@ def requested_period() -> services.Period:
             request.args.get("value"),
             request.args.get("from"),
             request.args.get("to"),
-            date.today(),
+            clock.today(),
         )
     except services.PeriodError as exc:
         abort(400, str(exc))
