@@ -11,8 +11,9 @@ monthly receipts are generated as CSV (bench_register.generate) with 10 claims p
 6. each report against a floor: the hand-written SQL queries, one per indicator (bench_indicators.floor_queries)
    plus one for the §6 sums over the stored ledgers.
 
-The machine is shared: the load average (``uptime``) is printed beside every size, and CPU seconds beside wall
-seconds for the imports.
+The machine is shared: the load average (``uptime``) is printed beside every size, and each step's CPU seconds
+beside its wall seconds — those of this process and of the PostgreSQL backends serving its database (read from
+/proc; the server runs on the same machine) — since under other people's load the wall clock mostly counts waiting.
 
     MHI_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/mhi_bench .venv/bin/python \
         bench/bench_growth.py --sizes 10000 100000
@@ -62,6 +63,43 @@ SELECT days, sum(gross), sum(member_due) FROM report_period WHERE scheme_id = :s
     AND "end" > :f AND paid_on <= :t GROUP BY days;
 SELECT count(*), sum(registration_fee) FROM report_household WHERE scheme_id = :s AND enrolment BETWEEN :f AND :t
 """
+
+
+def _ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+class Cost:
+    """Wall seconds, this process's CPU seconds and the PostgreSQL backends' CPU seconds of one step."""
+
+    def __init__(self, session):
+        self.session = session
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.backends = self._backends()
+
+    def _backends(self) -> dict[int, int]:
+        pids = self.session.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
+            )
+        ).all()
+        return {pid: _ticks(pid) for pid in pids}
+
+    def done(self) -> tuple[float, float, float]:
+        """(wall, python cpu, postgres cpu) seconds since the start."""
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        after = self._backends()
+        ticks = sum(t - self.backends.get(pid, 0) for pid, t in after.items())
+        return wall, cpu, ticks / os.sysconf("SC_CLK_TCK")
+
+    def text(self) -> str:
+        wall, cpu, pg = self.done()
+        return f"{wall:.2f} s wall; cpu {cpu:.2f} s python + {pg:.2f} s postgres = {cpu + pg:.2f} s"
 
 
 def uptime() -> str:
@@ -121,27 +159,25 @@ def claims_rows(session, scheme: Scheme, households: int, seed: int) -> list[dic
     return rows
 
 
-def floor_seconds(session, scheme) -> float:
-    """The hand-written SQL floor of one scheme's report (best of two)."""
+def _versus(report: tuple, floor: tuple) -> str:
+    """A report's cost beside its floor's: wall and CPU (python + postgres), and the CPU ratio."""
+    cpu, floor_cpu = report[1] + report[2], floor[1] + floor[2]
+    return (
+        f"{report[0]:.2f} s wall, cpu {cpu:.2f} s; floor {floor[0]:.2f} s wall, cpu {floor_cpu:.2f} s; "
+        f"ratio {cpu / floor_cpu:.2f} (cpu), {report[0] / floor[0]:.2f} (wall)"
+    )
+
+
+def floor_seconds(session, scheme, repeat: int = 2) -> float:
+    """The hand-written SQL floor of one scheme's report (best of ``repeat``)."""
     params = {"s": scheme.id, "f": F, "t": T, "t1": T + timedelta(days=1), "o": scheme.opening_date}
     statements = [sql for _, sql in floor_queries(session.get_bind().dialect.name)]
     statements += [s for s in LEDGER_FLOOR.split(";") if s.strip()]
     best = None
-    for _ in range(2):
+    for _ in range(repeat):
         started = time.perf_counter()
         for sql in statements:
             session.execute(text(sql), params).all()
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-    return best
-
-
-def best_of(function, *args, repeat: int = 2) -> float:
-    """Seconds of the fastest of ``repeat`` runs."""
-    best = None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function(*args)
         elapsed = time.perf_counter() - started
         best = elapsed if best is None else min(best, elapsed)
     return best
@@ -164,17 +200,17 @@ def run_size(app, households: int, seed: int, folder: Path) -> list[tuple[str, s
         scheme = session.scalar(select(Scheme).where(Scheme.code == "BENCH"))
 
         def timed_import(importer, path: Path, target: Scheme):
-            wall, cpu = time.perf_counter(), time.process_time()
+            cost = Cost(session)
             table = read_table(path)
             result = importer(session, target, table.header, table.rows, dry_run=False, file=path.name)
             assert result.ok, [str(p) for p in result.problems[:5]]
             session.commit()
-            return time.perf_counter() - wall, time.process_time() - cpu, result
+            return cost.text(), result
 
-        seconds, cpu, result = timed_import(import_register, members_path, scheme)
-        out.append((f"members import ({result.added:,} persons)", f"{seconds:.1f} s (cpu {cpu:.1f} s)"))
-        seconds, cpu, result = timed_import(import_contributions, receipts_path, scheme)
-        out.append((f"a year of receipts ({result.added:,})", f"{seconds:.1f} s (cpu {cpu:.1f} s)"))
+        figures, result = timed_import(import_register, members_path, scheme)
+        out.append((f"members import ({result.added:,} persons)", figures))
+        figures, result = timed_import(import_contributions, receipts_path, scheme)
+        out.append((f"a year of receipts ({result.added:,})", figures))
 
         small = folder / "sister"
         small.mkdir(exist_ok=True)
@@ -183,38 +219,51 @@ def run_size(app, households: int, seed: int, folder: Path) -> list[tuple[str, s
         timed_import(import_register, sister_members, sister_scheme)
         timed_import(import_contributions, sister_receipts, sister_scheme)
 
-        started = time.perf_counter()
+        cost = Cost(session)
         rows = claims_rows(session, scheme, households, seed)
         bulk_insert(session, Claim.__table__, rows)
         session.execute(text("ANALYZE claim"))
         session.commit()
-        out.append((f"claims loaded ({len(rows):,}, COPY)", f"{time.perf_counter() - started:.1f} s"))
+        out.append((f"claims loaded ({len(rows):,}, COPY; not an app step)", cost.text()))
         del rows
 
         assert ledgers.covers(session, scheme, T), "the imports left ledgers to build"
-        started = time.perf_counter()
+        cost = Cost(session)
         ind.scheme_indicators(session, scheme, F, T)
-        first = time.perf_counter() - started
-        out.append(("first scheme report after the imports", f"{first:.2f} s"))
-        warm = best_of(ind.scheme_indicators, session, scheme, F, T)
-        floor = floor_seconds(session, scheme)
-        out.append(("scheme report, warm", f"{warm:.2f} s = {warm / floor:.2f}× the SQL floor ({floor:.2f} s)"))
+        out.append(("first scheme report after the imports", cost.text()))
+        session.rollback()
+        cost = Cost(session)
+        ind.scheme_indicators(session, scheme, F, T)
+        warm = cost.done()
+        cost = Cost(session)
+        floor_seconds(session, scheme, repeat=1)
+        floor = cost.done()
+        out.append(("scheme report, warm", _versus(warm, floor)))
         federation = session.scalar(select(Federation).where(Federation.code == "GROW"))
-        federal = best_of(ind.federation_indicators, session, federation, F, T)
-        federal_floor = floor + floor_seconds(session, sister_scheme)
-        out.append(("federation report (2 schemes)", f"{federal:.2f} s = {federal / federal_floor:.2f}× the SQL floor"))
+        session.rollback()
+        cost = Cost(session)
+        ind.federation_indicators(session, federation, F, T)
+        federal = cost.done()
+        cost = Cost(session)
+        floor_seconds(session, scheme, repeat=1)
+        floor_seconds(session, sister_scheme, repeat=1)
+        federal_floor = cost.done()
+        out.append(("federation report (2 schemes)", _versus(federal, federal_floor)))
         session.rollback()
 
         rng = random.Random(seed + 2)
         members = list(session.scalars(select(Person.member_no).where(Person.scheme_id == scheme.id).limit(200_000)))
         timings = []
+        cost = Cost(session)
         for member_no in rng.sample(members, 200):
             session.expire_all()
             started = time.perf_counter()
             eligibility(session, scheme, member_no, date(2025, 9, 15))
             timings.append(time.perf_counter() - started)
-        out.append(("eligibility, p95 of 200", f"{p95(timings):.1f} ms"))
+        _, cpu, pg = cost.done()
+        out.append(("eligibility, p95 of 200", f"{p95(timings):.1f} ms wall; mean cpu {(cpu + pg) * 5:.1f} ms"))
         timings = []
+        cost = Cost(session)
         for i in range(200):
             kind = i % 4
             if kind == 0:
@@ -228,7 +277,8 @@ def run_size(app, households: int, seed: int, folder: Path) -> list[tuple[str, s
             started = time.perf_counter()
             search_register(session, scheme.id, query)
             timings.append(time.perf_counter() - started)
-        out.append(("member search, p95 of 200", f"{p95(timings):.1f} ms"))
+        _, cpu, pg = cost.done()
+        out.append(("member search, p95 of 200", f"{p95(timings):.1f} ms wall; mean cpu {(cpu + pg) * 5:.1f} ms"))
         sizes = session.execute(
             text(
                 "SELECT pg_size_pretty(pg_database_size(current_database())), "

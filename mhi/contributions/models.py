@@ -7,7 +7,7 @@ The stored ledgers (``ReportHousehold``, ``ReportPeriod``) are the SQL cache of 
 and the first day they were paid — so that reports sum the §6 amounts in SQL. They are written by the writes
 that change their inputs (``contributions.services.refresh_households``: receipts, reversals, register edits,
 imports, rule changes), in the same transaction, never by a report. Nothing here is a record: deleting both
-tables loses no information (``flask reports refresh-ledgers`` builds them again).
+tables loses no information (``flask report refresh-ledgers`` builds them again).
 """
 
 from __future__ import annotations

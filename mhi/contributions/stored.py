@@ -3,7 +3,7 @@
 
 Written only by the writes that change a ledger's inputs, in their own transaction (``refresh_households`` and
 the members import call ``store_ledgers``): a report reads them and never writes. Periods are stored up to a
-horizon a year past the write; ``flask reports refresh-ledgers`` (a scheduled job) carries the horizon on for
+horizon a year past the write; ``flask report refresh-ledgers`` (a scheduled job) carries the horizon on for
 households nobody touched, and a report asking past it reads the engine instead (reports/ledgers.py).
 
 A period k is *paid as of D* when C(D) ≥ r + d_0 + … + d_k (§3); C only grows with D (a reversal carries its
@@ -26,7 +26,7 @@ from mhi.core.clock import today as clock_today
 from mhi.core.tabular import bulk_insert
 
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
-#: (contributions.md §3), so it is stored up to a horizon and carried on by ``flask reports refresh-ledgers``.
+#: (contributions.md §3), so it is stored up to a horizon and carried on by ``flask report refresh-ledgers``.
 HORIZON_DAYS = 366
 
 

@@ -11,7 +11,7 @@ sums, for any [F, T]:
 
 When the stored ledgers do not reach T (a household never stored, or periods stored to a horizon before T) the
 report reads the engine instead — slower, still a pure read. ``refresh`` is the repair and the scheduled job
-(``flask reports refresh-ledgers``): it rebuilds the ledgers whose inputs changed behind the application's back and
+(``flask report refresh-ledgers``): it rebuilds the ledgers whose inputs changed behind the application's back and
 carries the horizons on. The results equal the engine's (tests/reports/test_ledgers.py compares them).
 """
 

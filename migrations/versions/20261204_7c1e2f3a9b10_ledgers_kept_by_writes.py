@@ -2,7 +2,7 @@
 
 The stored ledgers are written by the writes that change their inputs (issue 17), so a report no longer checks
 a register signature (``report_scheme`` goes) and only asks the lowest horizon of a scheme, which the
-(scheme_id, horizon) index answers at once. Existing stored ledgers stay; ``flask reports refresh-ledgers``
+(scheme_id, horizon) index answers at once. Existing stored ledgers stay; ``flask report refresh-ledgers``
 builds those that are missing.
 
 Revision ID: 7c1e2f3a9b10
