@@ -6,7 +6,7 @@ a register signature (``report_scheme`` goes) and only asks the lowest horizon o
 builds those that are missing.
 
 Revision ID: 7c1e2f3a9b10
-Revises: 5e1a1ca8d35d
+Revises: 7a1e0c4b9f21
 Create Date: 2026-12-04 16:30:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "7c1e2f3a9b10"
-down_revision = "5e1a1ca8d35d"
+down_revision = "7a1e0c4b9f21"
 branch_labels = None
 depends_on = None
 
