@@ -6,7 +6,7 @@ a register signature (``report_scheme`` goes) and only asks the lowest horizon o
 builds those that are missing.
 
 Revision ID: 7c1e2f3a9b10
-Revises: 7a1e0c4b9f21
+Revises: c5a9d0e7f1b3
 Create Date: 2026-12-04 16:30:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "7c1e2f3a9b10"
-down_revision = "7a1e0c4b9f21"
+down_revision = "c5a9d0e7f1b3"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""Imports flow one way (STYLE.md, issue 17): core → auth → schemes → members → contributions → subsidies → claims
-→ pooling → {reports, cards, feasibility}, then the screens that read everything (home, audit, demo).
+"""Imports flow one way (STYLE.md, issue 17): core → auth → schemes → members → contributions → (payments) →
+subsidies → claims → pooling → {reports, cards, feasibility}, then what reads everything (api, fhir, home, audit,
+demo). Payments (group payers, operators: receipts of contributions) came later and sits after contributions.
 
 Every import is walked with ``ast`` — function-level ones included — in every module of ``mhi``. A feature's
 domain modules (models, services, queries, rules, imports, …) import only features before it; its delivery modules
@@ -21,12 +22,15 @@ ORDER = (
     "schemes",
     "members",
     "contributions",
+    "payments",  # group payers and payment operators: receipts of contributions
     "subsidies",
     "claims",
     "pooling",
     "reports",
     "cards",
     "feasibility",
+    "api",  # the JSON API and FHIR read everything, nothing reads them
+    "fhir",
     "home",
     "audit",
     "demo",
