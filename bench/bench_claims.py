@@ -45,9 +45,9 @@ from mhi.claims.services import (  # noqa: E402
     load_context,
 )
 from mhi.contributions.imports import import_contributions  # noqa: E402
+from mhi.contributions.imports import import_register as import_members  # noqa: E402
 from mhi.core.db import db  # noqa: E402
 from mhi.core.tabular import read_table  # noqa: E402
-from mhi.members.imports import import_members  # noqa: E402
 from mhi.members.models import Person  # noqa: E402
 from mhi.schemes.models import Scheme  # noqa: E402
 from mhi.schemes.services import load_scheme  # noqa: E402

@@ -32,12 +32,13 @@ from sqlalchemy import func, or_, select, text  # noqa: E402
 
 from mhi import create_app, normalise_database_url  # noqa: E402
 from mhi.contributions.imports import import_contributions  # noqa: E402
+from mhi.contributions.imports import import_register as import_members  # noqa: E402
+from mhi.contributions.models import CoverageSpan  # noqa: E402
 from mhi.contributions.services import household_account  # noqa: E402
 from mhi.core.dates import add_months  # noqa: E402
 from mhi.core.db import db  # noqa: E402
 from mhi.core.tabular import read_table  # noqa: E402
-from mhi.members.imports import import_members  # noqa: E402
-from mhi.members.models import CoverageSpan, Household  # noqa: E402
+from mhi.members.models import Household  # noqa: E402
 from mhi.members.queries import search_register  # noqa: E402
 from mhi.schemes.models import Scheme  # noqa: E402
 from mhi.schemes.services import load_scheme  # noqa: E402

@@ -52,6 +52,7 @@ def app(tmp_path_factory):
         }
     )
     with app.app_context():
+        _drop_leftover_tables()
         db.drop_all()
         _drop_alembic_version()
         db.create_all()
@@ -59,6 +60,18 @@ def app(tmp_path_factory):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _drop_leftover_tables() -> None:
+    """Drop tables a test database keeps from an older schema (a table the models no longer have would hold
+    foreign keys that stop ``drop_all``)."""
+    from sqlalchemy import MetaData
+
+    found = MetaData()
+    found.reflect(db.engine)
+    leftover = [table for name, table in found.tables.items() if name not in db.metadata.tables]
+    if leftover:
+        found.drop_all(db.engine, tables=leftover)
 
 
 def _drop_alembic_version() -> None:

@@ -143,6 +143,20 @@ class Clerk(DeskUser):
         return None
 
 
+class Manager(DeskUser):
+    """A scheme manager: the indicators dashboard of the year so far — a pure read of the stored ledgers (issue 17:
+    no report writes). Three of them (one a scheme), each looking every 10–30 s, beside the desk staff."""
+
+    role = "scheme"
+    fixed_count = 3
+    wait_time = between(10, 30)
+
+    @task
+    def dashboard(self) -> None:
+        year = date.today().year
+        self.page(f"/schemes/{self.scheme}/indicators", "/schemes/[code]/indicators", kind="year", value=str(year))
+
+
 class ClaimsOfficer(DeskUser):
     """A claims officer at the health centre's desk: looks members up and asks whether they are covered."""
 

@@ -5,6 +5,8 @@
 #
 #   bench/load/run_load.sh                   # from the repository root, after `make install`
 #   USERS=20 RUN_TIME=30s bench/load/run_load.sh
+#   HOUSEHOLDS=12000 DATABASE=mhi_load_big bench/load/run_load.sh   # the issue-18 run: 12,000 households a scheme
+#   KEEP_DATABASE=1 DATABASE=mhi_load_big bench/load/run_load.sh    # again on the database already loaded
 #
 # Needs PostgreSQL answering on 127.0.0.1 (as PGUSER, default postgres, without password) and locust in the
 # virtual environment (the dev extras).
@@ -40,13 +42,20 @@ MHI_SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))'
 export MHI_SECRET_KEY
 export MHI_DATABASE_URL="postgresql+psycopg://$PGUSER@127.0.0.1:5432/$DATABASE"
 
-echo "=== database $DATABASE, demo with $HOUSEHOLDS households per scheme"
-dropdb --if-exists -h 127.0.0.1 "$DATABASE"
-createdb -h 127.0.0.1 "$DATABASE"
 "$BIN/python" tools/i18n.py compile >/dev/null
-"$BIN/flask" --app mhi db upgrade 2>&1 | tail -n 1
-"$BIN/flask" --app mhi demo --households "$HOUSEHOLDS" >"$OUT/demo.txt" 2>&1 || { cat "$OUT/demo.txt"; fail "the demo did not load"; }
-head -n 2 "$OUT/demo.txt"
+if [ -n "${KEEP_DATABASE:-}" ]; then
+    echo "=== database $DATABASE as it is (KEEP_DATABASE)"
+else
+    echo "=== database $DATABASE, demo with $HOUSEHOLDS households per scheme"
+    dropdb --if-exists -h 127.0.0.1 "$DATABASE"
+    createdb -h 127.0.0.1 "$DATABASE"
+    "$BIN/flask" --app mhi db upgrade 2>&1 | tail -n 1
+    started=$(date +%s)
+    "$BIN/flask" --app mhi demo --households "$HOUSEHOLDS" >"$OUT/demo.txt" 2>&1 || { cat "$OUT/demo.txt"; fail "the demo did not load"; }
+    echo "demo loaded in $(( $(date +%s) - started )) s"
+    head -n 2 "$OUT/demo.txt"
+fi
+echo "machine: $(nproc) cores; $(uptime)"
 
 echo "=== gunicorn, $WORKERS workers, on $HOST"
 "$BIN/gunicorn" --workers "$WORKERS" --bind "127.0.0.1:$PORT" --access-logfile "$OUT/access.log" \

@@ -12,7 +12,6 @@ caller's language; a refused write changes nothing. Each view's ``api_doc`` feed
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import Blueprint, abort, request
 from flask_babel import lazy_gettext as _l
@@ -25,7 +24,8 @@ from mhi.claims.services import ClaimError
 from mhi.claims.views import claim_document, claim_from_json, eligibility_document
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
-from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core import clock
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
@@ -41,6 +41,7 @@ from mhi.members.services import (
 )
 from mhi.reports import indicators as ind
 from mhi.reports.services import PeriodError, read_period
+from mhi.schemes.access import federation_or_404, scheme_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -356,7 +357,7 @@ def eligibility(code: str):
     """Is a member covered on a day, and why not; what each benefit still allows (the eligibility page's answer)."""
     scheme = scheme_or_404(code)
     args = read_args(schemas.EligibilityArgs)
-    return eligibility_document(scheme, args["member_no"].strip(), args.get("on") or date.today())
+    return eligibility_document(scheme, args["member_no"].strip(), args.get("on") or clock.today())
 
 
 @bp.post("/schemes/<code>/claims")
@@ -412,7 +413,7 @@ def _period(args: dict):
             args.get("value"),
             args["from_"].isoformat() if args.get("from_") else None,
             args["to"].isoformat() if args.get("to") else None,
-            date.today(),
+            clock.today(),
         )
     except PeriodError as exc:
         raise Refused(400, str(exc)) from exc

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from mhi.auth.models import User
-from mhi.core.access import visible_scheme_ids
 from mhi.core.audit import AuditEvent
+from mhi.schemes.access import visible_scheme_ids
 from mhi.schemes.models import Scheme
 
 #: Rows on one page of the list.

@@ -9,7 +9,7 @@ the rows of their own scheme (mhi/audit/queries.py). Record pages show their his
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -19,11 +19,12 @@ from wtforms import Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from mhi.audit import queries
-from mhi.core import sheets
-from mhi.core.access import has_permission, permission_required, visible_scheme_ids
+from mhi.core import clock, sheets
+from mhi.core.access import has_permission, permission_required
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, DateField, query_int
 from mhi.core.web import current_scheme_locale
+from mhi.schemes.access import visible_scheme_ids
 
 bp = Blueprint("audit", __name__)
 
@@ -144,7 +145,7 @@ def _form() -> TrailForm:
 def _filter(form: TrailForm) -> queries.TrailFilter:
     """The filter the form asks for; a bad value is shown beside its field and the default is used instead."""
     form.validate()
-    today = date.today()
+    today = clock.today()
     date_to = form.date_to.data if not form.date_to.errors and form.date_to.data else today
     date_from = form.date_from.data if not form.date_from.errors and form.date_from.data else None
     if date_from is None or date_from > date_to:

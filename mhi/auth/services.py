@@ -162,9 +162,8 @@ def account_language(session, scheme, federation, languages, default: str) -> st
     if scheme is not None:
         candidates = {scheme.locale}
     elif federation is not None:
-        from mhi.schemes.models import Scheme  # accounts come before schemes in the feature order (STYLE)
-
-        candidates = set(session.scalars(select(Scheme.locale).where(Scheme.federation_id == federation.id)))
+        # Through the federation's own relationship: accounts come before schemes in the feature order (STYLE).
+        candidates = {scheme.locale for scheme in federation.schemes}
     else:
         candidates = set()
     spoken = {locale.split("_")[0] for locale in candidates}

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -31,7 +31,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select, update
 
 from mhi.auth.models import User, UserSession
-from mhi.core import security
+from mhi.core import clock, security
 from mhi.core.audit import record
 from mhi.core.db import db
 
@@ -45,7 +45,7 @@ TOUCH_EVERY = timedelta(seconds=60)
 
 def utc_now() -> datetime:
     """Now in UTC, without a time zone (as the database columns store it)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.stored_now()
 
 
 def key_hash(key: str) -> str:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.db import db
 
@@ -63,7 +64,7 @@ def digest(secret: str) -> str:
 
 def today_utc() -> date:
     """Expiry is counted in UTC days, the same on every server."""
-    return datetime.now(UTC).date()
+    return clock.now().date()
 
 
 def create_token(session, user, *, expires_on: date | None = None, actor=None) -> tuple[ApiToken, str]:
@@ -95,7 +96,7 @@ def revoke_tokens(session, user, *, actor=None) -> int:
     """Revoke every live token of ``user``; returns how many were live."""
     ids = list(session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
     if ids:
-        session.execute(update(ApiToken).where(ApiToken.id.in_(ids)).values(revoked_at=datetime.now(UTC)))
+        session.execute(update(ApiToken).where(ApiToken.id.in_(ids)).values(revoked_at=clock.now()))
         session.flush()
     record(
         session,

@@ -8,7 +8,6 @@ scheme, the household or the selection is unknown or empty (no file written), 2 
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
 import click
@@ -20,6 +19,7 @@ from sqlalchemy import select
 
 from mhi.cards.services import CardScopeError, card_language, make_scope, print_cards
 from mhi.cards.statement import document_language, statement_pdf
+from mhi.core import clock
 from mhi.core.cli import Rejected, info
 from mhi.core.dates import DateError, parse_date
 from mhi.core.db import db
@@ -88,7 +88,7 @@ def cards_command(scheme_code, out, household_ref, village, since):
         config = current_app.config
         language = card_language(scheme, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
         with force_locale(language):
-            count, pdf = print_cards(db.session, scheme, scope, on=date.today(), language=language, gettext=_)
+            count, pdf = print_cards(db.session, scheme, scope, on=clock.today(), language=language, gettext=_)
     except CardScopeError as exc:
         raise Rejected(str(exc)) from exc
     _write(out, pdf)

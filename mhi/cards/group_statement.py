@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from mhi.cards.statement import Formats, _pairs, _section, _table, document_styles
+from mhi.core import clock
 from mhi.core.pdf import FONT
 from mhi.payments.groups import group_lines, member_households
 from mhi.payments.models import GroupPayer
@@ -82,7 +83,7 @@ def group_statement_pdf(
     else:
         story.append(Paragraph(escape(_("No payment in this period.")), styles["body"]))
 
-    printed = _("Printed on %(day)s") % {"day": fmt.day(today or date.today())}
+    printed = _("Printed on %(day)s") % {"day": fmt.day(today or clock.today())}
 
     def footer(canvas, doc) -> None:
         """Page number and print date on every page."""

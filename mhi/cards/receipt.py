@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mhi.cards.statement import Formats, coverage_sentence, document_styles, paid_until_sentence
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import household_account
+from mhi.core import clock
 from mhi.core.pdf import FONT_BOLD
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Scheme
@@ -128,7 +129,7 @@ def receipt_pdf(
         story.append(Paragraph(escape(coverage_sentence(account, _, fmt)), styles["body"]))
     story += [
         Spacer(1, 3 * mm),
-        Paragraph(escape(_("Printed on %(day)s") % {"day": fmt.day(today or date.today())}), styles["small"]),
+        Paragraph(escape(_("Printed on %(day)s") % {"day": fmt.day(today or clock.today())}), styles["small"]),
         Paragraph(escape(_("Keep this receipt.")), styles["small"]),
     ]
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from mhi.claims.models import Claim
 from mhi.contributions.services import Account, household_account
+from mhi.core import clock
 from mhi.core.formatting import display_locale, money
 from mhi.core.pdf import FONT, FONT_BOLD, column_widths, register_fonts, stylesheet
 from mhi.members.models import Household, Person
@@ -330,7 +331,7 @@ def statement_pdf(
     if balance.closing < 0:
         story.append(Paragraph(escape(_("A negative amount is paid in advance.")), styles["small"]))
 
-    today = today or date.today()
+    today = today or clock.today()
     printed = _("Printed on %(day)s") % {"day": fmt.day(today)}
 
     def footer(canvas, doc) -> None:

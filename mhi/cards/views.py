@@ -22,12 +22,14 @@ from mhi.cards.receipt import receipt_pdf, slip_size
 from mhi.cards.services import CARD_JOB, CardScopeError, create_card_job, make_scope
 from mhi.cards.statement import document_language, statement_pdf
 from mhi.contributions.models import Receipt
-from mhi.core.access import has_permission, in_scope_or_404, permission_required, scheme_or_404
+from mhi.core import clock
+from mhi.core.access import has_permission, permission_required
 from mhi.core.db import db
 from mhi.core.jobs import Job, result_file
 from mhi.core.storage import read_file
 from mhi.members.models import Household
 from mhi.payments.models import GroupPayer
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.settings import card_layout
 
 bp = Blueprint("cards", __name__)
@@ -76,7 +78,7 @@ def print_form(code: str):
             scope = make_scope(
                 form.scope.data, household_ref=form.household_ref.data, village=form.village.data, since=form.since.data
             )
-            job = create_card_job(db.session, scheme, scope, actor=current_user, on=date.today())
+            job = create_card_job(db.session, scheme, scope, actor=current_user, on=clock.today())
         except CardScopeError:
             db.session.rollback()
             form.form_errors.append(_("Nobody in this selection gets a card: check the reference, village or date."))
@@ -143,8 +145,8 @@ def statement(code: str, household_id: int):
             )
         return _pdf(data, f"statement-{household.ref}-{form.date_from.data}-{form.date_to.data}")
     if not request.args:
-        form.date_from.data = date(date.today().year, 1, 1)
-        form.date_to.data = date.today()
+        form.date_from.data = date(clock.today().year, 1, 1)
+        form.date_to.data = clock.today()
     return render_template("cards/statement.html", scheme=scheme, household=household, form=form)
 
 
@@ -162,8 +164,8 @@ def group_statement(code: str, payer_id: int):
         )
         return _pdf(data, f"group-{payer.code}-{form.date_from.data}-{form.date_to.data}")
     if not request.args:
-        form.date_from.data = date(date.today().year, 1, 1)
-        form.date_to.data = date.today()
+        form.date_from.data = date(clock.today().year, 1, 1)
+        form.date_to.data = clock.today()
     return render_template("cards/group_statement.html", scheme=scheme, payer=payer, form=form)
 
 

@@ -10,7 +10,7 @@ from mhi.claims.queries import export_csv
 from mhi.core.cli import Rejected, claims_group, import_group
 from mhi.core.dates import DateError, parse_date
 from mhi.core.db import db
-from mhi.core.tabular import run_import_command
+from mhi.schemes.imports import run_import_command
 from mhi.schemes.models import Scheme
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from mhi.claims.models import Claim
 from mhi.claims.rules import CASH, PAYING_STATUSES
 from mhi.claims.services import IN_LIMIT, ClaimEntry, decide_and_store, scheme_benefit_kinds
+from mhi.core import clock
 from mhi.core import validation as v
 from mhi.core.tabular import Cell, ImportResult, check_columns, read_table, records
 from mhi.core.validation import FieldError, InputRejected, Problem
@@ -275,7 +276,7 @@ def import_claims(
             new_entries,
             source="import",
             actor=actor,
-            recorded_on=recorded_on or date.today(),
+            recorded_on=recorded_on or clock.today(),
         )
         result.paid_on_ignored = stored_claims.paid_on_ignored
     result.written = not dry_run

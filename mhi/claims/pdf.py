@@ -81,7 +81,7 @@ def letter_pdf(scheme, letter, person, provider, benefit_name: str, locale: str)
     and a QR code holding exactly the letter number, which the provider cites on its claim."""
     from reportlab.platypus import Flowable
 
-    from mhi.cards.qr import draw_qr, qr_matrix, qr_widget
+    from mhi.core.qr import draw_qr, qr_matrix, qr_widget
 
     class _Qr(Flowable):
         """The letter number's QR code, 30 mm square."""

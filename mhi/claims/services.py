@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,13 +39,15 @@ from mhi.claims.rules import (
     decide_batch,
     first_covered_day,
 )
+from mhi.contributions.models import CoverageSpan
 from mhi.contributions.rules import not_covered_reason
+from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.dates import version_on
 from mhi.core.money import ZERO, money_str, quantum
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Scheme, Tariff
 
 #: Above this many keys a lookup loads the scheme's rows and filters in Python: still one query, and no
@@ -682,7 +684,7 @@ def override_limit(session, scheme, claim: Claim) -> Decimal:
     if benefit.ceiling_per_year is not None:
         year = claim.date_of_service.year
         history = history_for(session, scheme, [claim.member_no], {year})
-        add_open_letters(session, scheme, history, [claim.member_no], {year}, date.today())
+        add_open_letters(session, scheme, history, [claim.member_no], {year}, clock.today())
         others = history.approved_total(claim.member_no, claim.benefit_code, year)
         if claim.status in PAYING_STATUSES:
             others -= claim.amount_approved  # the claim's own current decision is what the override replaces
@@ -708,7 +710,7 @@ def approve_override(session, claim: Claim, *, note: str, actor) -> ClaimDecisio
         raise ClaimError("The officer who made the override cannot approve it: a second officer must.")
     decision.approved_by_id = actor.id
     decision.approval_note = note
-    decision.approved_at = datetime.now(UTC).replace(tzinfo=None)
+    decision.approved_at = clock.stored_now()
     claim.awaiting_approval = False
     session.flush()
     record(

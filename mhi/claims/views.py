@@ -44,9 +44,9 @@ from mhi.claims.services import (
     remove_from_batch,
     submit_claim,
 )
-from mhi.core import formatting
+from mhi.core import clock, formatting
 from mhi.core import validation as v
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
@@ -54,6 +54,7 @@ from mhi.core.money import money_str
 from mhi.core.paging import page_number
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
 
 bp = Blueprint("claims", __name__)
@@ -134,7 +135,7 @@ def eligibility_page(code: str):
     form = EligibilityForm(request.args)
     answer = None
     if request.args.get("member_no") and form.validate():
-        answer = eligibility(db.session, scheme, _scanned(form.member_no.data), form.on.data or date.today())
+        answer = eligibility(db.session, scheme, _scanned(form.member_no.data), form.on.data or clock.today())
     return render_template("claims/eligibility.html", scheme=scheme, form=form, answer=answer, translate=translate)
 
 
@@ -147,7 +148,7 @@ def eligibility_json(code: str):
     if not member_no:
         return jsonify(error=_("Give a member number (member_no).")), 400
     try:
-        on = v.day(request.args["on"]) if request.args.get("on") else date.today()
+        on = v.day(request.args["on"]) if request.args.get("on") else clock.today()
     except FieldError:
         return jsonify(error=date_message("on")), 400
     return jsonify(eligibility_document(scheme, member_no, on))
@@ -236,7 +237,7 @@ def letters(code: str):
     member_no = request.args.get("member_no", "").strip() or None
     return render_template(
         "claims/letters.html", scheme=scheme, letters=letters_of(db.session, scheme, member_no=member_no),
-        today=date.today(), member_no=member_no,
+        today=clock.today(), member_no=member_no,
     )  # fmt: skip
 
 
@@ -255,7 +256,7 @@ def new_letter(code: str):
             form.valid_to.data, form.amount.data, form.note.data or "",
         )  # fmt: skip
         try:
-            letter = issue_letter(db.session, scheme, request_, actor=current_user, today=date.today())
+            letter = issue_letter(db.session, scheme, request_, actor=current_user, today=clock.today())
         except LetterError as exc:
             db.session.rollback()
             field = getattr(form, exc.field, None) if exc.field else None
@@ -274,7 +275,7 @@ def letter(code: str, letter_id: int):
     scheme = scheme_or_404(code)
     item = _letter_in(scheme, letter_id)
     return render_template(
-        "claims/letter.html", scheme=scheme, letter=item, state=item.state_on(date.today()), form=CancelLetterForm()
+        "claims/letter.html", scheme=scheme, letter=item, state=item.state_on(clock.today()), form=CancelLetterForm()
     )
 
 
@@ -447,7 +448,7 @@ def new_claim(code: str):
     if request.method == "GET" and request.args.get("member_no"):
         form.member_no.data = _scanned(request.args["member_no"])
     if form.validate_on_submit():
-        today = date.today()
+        today = clock.today()
         data = {
             name: getattr(form, name).data
             for name in (
@@ -597,7 +598,7 @@ def claim_from_json(scheme, values: dict, lines: list[tuple[str, str]], *, actor
     max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
     # A blank claim_ref is numbered by submit_claim.
     entry = read_entry(db.session, scheme, values, lines, ref_required=False, max_lines=max_lines)
-    return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=date.today())
+    return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=clock.today())
 
 
 def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:

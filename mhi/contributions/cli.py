@@ -6,7 +6,7 @@ import click
 
 from mhi.contributions.imports import import_contributions
 from mhi.core.cli import import_group
-from mhi.core.tabular import run_import_command
+from mhi.schemes.imports import run_import_command
 
 
 @import_group.command("contributions")

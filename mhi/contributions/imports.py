@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mhi.contributions.models import Receipt
-from mhi.contributions.services import METHODS, refresh_households
+from mhi.contributions.models import CoverageSpan, Receipt
+from mhi.contributions.services import ANALYZE_ROWS, LEDGER_TABLES, METHODS, analyze, refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.tabular import (
@@ -24,7 +24,8 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError
-from mhi.members.models import Household
+from mhi.members.imports import import_categories, import_members
+from mhi.members.models import Household, Person
 
 REQUIRED = ("receipt_no", "household_ref", "date", "amount")
 OPTIONAL = ("method", "collector")
@@ -137,5 +138,31 @@ def import_contributions(
         ),
     )
     refresh_households(session, scheme, sorted({values["household_id"] for values in to_add}))
+    if len(to_add) >= ANALYZE_ROWS:
+        analyze(session, Receipt.__table__, CoverageSpan.__table__, *LEDGER_TABLES)
     result.written = True
+    return result
+
+
+def import_register(session, scheme, header, rows, *, dry_run: bool = False, actor=None, file: str = "members.csv"):
+    """members.csv through ``members.imports.import_members``, then the derived rows of every household it
+    wrote to — exit and strike-off dates, coverage spans, stored ledgers — in the same transaction (members
+    cannot call contributions: it returns the households it touched and this caller refreshes them)."""
+    result = import_members(session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file)
+    if result.written and result.touched:
+        refresh_households(session, scheme, result.touched)
+        if result.added >= ANALYZE_ROWS:
+            analyze(session, Household.__table__, Person.__table__, CoverageSpan.__table__, *LEDGER_TABLES)
+    return result
+
+
+def import_category_changes(
+    session, scheme, header, rows, *, dry_run: bool = False, actor=None, file: str = "categories.csv"
+):
+    """categories.csv through ``members.imports.import_categories``, then the coverage, strike-off and stored
+    ledgers of every household it changed, in the same transaction (contributions.md §2 reads the category on
+    each period's start)."""
+    result = import_categories(session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file)
+    if result.written and result.touched:
+        refresh_households(session, scheme, result.touched)
     return result

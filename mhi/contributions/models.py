@@ -1,4 +1,14 @@
-"""Contribution receipts. Append-only: a wrong receipt is cancelled by a reversing counter-entry."""
+"""Contribution receipts, and the stored ledgers derived from them.
+
+Receipts are append-only: a wrong receipt is cancelled by a reversing counter-entry.
+
+The stored ledgers (``ReportHousehold``, ``ReportPeriod``) are the SQL cache of each household's ``Ledger``
+(contributions/rules.py): its due periods once — start, end, gross due, member due, the cumulative member dues
+and the first day they were paid — so that reports sum the §6 amounts in SQL. They are written by the writes
+that change their inputs (``contributions.services.refresh_households``: receipts, reversals, register edits,
+imports, rule changes), in the same transaction, never by a report. Nothing here is a record: deleting both
+tables loses no information (``flask report refresh-ledgers`` builds them again).
+"""
 
 from __future__ import annotations
 
@@ -46,3 +56,54 @@ class Receipt(db.Model):
 
     household = relationship("Household")
     reversal_of = relationship("Receipt", remote_side=[id], foreign_keys=[reversal_of_id])
+
+
+class ReportHousehold(db.Model):
+    """One household's stored ledger: registration fee split, the fingerprint of its inputs, the horizon."""
+
+    __tablename__ = "report_household"
+    __table_args__ = (Index("ix_report_household_scheme_horizon", "scheme_id", "horizon"),)
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    enrolment: Mapped[dt.date]
+    registration_fee: Mapped[Decimal] = mapped_column(Money())  # R
+    registration_member: Mapped[Decimal] = mapped_column(Money())  # r, the member part (contributions.md §2)
+    exit_date: Mapped[dt.date | None]  # as the engine derived them (contributions.md §5, data-formats.md)
+    strike_off_date: Mapped[dt.date | None]
+    fingerprint: Mapped[str] = mapped_column(String(400))
+    horizon: Mapped[dt.date]  # periods starting on or before this day are stored
+
+
+class ReportPeriod(db.Model):
+    """One due period k of a household (contributions.md §1–§3) with what the §6 sums need."""
+
+    __tablename__ = "report_period"
+    __table_args__ = (
+        Index("ix_report_period_scheme_start", "scheme_id", "start"),
+        Index("ix_report_period_household", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    start: Mapped[dt.date]
+    end: Mapped[dt.date]
+    days: Mapped[int]  # end − start
+    gross: Mapped[Decimal] = mapped_column(Money())  # g_k
+    member_due: Mapped[Decimal] = mapped_column(Money())  # d_k
+    cumulative: Mapped[Decimal] = mapped_column(Money())  # r + d_0 + … + d_k
+    paid_on: Mapped[dt.date | None]  # first day C(D) ≥ cumulative (receipts before strike-off); None if never
+
+
+class CoverageSpan(db.Model):
+    """A half-open range [start, end) on which a household is covered (contributions.md §4); end NULL = open."""
+
+    __tablename__ = "coverage_span"
+    __table_args__ = (Index("ix_coverage_span_scheme_start", "scheme_id", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    start: Mapped[dt.date]
+    end: Mapped[dt.date | None]

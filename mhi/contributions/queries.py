@@ -1,17 +1,22 @@
 """Contributions' read side: the receipts of a scheme over a period (newest first), for the contributions page
-and its CSV download."""
+and its CSV download; the arrears list (the collector's round) and the household page, which show
+``Ledger.arrears`` and ``Ledger.status`` (contributions/rules.py, the one function of each rule)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from mhi.contributions.models import Receipt
+from mhi.contributions.rules import UNBOUNDED
+from mhi.contributions.services import Account, household_account, iter_ledgers
 from mhi.core.tabular import write_csv
-from mhi.members.models import Household
+from mhi.members.models import Household, Person
+from mhi.members.queries import HouseholdLine, category_changes, head_columns, household_line
+from mhi.schemes.models import Product
 
 
 @dataclass
@@ -69,4 +74,68 @@ def receipts_csv(rows: list[ReceiptRow]) -> str:
     return write_csv(
         ((r.receipt_no, r.household_ref, r.date, r.amount, r.method, r.collector) for r in rows),
         ("receipt_no", "household_ref", "date", "amount", "method", "collector"),
+    )
+
+
+# -- the arrears list and the household page ----------------------------------------------------------------
+
+
+def households_in_arrears(session, scheme, on: date, *, village: str | None = None) -> list[HouseholdLine]:
+    """Households owing money on ``on`` (contributions.md §6 "arrears": enrolled, neither exited nor struck off
+    by then, r + member dues started by then − receipts to then > 0), sorted by village then reference — the
+    collector's round."""
+    alive = [
+        Household.scheme_id == scheme.id,
+        Household.enrolment_date <= on,
+        or_(Household.exit_date.is_(None), Household.exit_date > on),
+        or_(Household.strike_off_date.is_(None), Household.strike_off_date > on),
+    ]
+    if village:
+        alive.append(Household.village == village)
+    ids = list(session.scalars(select(Household.id).where(*alive)))
+    owing: dict[int, tuple[Decimal, date | None]] = {}
+    for hid, ledger in iter_ledgers(session, scheme, ids):
+        amount = ledger.arrears(on)  # the one "arrears at T" (contributions/rules.py)
+        if amount > 0:
+            paid_until = ledger.paid_until(on)
+            owing[hid] = (amount, None if paid_until is UNBOUNDED else paid_until)
+    lines = []
+    for batch_start in range(0, len(owing), 5000):
+        batch = list(owing)[batch_start : batch_start + 5000]
+        for row in session.execute(head_columns().where(Household.id.in_(batch))):
+            line = household_line(row)
+            line.arrears, line.paid_until = owing[line.household_id]
+            lines.append(line)
+    lines.sort(key=lambda line: (line.village, line.ref))
+    return lines
+
+
+@dataclass
+class HouseholdPage:
+    """Everything the household page shows."""
+
+    household: Household
+    product: Product
+    persons: list[Person]
+    account: Account
+    previous: Household | None
+    reenrolled_as: Household | None
+    category: str = "standard"  # on the day shown
+    category_changes: list = field(default_factory=list)
+
+
+def household_page(session, household: Household, on: date) -> HouseholdPage:
+    """The household, its members (head first), product, account on ``on``, category and re-enrolment links."""
+    persons = sorted(household.persons, key=lambda p: (p.relation != "head", p.enrolment_date, p.member_no))
+    changes = category_changes(session, household)
+    in_force = [change.category for change in changes if change.from_date <= on]
+    return HouseholdPage(
+        category=in_force[-1] if in_force else household.category,
+        category_changes=changes,
+        household=household,
+        product=session.get(Product, household.product_id),
+        persons=persons,
+        account=household_account(session, household, on),
+        previous=session.get(Household, household.previous_household_id) if household.previous_household_id else None,
+        reenrolled_as=session.scalar(select(Household).where(Household.previous_household_id == household.id).limit(1)),
     )

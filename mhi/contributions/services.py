@@ -10,6 +10,7 @@ counter-entry with the same date and the negated amount, which the engine reads 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -17,22 +18,28 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from mhi.contributions.models import Receipt
+from mhi.contributions.models import CoverageSpan, Receipt, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDates, Programme, Terms, build_ledger
+from mhi.contributions.stored import store_ledgers
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
-from mhi.members.models import CategoryChange, CoverageSpan, Household, Person
+from mhi.members.models import CategoryChange, Household, Person
 from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
 from mhi.schemes.operators import OperatorError, usable_operator
+from mhi.schemes.versions import on_rules_changed
 
+#: Imports of at least this many rows refresh the planner's statistics afterwards (``analyze``).
+ANALYZE_ROWS = 1000
+#: The stored ledgers' tables (contributions/stored.py), analysed with the tables an import filled.
+LEDGER_TABLES = (ReportHousehold.__table__, ReportPeriod.__table__)
 #: Households refreshed per batch: memory stays flat on a 100,000-household register.
 CHUNK = 5000
 METHODS = ("cash", "mobile_money", "bank")
@@ -71,6 +78,12 @@ class _SchemeRules:
     terms: dict[int, list[tuple[date, Terms]]]  # product id → effective-dated terms
     programmes: list[Programme]
     currency: str
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the rules every household's ledger depends on (stored with each ledger)."""
+        text = repr((self.currency, sorted(self.terms.items()), self.programmes))
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def _scheme_rules(session, scheme: Scheme) -> _SchemeRules:
@@ -175,19 +188,19 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
     return _Loaded(inputs, stored)
 
 
-def _batches(session, scheme: Scheme, household_ids: Sequence[int] | None) -> Iterator[Callable]:
-    """Filters selecting CHUNK households at a time: id ranges over the whole scheme, or the given ids."""
+def _batches(session, scheme: Scheme, household_ids: Sequence[int] | None, chunk: int = CHUNK) -> Iterator[Callable]:
+    """Filters selecting ``chunk`` households at a time: id ranges over the whole scheme, or the given ids."""
     if household_ids is None:
         ids = list(session.scalars(select(Household.id).where(Household.scheme_id == scheme.id).order_by(Household.id)))
-        for i in range(0, len(ids), CHUNK):
-            lo, hi = ids[i], ids[min(i + CHUNK, len(ids)) - 1]
+        for i in range(0, len(ids), chunk):
+            lo, hi = ids[i], ids[min(i + chunk, len(ids)) - 1]
             # A range (with the scheme filter beside it) is one index scan, whatever the number of ids.
             yield lambda column, lo=lo, hi=hi: column.between(lo, hi)
     else:
         ids = sorted(set(household_ids))
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
-            yield lambda column, chunk=chunk: column.in_(chunk)
+        for i in range(0, len(ids), chunk):
+            part = ids[i : i + chunk]
+            yield lambda column, part=part: column.in_(part)
 
 
 def household_inputs(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> dict[int, HouseholdInput]:
@@ -202,6 +215,17 @@ def household_inputs(session, scheme: Scheme, household_ids: Sequence[int] | Non
     for where in _batches(session, scheme, household_ids):
         result.update(_load_batch(session, scheme, rules, where).inputs)
     return result
+
+
+def iter_inputs(
+    session, scheme: Scheme, household_ids: Sequence[int] | None = None, *, chunk: int = CHUNK
+) -> Iterator[tuple[str, dict[int, HouseholdInput]]]:
+    """The rules' fingerprint and one batch of ``HouseholdInput`` at a time (all the scheme's households when
+    ``household_ids`` is None): for the stored ledgers' repair (reports/ledgers.refresh)."""
+    session.flush()
+    rules = _scheme_rules(session, scheme)
+    for where in _batches(session, scheme, household_ids, chunk):
+        yield rules.fingerprint, _load_batch(session, scheme, rules, where).inputs
 
 
 def iter_ledgers(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> Iterator[tuple[int, Ledger]]:
@@ -231,9 +255,26 @@ def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | N
                 .where(CoverageSpan.household_id.in_(list(batch.inputs)))
                 .execution_options(synchronize_session=False)
             )
-        _write_derived(session, scheme, batch)
+        _write_derived(session, scheme, batch, rules.fingerprint)
         count += len(batch.inputs)
     return count
+
+
+def refresh_scheme(session, scheme: Scheme) -> int:
+    """After a change of the scheme's contribution rules (a new product version, a subsidy programme changed):
+    every household's derived rows, stored ledgers included, in the same transaction. Registered with
+    ``schemes.services.on_rules_changed`` (schemes cannot import contributions)."""
+    return refresh_households(session, scheme)
+
+
+on_rules_changed(refresh_scheme)
+
+
+def analyze(session, *tables) -> None:
+    """On PostgreSQL, refresh the planner's statistics of ``tables`` after a bulk load: this database may run
+    without autovacuum, and a plan made for an empty table is slow on a full one (growth measurement)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE " + ", ".join(t.name for t in tables)))
 
 
 def lock_households(session, scheme: Scheme, where: Callable) -> None:
@@ -256,36 +297,15 @@ def lock_households(session, scheme: Scheme, where: Callable) -> None:
     ).all()
 
 
-def derive_new_households(
-    session, scheme: Scheme, households: dict
-) -> dict[object, tuple[date | None, date | None, list[tuple[date, date | None]]]]:
-    """Exit date, strike-off date and coverage spans of households about to be inserted by an import, from what
-    the import holds in memory: {key: (enrolment date, category, product id, persons' dates)}. A new household
-    has no receipt yet, so nothing needs reading, and its row is inserted with its derived dates at once."""
-    rules = _scheme_rules(session, scheme)
-    derived = {}
-    for key, (enrolment, category, product_id, persons) in households.items():
-        ledger = build_ledger(
-            HouseholdInput(
-                enrolment=enrolment,
-                category=category or "standard",
-                persons=persons,
-                receipts=[],
-                terms=rules.terms[product_id],
-                programmes=rules.programmes,
-                currency=rules.currency,
-            )
-        )
-        derived[key] = (ledger.exit_date, ledger.strike_off_date, ledger.coverage_spans())
-    return derived
-
-
-def _write_derived(session, scheme: Scheme, batch: _Loaded) -> None:
-    """Run the engine over a batch and write what changed: the households' dates, their (new) spans."""
+def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
+    """Run the engine over a batch and write what changed: the households' dates, their (new) spans, their
+    stored ledgers (contributions/stored.py)."""
     changes: list[dict] = []
     spans: list[dict] = []
+    ledgers: dict[int, tuple[HouseholdInput, Ledger]] = {}
     for hid, h in batch.inputs.items():
         ledger = build_ledger(h)
+        ledgers[hid] = (h, ledger)
         derived = (ledger.exit_date, ledger.strike_off_date)
         if derived != batch.stored[hid]:
             changes.append({"id": hid, "exit_date": derived[0], "strike_off_date": derived[1]})
@@ -295,6 +315,7 @@ def _write_derived(session, scheme: Scheme, batch: _Loaded) -> None:
         session.execute(update(Household), changes)
         _expire_loaded(session, [c["id"] for c in changes])
     bulk_insert(session, CoverageSpan.__table__, spans)
+    store_ledgers(session, scheme, ledgers, rules=rules)
 
 
 def _expire_loaded(session, household_ids: list[int]) -> None:

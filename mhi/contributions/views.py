@@ -16,12 +16,13 @@ from mhi.contributions.imports import import_contributions
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
 from mhi.core import formatting
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
 from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg, household_in
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.operators import scheme_operators
 
 bp = Blueprint("contributions", __name__)

@@ -17,11 +17,12 @@ import os
 import sqlite3
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from mhi.core import clock
 from mhi.core.files import new_private_file
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -146,7 +147,7 @@ def restore(
         raise BackupRefused(f"there is no file {source}")
     expected = head_revision(migrations)
     checked = _temporary_beside(live_path)
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or clock.now()).strftime("%Y%m%d-%H%M%S")
     safety = live_path.with_name(f"{live_path.name}.before-restore-{stamp}")
     try:
         revision = _checked_copy(source, checked, expected, migrations)

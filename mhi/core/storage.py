@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, delete, select
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
+from mhi.core import clock
 from mhi.core.db import db
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ ORPHAN_AFTER = timedelta(days=1)
 
 def utcnow() -> datetime:
     """Now, in UTC without a zone (how the job and storage tables keep times on both databases)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.stored_now()
 
 
 class StoredFile(db.Model):

@@ -197,6 +197,8 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     written: bool = False
+    # Ids of the households the import wrote to: its caller refreshes their derived rows in the same transaction.
+    touched: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -382,47 +384,6 @@ def write_csv(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
     for row in rows:
         writer.writerow([safe_cell(value) for value in row])
     return buffer.getvalue()
-
-
-def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_run: bool, fmt: str) -> None:
-    """The body of every ``flask import <kind>`` command (cli.md): read, import, commit or reject.
-
-    Problems go to stderr, one per line, and the command exits 1 having written nothing; otherwise the summary
-    goes to stderr and, with ``--format json``, ``{"added": N, "unchanged": M}`` to stdout.
-    """
-    from sqlalchemy import select
-
-    from mhi.core.cli import Rejected, emit_json, info
-    from mhi.core.db import db
-    from mhi.schemes.models import Scheme
-
-    session = db.session
-    scheme = session.scalar(select(Scheme).where(Scheme.code == scheme_code))
-    if scheme is None:
-        raise Rejected(f"scheme {scheme_code} is not loaded (run `scheme load` first)")
-    if not dry_run:
-        lock_scheme_for_import(session, scheme)
-    name = Path(path).name
-    try:
-        table = read_table(path)
-    except InputRejected as exc:
-        for problem in exc.problems:
-            info(str(problem))
-        raise Rejected(f"{name}: {len(exc.problems)} problem(s), nothing imported") from exc
-    result = importer(session, scheme, table.header, table.rows, dry_run=dry_run, actor=None, file=name)
-    if not result.ok:
-        session.rollback()
-        for problem in result.problems:
-            info(str(problem))
-        raise Rejected(f"{name}: {len(result.problems)} problem(s), nothing imported")
-    if dry_run:
-        session.rollback()
-        info(result.summary() + " (dry run: nothing written)")
-    else:
-        session.commit()
-        info(result.summary())
-    if fmt == "json":
-        emit_json({"added": result.added, "unchanged": result.unchanged})
 
 
 def lock_scheme_for_import(session, scheme) -> None:

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from mhi.auth.models import User
 from mhi.auth.services import create_user
 from mhi.claims.imports import import_claims
-from mhi.contributions.imports import import_contributions
+from mhi.contributions.imports import import_contributions, import_register
+from mhi.core import clock
 from mhi.core.cli import Rejected, info
 from mhi.core.db import db
 from mhi.core.validation import InputRejected
 from mhi.demo.generator import generate
-from mhi.members.imports import import_members
 from mhi.schemes.imports import import_expenses
 from mhi.schemes.models import Federation, Scheme
 from mhi.schemes.services import load_federation, load_scheme
@@ -60,7 +60,7 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
         load_scheme(session, demo.setup, today=today)
         scheme = session.scalar(select(Scheme).where(Scheme.code == demo.setup["code"]))
         for kind, importer, rows in (
-            ("members", import_members, demo.members),
+            ("members", import_register, demo.members),
             ("contributions", import_contributions, demo.contributions),
             ("subsidy receipts", import_subsidy_receipts, demo.subsidy_receipts),
             ("claims", import_claims, demo.claims),
@@ -114,7 +114,7 @@ def demo_command(households):
         raise Rejected("the database is not empty: the demo is only loaded into an empty database")
     info("Loading the demo federation (three mutuelles, two years of records)…")
     try:
-        logins = load_demo(session, date.today(), households)
+        logins = load_demo(session, clock.today(), households)
     except InputRejected as exc:
         session.rollback()
         raise Rejected(f"the demo could not be loaded: {exc}") from exc

@@ -28,9 +28,10 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select
 
+from mhi.contributions.models import CoverageSpan
 from mhi.core.dates import add_months
 from mhi.core.money import round_money
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from mhi.schemes.services import version_in_force
 

@@ -8,7 +8,6 @@ edit drafts and activate versions. Another scheme's records answer 404.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -16,8 +15,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from mhi.core import formatting
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core import clock, formatting
+from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX
@@ -37,14 +36,12 @@ from mhi.feasibility.forms import (
 )
 from mhi.feasibility.method import StudyError, explain_break_even, parse_study
 from mhi.feasibility.models import Study
-from mhi.reports.views import keep_report_ledgers
 from mhi.schemes import versions
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from mhi.schemes.queries import visible_schemes
 
 bp = Blueprint("feasibility", __name__, url_prefix="/feasibility")
-# Settlements, statements and experience studies read the indicators, which may build report ledgers.
-bp.after_request(keep_report_ledgers)
 
 
 # ---------------------------------------------------------------------------------------------------- studies
@@ -106,10 +103,12 @@ def _study_form(study: Study | None, initial: dict | None):
                     scheme=scheme,
                     federation_id=current_user.federation_id,
                     actor=current_user,
-                    now=datetime.now(),
+                    now=clock.stored_now(),
                 )
             else:
-                services.update_study(db.session, study, data, scheme=scheme, actor=current_user, now=datetime.now())
+                services.update_study(
+                    db.session, study, data, scheme=scheme, actor=current_user, now=clock.stored_now()
+                )
         except StudyError as exc:
             db.session.rollback()
             form.show_errors(exc.errors)
@@ -220,7 +219,7 @@ def copy(study_id: int):
     """Copy a study (to try other assumptions, or to change one that backs a version) and open the copy."""
     study = _study_or_404(study_id)
     name = _("Copy of %(name)s", name=study.name)[:200]
-    copied = services.copy_study(db.session, study, name=name, actor=current_user, now=datetime.now())
+    copied = services.copy_study(db.session, study, name=name, actor=current_user, now=clock.stored_now())
     db.session.commit()
     flash(_("The study is copied; change what you want to try."), "success")
     return redirect(url_for("feasibility.edit", study_id=copied.id))
@@ -255,7 +254,7 @@ def make_product(study_id: int):
     """Turn a study into a new product of a scheme, with a draft version the manager then edits."""
     study = _study_or_404(study_id)
     form = ProductFromStudyForm(
-        data={"scheme": study.scheme.code if study.scheme else "", "effective_from": date.today()}
+        data={"scheme": study.scheme.code if study.scheme else "", "effective_from": clock.today()}
     )
     schemes = [study.scheme] if study.scheme else visible_schemes(db.session, current_user)
     form.scheme.choices = [SelectChoice(s.code, f"{s.code} — {s.name}") for s in schemes]
@@ -291,7 +290,7 @@ def make_product(study_id: int):
 def product(product_id: int):
     """A product's versions, oldest first; a manager starts a new one here."""
     item = in_scope_or_404(Product, product_id)
-    form = NewVersionForm(data={"effective_from": date.today()})
+    form = NewVersionForm(data={"effective_from": clock.today()})
     return render_template(
         "schemes/versions/product.html", product=item, versions=versions.versions_of(db.session, item), form=form
     )
@@ -306,7 +305,7 @@ def version_new(product_id: int):
     if form.validate_on_submit():
         try:
             draft = versions.new_draft(
-                db.session, item, effective_from=form.effective_from.data, today=date.today(), actor=current_user
+                db.session, item, effective_from=form.effective_from.data, today=clock.today(), actor=current_user
             )
         except versions.VersionError as exc:
             db.session.rollback()
@@ -325,7 +324,7 @@ def version(version_id: int):
     """A version beside the one it replaces, each with its expected claims ratio; attach a study, activate."""
     item = _version_or_404(version_id)
     scheme = item.product.scheme
-    today = date.today()
+    today = clock.today()
     old = versions.previous_version(db.session, item)
     study = db.session.get(Study, item.study_id) if item.study_id else None
     form = AttachStudyForm(data={"study": item.study_id})
@@ -365,7 +364,7 @@ def version_edit(version_id: int):
             if rules is not None:
                 try:
                     versions.update_draft(
-                        db.session, item, values=rules[0], benefits=rules[1], today=date.today(), actor=current_user
+                        db.session, item, values=rules[0], benefits=rules[1], today=clock.today(), actor=current_user
                     )
                 except versions.VersionError as exc:
                     db.session.rollback()
@@ -420,7 +419,7 @@ def version_activate(version_id: int):
             back_url=url_for("feasibility.version", version_id=item.id),
         )  # fmt: skip
     try:
-        versions.activate_version(db.session, item, study, today=date.today(), actor=current_user)
+        versions.activate_version(db.session, item, study, today=clock.today(), actor=current_user)
     except versions.VersionError as exc:
         db.session.rollback()
         flash(_("The version cannot be activated: %(reasons)s.", reasons=str(exc)), "error")
@@ -460,7 +459,7 @@ def _experience(scheme: Scheme, product_code: str | None) -> exp.Experience:
     if not products:
         abort(404)
     chosen = products.get(product_code or "") or next(iter(products.values()))
-    date_from, date_to = exp.last_twelve_months(date.today())
+    date_from, date_to = exp.last_twelve_months(clock.today())
     return exp.product_experience(db.session, scheme, chosen, date_from, date_to)
 
 

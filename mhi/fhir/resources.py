@@ -7,9 +7,10 @@ FHIR decimals (JSON numbers) written exactly from the stored Decimal.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
+from mhi.core import clock
 from mhi.fhir import codes
 
 RELATIONSHIP_CODES = {"head": "self", "spouse": "spouse", "child": "child", "parent": "parent", "other": "other"}
@@ -18,7 +19,7 @@ GENDERS = {"F": "female", "M": "male"}
 
 def now() -> str:
     """An instant with its time zone, as FHIR dateTime requires."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return clock.now().replace(microsecond=0).isoformat()
 
 
 def number(value: Decimal) -> int | float:
@@ -68,7 +69,7 @@ def coverage(person, household, product, scheme) -> dict:
         "resourceType": "Coverage",
         "id": str(person.id),
         "identifier": [member_identifier(scheme.code, person.member_no)],
-        "status": "cancelled" if ends and min(ends) <= date.today() else "active",
+        "status": "cancelled" if ends and min(ends) <= clock.today() else "active",
         "subscriberId": household.ref,
         "beneficiary": {"reference": f"Patient/{person.id}"},
         "relationship": {

@@ -22,13 +22,15 @@ from sqlalchemy import select
 
 from mhi.claims.services import ClaimError, eligibility
 from mhi.claims.views import claim_from_json, translate
-from mhi.core.access import permission_required, public, visible_scheme_ids
+from mhi.core import clock
+from mhi.core.access import permission_required, public
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
 from mhi.fhir import resources
 from mhi.members.models import Household, Person
+from mhi.schemes.access import visible_scheme_ids
 from mhi.schemes.models import Product, Scheme
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/r4")
@@ -247,7 +249,7 @@ def eligibility_request():
     elif isinstance(data.get("servicedPeriod"), dict) and data["servicedPeriod"].get("start"):
         on = _day(data["servicedPeriod"]["start"], "servicedPeriod.start")
     else:
-        on = date.today()
+        on = clock.today()
     scheme, member_no, person = _patient_reference(data)
     if person is None:
         raise Refused(404, _l("No member %(number)s in scheme %(scheme)s.", number=member_no, scheme=scheme.code))

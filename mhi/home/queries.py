@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import distinct, func, or_, select
 
 from mhi.claims.models import Claim
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.contributions.models import CoverageSpan
+from mhi.members.models import Household, Person
 
 
 @dataclass(frozen=True)

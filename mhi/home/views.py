@@ -4,12 +4,12 @@ what the user's role can do there. Anonymous visitors are sent to the sign-in pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from mhi.core import clock
 from mhi.core.access import has_permission, permission_required
 from mhi.core.db import db
 from mhi.home.queries import scheme_figures
@@ -75,7 +75,7 @@ def index():
         visible_federations(db.session, current_user) if has_permission(current_user, "federation.read") else []
     )
     figures = scheme_figures(
-        db.session, [s.id for s in schemes], date.today(), lambda permission: has_permission(current_user, permission)
+        db.session, [s.id for s in schemes], clock.today(), lambda permission: has_permission(current_user, permission)
     )
     return render_template(
         "home/index.html",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
+from mhi.contributions.imports import import_category_changes, import_register
 from mhi.core.cli import import_group
-from mhi.core.tabular import run_import_command
-from mhi.members.imports import import_categories, import_members
+from mhi.schemes.imports import run_import_command
 
 
 @import_group.command("members")
@@ -17,7 +17,7 @@ from mhi.members.imports import import_categories, import_members
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def members_command(scheme_code, dry_run, fmt, file):
     """Import members.csv (data-formats.md): the whole file or nothing."""
-    run_import_command("members", import_members, scheme_code, file, dry_run=dry_run, fmt=fmt)
+    run_import_command("members", import_register, scheme_code, file, dry_run=dry_run, fmt=fmt)
 
 
 @import_group.command("categories")
@@ -27,7 +27,7 @@ def members_command(scheme_code, dry_run, fmt, file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def categories_command(scheme_code, dry_run, fmt, file):
     """Import categories.csv (data-formats.md): households' categories from a date on; the whole file or nothing."""
-    run_import_command("categories", import_categories, scheme_code, file, dry_run=dry_run, fmt=fmt)
+    run_import_command("categories", import_category_changes, scheme_code, file, dry_run=dry_run, fmt=fmt)
 
 
 def init_app(app) -> None:

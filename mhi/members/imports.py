@@ -15,8 +15,6 @@ from datetime import date
 
 from sqlalchemy import select
 
-from mhi.contributions.rules import PersonDates
-from mhi.contributions.services import derive_new_households, refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.tabular import (
@@ -29,7 +27,7 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError, Problem
-from mhi.members.models import CategoryChange, CoverageSpan, Household, Person
+from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
 from mhi.schemes.models import Product
 
@@ -219,19 +217,8 @@ def import_members(
     if dry_run or not persons_to_add:
         return result
     ids = {ref: row.id for ref, row in stored_households.items()}
-    # New households carry their derived dates from the start (computed from what is in memory: they have no
-    # receipt yet); stored households that gained people are refreshed from the database afterwards.
-    people: dict[str, list[PersonDates]] = defaultdict(list)
-    for ref, values in persons_to_add:
-        people[ref].append(PersonDates(values["enrolment_date"], values.get("exit_date")))
-    derived = derive_new_households(
-        session,
-        scheme,
-        {h["ref"]: (h["enrolment_date"], h["category"], h["product_id"], people[h["ref"]]) for h in households_to_add},
-    )
     for household in households_to_add:
         household["scheme_id"] = scheme.id
-        household["exit_date"], household["strike_off_date"], _spans = derived[household["ref"]]
     new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True)
     ids.update({household["ref"]: hid for household, hid in zip(households_to_add, new_ids, strict=True)})
     bulk_insert(
@@ -239,18 +226,13 @@ def import_members(
         Person.__table__,
         [person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add],
     )
-    spans = [
-        {"scheme_id": scheme.id, "household_id": ids[ref], "start": start, "end": end}
-        for ref, (_exit, _strike, household_spans) in derived.items()
-        for start, end in household_spans
-    ]
-    bulk_insert(session, CoverageSpan.__table__, spans)
     record(
         session,
         **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
     )
-    if touched:
-        refresh_households(session, scheme, sorted(touched))
+    # New households and stored ones that gained people: the caller derives their exit and strike-off dates,
+    # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
+    result.touched = sorted({*touched, *new_ids})
     result.written = True
     return result
 
@@ -405,8 +387,9 @@ def import_categories(
 
     Natural key (household_ref, from_date): a stored pair with the same category is ``unchanged``, with another
     a ``conflict``. An unknown household, a from_date before the household's enrolment, a pair repeated in the
-    file: a problem naming the row, and nothing is written. The households touched are refreshed at once
-    (coverage, strike-off: contributions.md §2 reads the category on each period's start).
+    file: a problem naming the row, and nothing is written. The households touched are in ``result.touched``: the
+    caller refreshes them (``contributions.imports.import_category_changes``; contributions.md §2 reads the
+    category on each period's start).
     """
     result = ImportResult("categories")
     result.problems = check_columns(header, CATEGORY_COLUMNS, (), file)
@@ -531,6 +514,6 @@ def import_categories(
         ],
     )
     record(session, **import_event(scheme, result, actor=actor, action="categories", file=file))
-    refresh_households(session, scheme, sorted({r["household_id"] for r in to_add}))
+    result.touched = sorted({r["household_id"] for r in to_add})
     result.written = True
     return result

@@ -1,13 +1,12 @@
-"""Households, persons, and the coverage spans derived from them.
+"""Households and persons.
 
-``Household.strike_off_date``, ``Household.exit_date`` and the ``CoverageSpan`` rows are derived data: they are
-recomputed by ``mhi.contributions.services.refresh_households`` from the register and the receipts whenever either
+``Household.strike_off_date`` and ``Household.exit_date`` are derived data, like the coverage spans beside them
+(``mhi.contributions.models.CoverageSpan``): they are recomputed by ``mhi.contributions.services.refresh_households`` from the register and the receipts whenever either
 changes, so that "who is covered on D" and exposure are SQL queries, not Python loops over the register.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
@@ -104,21 +103,8 @@ class CategoryChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    from_date: Mapped[dt.date]
+    from_date: Mapped[date]
     category: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class CoverageSpan(db.Model):
-    """A half-open range [start, end) on which a household is covered (contributions.md §4); end NULL = open."""
-
-    __tablename__ = "coverage_span"
-    __table_args__ = (Index("ix_coverage_span_scheme_start", "scheme_id", "start"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    start: Mapped[dt.date]
-    end: Mapped[dt.date | None]

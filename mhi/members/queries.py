@@ -4,13 +4,13 @@ round, households about to lapse, households struck off), each exportable as CSV
 Search is a few indexed queries whatever the register's size: exact member number, household reference and
 phone (its last nine digits), and prefixes of the folded first or last name (``members.services.name_key``)
 read as an index range; each branch is limited to the page asked for, so a common name costs no more than a
-rare one. The arrears list needs the contribution rules (contributions.md §6 "arrears"), so it runs the engine
-over the households still on the register at the day, batch by batch.
+rare one. The arrears list and the household page need the contribution rules, so they are contributions'
+(``mhi.contributions.queries``), built on ``HouseholdLine`` and ``head_columns`` here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,13 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
-from mhi.contributions.rules import UNBOUNDED
-from mhi.contributions.services import Account, household_account, iter_ledgers
 from mhi.core import sheets
 from mhi.core.validation import REF_RE
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import name_key, phone_key
-from mhi.schemes.models import Product
 
 
 @dataclass
@@ -185,7 +182,7 @@ class HouseholdLine:
     reenrolled_as: str | None = None
 
 
-def _head_columns():
+def head_columns():
     """The household columns and its head's name (an outer join: a list never drops a household)."""
     head = aliased(Person)
     columns = (
@@ -202,55 +199,25 @@ def _head_columns():
     return joined
 
 
-def _line(row) -> HouseholdLine:
+def household_line(row) -> HouseholdLine:
     """A list line from a ``_head_columns`` row."""
     hid, ref, first, last, village, phone, enrolment, strike_off = row[:8]
     head = f"{first} {last}" if first is not None else ""
     return HouseholdLine(hid, ref, head, village or "", phone or "", enrolment, strike_off)
 
 
-def households_in_arrears(session, scheme, on: date, *, village: str | None = None) -> list[HouseholdLine]:
-    """Households owing money on ``on`` (contributions.md §6 "arrears": enrolled, neither exited nor struck off
-    by then, r + member dues started by then − receipts to then > 0), sorted by village then reference — the
-    collector's round."""
-    alive = [
-        Household.scheme_id == scheme.id,
-        Household.enrolment_date <= on,
-        or_(Household.exit_date.is_(None), Household.exit_date > on),
-        or_(Household.strike_off_date.is_(None), Household.strike_off_date > on),
-    ]
-    if village:
-        alive.append(Household.village == village)
-    ids = list(session.scalars(select(Household.id).where(*alive)))
-    owing: dict[int, tuple[Decimal, date | None]] = {}
-    for hid, ledger in iter_ledgers(session, scheme, ids):
-        amount = ledger.arrears(on)  # the one "arrears at T" (contributions/rules.py)
-        if amount > 0:
-            paid_until = ledger.paid_until(on)
-            owing[hid] = (amount, None if paid_until is UNBOUNDED else paid_until)
-    lines = []
-    for batch_start in range(0, len(owing), 5000):
-        batch = list(owing)[batch_start : batch_start + 5000]
-        for row in session.execute(_head_columns().where(Household.id.in_(batch))):
-            line = _line(row)
-            line.arrears, line.paid_until = owing[line.household_id]
-            lines.append(line)
-    lines.sort(key=lambda line: (line.village, line.ref))
-    return lines
-
-
 def households_about_to_lapse(session, scheme, on: date, days: int = 30) -> list[HouseholdLine]:
     """Households whose strike-off date falls within ``days`` days from ``on`` (contributions.md §5: unless they
     pay before it), soonest first."""
     rows = session.execute(
-        _head_columns()
+        head_columns()
         .where(
             Household.scheme_id == scheme.id,
             Household.strike_off_date.between(on, on + timedelta(days=days)),
         )
         .order_by(Household.strike_off_date, Household.village, Household.ref)
     )
-    return [_line(row) for row in rows]
+    return [household_line(row) for row in rows]
 
 
 def households_struck_off(
@@ -263,7 +230,7 @@ def households_struck_off(
     if since is not None:
         conditions.append(Household.strike_off_date >= since)
     statement = (
-        _head_columns()
+        head_columns()
         .add_columns(select(later.ref).where(later.previous_household_id == Household.id).limit(1).scalar_subquery())
         .where(*conditions)
         .order_by(Household.strike_off_date.desc(), Household.ref)
@@ -273,7 +240,7 @@ def households_struck_off(
         statement = statement.limit(limit)
     lines = []
     for row in session.execute(statement):
-        line = _line(row)
+        line = household_line(row)
         line.reenrolled_as = row[8]
         lines.append(line)
     return lines
@@ -326,41 +293,10 @@ def household_by_ref(session, scheme_id: int, ref: str) -> Household | None:
     )
 
 
-@dataclass
-class HouseholdPage:
-    """Everything the household page shows."""
-
-    household: Household
-    product: Product
-    persons: list[Person]
-    account: Account
-    previous: Household | None
-    reenrolled_as: Household | None
-    category: str = "standard"  # on the day shown
-    category_changes: list = field(default_factory=list)
-
-
 def category_changes(session, household: Household) -> list[CategoryChange]:
     """The household's dated category changes, oldest first (data-formats.md categories.csv)."""
     return list(
         session.scalars(
             select(CategoryChange).where(CategoryChange.household_id == household.id).order_by(CategoryChange.from_date)
         )
-    )
-
-
-def household_page(session, household: Household, on: date) -> HouseholdPage:
-    """The household, its members (head first), product, account on ``on``, category and re-enrolment links."""
-    persons = sorted(household.persons, key=lambda p: (p.relation != "head", p.enrolment_date, p.member_no))
-    changes = category_changes(session, household)
-    in_force = [change.category for change in changes if change.from_date <= on]
-    return HouseholdPage(
-        category=in_force[-1] if in_force else household.category,
-        category_changes=changes,
-        household=household,
-        product=session.get(Product, household.product_id),
-        persons=persons,
-        account=household_account(session, household, on),
-        previous=session.get(Household, household.previous_household_id) if household.previous_household_id else None,
-        reenrolled_as=session.scalar(select(Household).where(Household.previous_household_id == household.id).limit(1)),
     )

@@ -5,8 +5,9 @@ Rules owned here (data-formats.md "members.csv"): exactly one head per household
 is its head's and nobody enrols before it; nobody is born after their enrolment; sex ``F``/``M``; the five
 relationship values; member_no unique in the scheme (``<household_ref>-NN`` when not given). contributions.md §5:
 a struck-off household stays off, coming back is a new household linked to the old one. Every write records an
-audit row and refreshes the household's derived data (exit, strike-off, coverage spans); services flush, never
-commit.
+audit row and returns what it changed (the household, or the person and so their household): the caller refreshes
+the household's derived data (``contributions.services.refresh_households``: exit, strike-off, coverage spans,
+stored ledgers) in the same transaction, since members comes before contributions. Services flush, never commit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from mhi.contributions.services import refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.numbering import allocate_numbers
@@ -305,7 +305,6 @@ def enrol_household(
             "previous_household": previous_household.ref if previous_household is not None else None,
         },
     )
-    refresh_households(session, scheme, [household.id])
     return household
 
 
@@ -360,7 +359,6 @@ def add_person(session, household: Household, person: PersonData, *, actor=None)
             "enrolment_date": created.enrolment_date,
         },
     )
-    refresh_households(session, session.get(Scheme, household.scheme_id), [household.id])
     return created
 
 
@@ -393,14 +391,14 @@ def record_exit(session, person: Person, *, date, reason: str, actor=None) -> Pe
         action="exit",
         after={"member_no": person.member_no, "exit_date": day, "reason": reason},
     )
-    refresh_households(session, session.get(Scheme, person.scheme_id), [person.household_id])
     return person
 
 
 def change_category(session, household: Household, *, category, from_date, reason: str, actor=None) -> CategoryChange:
     """The household is in ``category`` from ``from_date`` on (data-formats.md categories.csv): the periods that
     start on or after that day take its subsidy shares (contributions.md §2). Never before the household's
-    enrolment; one change per day (a later change is a new row); a reason is required. Refreshes coverage."""
+    enrolment; one change per day (a later change is a new row); a reason is required. The caller refreshes the
+    household's derived rows (members cannot call contributions)."""
     problems: list[Problem] = []
     try:
         category = category_of(category)
@@ -447,7 +445,6 @@ def change_category(session, household: Household, *, category, from_date, reaso
         action="category",
         after={"household_ref": household.ref, "category": category, "from_date": day, "reason": reason},
     )
-    refresh_households(session, session.get(Scheme, household.scheme_id), [household.id])
     return change
 
 

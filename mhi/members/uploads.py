@@ -209,7 +209,7 @@ def job_page(scheme, kind: str, job_id: int, title: str, done_url: str, poll: in
     """The import job's progress, then its counts or its problems; reloads itself until it has finished."""
     from flask import Response, abort
 
-    from mhi.core.access import in_scope_or_404
+    from mhi.schemes.access import in_scope_or_404
 
     job = in_scope_or_404(Job, job_id)
     if job.scheme_id != scheme.id or job.kind != job_kind(kind):
@@ -241,7 +241,8 @@ def add_upload_routes(
     ``title`` is a function giving the page title in the request's language; ``done_endpoint`` the page linked
     once the import is done. Every import file goes through the same flow, so it is written once.
     """
-    from mhi.core.access import permission_required, scheme_or_404
+    from mhi.core.access import permission_required
+    from mhi.schemes.access import scheme_or_404
 
     register_import_job(kind, importer)
 

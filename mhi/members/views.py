@@ -12,18 +12,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core import sheets
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.contributions import queries as contributions_queries
+from mhi.contributions.imports import import_category_changes, import_register
+from mhi.contributions.services import refresh_households
+from mhi.core import clock, sheets
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
 from mhi.core.web import current_scheme_locale
 from mhi.members import queries
 from mhi.members.forms import RELATION_LABELS, CategoryForm, EnrolForm, ExitForm, PersonForm, show_problems
-from mhi.members.imports import import_categories, import_members
 from mhi.members.models import Household, Person
 from mhi.members.services import RegisterError, add_person, change_category, enrol_household, record_exit
 from mhi.members.uploads import add_upload_routes
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product
 
 bp = Blueprint("members", __name__)
@@ -31,7 +34,7 @@ bp = Blueprint("members", __name__)
 
 def day_arg(name: str = "on") -> date:
     """A date from the query string (today when absent); a bad or out-of-range one answers 400 saying why."""
-    return query_date(name, date.today())
+    return query_date(name, clock.today())
 
 
 def household_in(scheme, household_id: int) -> Household:
@@ -73,6 +76,7 @@ def enrol(code: str):
                 db.session, scheme, ref=form.ref.data, product_code=form.product.data, persons=persons,
                 category=form.category.data, village=form.village.data, previous_household=previous, actor=current_user,
             )  # fmt: skip
+            refresh_households(db.session, scheme, [household.id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems, entries)
@@ -89,7 +93,7 @@ def detail(code: str, household_id: int):
     """The household page on a day (today by default): members, coverage, dues, every period and receipt."""
     scheme = scheme_or_404(code)
     household = household_in(scheme, household_id)
-    page = queries.household_page(db.session, household, day_arg())
+    page = contributions_queries.household_page(db.session, household, day_arg())
     return render_template("members/detail.html", scheme=scheme, page=page, relations=RELATION_LABELS)
 
 
@@ -103,6 +107,7 @@ def person_new(code: str, household_id: int):
     if form.validate_on_submit():
         try:
             person = add_person(db.session, household, form.person(village=household.village), actor=current_user)
+            refresh_households(db.session, scheme, [household.id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -126,6 +131,7 @@ def category(code: str, household_id: int):
                 db.session, household, category=form.category.data, from_date=form.from_date.data,
                 reason=form.reason.data, actor=current_user,
             )  # fmt: skip
+            refresh_households(db.session, scheme, [household.id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -149,6 +155,7 @@ def person_exit(code: str, person_id: int):
     if form.validate_on_submit():
         try:
             record_exit(db.session, person, date=form.date.data, reason=form.reason.data, actor=current_user)
+            refresh_households(db.session, scheme, [person.household_id])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -160,7 +167,7 @@ def person_exit(code: str, person_id: int):
 
 
 LISTS = {
-    "arrears": (lambda s, scheme, on: queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_table),
+    "arrears": (lambda s, scheme, on: contributions_queries.households_in_arrears(s, scheme, on, village=request.args.get("village") or None), queries.arrears_table),
     "lapsing": (queries.households_about_to_lapse, queries.about_to_lapse_table),
     "struck-off": (queries.households_struck_off, queries.struck_off_table),
 }  # fmt: skip
@@ -187,7 +194,7 @@ def household_list(code: str, kind: str):
 add_upload_routes(
     bp,
     kind="members",
-    importer=import_members,
+    importer=import_register,
     title=lambda: _("Import members"),
     permission="register.write",
     done_endpoint="members.index",
@@ -195,7 +202,7 @@ add_upload_routes(
 add_upload_routes(
     bp,
     kind="categories",
-    importer=import_categories,
+    importer=import_category_changes,
     title=lambda: _("Import household categories"),
     permission="register.write",
     done_endpoint="members.index",

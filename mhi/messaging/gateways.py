@@ -11,8 +11,9 @@ import json
 import os
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
+
+from mhi.core import clock
 
 
 class GatewayError(Exception):
@@ -59,7 +60,7 @@ class FileGateway:
     def send(self, phone: str, text: str) -> str:
         """Write the message down."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = {"to": phone, "text": text, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        line = {"to": phone, "text": text, "at": clock.now().isoformat(timespec="seconds")}
         with open(self.path, "a", encoding="utf-8") as out:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
             position = out.tell()

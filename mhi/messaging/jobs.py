@@ -9,12 +9,12 @@ queued any more).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from mhi.core import jobs
+from mhi.core import clock, jobs
 from mhi.messaging.gateways import gateway_from_config
 from mhi.messaging.services import (
     DEFAULT_DAILY_CAP,
@@ -33,7 +33,7 @@ BAD_GATEWAY = "sms.bad_gateway"
 @jobs.handler(SMS_JOB)
 def run_sms_job(session, job: jobs.JobInfo, progress: jobs.Progress) -> dict:
     """Queue the period's messages, then send the due ones; the counts are the job's result."""
-    now = datetime.now()
+    now = clock.stored_now()
     since = now - timedelta(hours=int(job.params.get("hours", 24)))
     query = select(Scheme).order_by(Scheme.code)
     if job.scheme_id is not None:

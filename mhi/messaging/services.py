@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from mhi.claims.models import Claim
 from mhi.contributions.models import Receipt
 from mhi.contributions.services import N_, iter_ledgers
+from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.formatting import day as format_day
 from mhi.core.formatting import display_locale, money
@@ -238,7 +239,7 @@ def set_preferences(
     if pref is None:
         pref = SmsPreference(household_id=household.id)
         session.add(pref)
-    pref.opted_out, pref.claims_consent, pref.changed_at = bool(opted_out), bool(claims_consent), datetime.now()
+    pref.opted_out, pref.claims_consent, pref.changed_at = bool(opted_out), bool(claims_consent), clock.stored_now()
     session.flush()
     record(
         session,

@@ -10,11 +10,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField
 
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.members.models import Household
 from mhi.messaging.models import OutboxMessage, SmsPreference
 from mhi.messaging.services import counts_by_status, set_preferences
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 
 bp = Blueprint("messaging", __name__)
 

@@ -18,7 +18,6 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 
@@ -31,6 +30,7 @@ from mhi.contributions.services import (
     record_receipt,
     refresh_households,
 )
+from mhi.core import clock
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.tabular import (
@@ -532,7 +532,7 @@ def dismiss_line(session, line: StatementLine, *, note: str, actor=None) -> Stat
 def _decided(session, line: StatementLine, actor, before: dict, after: dict) -> None:
     """Stamp and audit a clerk's decision on a line."""
     line.decided_by_id = getattr(actor, "id", None)
-    line.decided_at = datetime.now()
+    line.decided_at = clock.stored_now()
     session.flush()
     record(
         session,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mhi.contributions.forms import operator_choices
 from mhi.contributions.services import N_
-from mhi.core.access import has_permission, in_scope_or_404, permission_required, scheme_or_404
+from mhi.core.access import has_permission, permission_required
 from mhi.core.db import db
 from mhi.core.storage import StoredFile, delete_files, read_file, utcnow
 from mhi.core.tabular import lock_scheme_for_import
@@ -40,6 +40,7 @@ from mhi.payments.statements import (
     import_statement,
     read_statement,
 )
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.operators import OperatorError, find_operator, save_operator, scheme_operators
 
 bp = Blueprint("payments", __name__)

@@ -18,14 +18,14 @@ Services flush, never commit: the command or view owns the transaction. The indi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 
 from mhi.claims.models import Claim
-from mhi.core import sheets
+from mhi.core import clock, sheets
 from mhi.core.audit import record
 from mhi.core.dates import version_on
 from mhi.core.money import money_str
@@ -249,7 +249,7 @@ def settle_pool(
     settlement.result = document
     if close:
         settlement.status = "closed"
-        settlement.closed_at = datetime.now()
+        settlement.closed_at = clock.stored_now()
         settlement.closed_by_id = getattr(actor, "id", None)
     session.flush()
     record(

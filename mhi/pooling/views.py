@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core import sheets
-from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core import clock, sheets
+from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
@@ -24,11 +24,10 @@ from mhi.pooling import pdf, services
 from mhi.pooling.forms import SettlementForm, StressForm
 from mhi.pooling.models import PoolSettlement
 from mhi.reports import charts
-from mhi.reports.views import keep_report_ledgers, requested_period
+from mhi.reports.views import requested_period
+from mhi.schemes.access import federation_or_404, scheme_or_404
 
 bp = Blueprint("pooling", __name__)
-# Settlements, statements and experience studies read the indicators, which may build report ledgers.
-bp.after_request(keep_report_ledgers)
 
 
 def _country(federation) -> str | None:
@@ -48,7 +47,7 @@ def _settlement_or_404(federation, settlement_id: int) -> PoolSettlement:
 
 def _last_year() -> tuple[date, date]:
     """The last full calendar year: the usual settlement period."""
-    year = date.today().year - 1
+    year = clock.today().year - 1
     return date(year, 1, 1), date(year, 12, 31)
 
 

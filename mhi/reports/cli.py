@@ -141,7 +141,6 @@ def indicators_command(scheme_code, date_from, date_to, fmt, out):
     if scheme is None:
         raise Rejected(f"no scheme {scheme_code}")
     report = ind.scheme_indicators(db.session, scheme, date_from, date_to)
-    db.session.commit()  # keep the report ledgers built on the way (derived data), so the next report is quick
     write_output(
         fmt,
         out,
@@ -176,7 +175,6 @@ def federation_command(federation_code, date_from, date_to, fmt, out):
         report = ind.federation_indicators(db.session, federation, date_from, date_to)
     except ind.MixedCurrencies as exc:
         raise Rejected(str(exc)) from exc
-    db.session.commit()  # keep the report ledgers built on the way (derived data)
     locale = next((scheme.locale for scheme in federation.schemes if scheme.locale), "fr")
     write_output(
         fmt,
@@ -202,6 +200,28 @@ def _workbook(locale: str, make_tables) -> bytes:
 
     with force_locale(locale.split("_")[0]):
         return sheets.to_xlsx(make_tables())
+
+
+@report_group.command("refresh-ledgers")
+@click.option("--scheme", "scheme_code", default=None, help="scheme code (default: every scheme)")
+@click.option("--to", "upto", type=ISO_DATE, default=None, help="store periods past this day (default: today)")
+def refresh_ledgers_command(scheme_code, upto):
+    """Carry the stored ledgers' horizon on and rebuild any whose inputs changed (a scheduled job, e.g. monthly;
+    after a restore or an upgrade). Writes derived rows only; reports never do."""
+    from mhi.core.clock import today
+    from mhi.reports import ledgers
+    from mhi.schemes.models import Scheme
+
+    query = select(Scheme).order_by(Scheme.code)
+    if scheme_code:
+        query = query.where(Scheme.code == scheme_code)
+    schemes = list(db.session.scalars(query))
+    if not schemes:
+        raise Rejected(f"no scheme {scheme_code}")
+    for scheme in schemes:
+        count = ledgers.refresh(db.session, scheme, upto or today())
+        db.session.commit()
+        info(f"{scheme.code}: {count} household ledgers rebuilt")
 
 
 def init_app(app) -> None:

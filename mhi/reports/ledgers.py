@@ -1,46 +1,41 @@
-"""The §6 contribution amounts of a report (contributions.md) summed in SQL over precomputed household ledgers.
+"""The §6 contribution amounts of a report (contributions.md) summed in SQL over the stored household ledgers.
 
-``refresh`` keeps ``ReportHousehold`` / ``ReportPeriod`` (models.py) up to date: a household's rows are rebuilt
-with the contributions engine when the fingerprint of its inputs changed (computed in SQL from its register and
-receipt rows, and the scheme's contribution rules) or when a report asks past the horizon they were built to.
-``contribution_amounts`` then sums, for any [F, T]:
+The stored ledgers (``ReportHousehold`` / ``ReportPeriod``, contributions/stored.py) are the SQL cache of each
+household's ``Ledger``, written by the writes that change their inputs. A report only reads: ``contribution_amounts``
+sums, for any [F, T]:
 
 - expected, subsidies due, registration fees: the periods starting in [F, T] and households enrolled in [F, T];
 - earned (gross and member share): Σ g_k · overlap / days over the periods paid by T, grouped by the period's
   length so that each group is one exact fraction, summed exactly and rounded once (§6);
 - dues of the period paid, and arrears at T, household by household from the cumulative dues and C(T).
 
-A period k is *paid as of D* when C(D) ≥ r + d_0 + … + d_k (§3); C only grows with D (a reversal carries its
-original's date), so storing the first day it holds, ``paid_on``, answers "paid as of T" for every T. The
-results equal the engine's (tests/reports/test_ledgers.py compares them).
+When the stored ledgers do not reach T (a household never stored, or periods stored to a horizon before T) the
+report reads the engine instead — slower, still a pure read. ``refresh`` is the repair and the scheduled job
+(``flask report refresh-ledgers``): it rebuilds the ledgers whose inputs changed behind the application's back and
+carries the horizons on. The results equal the engine's (tests/reports/test_ledgers.py compares them).
 """
 
 from __future__ import annotations
 
-import hashlib
-from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import BigInteger, String, and_, case, cast, delete, func, insert, literal, or_, select, type_coerce
+from sqlalchemy import BigInteger, and_, case, exists, func, literal, or_, select, type_coerce
 
-from mhi.contributions.models import Receipt
-from mhi.contributions.rules import Ledger, build_ledger, round_exact_sum
+from mhi.contributions.models import Receipt, ReportHousehold, ReportPeriod
+from mhi.contributions.rules import build_ledger, round_exact_sum
+from mhi.contributions.services import household_inputs, iter_inputs
+from mhi.contributions.stored import HORIZON_DAYS, input_fingerprint, store_ledgers
+from mhi.core.clock import today as clock_today
 from mhi.core.db import Money
-from mhi.members.models import CategoryChange, Household, Person
+from mhi.members.models import Household
 from mhi.reports import queries
-from mhi.reports.models import ReportHousehold, ReportPeriod, ReportScheme
-from mhi.schemes.models import Product, ProductVersion, SubsidyProgramme
 
-#: Households rebuilt per batch (memory stays flat on a large register).
+#: Households checked and rebuilt per batch by ``refresh`` (memory stays flat on a large register).
 CHUNK = 5000
-#: How far past the asked day (or today) periods are generated: a fully subsidised household's schedule has
-#: no end (contributions.md §3), so it is stored up to a horizon and extended when a report goes past it.
-HORIZON_DAYS = 366
 _SCALE = Money().scale
-_EPOCH = date(2000, 1, 1)
 
 
 def _raw(column):
@@ -53,320 +48,60 @@ def _units(raw) -> Decimal:
     return Decimal(int(raw or 0)).scaleb(-_SCALE)
 
 
-# -- freshness -------------------------------------------------------------------------------------------------
-
-
-def rules_fingerprint(session, scheme) -> str:
-    """A digest of what every household's ledger depends on at scheme level: versions, programmes, currency."""
-    versions = session.execute(
-        select(
-            ProductVersion.id,
-            ProductVersion.product_id,
-            ProductVersion.effective_from,
-            ProductVersion.status,
-            ProductVersion.basis,
-            ProductVersion.amount,
-            ProductVersion.period_months,
-            ProductVersion.registration_fee,
-            ProductVersion.grace_period_days,
-            ProductVersion.lapse_after_days,
-        )
-        .join(Product, Product.id == ProductVersion.product_id)
-        .where(Product.scheme_id == scheme.id)
-        .order_by(ProductVersion.id)
-    ).all()
-    programmes = session.execute(
-        select(
-            SubsidyProgramme.id,
-            SubsidyProgramme.position,
-            SubsidyProgramme.categories,
-            SubsidyProgramme.share,
-            SubsidyProgramme.valid_from,
-            SubsidyProgramme.valid_to,
-        )
-        .where(SubsidyProgramme.scheme_id == scheme.id)
-        .order_by(SubsidyProgramme.id)
-    ).all()
-    text = repr((scheme.currency, [tuple(v) for v in versions], [tuple(p) for p in programmes]))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def _fingerprint_query(session, scheme, rules: str):
-    """SELECT household id, fingerprint: the household's own fields and aggregates of its persons and receipts."""
-    receipts = (
-        select(
-            Receipt.household_id.label("hid"),
-            func.count().label("n"),
-            func.sum(_raw(Receipt.amount)).label("total"),
-            func.max(Receipt.id).label("last"),
-        )
-        .where(Receipt.scheme_id == scheme.id)
-        .group_by(Receipt.household_id)
-        .subquery()
-    )
-    categories = (
-        select(
-            CategoryChange.household_id.label("hid"),
-            func.count().label("n"),
-            func.max(CategoryChange.id).label("last"),
-        )
-        .where(CategoryChange.scheme_id == scheme.id)
-        .group_by(CategoryChange.household_id)
-        .subquery()
-    )
-    days = queries.days_between
-    persons = (
-        select(
-            Person.household_id.label("hid"),
-            func.count().label("n"),
-            func.max(Person.id).label("last"),
-            func.sum(days(session, Person.enrolment_date, literal(_EPOCH))).label("joined"),
-            func.sum(
-                case((Person.exit_date.isnot(None), days(session, Person.exit_date, literal(_EPOCH))), else_=0)
-            ).label("left"),
-            func.count(Person.exit_date).label("exits"),
-        )
-        .where(Person.scheme_id == scheme.id)
-        .group_by(Person.household_id)
-        .subquery()
-    )
-
-    def text(value):
-        return func.coalesce(cast(value, String), "-")
-
-    fingerprint = (
-        literal(rules, String)
-        + "|"
-        + text(Household.enrolment_date)
-        + "|"
-        + text(Household.category)
-        + "|"
-        + text(Household.product_id)
-        + "|"
-        + text(receipts.c.n)
-        + "|"
-        + text(receipts.c.total)
-        + "|"
-        + text(receipts.c.last)
-        + "|"
-        + text(persons.c.n)
-        + "|"
-        + text(persons.c.last)
-        + "|"
-        + text(persons.c.joined)
-        + "|"
-        + text(persons.c.left)
-        + "|"
-        + text(persons.c.exits)
-        + "|"
-        + text(categories.c.n)
-        + "|"
-        + text(categories.c.last)
-    )
-    query = (
-        select(Household.id, fingerprint.label("fingerprint"))
-        .select_from(Household)
-        .outerjoin(receipts, receipts.c.hid == Household.id)
-        .outerjoin(persons, persons.c.hid == Household.id)
-        .outerjoin(categories, categories.c.hid == Household.id)
-        .where(Household.scheme_id == scheme.id)
-    )
-    return query, fingerprint
-
-
-def stale_households(session, scheme, upto: date, rules: str) -> list[int]:
-    """Ids of the households whose stored ledger is missing, out of date, or stops before ``upto``."""
-    query, fingerprint = _fingerprint_query(session, scheme, rules)
-    query = query.outerjoin(ReportHousehold, ReportHousehold.household_id == Household.id).where(
-        or_(
-            ReportHousehold.household_id.is_(None),
-            ReportHousehold.fingerprint != fingerprint,
-            ReportHousehold.horizon < upto,
-        )
-    )
-    return [row[0] for row in session.execute(query.with_only_columns(Household.id))]
-
-
-# -- building the stored ledgers --------------------------------------------------------------------------------
-
-
-def _paid_on(receipts: Sequence[tuple[date, Decimal]], strike_off: date | None, enrolment: date):
-    """A function giving the first day C(D) reaches an amount (§3: receipts before strike-off only)."""
-    by_day: dict[date, Decimal] = {}
-    for day, amount in receipts:
-        if strike_off is not None and day >= strike_off:
-            continue
-        by_day[day] = by_day.get(day, Decimal(0)) + amount
-    days = sorted(by_day)
-    running: list[Decimal] = []
-    total = Decimal(0)
-    for day in days:
-        total += by_day[day]
-        # C(D) never falls (a reversal carries its original's date); the running maximum makes that explicit.
-        running.append(max(total, running[-1]) if running else total)
-
-    def first_day(amount: Decimal) -> date | None:
-        if amount <= 0:
-            return enrolment  # nothing to pay: paid from the start (a fully subsidised period)
-        index = bisect_left(running, amount)
-        return days[index] if index < len(days) else None
-
-    return first_day
-
-
-def _rows(scheme_id: int, household_id: int, h, ledger: Ledger, horizon: date, fingerprint: str):
-    """The ``ReportHousehold`` row and the ``ReportPeriod`` rows of one household."""
-    member_fee, _ = ledger.registration_split
-    paid_on = _paid_on(h.receipts, ledger.strike_off_date, h.enrolment)
-    periods = []
-    cumulative = member_fee
-    for period in ledger.periods_until(horizon):
-        cumulative += period.member_due
-        periods.append(
-            {
-                "scheme_id": scheme_id,
-                "household_id": household_id,
-                "start": period.start,
-                "end": period.end,
-                "days": (period.end - period.start).days,
-                "gross": period.gross,
-                "member_due": period.member_due,
-                "cumulative": cumulative,
-                "paid_on": paid_on(cumulative),
-            }
-        )
-    household = {
-        "household_id": household_id,
-        "scheme_id": scheme_id,
-        "enrolment": h.enrolment,
-        "registration_fee": member_fee + sum((part for _, part in ledger.registration_split[1]), Decimal(0)),
-        "registration_member": member_fee,
-        "exit_date": ledger.exit_date,
-        "strike_off_date": ledger.strike_off_date,
-        "fingerprint": fingerprint,
-        "horizon": horizon,
-    }
-    return household, periods
-
-
-def register_signature(session, scheme, rules: str) -> str:
-    """A cheap digest of the whole register and receipts of the scheme (a few aggregate queries, no grouping
-    by household): any insert, deletion or change of a receipt, person or household changes it."""
-    receipts = session.execute(
-        select(func.count(), func.sum(_raw(Receipt.amount)), func.max(Receipt.id)).where(
-            queries.of_scheme(session, Receipt.scheme_id, scheme.id)
-        )
-    ).one()
-    days = queries.days_between
-    persons = session.execute(
-        select(
-            func.count(),
-            func.max(Person.id),
-            func.sum(cast(days(session, Person.enrolment_date, literal(_EPOCH)), BigInteger) * Person.id),
-            func.sum(
-                case(
-                    (
-                        Person.exit_date.isnot(None),
-                        cast(days(session, Person.exit_date, literal(_EPOCH)), BigInteger) * Person.id,
-                    ),
-                    else_=0,
-                )
-            ),
-            func.sum(cast(Person.household_id, BigInteger) * Person.id),
-        ).where(queries.of_scheme(session, Person.scheme_id, scheme.id))
-    ).one()
-    households = session.execute(
-        select(
-            Household.category,
-            func.count(),
-            func.sum(Household.id),
-            func.sum(cast(Household.product_id, BigInteger) * Household.id),
-            func.sum(cast(days(session, Household.enrolment_date, literal(_EPOCH)), BigInteger) * Household.id),
-        )
-        .where(Household.scheme_id == scheme.id)
-        .group_by(Household.category)
-        .order_by(Household.category)
-    ).all()
-    categories = session.execute(
-        select(func.count(), func.max(CategoryChange.id)).where(CategoryChange.scheme_id == scheme.id)
-    ).one()
-    # Sums come back as int (SQLite) or Decimal (PostgreSQL's numeric): written as integers either way.
-    text = repr(
-        (rules, _ints(receipts), _ints(persons), [(row[0], *_ints(row[1:])) for row in households], _ints(categories))
-    )
-    return hashlib.sha1(text.encode()).hexdigest()
-
-
-def _ints(values) -> tuple:
-    """Aggregates as plain integers (None kept), so the signature reads the same on both databases."""
-    return tuple(None if value is None else int(value) for value in values)
+# -- keeping them current (writes only) --------------------------------------------------------------------------
 
 
 def refresh(session, scheme, upto: date, *, today: date | None = None) -> int:
-    """Rebuild the stored ledgers that are stale for a report up to ``upto``; returns how many were rebuilt.
+    """Rebuild the stored ledgers that are missing, whose inputs changed, or that stop before ``upto``; returns
+    how many were rebuilt. A write, for the scheduled job and repairs — never called by a report.
 
-    Fast path: when the register's signature is the one recorded at the last check and the stored horizon
-    covers ``upto``, nothing can be stale and nothing else is read. Otherwise the households are compared one by
-    one (their fingerprints, in SQL) and only the stale ones are rebuilt with the engine.
+    The households' inputs are read in batches and compared with the stored fingerprints (contributions/stored.py);
+    the stale ones are rebuilt with periods to a year past ``upto`` (or today, when later).
     """
     session.flush()
-    rules = rules_fingerprint(session, scheme)
-    signature = register_signature(session, scheme, rules)
-    checked = session.get(ReportScheme, scheme.id)
-    if checked is not None and checked.signature == signature and checked.horizon >= upto:
-        return 0
-    stale = stale_households(session, scheme, upto, rules)
-    if stale:
-        horizon = max(upto, today or date.today()) + timedelta(days=HORIZON_DAYS)
-        rebuild(session, scheme, stale, horizon, rules)
+    horizon = max(upto, today or clock_today()) + timedelta(days=HORIZON_DAYS)
+    count = 0
+    for rules, batch in iter_inputs(session, scheme, chunk=CHUNK):
+        stored = dict(
+            session.execute(
+                select(ReportHousehold.household_id, ReportHousehold.fingerprint).where(
+                    ReportHousehold.household_id.in_(list(batch)), ReportHousehold.horizon >= upto
+                )
+            ).all()
+        )
+        stale = {
+            hid: (h, build_ledger(h)) for hid, h in batch.items() if stored.get(hid) != input_fingerprint(rules, h)
+        }
+        store_ledgers(session, scheme, stale, rules=rules, horizon=horizon)
+        count += len(stale)
+    session.flush()
+    return count
+
+
+def rebuild(session, scheme, household_ids, horizon: date | None = None) -> None:
+    """Rebuild the stored ledgers of ``household_ids`` with the contributions engine (periods to ``horizon``,
+    by default a year from today)."""
+    for rules, batch in iter_inputs(session, scheme, list(household_ids), chunk=CHUNK):
+        store_ledgers(
+            session, scheme, {hid: (h, build_ledger(h)) for hid, h in batch.items()}, rules=rules, horizon=horizon
+        )
+
+
+def covers(session, scheme, upto: date) -> bool:
+    """Whether the stored ledgers answer a report up to ``upto``: every household of the scheme is stored, and
+    stored to a horizon on or after ``upto`` (two index reads)."""
+    missing = session.scalar(
+        select(Household.id)
+        .where(
+            Household.scheme_id == scheme.id,
+            ~exists().where(ReportHousehold.household_id == Household.id),
+        )
+        .limit(1)
+    )
+    if missing is not None:
+        return False
     lowest = session.scalar(select(func.min(ReportHousehold.horizon)).where(ReportHousehold.scheme_id == scheme.id))
-    if checked is None:
-        checked = ReportScheme(scheme_id=scheme.id)
-        session.add(checked)
-    checked.signature = signature
-    checked.horizon = lowest or date.max
-    session.flush()
-    return len(stale)
-
-
-def rebuild(
-    session, scheme, household_ids: Sequence[int], horizon: date | None = None, rules: str | None = None
-) -> None:
-    """Rebuild the stored ledgers of ``household_ids`` with the contributions engine, periods to ``horizon``
-    (by default a year from today)."""
-    from mhi.contributions.services import household_inputs
-
-    ids = list(household_ids)
-    for i in range(0, len(ids), CHUNK):
-        chunk = ids[i : i + CHUNK]
-        inputs = household_inputs(session, scheme, chunk)
-        store(session, scheme, {hid: (h, build_ledger(h)) for hid, h in inputs.items()}, horizon, rules)
-
-
-def store(session, scheme, items: dict, horizon: date | None = None, rules: str | None = None) -> None:
-    """Store the ledgers of some households: ``items`` maps household id → (HouseholdInput, Ledger).
-
-    The hook for the write side: ``contributions.services.refresh_households`` can pass the inputs and ledgers
-    it has just built, so that the first report after an import finds nothing to rebuild.
-    """
-    if not items:
-        return
-    rules = rules or rules_fingerprint(session, scheme)
-    horizon = horizon or date.today() + timedelta(days=HORIZON_DAYS)
-    query, _ = _fingerprint_query(session, scheme, rules)
-    ids = list(items)
-    fingerprints = dict(session.execute(query.where(Household.id.in_(ids))).all())
-    households, periods = [], []
-    for household_id, (h, ledger) in items.items():
-        household, rows = _rows(scheme.id, household_id, h, ledger, horizon, fingerprints[household_id])
-        households.append(household)
-        periods.extend(rows)
-    session.execute(delete(ReportPeriod).where(ReportPeriod.household_id.in_(ids)))
-    session.execute(delete(ReportHousehold).where(ReportHousehold.household_id.in_(ids)))
-    session.execute(insert(ReportHousehold), households)
-    if periods:
-        session.execute(insert(ReportPeriod), periods)
-    session.flush()
+    return lowest is None or lowest >= upto
 
 
 # -- the §6 sums -----------------------------------------------------------------------------------------------
@@ -483,13 +218,28 @@ def _household_sums(session, scheme_id: int, date_from: date, date_to: date, ope
     ).one()
 
 
-def contribution_amounts(session, scheme, date_from: date, date_to: date, opening: date, *, fresh: bool = False):
-    """contributions.md §6 amounts of ``scheme`` for [F, T] (and earned since ``opening``), from the stored
-    ledgers; they are refreshed first unless ``fresh`` says the caller just did."""
+def amounts_reader(session, scheme, upto: date) -> Callable:
+    """A function (F, T, opening) → the §6 amounts, for reports of ``scheme`` ending on or before ``upto``: SQL
+    over the stored ledgers when they reach ``upto``, else the engine over ledgers loaded once (both only read)."""
+    if covers(session, scheme, upto):
+        return lambda date_from, date_to, opening: _stored_amounts(session, scheme, date_from, date_to, opening)
+    from mhi.reports.indicators import engine_contribution_amounts
+
+    engine = [build_ledger(h) for h in household_inputs(session, scheme).values()]
+    return lambda date_from, date_to, opening: engine_contribution_amounts(
+        engine, scheme.currency, date_from, date_to, opening
+    )
+
+
+def contribution_amounts(session, scheme, date_from: date, date_to: date, opening: date):
+    """contributions.md §6 amounts of ``scheme`` for [F, T] (and earned since ``opening``); reads only."""
+    return amounts_reader(session, scheme, date_to)(date_from, date_to, opening)
+
+
+def _stored_amounts(session, scheme, date_from: date, date_to: date, opening: date):
+    """The §6 amounts summed in SQL over the stored ledgers (module docstring)."""
     from mhi.reports.indicators import ContributionAmounts
 
-    if not fresh:
-        refresh(session, scheme, date_to)
     currency = scheme.currency
     unit = Fraction(10**_SCALE)
     earned: list[Fraction] = []

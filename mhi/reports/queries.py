@@ -17,9 +17,9 @@ from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, sele
 from sqlalchemy.orm import aliased
 
 from mhi.claims.models import Claim
-from mhi.contributions.models import Receipt
+from mhi.contributions.models import CoverageSpan, Receipt
 from mhi.core.money import ZERO
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.schemes.models import Benefit, Expense, Product, ProductVersion
 from mhi.subsidies.models import SubsidyReceipt
 

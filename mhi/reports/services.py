@@ -129,7 +129,8 @@ def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list
     """
     months = trend_months(end, count)
     opening = scheme.opening_date
-    ledgers.refresh(session, scheme, months[-1][1])
+    # The stored ledgers when they reach the last month, else the engine's ledgers loaded once: a read either way.
+    amounts = ledgers.amounts_reader(session, scheme, months[-1][1])
     covered = queries.beneficiaries_covered_on(session, scheme.id, [last for _, last in months])
     incurred = queries.monthly_claims_incurred(session, scheme.id, months)
     expenses = queries.monthly_expenses(session, scheme.id, months)
@@ -144,7 +145,7 @@ def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list
     running_claims = claims_before
     running_expenses = expenses_before
     for index, (first, last) in enumerate(months):
-        money = ledgers.contribution_amounts(session, scheme, first, last, opening, fresh=True)
+        money = amounts(first, last, opening)
         running_claims += incurred[index]
         running_expenses += expenses[index]
         reserves = (

@@ -8,32 +8,20 @@ patient's claim. Another scheme's or federation's pages answer 404 (core/access.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from mhi.core import sheets
-from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core import clock, sheets
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
 from mhi.reports import charts, pdf, services
 from mhi.reports import indicators as ind
 from mhi.reports.labels import LABELS, grouped_keys
+from mhi.schemes.access import federation_or_404, scheme_or_404
 
 bp = Blueprint("reports", __name__)
 
-
-def keep_report_ledgers(response):
-    """Commit what a report page built on its way: the stored contribution ledgers (``reports/ledgers.py``) are
-    derived data that reports build when missing or stale. A GET changes nothing else; without this commit the
-    request's rollback would throw them away and every later report would build them again."""
-    if request.method == "GET" and response.status_code < 400:
-        db.session.commit()
-    return response
-
-
-bp.after_request(keep_report_ledgers)
 
 TABLES = ("indicators", "benefits", "trend", "all")
 
@@ -46,7 +34,7 @@ def requested_period() -> services.Period:
             request.args.get("value"),
             request.args.get("from"),
             request.args.get("to"),
-            date.today(),
+            clock.today(),
         )
     except services.PeriodError as exc:
         abort(400, str(exc))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
+from mhi.core import clock
 from mhi.core.cli import Rejected, federation_group, import_group, info, scheme_group
 from mhi.core.db import db
 from mhi.core.validation import InputRejected
@@ -29,7 +29,7 @@ def read_json_file(path: str):
 def _run(loader, path: str, what: str) -> None:
     data = read_json_file(path)
     try:
-        summary = loader(db.session, data, today=date.today(), file=Path(path).name)
+        summary = loader(db.session, data, today=clock.today(), file=Path(path).name)
     except InputRejected as exc:
         db.session.rollback()
         for problem in exc.problems:
@@ -64,7 +64,6 @@ def init_app(app) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_expenses_command(scheme_code, dry_run, fmt, file):
     """Import expenses.csv (data-formats.md): the whole file or nothing."""
-    from mhi.core.tabular import run_import_command
-    from mhi.schemes.imports import import_expenses
+    from mhi.schemes.imports import import_expenses, run_import_command
 
     run_import_command("expenses", import_expenses, scheme_code, file, dry_run=dry_run, fmt=fmt)

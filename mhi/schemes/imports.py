@@ -1,4 +1,5 @@
-"""expenses.csv (data-formats.md): the scheme's running costs, validated as a whole, added in bulk.
+"""expenses.csv (data-formats.md): the scheme's running costs, validated as a whole, added in bulk; and
+``run_import_command``, the body of every ``flask import <kind> --scheme`` (it finds the scheme, so it lives here).
 
 ``reference`` unique in the scheme; ``category`` one of staff, premises, transport, printing, training, other;
 ``amount`` > 0; ``description`` optional. "Import behaviour": a stored reference with identical values is
@@ -7,13 +8,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import insert, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.tabular import PREVIEW_ROWS, ImportResult, import_event, new_rows, read_import_rows, stored_rows
-from mhi.core.validation import FieldError
-from mhi.schemes.models import Expense
+from mhi.core.cli import Rejected, emit_json, info
+from mhi.core.db import db
+from mhi.core.tabular import (
+    PREVIEW_ROWS,
+    ImportResult,
+    import_event,
+    lock_scheme_for_import,
+    new_rows,
+    read_import_rows,
+    read_table,
+    stored_rows,
+)
+from mhi.core.validation import FieldError, InputRejected
+from mhi.schemes.models import Expense, Scheme
 
 REQUIRED = ("reference", "date", "category", "amount")
 OPTIONAL = ("description",)
@@ -68,3 +82,38 @@ def import_expenses(
     record(session, **import_event(scheme, result, actor=actor, action="expenses", file=file))
     result.written = True
     return result
+
+
+def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_run: bool, fmt: str) -> None:
+    """The body of every ``flask import <kind>`` command (cli.md): read, import, commit or reject.
+
+    Problems go to stderr, one per line, and the command exits 1 having written nothing; otherwise the summary
+    goes to stderr and, with ``--format json``, ``{"added": N, "unchanged": M}`` to stdout.
+    """
+    session = db.session
+    scheme = session.scalar(select(Scheme).where(Scheme.code == scheme_code))
+    if scheme is None:
+        raise Rejected(f"scheme {scheme_code} is not loaded (run `scheme load` first)")
+    if not dry_run:
+        lock_scheme_for_import(session, scheme)
+    name = Path(path).name
+    try:
+        table = read_table(path)
+    except InputRejected as exc:
+        for problem in exc.problems:
+            info(str(problem))
+        raise Rejected(f"{name}: {len(exc.problems)} problem(s), nothing imported") from exc
+    result = importer(session, scheme, table.header, table.rows, dry_run=dry_run, actor=None, file=name)
+    if not result.ok:
+        session.rollback()
+        for problem in result.problems:
+            info(str(problem))
+        raise Rejected(f"{name}: {len(result.problems)} problem(s), nothing imported")
+    if dry_run:
+        session.rollback()
+        info(result.summary() + " (dry run: nothing written)")
+    else:
+        session.commit()
+        info(result.summary())
+    if fmt == "json":
+        emit_json({"added": result.added, "unchanged": result.unchanged})

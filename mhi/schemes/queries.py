@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from mhi.core.access import scheme_filter
+from mhi.schemes.access import scheme_filter
 from mhi.schemes.models import Benefit, Federation, Product, ProductVersion, Provider, Scheme
 
 

@@ -31,7 +31,7 @@ from mhi.schemes.models import (
     SubsidyProgramme,
     Tariff,
 )
-from mhi.schemes.versions import BENEFIT_FIELDS, VERSION_FIELDS
+from mhi.schemes.versions import BENEFIT_FIELDS, VERSION_FIELDS, rules_changed
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 PROVIDER_KINDS = ("health_post", "health_centre", "hospital", "clinic", "pharmacy", "laboratory", "other")
@@ -681,6 +681,9 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
                 )
                 summary.changes.append(f"provider {pr['code']} tariffs updated")
     session.flush()
+    if summary.changes and not summary.created:
+        # A version, programme or currency may have changed what every household owes: derived rows follow.
+        rules_changed(session, scheme)
     return summary
 
 

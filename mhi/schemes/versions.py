@@ -15,6 +15,7 @@ audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -58,6 +59,23 @@ BENEFIT_FIELDS = (
 )
 #: A study older than this many months no longer supports an activation (task brief).
 STUDY_VALID_MONTHS = 12
+
+
+#: What runs after a write changed a scheme's contribution rules: registered by the features downstream that
+#: keep derived rows (contributions registers the refresh of every household); schemes cannot import them.
+_RULES_CHANGED: dict[str, Callable] = {}
+
+
+def on_rules_changed(hook: Callable) -> None:
+    """Register ``hook(session, scheme)`` to run after a scheme's rules changed (once per function)."""
+    _RULES_CHANGED[f"{hook.__module__}.{hook.__qualname__}"] = hook
+
+
+def rules_changed(session, scheme) -> None:
+    """Tell the registered features that ``scheme``'s rules changed, inside the caller's transaction."""
+    session.flush()
+    for hook in _RULES_CHANGED.values():
+        hook(session, scheme)
 
 
 class VersionError(ValueError):
@@ -283,6 +301,7 @@ def activate_version(session, version: ProductVersion, study, *, today: date, ac
         raise VersionError("; ".join(problems))
     version.status = "active"
     session.flush()
+    rules_changed(session, version.product.scheme)
     record(
         session,
         actor=actor,

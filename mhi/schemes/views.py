@@ -8,10 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mhi.core.access import federation_or_404, permission_required, scheme_or_404
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.formatting import display_locale
 from mhi.schemes import queries
+from mhi.schemes.access import federation_or_404, scheme_or_404
 from mhi.schemes.forms import (
     CARD_LAYOUT_LABELS,
     INDICATOR_LABELS,

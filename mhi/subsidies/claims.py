@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from mhi.contributions.services import N_, iter_ledgers
+from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.tabular import bulk_insert
 from mhi.members.models import Household, Person
@@ -201,7 +202,7 @@ def sign_off_claim(session, programme: SubsidyProgramme, date_from: date, date_t
         received=document.received,
         households=len(document.lines),
         signed_by_id=getattr(actor, "id", None),
-        signed_at=datetime.now(),
+        signed_at=clock.stored_now(),
     )
     try:
         with session.begin_nested():

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from mhi.core.cli import import_group
-from mhi.core.tabular import run_import_command
+from mhi.schemes.imports import run_import_command
 from mhi.subsidies.imports import import_subsidy_receipts
 
 

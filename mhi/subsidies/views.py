@@ -11,10 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.core.access import in_scope_or_404, permission_required, scheme_or_404
+from mhi.core import clock
+from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg
+from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies import queries
 from mhi.subsidies.claims import ClaimError, claim_document, sign_off_claim
@@ -33,7 +35,7 @@ bp = Blueprint("subsidies", __name__)
 def index(code: str):
     """The funders' statement over [from, to] (this year by default), by month, quarter or year."""
     scheme = scheme_or_404(code)
-    date_to = day_arg("to") if request.args.get("to") else date(date.today().year, 12, 31)
+    date_to = day_arg("to") if request.args.get("to") else date(clock.today().year, 12, 31)
     date_from = day_arg("from") if request.args.get("from") else date(date_to.year, 1, 1)
     period = request.args.get("period", "quarter")
     if period not in queries.PERIODS or date_from > date_to:
@@ -178,7 +180,7 @@ def _claim_file(documents, fmt: str, country: str | None):
 @permission_required("funder.read")
 def funder_home():
     """The programmes the funder follows: the claims sent, and due / received / outstanding over time."""
-    date_to = day_arg("to") if request.args.get("to") else date(date.today().year, 12, 31)
+    date_to = day_arg("to") if request.args.get("to") else date(clock.today().year, 12, 31)
     date_from = day_arg("from") if request.args.get("from") else date(date_to.year - 1, 1, 1)
     if date_from > date_to:
         abort(400)

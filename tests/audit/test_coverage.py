@@ -27,7 +27,6 @@ WRITES = ("add", "add_all", "delete", "merge")
 NOT_AUDITED = {
     # Derived from the receipts and the register, recomputed at will: the changes that cause them are audited.
     "mhi/contributions/services.py:refresh_households",
-    "mhi/contributions/services.py:derive_new_households",
     # A display preference of the account's owner, not a right or a record.
     "mhi/auth/operations.py:set_user_locale",
     # Print jobs of member cards: a file being made, nothing about a member changes.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mhi.cards.qr import qr_matrix, qr_widget
+from mhi.core.qr import qr_matrix, qr_widget
 
 VALUES = [f"NDG-{n:06d}" for n in range(0, 400, 7)] + [
     "M1",

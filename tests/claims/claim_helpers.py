@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from mhi.auth.models import User
 from mhi.claims.services import ClaimEntry
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.contributions.models import CoverageSpan
+from mhi.members.models import Household, Person
 from mhi.schemes.models import Product, Provider, Scheme
 from mhi.schemes.services import load_scheme
 

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import and_, func, or_, select
 
-from mhi.contributions.models import Receipt
+from mhi.contributions.models import CoverageSpan, Receipt
 from mhi.core.db import db
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.schemes.cli import read_json_file
 from mhi.schemes.models import Expense, Scheme
 from mhi.schemes.services import load_federation, load_scheme

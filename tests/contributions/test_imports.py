@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from mhi.contributions.models import Receipt
+from mhi.contributions.models import CoverageSpan, Receipt
 from mhi.core.tabular import read_table, safe_cell, write_csv
 from mhi.core.validation import InputRejected
-from mhi.members.models import CoverageSpan, Household
+from mhi.members.models import Household
 from tests.members.helpers import counts, enrol, scheme_with_programme, write
 
 RECEIPTS = "receipt_no,household_ref,date,amount,method,collector\n"

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 
 from mhi.claims.models import Claim
+from mhi.contributions.models import CoverageSpan
 from mhi.feasibility import services
 from mhi.feasibility.experience import experience_study_input, last_twelve_months, product_experience
 from mhi.feasibility.method import parse_study, run_study
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.schemes.models import Product, ProductVersion
 from tests.conftest import EXAMPLES
 from tests.factories import make_scheme

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mhi.contributions.models import Receipt
+from mhi.contributions.models import CoverageSpan, Receipt
+from mhi.contributions.services import refresh_households
 from mhi.core.audit import AuditEvent
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from mhi.members.services import PersonData, enrol_household
 from mhi.schemes.models import Expense, SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
@@ -61,6 +62,7 @@ def enrol(session, scheme, ref: str = "H-001", enrolment: date = date(2025, 1, 1
     persons = [person("Awa", "head", enrolment)]
     persons += [person(f"Child{i}", "child", enrolment, born=date(2015, 1, 1)) for i in range(others)]
     household = enrol_household(session, scheme, ref=ref, product_code="BASE", persons=persons, **kw)
+    refresh_households(session, scheme, [household.id])  # the caller refreshes (members/services.py)
     session.commit()
     return household
 

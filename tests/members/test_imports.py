@@ -9,9 +9,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from mhi.contributions.imports import import_register as import_members
+from mhi.contributions.models import CoverageSpan
 from mhi.core.tabular import read_table
-from mhi.members.imports import import_members
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
 from tests.members.helpers import MEMBERS_HEADER, counts, scheme_with_programme, write
 
 GOOD = [

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from mhi.contributions.services import record_receipt
+from mhi.contributions.queries import households_in_arrears
+from mhi.contributions.services import record_receipt, refresh_households
 from mhi.members.queries import (
     about_to_lapse_table,
     arrears_table,
     households_about_to_lapse,
-    households_in_arrears,
     households_struck_off,
     search_register,
     struck_off_table,
@@ -45,6 +45,7 @@ def scheme(session):
         village="Pout",
         persons=[person("Moussa", "head", E, last="Ndiaye", sex="M"), person("Awa", "spouse", E, last="Ndour")],
     )
+    refresh_households(session, scheme)  # the caller of the register's services refreshes
     session.commit()
     return scheme
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from mhi.contributions.services import refresh_households
 from mhi.core.audit import AuditEvent
 from mhi.members.models import Household, Person
 from mhi.members.services import (
@@ -120,6 +121,7 @@ def test_exit_rules(session, scheme):
     with pytest.raises(RegisterError, match="already left"):
         record_exit(session, head, date=date(2025, 2, 2), reason="death")
     record_household_exit(session, household, date=date(2025, 2, 5), reason="resignation")
+    refresh_households(session, scheme, [household.id])  # the caller refreshes (members/services.py)
     session.commit()
     assert household.exit_date == date(2025, 2, 5)
     assert {p.exit_reason for p in household.persons} == {"death", "resignation"}

@@ -26,11 +26,11 @@ from sqlalchemy import func, select
 from mhi.claims.models import Claim
 from mhi.claims.services import ClaimEntry, submit_claim
 from mhi.contributions.imports import import_contributions
-from mhi.contributions.models import Receipt
+from mhi.contributions.imports import import_register as import_members
+from mhi.contributions.models import CoverageSpan, Receipt
 from mhi.contributions.services import record_receipt, refresh_households
-from mhi.core.tabular import run_import_command
-from mhi.members.imports import import_members
-from mhi.members.models import CoverageSpan, Household, Person
+from mhi.members.models import Household, Person
+from mhi.schemes.imports import run_import_command
 from mhi.schemes.models import Scheme
 from tests.claims import claim_helpers
 from tests.factories import records

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from mhi.contributions.services import record_receipt
+from mhi.contributions.services import record_receipt, refresh_households
 from mhi.members.services import enrol_household
 from tests.factories import login, make_user, records
 from tests.members.helpers import person
@@ -47,6 +47,7 @@ def exporting(app, client):
                 village=HOSTILE_VILLAGE,
                 phone="+221 76 352 37 08" if index % 2 else "-1+cmd",
             )
+        refresh_households(session, scheme)  # the caller of the register's services refreshes
         session.commit()
         household = enrol_household(
             session, scheme, ref="H-PAID", product_code="BASE", persons=[person("Awa", "head", E)]

@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from mhi.claims.imports import import_claims
 from mhi.contributions.imports import import_contributions
+from mhi.contributions.imports import import_register as import_members
 from mhi.core.db import db
 from mhi.core.tabular import read_table
 from mhi.core.validation import InputRejected
-from mhi.members.imports import import_members
 from mhi.members.models import Person
 from mhi.schemes.imports import import_expenses
 from mhi.schemes.models import Scheme
