@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load test: the demo (300 households per scheme) in a fresh PostgreSQL database `mhi_load` on 127.0.0.1, served
-# by gunicorn (2 workers, production settings) on loopback, driven by locust headless: 50 users for 2 minutes
+# by gunicorn (2 workers of 4 threads, production settings) on loopback, driven by locust headless: 50 users for 2 minutes
 # (bench/load/locustfile.py). Prints requests, failures and p95 per endpoint and overall, then stops gunicorn.
 #
 #   bench/load/run_load.sh                   # from the repository root, after `make install`
@@ -23,6 +23,7 @@ USERS=${USERS:-50}
 SPAWN_RATE=${SPAWN_RATE:-10}
 RUN_TIME=${RUN_TIME:-2m}
 WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-4}
 OUT=${OUT:-test-artifacts/load}
 export PGUSER
 
@@ -57,8 +58,8 @@ else
 fi
 echo "machine: $(nproc) cores; $(uptime)"
 
-echo "=== gunicorn, $WORKERS workers, on $HOST"
-"$BIN/gunicorn" --workers "$WORKERS" --bind "127.0.0.1:$PORT" --access-logfile "$OUT/access.log" \
+echo "=== gunicorn, $WORKERS workers of $THREADS threads, on $HOST"
+"$BIN/gunicorn" --workers "$WORKERS" --threads "$THREADS" --bind "127.0.0.1:$PORT" --access-logfile "$OUT/access.log" \
     --error-logfile "$OUT/gunicorn.log" 'mhi:create_app()' &
 GUNICORN=$!
 stop_gunicorn() {

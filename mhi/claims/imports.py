@@ -16,9 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mhi.claims.models import Claim
+from mhi.claims.models import Claim, ClaimDecision, ClaimLine
 from mhi.claims.rules import CASH, PAYING_STATUSES
 from mhi.claims.services import IN_LIMIT, ClaimEntry, decide_and_store, scheme_benefit_kinds
+from mhi.contributions.services import ANALYZE_ROWS, analyze
 from mhi.core import clock
 from mhi.core import validation as v
 from mhi.core.tabular import Cell, ImportResult, check_columns, read_table, records
@@ -279,6 +280,9 @@ def import_claims(
             recorded_on=recorded_on or clock.today(),
         )
         result.paid_on_ignored = stored_claims.paid_on_ignored
+        if len(new_entries) >= ANALYZE_ROWS:
+            # A bulk load: refresh the planner's statistics (PostgreSQL may run without autovacuum).
+            analyze(session, Claim.__table__, ClaimLine.__table__, ClaimDecision.__table__)
     result.written = not dry_run
     return result
 

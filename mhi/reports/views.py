@@ -83,11 +83,12 @@ def _trend_charts(points: list[services.TrendPoint], scheme) -> list[tuple[str, 
 @bp.get("/schemes/<code>/indicators")
 @permission_required("figures.read")
 def scheme(code: str):
-    """The scheme's indicators for the chosen period, with lights, per-benefit figures and the trend."""
+    """The scheme's indicators for the chosen period, with lights and per-benefit figures. The 24-month trend is
+    a page of its own (``scheme_trend``): it is 24 months of the same sums, too heavy for the page a manager opens
+    several times a day on a large register (docs/decisions.md)."""
     scheme = scheme_or_404(code)
     period = requested_period()
     report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
-    points = services.monthly_trend(db.session, scheme, period.end)
     return render_template(
         "reports/scheme.html",
         scheme=scheme,
@@ -96,6 +97,22 @@ def scheme(code: str):
         sections=grouped_keys(),
         labels=LABELS,
         kinds=ind.KIND,
+        query=_query_args(period),
+    )
+
+
+@bp.get("/schemes/<code>/indicators/trend")
+@permission_required("figures.read")
+def scheme_trend(code: str):
+    """The scheme's last 24 months up to the chosen period's end: membership, collection rate, incurred claims
+    ratio and reserves in months of claims, month by month (charts and downloads)."""
+    scheme = scheme_or_404(code)
+    period = requested_period()
+    points = services.monthly_trend(db.session, scheme, period.end)
+    return render_template(
+        "reports/trend.html",
+        scheme=scheme,
+        period=period,
         trend=_trend_charts(points, scheme),
         query=_query_args(period),
     )

@@ -221,8 +221,11 @@ def test_manager_opens_the_indicators_and_downloads_the_pdf(page, console, demo)
     expect(page.get_by_role("heading", level=1)).to_contain_text(demo.scheme_name)
     expect(page.get_by_role("heading", name="Per benefit")).to_be_visible()
     assert page.locator("table tbody tr").count() > 10, "the dashboard lists its indicators"
-    expect(page.locator("svg").first).to_be_visible()  # the trend charts
     journey.shot(page, "indicators")
+    page.get_by_role("link", name="Show the last 24 months month by month").click()
+    expect(page).to_have_url(re.compile(rf"/schemes/{code}/indicators/trend"))
+    expect(page.locator("svg").first).to_be_visible()  # the trend charts
+    page.go_back()
 
     link = page.get_by_role("link", name="PDF report")
     href = urljoin(page.url, link.get_attribute("href"))

@@ -51,8 +51,12 @@ def test_dashboard_shows_every_indicator_and_light(client, setup):
     for label in ("Collection rate", "Reserves in months of claims", "Cases per 1,000 person-years"):
         assert label in page
     assert "light-red" in page and "light-green" in page
-    assert page.count("<svg") >= 4  # the four trend charts
+    assert "<svg" not in page, "the 24-month trend is a page of its own, not computed for the dashboard"
+    assert f"/schemes/MUT-A/indicators/trend?{QUERY}" in page.replace("&amp;", "&")
     assert not has_inline_script(page) and "style=" not in page  # CSP: no inline script or style
+    trend = client.get(f"/schemes/MUT-A/indicators/trend?{QUERY}").get_data(as_text=True)
+    assert trend.count("<svg") >= 4  # the four trend charts
+    assert not has_inline_script(trend) and "style=" not in trend
 
 
 @pytest.mark.parametrize("kind,value", [("year", "2025"), ("quarter", "2025-Q2"), ("month", "2025-03")])
