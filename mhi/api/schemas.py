@@ -67,6 +67,10 @@ class EligibilityArgs(Strict):
     on = fields.Date(metadata={"description": "the day asked about (today by default)"})
 
 
+class AccountArgs(Strict):
+    on = fields.Date(metadata={"description": "the day asked about (today by default)"})
+
+
 class PeriodArgs(Strict):
     kind = fields.String(validate=validate.OneOf(["month", "quarter", "year", "range"]))
     value = fields.String(metadata={"description": "2025, 2025-Q1 or 2025-03 (with kind)"})
@@ -175,6 +179,26 @@ class HouseholdOut(Schema):
 class HouseholdSummary(HouseholdOut):
     class Meta:
         exclude = ("persons",)
+
+
+class AccountOut(Schema):
+    household_ref = fields.String()
+    on = fields.Date()
+    currency = fields.String()
+    status = fields.String(metadata={"description": "covered, grace or not_covered (contributions.md §4)"})
+    reason = fields.String(
+        allow_none=True, metadata={"description": "not covered: not_enrolled, unpaid, struck_off or exited"}
+    )
+    reason_date = fields.Date(allow_none=True)
+    covered_until = fields.Date(allow_none=True)
+    paid_until = fields.Date(allow_none=True, metadata={"description": "null with paid_until_unbounded: no end"})
+    paid_until_unbounded = fields.Boolean()
+    next_due_amount = fields.String(allow_none=True)
+    next_due_date = fields.Date(allow_none=True)
+    arrears = fields.String(metadata={"description": "arrears on the day (contributions.md §5)"})
+    paid_total = fields.String(metadata={"description": "C(on): receipts counted to the day"})
+    strike_off_date = fields.Date(allow_none=True)
+    exit_date = fields.Date(allow_none=True)
 
 
 class PageOut(Schema):

@@ -23,7 +23,7 @@ from mhi.claims.models import Claim
 from mhi.claims.services import ClaimError
 from mhi.claims.views import claim_document, claim_from_json, eligibility_document
 from mhi.contributions.models import Receipt
-from mhi.contributions.services import ContributionError, record_receipt, reverse_receipt
+from mhi.contributions.services import ContributionError, household_account, record_receipt, reverse_receipt
 from mhi.core import clock
 from mhi.core.access import permission_required
 from mhi.core.db import db
@@ -203,6 +203,24 @@ def household(code: str, ref: str):
     scheme = scheme_or_404(code)
     item = _household_or_404(scheme, ref)
     return schemas.HouseholdOut().dump(queries.household_view(item, item.product.code, with_persons=True))
+
+
+@bp.get("/schemes/<code>/households/<path:ref>/account")
+@permission_required("register.read", tokens=True)
+@documented("Read a household's account", args=schemas.AccountArgs, answer=schemas.AccountOut, errors=(400, 404))
+def household_account_view(code: str, ref: str):
+    """The household's cover and contributions on a day: status and reason, paid until, next due, arrears —
+    the household page's account, from the same function (``contributions.services.household_account``)."""
+    scheme = scheme_or_404(code)
+    args = read_args(schemas.AccountArgs)
+    item = _household_or_404(scheme, ref)
+    account = household_account(db.session, item, args.get("on") or clock.today())
+    money = {
+        name: None if getattr(account, name) is None else str(getattr(account, name))
+        for name in ("next_due_amount", "arrears", "paid_total")
+    }
+    paid_until = None if account.paid_until_unbounded else account.paid_until
+    return schemas.AccountOut().dump({**vars(account), **money, "paid_until": paid_until, "household_ref": item.ref})
 
 
 @bp.post("/schemes/<code>/households")

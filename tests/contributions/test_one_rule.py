@@ -1,6 +1,7 @@
 """One rule, one function: every screen that shows "arrears at T" agrees with ``Ledger.arrears`` for every
 household of the ndiagane example on several days — the arrears list, the household page, the statement's
-closing balance, and the report's stored ledgers (summed, and household by household). The version in force
+closing balance, the API's account of the household, and the report's stored ledgers (summed, and household by
+household). The version in force
 and the reasons for no cover are checked against their one function too."""
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from mhi.core.dates import version_on
 from mhi.members.models import Household
 from mhi.reports import ledgers
 from mhi.schemes.models import Scheme
+from tests.api.helpers import bearer, token_for
 from tests.conftest import EXAMPLES
+from tests.factories import make_user
 
 EXAMPLE = EXAMPLES / "ndiagane"
 SCHEMES = ("MUT-NDIAGANE", "MUT-POUT")
@@ -39,9 +42,12 @@ def example(runner, session):
     return [session.scalar(select(Scheme).where(Scheme.code == code)) for code in SCHEMES]
 
 
-def test_arrears_agree_everywhere(session, example):
+def test_arrears_agree_everywhere(app, client, session, example):
     owing_somewhere = 0
     for scheme in example:
+        clerk = make_user(session, "clerk", scheme=scheme)
+        session.commit()
+        headers = bearer(token_for(app, clerk))
         engine = dict(iter_ledgers(session, scheme))
         households = {h.id: h for h in session.scalars(select(Household).where(Household.scheme_id == scheme.id))}
         assert set(engine) == set(households) and households
@@ -56,6 +62,13 @@ def test_arrears_agree_everywhere(session, example):
             for hid, household in households.items():
                 account = household_page(session, household, day).account
                 assert account.arrears == truth[hid], (household.ref, day)
+                api = client.get(
+                    f"/api/v1/schemes/{scheme.code}/households/{household.ref}/account?on={day}", headers=headers
+                )
+                assert api.status_code == 200, api.get_data(as_text=True)
+                document = api.get_json()
+                assert Decimal(document["arrears"]) == truth[hid], (household.ref, day)
+                assert (document["status"], document["reason"]) == (account.status, account.reason)
                 if engine[hid].status(day).reason not in ("exited", "struck_off"):
                     closing = statement_balance(account, household, date(day.year, 1, 1), day).closing
                     assert max(closing, Decimal(0)) == truth[hid], (household.ref, day)
