@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from mhi.contributions.services import record_receipt
+from mhi.contributions.services import record_receipt, refresh_households
 from mhi.members.services import enrol_household
 from mhi.messaging.gateways import FileGateway, GatewayError, HttpGateway
 from mhi.messaging.models import OutboxMessage
@@ -81,6 +81,7 @@ def household(session, scheme, ref: str, phone: str, language: str = ""):
         session, scheme, ref=ref, product_code="BASE", language=language,
         persons=[person("Awa", "head", E, phone=phone)],
     )  # fmt: skip
+    refresh_households(session, scheme, [created.id])  # the caller refreshes what the register touched
     session.commit()
     return created
 
