@@ -1,8 +1,10 @@
 """Loading federations and schemes from their files (data-formats.md), and the rules-in-force lookups.
 
 ``load_federation`` and ``load_scheme`` are idempotent: the same file twice changes nothing. A changed file
-updates names and adds new codes; a product whose rules changed gets a new version effective from the load day
-(rules never change retroactively), marked ``source="file"``; changed pool rules likewise get a new dated row.
+updates names and adds new codes; a product whose rules changed gets a new version effective from the load's
+effective date (``--effective-from``, default the load day), marked ``source="file"``, and a programme whose share
+or categories changed new dated terms from that day (periods starting before it keep the old ones); changed pool
+rules likewise get a new dated row. After a change every household's derived rows follow in the same transaction.
 Services flush, never commit: the command or view owns the transaction.
 """
 
