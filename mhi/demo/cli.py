@@ -55,7 +55,10 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
 
 
 def _import(session, scheme, kind: str, importer, rows: list[dict]) -> None:
-    """One demo file through its importer, as a real file would go; a problem stops the demo."""
+    """One demo file through its importer, as a real file would go; a problem stops the demo. An empty file (a
+    tiny demo whose funders owe nothing yet) is not imported."""
+    if not rows:
+        return
     header, table = _table(rows)
     result = importer(session, scheme, header, table, dry_run=False, actor=None, file=f"demo {kind}")
     if not result.ok:
