@@ -173,3 +173,22 @@ def test_benefit_pairs(session, setup):
         ("HOSP", False),
         ("MAT", True),
     ]
+
+
+def test_activation_in_a_closed_pool_period_is_refused(session, setup):
+    """A version taking effect on or before the end of a closed pool settlement would change settled figures."""
+    from mhi.pooling.models import PoolSettlement
+    from tests.factories import make_federation
+
+    federation = make_federation(session, "FED-V")
+    setup["scheme"].federation_id = federation.id
+    session.add(
+        PoolSettlement(
+            federation_id=federation.id, period_from=date(2026, 1, 1), period_to=date(2026, 6, 30), status="closed",
+            opening_balance=Decimal(0), closing_balance=Decimal(0), result={},
+        )
+    )  # fmt: skip
+    session.flush()
+    with pytest.raises(versions.VersionError, match="closed pool settlement of 2026-01-01 to 2026-06-30"):
+        versions.activate_version(session, setup["draft"], setup["study"], today=TODAY, actor=setup["manager"])
+    session.rollback()

@@ -94,6 +94,6 @@ def test_rule_change_rebuilds_everything(session, currency):
     scheme = builders.build_hand_scheme(session, currency=currency)
     ledgers.refresh(session, scheme, builders.T)
     programme = scheme.programmes[0]
-    programme.share = Decimal("0.25")
+    programme.terms[0].share = Decimal("0.25")  # changed behind the application's back
     session.flush()
     assert ledgers.refresh(session, scheme, builders.T) == 6
