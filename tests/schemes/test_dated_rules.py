@@ -185,7 +185,6 @@ def test_a_change_on_or_before_a_closed_pool_period_is_refused(app, runner, tmp_
 def test_a_programme_edited_on_screen_refreshes_every_household(app, runner):
     _load(runner)
     with app.app_context():
-        scheme = db.session.scalar(select(Scheme).where(Scheme.code == SCHEME))
         programme = db.session.scalar(select(SubsidyProgramme).where(SubsidyProgramme.code == "CMU-50"))
         stored = dict(db.session.execute(select(Household.ref, Household.strike_off_date)).all())
         terms = change_programme_terms(
