@@ -17,7 +17,7 @@ from mhi.contributions.models import CoverageSpan, ReportHousehold, ReportPeriod
 from mhi.contributions.services import ledger_for, refresh_scheme
 from mhi.core.db import db
 from mhi.members.models import Household
-from mhi.schemes.models import Scheme, SubsidyProgramme
+from mhi.schemes.models import SubsidyProgramme
 from mhi.schemes.programmes import terms_on
 from mhi.schemes.services import change_programme_terms
 from mhi.schemes.versions import _RULES_CHANGED, VersionError
