@@ -6,6 +6,8 @@ the ``Ledger`` then answers every question of contributions.md cheaply: its peri
 report needs for [F, T] (§6).
 
 Decisions where the spec is silent (the brief of this module):
+- Subsidy programmes' share and categories are dated too (``Programme.terms``): a period takes the terms in
+  force on its start_k, the registration fee those at E.
 - Products change by effective-dated versions (data-formats.md "scheme.json"). The period grid
   (``period_months``), the grace and the lapse come from the version in force at E; each period's amount
   and basis come from the version in force on its start_k; the registration fee from the version at E.
@@ -39,6 +41,7 @@ from functools import lru_cache
 
 from mhi.core.dates import add_months, version_on
 from mhi.core.money import minor_units, split_cumulative
+from mhi.schemes.programmes import ProgrammeTerms, terms_on
 
 #: ``paid_until`` of a household whose dues from some period on are all 0 and paid (contributions.md §3).
 UNBOUNDED = date.max
@@ -63,13 +66,23 @@ class Terms:
 
 @dataclass(frozen=True)
 class Programme:
-    """A subsidy programme; a household's programmes are given in scheme.json order (contributions.md §2)."""
+    """A subsidy programme; a household's programmes are given in scheme.json order (contributions.md §2).
+
+    ``terms`` are its dated shares and categories in date order (``mhi.schemes.programmes``), read with
+    ``terms_on`` on each period's start; without them ``share`` and ``categories`` hold throughout.
+    """
 
     code: str
     categories: frozenset[str]
     share: Decimal
     valid_from: date
     valid_to: date | None
+    terms: tuple[ProgrammeTerms, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.terms:
+            first = ProgrammeTerms(self.valid_from, self.share, frozenset(self.categories))
+            object.__setattr__(self, "terms", (first,))
 
 
 @dataclass(frozen=True)
@@ -225,12 +238,13 @@ def _effective_shares(programmes: Sequence[Programme], category: str, day: date)
     shares: list[Decimal] = []
     used = _ZERO
     for programme in programmes:
-        if category not in programme.categories or day < programme.valid_from:
+        if day < programme.valid_from or (programme.valid_to is not None and day > programme.valid_to):
             continue
-        if programme.valid_to is not None and day > programme.valid_to:
+        terms = terms_on(programme, day)  # the terms in force on the period's start (§2)
+        if category not in terms.categories:
             continue
         # Each effective share is capped by what the earlier ones left, so together they never pass 1.
-        share = min(programme.share, _ONE - used)
+        share = min(terms.share, _ONE - used)
         used += share
         codes.append(programme.code)
         shares.append(share)
@@ -283,6 +297,7 @@ class Ledger:
                 events.append(exit_)
         for programme in self._programmes:
             events.append(programme.valid_from)
+            events.extend(terms.effective_from for terms in programme.terms)
             if programme.valid_to is not None:
                 events.append(programme.valid_to + timedelta(days=1))
         # Between two of these days a period looks like the one before it, so it is copied, not recomputed.

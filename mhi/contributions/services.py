@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.util import identity_key
 
 from mhi.contributions.models import CoverageSpan, Receipt, ReportHousehold, ReportPeriod
@@ -34,6 +35,7 @@ from mhi.core.validation import FieldError
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
 from mhi.schemes.operators import OperatorError, usable_operator
+from mhi.schemes.programmes import ProgrammeTerms
 from mhi.schemes.versions import on_rules_changed
 
 #: Imports of at least this many rows refresh the planner's statistics afterwards (``analyze``).
@@ -82,7 +84,12 @@ class _SchemeRules:
     @property
     def fingerprint(self) -> str:
         """A digest of the rules every household's ledger depends on (stored with each ledger)."""
-        text = repr((self.currency, sorted(self.terms.items()), self.programmes))
+        # Categories sorted: a frozenset's order changes from one process to the next.
+        programmes = [
+            (p.code, p.valid_from, p.valid_to, [(t.effective_from, t.share, sorted(t.categories)) for t in p.terms])
+            for p in self.programmes
+        ]
+        text = repr((self.currency, sorted(self.terms.items()), programmes))
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -109,20 +116,26 @@ def _scheme_rules(session, scheme: Scheme) -> _SchemeRules:
                 ),
             )
         )
-    programmes = [
-        Programme(
-            code=p.code,
-            categories=frozenset(p.categories or ()),
-            share=p.share,
-            valid_from=p.valid_from,
-            valid_to=p.valid_to,
+    programmes = []
+    for p in session.execute(
+        select(SubsidyProgramme)
+        .where(SubsidyProgramme.scheme_id == scheme.id)
+        .order_by(SubsidyProgramme.position, SubsidyProgramme.id)
+        .options(selectinload(SubsidyProgramme.terms))
+    ).scalars():
+        dated = tuple(ProgrammeTerms(t.effective_from, t.share, frozenset(t.categories or ())) for t in p.terms)
+        if not dated:
+            raise ContributionError(f"programme {p.code} has no terms")
+        programmes.append(
+            Programme(
+                code=p.code,
+                categories=dated[0].categories,
+                share=dated[0].share,
+                valid_from=p.valid_from,
+                valid_to=p.valid_to,
+                terms=dated,
+            )
         )
-        for p in session.execute(
-            select(SubsidyProgramme)
-            .where(SubsidyProgramme.scheme_id == scheme.id)
-            .order_by(SubsidyProgramme.position, SubsidyProgramme.id)
-        ).scalars()
-    ]
     return _SchemeRules(dict(terms), programmes, scheme.currency)
 
 

@@ -6,7 +6,8 @@ are imported), in one transaction: a failure leaves the database empty.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import click
 from sqlalchemy import func, select
@@ -19,11 +20,13 @@ from mhi.core import clock
 from mhi.core.cli import Rejected, info
 from mhi.core.db import db
 from mhi.core.validation import InputRejected
-from mhi.demo.generator import generate
+from mhi.demo.generator import STUDY_SCHEME, demo_study, generate, subsidy_receipt_rows
+from mhi.feasibility.services import save_study
 from mhi.schemes.imports import import_expenses
-from mhi.schemes.models import Federation, Scheme
+from mhi.schemes.models import Federation, Product, ProductVersion, Scheme
 from mhi.schemes.services import load_federation, load_scheme
 from mhi.subsidies.imports import import_subsidy_receipts
+from mhi.subsidies.queries import programme_statement
 
 #: The demo's password for every account (printed; a demo database holds no real data).
 DEMO_PASSWORD = "demo-mhi-2026"
@@ -51,6 +54,35 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     return header, [[row[c] for c in header] for row in rows]
 
 
+def _import(session, scheme, kind: str, importer, rows: list[dict]) -> None:
+    """One demo file through its importer, as a real file would go; a problem stops the demo."""
+    header, table = _table(rows)
+    result = importer(session, scheme, header, table, dry_run=False, actor=None, file=f"demo {kind}")
+    if not result.ok:
+        raise InputRejected(result.problems)
+
+
+def quarterly_dues(session, scheme: Scheme, today: date) -> dict[tuple[str, date], Decimal]:
+    """What each programme owes per quarter since the scheme opened (the funders' statement: the indicators'
+    ``subsidies_due``, programme by programme), keyed by (programme code, quarter start)."""
+    statements = programme_statement(session, scheme, scheme.opening_date, today - timedelta(days=1), period="quarter")
+    return {(statement.code, line.start): line.due for statement in statements for line in statement.lines}
+
+
+def _attach_study(session, scheme: Scheme, today: date) -> None:
+    """The scheme's BASE package was decided on a feasibility study (run a little after the scheme opened): its
+    version carries it, so the product's experience is compared with the study's assumptions."""
+    now = datetime.combine(today, time(9)) - timedelta(days=30)
+    study = save_study(session, demo_study(), scheme=scheme, federation_id=None, actor=None, now=now)
+    version = session.scalar(
+        select(ProductVersion)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .where(Product.scheme_id == scheme.id, Product.code == "BASE")
+    )
+    version.study_id = study.id
+    session.flush()
+
+
 def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tuple[str, str, str]]:
     """Load the demo into ``session`` (flushed, not committed); return the logins (e-mail, role, scope)."""
     federation_data, schemes = generate(today, households_per_scheme)
@@ -59,17 +91,16 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
     for demo in schemes:
         load_scheme(session, demo.setup, today=today)
         scheme = session.scalar(select(Scheme).where(Scheme.code == demo.setup["code"]))
-        for kind, importer, rows in (
-            ("members", import_register, demo.members),
-            ("contributions", import_contributions, demo.contributions),
-            ("subsidy receipts", import_subsidy_receipts, demo.subsidy_receipts),
-            ("claims", import_claims, demo.claims),
-            ("expenses", import_expenses, demo.expenses),
-        ):
-            header, table = _table(rows)
-            result = importer(session, scheme, header, table, dry_run=False, actor=None, file=f"demo {kind}")
-            if not result.ok:
-                raise InputRejected(result.problems)
+        _import(session, scheme, "members", import_register, demo.members)
+        _import(session, scheme, "contributions", import_contributions, demo.contributions)
+        # The funders pay what their programmes owe, quarter by quarter: known once the register and the receipts
+        # (which set strike-off dates, after which nothing is due) are in.
+        rows = subsidy_receipt_rows(demo, quarterly_dues(session, scheme, today))
+        _import(session, scheme, "subsidy receipts", import_subsidy_receipts, rows)
+        _import(session, scheme, "claims", import_claims, demo.claims)
+        _import(session, scheme, "expenses", import_expenses, demo.expenses)
+        if scheme.code == STUDY_SCHEME:
+            _attach_study(session, scheme, today)
     logins = [("admin@demo.mhi", "admin", "")]
     # The demo's accounts keep their printed password: no change is asked at their first sign-in.
     create_user(

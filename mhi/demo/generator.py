@@ -1,5 +1,5 @@
 """Generate a demo federation: set-up dicts (as federation.json / scheme.json) and CSV rows (as members.csv,
-contributions.csv, subsidy_receipts.csv, claims.csv, expenses.csv), seeded so that every run is the same for a
+contributions.csv, claims.csv, expenses.csv; subsidy_receipts.csv once the dues are known), seeded so that every run is the same for a
 given reference day.
 
 Households follow the behaviours schemes see: regular payers, prepayers, late payers who lapse and come back,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from mhi.core.dates import add_months
 
@@ -76,6 +77,17 @@ SCHEMES = [
 ]
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """A funder's payment of one programme's quarter; its amount is what the quarter owes (``subsidy_receipt_rows``)."""
+
+    reference: str
+    programme_code: str
+    quarter_from: date
+    quarter_to: date
+    day: date
+
+
 @dataclass
 class DemoScheme:
     """One demo scheme: its scheme.json dict and its CSV rows."""
@@ -83,7 +95,7 @@ class DemoScheme:
     setup: dict
     members: list[dict] = field(default_factory=list)
     contributions: list[dict] = field(default_factory=list)
-    subsidy_receipts: list[dict] = field(default_factory=list)
+    subsidy_transfers: list[Transfer] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)
     expenses: list[dict] = field(default_factory=list)
 
@@ -220,7 +232,7 @@ def generate(today: date, households_per_scheme: int = 60, seed: int = 2026) -> 
     for code, name, villages, target in SCHEMES:
         demo = DemoScheme(setup=scheme_setup(code, name, opening, target))
         _households(rng, demo, code.split("-")[1], villages, opening, today, households_per_scheme)
-        _subsidy_receipts(rng, demo, opening, today)
+        _subsidy_transfers(rng, demo, opening, today)
         _expenses(rng, demo, code.split("-")[1], opening, today)
         schemes.append(demo)
     return federation, schemes
@@ -341,22 +353,89 @@ def _households(rng, demo: DemoScheme, prefix: str, villages, opening: date, tod
                 )
 
 
-def _subsidy_receipts(rng, demo: DemoScheme, opening: date, today: date) -> None:
-    """Quarterly transfers from the State, somewhat late, as they usually are."""
+def _subsidy_transfers(rng, demo: DemoScheme, opening: date, today: date) -> None:
+    """When the State pays each quarter's subsidies: 10 to 40 days after the quarter ends, as it usually does.
+
+    How much is not decided here: each transfer pays exactly what the programme owes for its quarter (the
+    ``subsidies_due`` of the indicators, per programme), which the demo computes once the register and the
+    receipts are loaded (``mhi.demo.cli``). The quarters whose transfer has not arrived by the demo's day are the
+    deliberate outstanding amount: what the funder still owes.
+    """
     n = 0
     quarter = opening
-    while add_months(quarter, 4) < today:
-        for code, amount in (("CMU-50", rng.randint(150, 260) * 1000), ("CMU-IND", rng.randint(10, 30) * 1000)):
+    while add_months(quarter, 3) < today:
+        for code in ("CMU-50", "CMU-IND"):
+            day = add_months(quarter, 3) + timedelta(days=rng.randint(10, 40))
+            if day >= today:
+                continue
             n += 1
-            demo.subsidy_receipts.append(
+            demo.subsidy_transfers.append(
+                Transfer(
+                    reference=f"OV-{demo.setup['code'].split('-')[1]}-{n:03d}",
+                    programme_code=code,
+                    quarter_from=quarter,
+                    quarter_to=add_months(quarter, 3) - timedelta(days=1),
+                    day=day,
+                )
+            )
+        quarter = add_months(quarter, 3)
+
+
+def subsidy_receipt_rows(demo: DemoScheme, due: dict[tuple[str, date], Decimal]) -> list[dict]:
+    """subsidy_receipts.csv rows: each transfer pays ``due[(programme, quarter start)]`` (none when nothing is due)."""
+    rows = []
+    for transfer in demo.subsidy_transfers:
+        amount = due.get((transfer.programme_code, transfer.quarter_from), Decimal(0))
+        if amount > 0:
+            rows.append(
                 {
-                    "reference": f"OV-{demo.setup['code'].split('-')[1]}-{n:03d}",
-                    "programme_code": code,
-                    "date": (add_months(quarter, 3) + timedelta(days=rng.randint(10, 40))).isoformat(),
+                    "reference": transfer.reference,
+                    "programme_code": transfer.programme_code,
+                    "date": transfer.day.isoformat(),
                     "amount": str(amount),
                 }
             )
-        quarter = add_months(quarter, 3)
+    return rows
+
+
+#: The study the demo's first product of MUT-FANDENE was decided on: its assumptions, set before the scheme ran,
+#: are more than 20 % away from what the scheme then saw (a consultation costs more than assumed), so the
+#: product's page shows the experience warning (mhi/feasibility/experience.py).
+STUDY_SCHEME = "MUT-FANDENE"
+
+
+def demo_study() -> dict:
+    """A feasibility study input (feasibility.md) for the demo's BASE package."""
+    return {
+        "name": "Mutuelle de Fandène — étude de faisabilité",
+        "currency": "XOF",
+        "target_population": 1800,
+        "household_size": "5",
+        "services": [
+            {"code": "OPD", "name": "Consultation", "frequency": "1.2", "unit_cost": "1500", "coverage_rate": "0.8",
+             "ceiling_per_case": "6000"},
+            {"code": "HOSP", "name": "Hospitalisation", "frequency": "0.03", "unit_cost": "60000",
+             "coverage_rate": "0.7", "ceiling_per_case": "100000"},
+            {"code": "MAT", "name": "Accouchement", "frequency": "0.03", "unit_cost": "20000", "coverage_rate": "1",
+             "ceiling_per_case": "25000"},
+            {"code": "DEATH", "name": "Allocation décès", "frequency": "0.008", "unit_cost": "25000",
+             "coverage_rate": "1"},
+        ],
+        "insurance_effect": "0.10",
+        "loadings": {"admin": "0.15", "reserve": "0.05", "safety": "0.05"},
+        "loading_basis": "gross",
+        "rounding": "500",
+        "subsidy_share": "0.5",
+        "per_capita_income": "400000",
+        "willingness_to_pay": ["3000", "4000", "5000", "6000", "6000", "8000"],
+        "fixed_costs": "300000",
+        "variable_cost_per_beneficiary": "300",
+        "collection_rate": "0.90",
+        "renewal_rate": "0.80",
+        "new_enrolment": [300, 150, 150],
+        "waiting_period_months": 3,
+        "opening_reserve": "500000",
+    }  # fmt: skip
 
 
 def _expenses(rng, demo: DemoScheme, prefix: str, opening: date, today: date) -> None:

@@ -40,6 +40,7 @@ from mhi.schemes import versions
 from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from mhi.schemes.queries import visible_schemes
+from mhi.schemes.services import version_in_force
 
 bp = Blueprint("feasibility", __name__, url_prefix="/feasibility")
 
@@ -292,8 +293,22 @@ def product(product_id: int):
     item = in_scope_or_404(Product, product_id)
     form = NewVersionForm(data={"effective_from": clock.today()})
     return render_template(
-        "schemes/versions/product.html", product=item, versions=versions.versions_of(db.session, item), form=form
+        "schemes/versions/product.html",
+        product=item,
+        versions=versions.versions_of(db.session, item),
+        form=form,
+        experience=_studied_experience(item),
     )
+
+
+def _studied_experience(product: Product) -> exp.Experience | None:
+    """The last 12 months of ``product`` against the study its version in force was decided on; None without one
+    (there is nothing to compare with)."""
+    date_from, date_to = exp.last_twelve_months(clock.today())
+    version = version_in_force(product.versions, date_to)
+    if version is None or version.study_id is None:
+        return None
+    return exp.product_experience(db.session, product.scheme, product, date_from, date_to)
 
 
 @bp.post("/products/<int:product_id>/versions")

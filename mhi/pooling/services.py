@@ -32,6 +32,7 @@ from mhi.core.money import money_str
 from mhi.pooling import rules
 from mhi.pooling.models import PoolSettlement
 from mhi.schemes.models import Federation, PoolRules
+from mhi.schemes.versions import on_closed_period
 
 #: Key of the stored result holding the claims that reached the excess-of-loss layer (not in pooling.md's JSON).
 TRIGGERING = "triggering_claims"
@@ -85,6 +86,23 @@ def closed_settlements(session, federation: Federation) -> list[PoolSettlement]:
             .order_by(PoolSettlement.period_from)
         )
     )
+
+
+def latest_closed_period(session, scheme) -> tuple[date, date] | None:
+    """(from, to) of the latest closed settlement of ``scheme``'s federation, or None: a rule change of the scheme
+    may not take effect on or before its end (registered with ``schemes.versions.on_closed_period``)."""
+    if scheme.federation_id is None:
+        return None
+    row = session.execute(
+        select(PoolSettlement.period_from, PoolSettlement.period_to)
+        .where(PoolSettlement.federation_id == scheme.federation_id, PoolSettlement.status == "closed")
+        .order_by(PoolSettlement.period_to.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+on_closed_period(latest_closed_period)
 
 
 def opening_balance(session, federation: Federation, date_from: date, row: PoolRules) -> Decimal:

@@ -26,10 +26,10 @@ def read_json_file(path: str):
         raise Rejected(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
 
 
-def _run(loader, path: str, what: str) -> None:
+def _run(loader, path: str, what: str, **options) -> None:
     data = read_json_file(path)
     try:
-        summary = loader(db.session, data, today=clock.today(), file=Path(path).name)
+        summary = loader(db.session, data, today=clock.today(), file=Path(path).name, **options)
     except InputRejected as exc:
         db.session.rollback()
         for problem in exc.problems:
@@ -47,10 +47,17 @@ def federation_load(file):
 
 
 @scheme_group.command("load")
+@click.option(
+    "--effective-from",
+    "effective_from",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day changed products and programmes take effect (YYYY-MM-DD; default: today).",
+)
 @click.argument("file", type=click.Path(dir_okay=False))
-def scheme_load(file):
-    """Load or update a scheme from scheme.json."""
-    _run(load_scheme, file, "scheme")
+def scheme_load(effective_from, file):
+    """Load or update a scheme from scheme.json; changed products and programmes take effect from a date."""
+    _run(load_scheme, file, "scheme", effective_from=effective_from.date() if effective_from else None)
 
 
 def init_app(app) -> None:

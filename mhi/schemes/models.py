@@ -180,7 +180,13 @@ class Benefit(db.Model):
 
 
 class SubsidyProgramme(db.Model):
-    """A funder's share of the contribution of households of some categories, between two dates."""
+    """A funder's share of the contribution of households of some categories, between two dates.
+
+    Its share and categories are dated (data-formats.md "Loading the same scheme.json"): one
+    ``SubsidyProgrammeTerms`` row per effective date, read through ``mhi.schemes.programmes.terms_on`` — a
+    period takes the terms in force on its start (contributions.md §2). ``SubsidyProgramme(share=…,
+    categories=…)`` makes the first terms, from ``valid_from``.
+    """
 
     __tablename__ = "subsidy_programme"
     __table_args__ = (UniqueConstraint("scheme_id", "code"),)
@@ -190,12 +196,41 @@ class SubsidyProgramme(db.Model):
     position: Mapped[int] = mapped_column(default=0)  # scheme.json order: shares are capped in this order
     code: Mapped[str] = mapped_column(String(20))
     funder: Mapped[str] = mapped_column(String(200))
-    categories: Mapped[list] = mapped_column(JSON)
-    share: Mapped[Decimal] = mapped_column(Rate())
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]
 
     scheme = relationship("Scheme", back_populates="programmes")
+    terms = relationship(
+        "SubsidyProgrammeTerms",
+        back_populates="programme",
+        order_by="SubsidyProgrammeTerms.effective_from",
+        cascade="all, delete-orphan",
+    )
+
+    def __init__(self, *, share: Decimal | None = None, categories: list | None = None, **values):
+        """A programme; with ``share`` and ``categories``, its first terms from ``valid_from``."""
+        super().__init__(**values)
+        if share is not None:
+            self.terms.append(
+                SubsidyProgrammeTerms(effective_from=self.valid_from, share=share, categories=list(categories or []))
+            )
+
+
+class SubsidyProgrammeTerms(db.Model):
+    """A subsidy programme's share and categories from ``effective_from`` on; a change is a new row, so the
+    periods that start before it keep the old terms (rules never change retroactively)."""
+
+    __tablename__ = "subsidy_programme_terms"
+    __table_args__ = (UniqueConstraint("programme_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("subsidy_programme.id"))
+    effective_from: Mapped[date]
+    share: Mapped[Decimal] = mapped_column(Rate())
+    categories: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    programme = relationship("SubsidyProgramme", back_populates="terms")
 
 
 class Provider(db.Model):

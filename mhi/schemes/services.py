@@ -29,9 +29,18 @@ from mhi.schemes.models import (
     Provider,
     Scheme,
     SubsidyProgramme,
+    SubsidyProgrammeTerms,
     Tariff,
 )
-from mhi.schemes.versions import BENEFIT_FIELDS, VERSION_FIELDS, rules_changed
+from mhi.schemes.programmes import same_terms, terms_on
+from mhi.schemes.versions import (
+    BENEFIT_FIELDS,
+    VERSION_FIELDS,
+    VersionError,
+    _,
+    check_rules_date,
+    rules_changed,
+)
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 PROVIDER_KINDS = ("health_post", "health_centre", "hospital", "clinic", "pharmacy", "laboratory", "other")
@@ -492,9 +501,17 @@ def _add_version(session, product: Product, p: dict, effective: date) -> Product
     return version
 
 
-def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "scheme.json") -> LoadSummary:
-    """Create or update a scheme from scheme.json (data-formats.md), idempotently."""
+def load_scheme(
+    session, data: Any, *, today: date, effective_from: date | None = None, actor=None, file: str = "scheme.json"
+) -> LoadSummary:
+    """Create or update a scheme from scheme.json (data-formats.md), idempotently.
+
+    A changed product becomes a new version, and a changed programme share or categories new terms, from
+    ``effective_from`` (default ``today``); never on or before a closed pool settlement's end. Every household's
+    derived rows then follow, in the same transaction (``rules_changed``).
+    """
     spec = parse_scheme(data, file)
+    effective = effective_from or today
     federation = None
     if spec["federation"]:
         federation = session.scalar(select(Federation).where(Federation.code == spec["federation"]))
@@ -579,14 +596,14 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
         )
         latest = product.versions[-1]
         if not _same_rules(latest, p):
-            effective = max(today, latest.effective_from)
-            if effective == latest.effective_from:
+            if effective <= latest.effective_from:
                 raise _rejected(
-                    f"product {p['code']} already has a version from {effective.isoformat()}; load the change on a "
-                    "later day",
+                    f"product {p['code']} already has a version from {latest.effective_from.isoformat()}; a change "
+                    "takes effect after it (--effective-from)",
                     "products",
                     file,
                 )
+            _check_date(session, scheme, effective, file)
             _add_version(session, product, p, effective)
             record(
                 session,
@@ -614,18 +631,32 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
                 summary=summary,
                 label=f"programme {g['code']}",
             )
-        else:
-            _update_changed(
-                session,
-                existing,
-                g,
-                actor=actor,
-                entity="subsidy_programme",
-                scheme_id=scheme.id,
-                summary=summary,
-                label=f"programme {g['code']}",
-                shown=str,
+            continue
+        _update_changed(
+            session,
+            existing,
+            {k: g[k] for k in ("funder", "valid_from", "valid_to", "position")},
+            actor=actor,
+            entity="subsidy_programme",
+            scheme_id=scheme.id,
+            summary=summary,
+            label=f"programme {g['code']}",
+            shown=str,
+        )
+        latest = existing.terms[-1] if existing.terms else None
+        if not same_terms(latest, g["share"], g["categories"]):
+            if latest is not None and effective <= latest.effective_from:
+                raise _rejected(
+                    f"programme {g['code']} already has terms from {latest.effective_from.isoformat()}; a change "
+                    "takes effect after it (--effective-from)",
+                    "subsidy_programmes",
+                    file,
+                )
+            _check_date(session, scheme, effective, file)
+            add_programme_terms(
+                session, existing, effective_from=effective, share=g["share"], categories=g["categories"], actor=actor
             )
+            summary.changes.append(f"programme {g['code']}: new terms from {effective.isoformat()}")
     providers = {p.code: p for p in scheme.providers}
     for pr in spec["providers"]:
         existing = providers.get(pr["code"])
@@ -685,6 +716,71 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
         # A version, programme or currency may have changed what every household owes: derived rows follow.
         rules_changed(session, scheme)
     return summary
+
+
+def _check_date(session, scheme: Scheme, day: date, file: str) -> None:
+    """A file's rule change may not take effect on or before a closed period's end (``check_rules_date``)."""
+    try:
+        check_rules_date(session, scheme, day)
+    except VersionError as exc:
+        raise _rejected(str(exc), "effective_from", file) from exc
+
+
+def add_programme_terms(
+    session, programme: SubsidyProgramme, *, effective_from: date, share: Decimal, categories, actor=None
+) -> SubsidyProgrammeTerms:
+    """Give ``programme`` new terms from ``effective_from`` (audited); the caller has checked the date and calls
+    ``rules_changed`` once it is done."""
+    terms = SubsidyProgrammeTerms(effective_from=effective_from, share=share, categories=list(categories))
+    programme.terms.append(terms)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="subsidy_programme",
+        entity_id=programme.id,
+        scheme_id=programme.scheme_id,
+        action="new_terms",
+        after={"effective_from": effective_from, "share": str(share), "categories": ", ".join(categories)},
+    )
+    return terms
+
+
+def change_programme_terms(
+    session, programme: SubsidyProgramme, *, effective_from: date, share, categories, actor
+) -> SubsidyProgrammeTerms | None:
+    """A programme's share or categories change from ``effective_from`` (a programme edited on screen): periods
+    that start before that day keep the old terms. Refused (``VersionError``, in the user's words) when the share is
+    not between 0 and 1, no category is given, the date is before the programme starts or not after its latest
+    terms, or falls in a closed pool period. Nothing changes when the terms are the same. Every household's derived
+    rows are recomputed in the same transaction."""
+    try:
+        share = v.share(share)
+    except FieldError as exc:
+        raise VersionError(_("the share must be between 0 and 1")) from exc
+    categories = [str(c).strip() for c in categories or () if str(c).strip()]
+    if not categories:
+        raise VersionError(_("list at least one household category"))
+    if effective_from < programme.valid_from:
+        raise VersionError(
+            _("the programme starts on %(day)s; its terms cannot change before", day=programme.valid_from.isoformat())
+        )
+    latest = programme.terms[-1] if programme.terms else None
+    if latest is not None and effective_from <= latest.effective_from:
+        raise VersionError(
+            _(
+                "the programme already has terms from %(day)s; choose a later date",
+                day=latest.effective_from.isoformat(),
+            )
+        )
+    if same_terms(terms_on(programme, effective_from), share, categories):
+        return None
+    check_rules_date(session, programme.scheme, effective_from)
+    terms = add_programme_terms(
+        session, programme, effective_from=effective_from, share=share, categories=categories, actor=actor
+    )
+    rules_changed(session, programme.scheme)
+    return terms
 
 
 _FRENCH_COUNTRIES = {

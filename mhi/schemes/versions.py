@@ -78,6 +78,33 @@ def rules_changed(session, scheme) -> None:
         hook(session, scheme)
 
 
+#: What says up to which day a scheme's figures are closed: registered by the features that close periods (pooling
+#: registers its closed settlements); each returns ``(from, to)`` of the latest closed period, or None.
+_CLOSED_PERIODS: dict[str, Callable] = {}
+
+
+def on_closed_period(hook: Callable) -> None:
+    """Register ``hook(session, scheme) -> (date_from, date_to) | None``: the scheme's latest closed period."""
+    _CLOSED_PERIODS[f"{hook.__module__}.{hook.__qualname__}"] = hook
+
+
+def check_rules_date(session, scheme, day: date) -> None:
+    """Refuse a rule change taking effect on ``day`` when a closed period ends on or after it: the closed figures
+    were settled on the rules then in force and never change (a closed pool settlement, pooling.md)."""
+    for hook in _CLOSED_PERIODS.values():
+        period = hook(session, scheme)
+        if period is not None and day <= period[1]:
+            raise VersionError(
+                _(
+                    "the effective date %(day)s falls in the closed pool settlement of %(start)s to %(end)s; rules "
+                    "cannot change on or before %(end)s — choose a later date",
+                    day=day.isoformat(),
+                    start=period[0].isoformat(),
+                    end=period[1].isoformat(),
+                )
+            )
+
+
 class VersionError(ValueError):
     """A version change that is refused; the message says why in words a scheme manager understands."""
 
@@ -299,6 +326,7 @@ def activate_version(session, version: ProductVersion, study, *, today: date, ac
     problems = activation_problems(version, study, today=today)
     if problems:
         raise VersionError("; ".join(problems))
+    check_rules_date(session, version.product.scheme, version.effective_from)
     version.status = "active"
     session.flush()
     rules_changed(session, version.product.scheme)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from mhi.contributions.services import iter_ledgers
 from mhi.core.dates import add_months
 from mhi.schemes.models import SubsidyProgramme
+from mhi.schemes.programmes import terms_on
 from mhi.subsidies.models import SubsidyReceipt
 
 PERIODS = {"month": 1, "quarter": 3, "year": 12}
@@ -38,7 +39,7 @@ class ProgrammeStatement:
 
     code: str
     funder: str
-    share: Decimal
+    share: Decimal  # in force at the statement's end (the programme's terms are dated)
     lines: list[StatementLine] = field(default_factory=list)
 
     @property
@@ -125,7 +126,7 @@ def programme_statement(
     statements = []
     for programme in programmes:
         owed = due_before[programme.code] - (received_before.get(programme.code) or Decimal(0))
-        statement = ProgrammeStatement(programme.code, programme.funder, programme.share)
+        statement = ProgrammeStatement(programme.code, programme.funder, terms_on(programme, date_to).share)
         for index, (start, end) in enumerate(buckets):
             key = (programme.code, index)
             owed += due[key] - received[key]
