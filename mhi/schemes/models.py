@@ -294,7 +294,7 @@ class Expense(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
-    reference: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(44))  # 40 + "-R" of a reversal
     date: Mapped[dt.date]
     category: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money())

@@ -37,6 +37,7 @@ def upgrade():
             "uq_tariff_provider_id_effective_from_benefit_code", ["provider_id", "effective_from", "benefit_code"]
         )
     with op.batch_alter_table("expense") as batch_op:
+        batch_op.alter_column("reference", existing_type=sa.String(length=40), type_=sa.String(length=44))
         batch_op.add_column(sa.Column("reason", sa.Text(), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("created_by_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key("fk_expense_created_by_id_user_account", "user_account", ["created_by_id"], ["id"])
@@ -49,6 +50,7 @@ def downgrade():
         batch_op.drop_constraint("fk_expense_created_by_id_user_account", type_="foreignkey")
         batch_op.drop_column("created_by_id")
         batch_op.drop_column("reason")
+        batch_op.alter_column("reference", existing_type=sa.String(length=44), type_=sa.String(length=40))
     # Only each provider's first tariff list can go back into the undated table.
     op.execute(
         "DELETE FROM tariff WHERE amount IS NULL OR effective_from > "
