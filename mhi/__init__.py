@@ -154,12 +154,13 @@ def _feature_modules() -> list:
     from mhi.reports import cli as reports_cli
     from mhi.reports import views as reports_views
     from mhi.schemes import cli as schemes_cli
+    from mhi.schemes import setup_views
     from mhi.schemes import views as schemes_views
     from mhi.subsidies import cli as subsidies_cli
     from mhi.subsidies import views as subsidies_views
 
     return [
-        auth_views, auth_cli, schemes_views, schemes_cli, members_views, members_cli, contributions_views,
+        auth_views, auth_cli, schemes_views, setup_views, schemes_cli, members_views, members_cli, contributions_views,
         contributions_cli, payments_views, payments_cli, subsidies_views, subsidies_cli, claims_views, claims_cli, messaging_views, messaging_cli, pooling_views, pooling_cli,
         reports_views, reports_cli, cards_views, cards_cli, feasibility_views, feasibility_cli, audit_views,
         home_views, demo_cli, api_views, fhir_views,

@@ -171,6 +171,16 @@ class ProviderRule:
     contract_from: date
     contract_to: date | None
     tariffs: Mapping[str, Decimal]
+    # Later tariff lists (date, list) of convention amendments; ``tariffs`` is the list before the first of them.
+    changes: tuple[tuple[date, Mapping[str, Decimal]], ...] = ()
+
+    def tariffs_on(self, day: date) -> Mapping[str, Decimal]:
+        """The tariff list in force on ``day`` (the day of care): amendments never reach earlier care."""
+        current = self.tariffs
+        for since, tariffs in self.changes:
+            if since <= day:
+                current = tariffs
+        return current
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,7 +680,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
         rate = Decimal(1)
     else:
         admissible = claim.amount_claimed
-        tariff = provider.tariffs.get(benefit.code)
+        tariff = provider.tariffs_on(claim.date_of_service).get(benefit.code)
         if tariff is not None and admissible > tariff:
             admissible = tariff
             notes.append(TARIFF_CAPPED)

@@ -49,6 +49,7 @@ from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Scheme, Tariff
+from mhi.schemes.tariffs import history as tariff_history
 
 #: Above this many keys a lookup loads the scheme's rows and filters in Python: still one query, and no
 #: statement ever carries more bind parameters than SQLite and PostgreSQL accept.
@@ -265,15 +266,19 @@ def _providers(session, scheme, codes=None) -> tuple[dict[str, ProviderRule], di
     if codes is not None:
         provider_q = provider_q.where(Provider.code.in_([c for c in codes if c] or [""]))
     rows = list(session.scalars(provider_q))
-    tariffs: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    tariff_rows: dict[int, list] = defaultdict(list)
     if rows:
-        for provider_id, benefit_code, amount in session.execute(
-            select(Tariff.provider_id, Tariff.benefit_code, Tariff.amount).where(
+        for provider_id, effective_from, benefit_code, amount in session.execute(
+            select(Tariff.provider_id, Tariff.effective_from, Tariff.benefit_code, Tariff.amount).where(
                 Tariff.provider_id.in_([p.id for p in rows])
             )
         ):
-            tariffs[provider_id][benefit_code] = amount
-    rules = {p.code: ProviderRule(p.code, p.contract_from, p.contract_to, dict(tariffs.get(p.id, {}))) for p in rows}
+            tariff_rows[provider_id].append((effective_from, benefit_code, amount))
+    rules = {}
+    for p in rows:
+        dated = tariff_history(tariff_rows.get(p.id, ()))
+        first = dated[0][1] if dated else {}
+        rules[p.code] = ProviderRule(p.code, p.contract_from, p.contract_to, first, tuple(dated[1:]))
     return rules, {p.code: p.id for p in rows}
 
 

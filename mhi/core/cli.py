@@ -22,6 +22,7 @@ feasibility_group = AppGroup("feasibility", help="Feasibility studies (feasibili
 user_group = AppGroup("user", help="User accounts.")
 federation_group = AppGroup("federation", help="Federations.")
 scheme_group = AppGroup("scheme", help="Schemes.")
+export_group = AppGroup("export", help="Export a whole scheme as files (data-formats.md).")
 
 GROUPS = (
     import_group,
@@ -32,6 +33,7 @@ GROUPS = (
     user_group,
     federation_group,
     scheme_group,
+    export_group,
 )
 
 

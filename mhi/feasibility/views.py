@@ -329,7 +329,11 @@ def version_new(product_id: int):
             db.session.commit()
             return redirect(url_for("feasibility.version_edit", version_id=draft.id))
     return render_template(
-        "schemes/versions/product.html", product=item, versions=versions.versions_of(db.session, item), form=form
+        "schemes/versions/product.html",
+        product=item,
+        versions=versions.versions_of(db.session, item),
+        form=form,
+        experience=_studied_experience(item),
     ), 400
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from mhi.core.cli import Rejected, emit_json, info, report_group
+from mhi.core.cli import Rejected, emit_json, export_group, info, report_group
 from mhi.core.dates import DateError, parse_date
 from mhi.core.db import db
 from mhi.reports import indicators as ind
@@ -226,3 +226,19 @@ def refresh_ledgers_command(scheme_code, upto):
 
 def init_app(app) -> None:
     """Commands are registered on the shared ``report`` group at import; nothing else to do."""
+
+
+@export_group.command("scheme")
+@click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="The folder to write.")
+def export_scheme_command(scheme_code, out):
+    """Write the whole scheme as a folder of data-formats.md files (cli.md)."""
+    from mhi.reports.scheme_export import scheme_files, write_folder
+    from mhi.schemes.models import Scheme
+
+    scheme = db.session.scalar(select(Scheme).where(Scheme.code == scheme_code))
+    if scheme is None:
+        raise Rejected(f"scheme {scheme_code} is not loaded (run `scheme load` first)")
+    files = scheme_files(db.session, scheme)
+    write_folder(files, Path(out))
+    info(f"{scheme_code}: {len(files)} files written to {out}")

@@ -243,6 +243,23 @@ def federation_table(federation_code: str, table: str, fmt: str):
     return sheets.download(tables, fmt, stem, current_scheme_locale(country))
 
 
+@bp.get("/schemes/<code>/export.zip")
+@permission_required("scheme.settings")
+def scheme_export(code: str):
+    """The whole scheme as the folder ``export scheme`` writes (cli.md), zipped: for the manager's own copy, or to
+    move the scheme to another installation."""
+    from mhi.reports.scheme_export import scheme_files, zip_bytes
+
+    scheme = scheme_or_404(code)
+    stamp = clock.today().isoformat()
+    document = zip_bytes(scheme_files(db.session, scheme), f"{scheme.code}-{stamp}")
+    return Response(
+        document,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{scheme.code}-{stamp}.zip"'},
+    )
+
+
 def init_app(app) -> None:
     """Register the blueprint."""
     app.register_blueprint(bp)

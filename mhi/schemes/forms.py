@@ -294,3 +294,136 @@ def _order_message(key: str):
     if key in HIGHER_IS_BETTER:
         return _l("Higher is better here: red must be at most green.")
     return _l("Lower is better here: red must be at least green.")
+
+
+# -- the scheme's set-up on screen (mhi/schemes/setup.py) ---------------------------------------------------------
+
+PROVIDER_KIND_LABELS = {
+    "health_post": _l("health post"),
+    "health_centre": _l("health centre"),
+    "hospital": _l("hospital"),
+    "clinic": _l("clinic"),
+    "pharmacy": _l("pharmacy"),
+    "laboratory": _l("laboratory"),
+    "other": _l("other"),
+}
+EXPENSE_CATEGORY_LABELS = {
+    "staff": _l("staff"),
+    "premises": _l("premises"),
+    "transport": _l("transport"),
+    "printing": _l("printing"),
+    "training": _l("training"),
+    "other": _l("other"),
+}
+TARIFF_HELP = _l("The most a bill is admitted at for this benefit; leave empty for no cap.")
+
+
+class ProviderForm(FlaskForm):
+    """A provider's name, kind and contract dates (its code only when it is new)."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=20)], description=CODE_MESSAGE)
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=list(PROVIDER_KIND_LABELS.items()))
+    contract_from = DateField(_l("Contract from"), validators=[DataRequired()])
+    contract_to = DateField(_l("Contract to"), validators=[Optional()], description=_l("Empty: no end date."))
+
+
+class ProviderEditForm(ProviderForm):
+    """Editing: the code does not change (claims and exports name the provider by it)."""
+
+    code = None
+
+
+def tariff_form(codes: list[str], *, dated: bool):
+    """A form with one amount box per benefit code (``tariff_<code>``) and, for an amendment, its start date."""
+
+    class TariffForm(FlaskForm):
+        pass
+
+    if dated:
+        TariffForm.effective_from = DateField(
+            _l("New tariffs from"),
+            validators=[DataRequired()],
+            description=_l("Claims for care before this day keep the old tariffs."),
+        )
+    for code in codes:
+        setattr(
+            TariffForm,
+            f"tariff_{code}",
+            StringField(
+                code, validators=[Optional(), Length(max=20)], filters=[locale_number], description=TARIFF_HELP
+            ),
+        )
+    return TariffForm
+
+
+def tariff_values(form, codes: list[str]) -> dict[str, str]:
+    """Benefit code → the typed amount ('' for no cap)."""
+    return {code: (form[f"tariff_{code}"].data or "").strip() for code in codes}
+
+
+class ProgrammeForm(FlaskForm):
+    """A new subsidy programme with its first terms."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=20)], description=CODE_MESSAGE)
+    funder = StringField(_l("Funder"), validators=[DataRequired(), Length(max=200)])
+    categories = StringField(
+        _l("Household categories"),
+        validators=[DataRequired(), Length(max=400)],
+        description=_l("Separated by commas, e.g. standard, indigent."),
+    )
+    share = StringField(
+        _l("Share of the contribution"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("Between 0 and 1, e.g. 0.5 for half."),
+    )
+    valid_from = DateField(_l("From"), validators=[DataRequired()])
+    valid_to = DateField(_l("To"), validators=[Optional()], description=_l("Empty: no end date."))
+
+
+class ProgrammeEditForm(FlaskForm):
+    """A programme's funder and end date."""
+
+    funder = StringField(_l("Funder"), validators=[DataRequired(), Length(max=200)])
+    valid_to = DateField(_l("To"), validators=[Optional()], description=_l("Empty: no end date."))
+
+
+class ProgrammeTermsForm(FlaskForm):
+    """New terms of a programme from a date: periods starting before it keep the old terms."""
+
+    effective_from = DateField(
+        _l("New terms from"),
+        validators=[DataRequired()],
+        description=_l("Contribution periods starting before this day keep the old terms."),
+    )
+    categories = StringField(
+        _l("Household categories"),
+        validators=[DataRequired(), Length(max=400)],
+        description=_l("Separated by commas, e.g. standard, indigent."),
+    )
+    share = StringField(
+        _l("Share of the contribution"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("Between 0 and 1, e.g. 0.5 for half."),
+    )
+
+
+def split_categories(text: str) -> list[str]:
+    """``standard, indigent`` → ``["standard", "indigent"]`` (blanks dropped)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class ExpenseForm(FlaskForm):
+    """An expense entered in the book (expenses.csv's fields)."""
+
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=40)])
+    date = DateField(_l("Date"), validators=[DataRequired()])
+    category = SelectField(_l("Category"), choices=list(EXPENSE_CATEGORY_LABELS.items()))
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)], filters=[locale_number])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+
+
+class ExpenseReverseForm(FlaskForm):
+    """Why an expense is reversed (required)."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

@@ -234,7 +234,11 @@ class SubsidyProgrammeTerms(db.Model):
 
 
 class Provider(db.Model):
-    """A contracted health facility, with its contract dates and tariffs per benefit code."""
+    """A contracted health facility, with its contract dates and tariffs per benefit code.
+
+    Tariffs are dated (data-formats.md ``tariff_changes``): a convention amendment gives the whole tariff list from
+    a date on, and claims for care before that date keep the old tariffs (``mhi.schemes.tariffs``).
+    """
 
     __table_args__ = (UniqueConstraint("scheme_id", "code"),)
 
@@ -247,18 +251,35 @@ class Provider(db.Model):
     contract_to: Mapped[date | None]
 
     scheme = relationship("Scheme", back_populates="providers")
-    tariffs = relationship("Tariff", back_populates="provider", order_by="Tariff.benefit_code")
+    tariffs = relationship("Tariff", back_populates="provider", order_by="(Tariff.effective_from, Tariff.benefit_code)")
+
+    def tariff_history(self) -> list[tuple[date, dict[str, Decimal]]]:
+        """Every dated tariff list of the provider, oldest first (``mhi.schemes.tariffs.history``)."""
+        from mhi.schemes.tariffs import history
+
+        return history((t.effective_from, t.benefit_code, t.amount) for t in self.tariffs)
+
+    def tariffs_on(self, day: date) -> dict[str, Decimal]:
+        """The tariff list in force on ``day`` (before the first list's date, the first)."""
+        from mhi.schemes.tariffs import on
+
+        return on(self.tariff_history(), day)
 
 
 class Tariff(db.Model):
-    """The most a provider's bill is admitted at for one benefit code."""
+    """The most a provider's bill is admitted at for one benefit code, from ``effective_from`` on.
 
-    __table_args__ = (UniqueConstraint("provider_id", "benefit_code"),)
+    The rows of one date are the provider's whole tariff list from that date; a benefit code whose cap an amendment
+    drops gets a row with no amount (not capped from that date).
+    """
+
+    __table_args__ = (UniqueConstraint("provider_id", "effective_from", "benefit_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
+    effective_from: Mapped[date]
     benefit_code: Mapped[str] = mapped_column(String(20))
-    amount: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal | None] = mapped_column(Money())
 
     provider = relationship("Provider", back_populates="tariffs")
 
@@ -273,10 +294,12 @@ class Expense(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
-    reference: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(44))  # 40 + "-R" of a reversal
     date: Mapped[dt.date]
     category: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money())
     description: Mapped[str] = mapped_column(Text, default="")
     reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("expense.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")  # why a reversing row reverses (never blank for one)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

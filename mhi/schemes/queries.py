@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased, selectinload
 
 from mhi.schemes.access import scheme_filter
-from mhi.schemes.models import Benefit, Federation, Product, ProductVersion, Provider, Scheme
+from mhi.schemes.models import Benefit, Expense, Federation, Product, ProductVersion, Provider, Scheme
 
 
 @dataclass
@@ -82,3 +82,36 @@ def providers_with_tariffs(session, scheme: Scheme) -> list[Provider]:
             .order_by(Provider.code)
         )
     )
+
+
+def service_benefit_codes(session, scheme: Scheme) -> list[str]:
+    """The benefit codes of the scheme's service benefits (every version): those a tariff can cap."""
+    return list(
+        session.scalars(
+            select(Benefit.code)
+            .join(ProductVersion, Benefit.version_id == ProductVersion.id)
+            .join(Product, ProductVersion.product_id == Product.id)
+            .where(Product.scheme_id == scheme.id, Benefit.kind == "service")
+            .distinct()
+            .order_by(Benefit.code)
+        )
+    )
+
+
+def expense_book(session, scheme: Scheme, date_from, date_to):
+    """The expenses dated in [date_from, date_to] (reversals included, each with what it reverses) and the totals by
+    category (SQL sums: a reversed expense and its reversal net to nothing)."""
+    reversal = aliased(Expense)
+    within = (Expense.scheme_id == scheme.id, Expense.date >= date_from, Expense.date <= date_to)
+    rows = session.execute(
+        select(Expense, reversal.reference)
+        .outerjoin(reversal, reversal.reversal_of_id == Expense.id)
+        .where(*within)
+        .order_by(Expense.date.desc(), Expense.reference.desc())
+    ).all()
+    totals = dict(
+        session.execute(
+            select(Expense.category, func.sum(Expense.amount)).where(*within).group_by(Expense.category)
+        ).all()
+    )
+    return rows, totals

@@ -22,6 +22,7 @@ from mhi.core.audit import record
 from mhi.core.dates import version_on
 from mhi.core.money import MINOR_UNITS
 from mhi.core.validation import FieldError, InputRejected, Problem
+from mhi.schemes.history import split_history
 from mhi.schemes.models import (
     Benefit,
     Federation,
@@ -35,6 +36,8 @@ from mhi.schemes.models import (
     Tariff,
 )
 from mhi.schemes.programmes import same_terms, terms_on
+from mhi.schemes.tariffs import on as tariffs_on
+from mhi.schemes.tariffs import rows_for_change
 from mhi.schemes.versions import (
     BENEFIT_FIELDS,
     VERSION_FIELDS,
@@ -508,12 +511,29 @@ def load_scheme(
 ) -> LoadSummary:
     """Create or update a scheme from scheme.json (data-formats.md), idempotently.
 
-    A changed product becomes a new version, and a changed programme share or categories new terms, from
-    ``effective_from`` (default ``today``); never on or before a closed pool settlement's end. Every household's
-    derived rows then follow, in the same transaction (``rules_changed``).
+    A changed product becomes a new version, a changed programme share or categories new terms, and changed
+    provider tariffs a new tariff list, from ``effective_from`` (default ``today``); never on or before a closed
+    pool settlement's end. Every household's derived rows then follow, in the same transaction
+    (``rules_changed``). A file carrying its history (``versions``, ``terms``, ``tariff_changes``) loads as its
+    first state and then each change from its own date (data-formats.md "Dated rules inside scheme.json").
     """
+    snapshots = split_history(data, file)
+    if len(snapshots) == 1:
+        return _load_one(session, data, today=today, effective=effective_from or today, at=None, actor=actor, file=file)
+    for day, snap in snapshots:  # the whole file is validated before anything is written
+        parse_scheme(snap, file if day is None else f"{file} (as of {day.isoformat()})")
+    opening = parse_scheme(snapshots[0][1], file)["opening_date"]
+    summary = _load_one(session, snapshots[0][1], today=today, effective=opening, at=opening, actor=actor, file=file)
+    for day, snap in snapshots[1:]:
+        step = _load_one(session, snap, today=today, effective=day, at=day, actor=actor, file=file)
+        summary.changes.extend(step.changes or [])
+    return summary
+
+
+def _load_one(session, data: Any, *, today: date, effective: date, at: date | None, actor, file: str) -> LoadSummary:
+    """Load one plain scheme.json; changed rules take effect from ``effective``. ``at`` None compares the file with
+    the latest rules; a date compares it with the rules in force on that date (a history's state as of it)."""
     spec = parse_scheme(data, file)
-    effective = effective_from or today
     federation = None
     if spec["federation"]:
         federation = session.scalar(select(Federation).where(Federation.code == spec["federation"]))
@@ -597,7 +617,8 @@ def load_scheme(
             label=f"product {p['code']} renamed",
         )
         latest = product.versions[-1]
-        if not _same_rules(latest, p):
+        base = latest if at is None else version_on([x for x in product.versions if x.status == "active"], at)
+        if not _same_rules(base, p):
             if effective <= latest.effective_from:
                 raise _rejected(
                     f"product {p['code']} already has a version from {latest.effective_from.isoformat()}; a change "
@@ -646,7 +667,8 @@ def load_scheme(
             shown=str,
         )
         latest = existing.terms[-1] if existing.terms else None
-        if not same_terms(latest, g["share"], g["categories"]):
+        base = latest if at is None else terms_on(existing, at)
+        if not same_terms(base, g["share"], g["categories"]):
             if latest is not None and effective <= latest.effective_from:
                 raise _rejected(
                     f"programme {g['code']} already has terms from {latest.effective_from.isoformat()}; a change "
@@ -690,34 +712,54 @@ def load_scheme(
                 summary=summary,
                 label=f"provider {pr['code']}",
             )
-        current = {t.benefit_code: t for t in existing.tariffs}
-        previous = {k: t.amount for k, t in current.items()}  # read before the loop below changes them
-        if previous != tariffs:
-            for bcode, t in current.items():
-                if bcode not in tariffs:
-                    session.delete(t)  # a tariff is a rule, not money: dropping it is audited, not reversed
+        dated = [] if is_new else existing.tariff_history()
+        if is_new:
             for bcode, amt in tariffs.items():
-                if bcode in current:
-                    current[bcode].amount = amt
-                else:
-                    session.add(Tariff(provider=existing, benefit_code=bcode, amount=amt))
-            if not is_new:
-                record(
-                    session,
-                    actor=actor,
-                    entity="provider",
-                    entity_id=existing.id,
-                    scheme_id=scheme.id,
-                    action="tariffs",
-                    before=previous,
-                    after=tariffs,
+                session.add(
+                    Tariff(provider=existing, effective_from=pr["contract_from"], benefit_code=bcode, amount=amt)
                 )
-                summary.changes.append(f"provider {pr['code']} tariffs updated")
+            continue
+        base = (dated[-1][1] if dated else {}) if at is None else tariffs_on(dated, at)
+        if base != tariffs:
+            problem = tariff_date_problem(existing, dated, effective)
+            if problem:
+                raise _rejected(f"provider {pr['code']}: {problem} (--effective-from)", "providers", file)
+            _check_date(session, scheme, effective, file)
+            _add_tariff_list(session, existing, effective, dated[-1][1] if dated else {}, tariffs)
+            record(
+                session,
+                actor=actor,
+                entity="provider",
+                entity_id=existing.id,
+                scheme_id=scheme.id,
+                action="tariffs",
+                before={"effective_from": effective, **base},
+                after={"effective_from": effective, **tariffs},
+            )
+            summary.changes.append(f"provider {pr['code']}: new tariffs from {effective.isoformat()}")
     session.flush()
     if summary.changes and not summary.created:
         # A version, programme or currency may have changed what every household owes: derived rows follow.
         rules_changed(session, scheme)
     return summary
+
+
+def tariff_date_problem(provider: Provider, dated: list, day: date) -> str | None:
+    """Why a new tariff list cannot start on ``day`` (plain English, the file loader's words), or None: not before
+    the provider's contract, and after its latest list (amendments are added in date order, never retroactively)."""
+    if day < provider.contract_from:
+        return f"a tariff change from {day.isoformat()} is before the contract starts ({provider.contract_from.isoformat()})"
+    if dated and day <= dated[-1][0]:
+        return f"the tariffs already change on {dated[-1][0].isoformat()}; a change takes effect after it"
+    return None
+
+
+def _add_tariff_list(session, provider: Provider, day: date, previous: dict, tariffs: dict) -> None:
+    """Store ``tariffs`` as the provider's whole list from ``day`` (dropped codes: a row with no amount)."""
+    for bcode, amt in rows_for_change(previous, tariffs).items():
+        session.add(Tariff(provider=provider, effective_from=day, benefit_code=bcode, amount=amt))
+    session.flush()
+    session.expire(provider, ["tariffs"])
 
 
 def _check_date(session, scheme: Scheme, day: date, file: str) -> None:

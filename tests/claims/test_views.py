@@ -29,7 +29,14 @@ def world(app):
             provider = Provider(scheme_id=scheme.id, code="CS", name="Centre de santé", contract_from=date(2024, 1, 1))
             session.add(provider)
             session.flush()
-            session.add(Tariff(provider_id=provider.id, benefit_code="OPD", amount=Decimal(4000)))
+            session.add(
+                Tariff(
+                    provider_id=provider.id,
+                    effective_from=provider.contract_from,
+                    benefit_code="OPD",
+                    amount=Decimal(4000),
+                )
+            )
         make_household(session, a, "H-1", [("A-1", "head"), ("A-2", "child")])
         make_household(session, b, "H-9", [("B-1", "head")])
         session.commit()

@@ -42,7 +42,11 @@ def world(app):
         provider = Provider(scheme_id=scheme.id, code="CS", name="Centre de santé", contract_from=date(2024, 1, 1))
         session.add(provider)
         session.flush()
-        session.add(Tariff(provider_id=provider.id, benefit_code="OPD", amount=Decimal(4000)))
+        session.add(
+            Tariff(
+                provider_id=provider.id, effective_from=provider.contract_from, benefit_code="OPD", amount=Decimal(4000)
+            )
+        )
         household = make_household(session, scheme, "H-1", [("H-1-01", "head")])
         session.commit()
         return {
