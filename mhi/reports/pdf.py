@@ -278,7 +278,11 @@ def year_end_pdf(pack, locale: str) -> bytes:
             for key in keys:
                 light = report.thresholds.get(key)
                 rows.append(
-                    [str(LABELS[key]), format_value(key, report.indicators[key], report.currency, locale), light_word(light)]
+                    [
+                        str(LABELS[key]),
+                        format_value(key, report.indicators[key], report.currency, locale),
+                        light_word(light),
+                    ]
                 )
                 lights.append((len(rows) - 1, 2, light))
             story += [KeepTogether(_table(rows, width, lights=lights)), Spacer(1, 3 * mm)]

@@ -217,7 +217,9 @@ def year_end(session, scheme, year: int, today: date | None = None) -> YearEnd:
             - before.indicators["contributions_earned"]
         )
     if earlier:
-        pack.income.append(Line("earlier_contributions", _l("Contributions of earlier years earned this year"), earlier))
+        pack.income.append(
+            Line("earlier_contributions", _l("Contributions of earlier years earned this year"), earlier)
+        )
 
     by_category = _expenses_by_category(session, scheme.id, date_from, date_to)
     ordered = list(EXPENSE_CATEGORIES) + sorted(set(by_category) - set(EXPENSE_CATEGORIES))

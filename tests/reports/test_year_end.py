@@ -145,6 +145,7 @@ def test_cli_writes_pdf_and_xlsx(loaded, runner, tmp_path):
     out = tmp_path / "pack.xlsx"
     run(runner, "report", "year-end", "--scheme", "MUT-POUT", "--year", "2025", "--format", "xlsx", "--out", str(out))
     assert load_workbook(out).sheetnames
-    result = runner.invoke(args=["report", "year-end", "--scheme", "NOPE", "--year", "2025", "--format", "pdf", "--out", str(out)])
+    result = runner.invoke(
+        args=["report", "year-end", "--scheme", "NOPE", "--year", "2025", "--format", "pdf", "--out", str(out)]
+    )
     assert result.exit_code == 1
-
