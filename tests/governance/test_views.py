@@ -105,7 +105,7 @@ def test_without_quorum_nothing_is_adopted(app, client, world):
         (
             {"attendance": "130"},
             "The attendance must be between 0 and the 120 members entitled.",
-            "La présence doit être comprise entre 0 et les 120 membres ayant droit.",
+            "La présence doit être comprise entre 0 et les 120 membres convoqués.",
         ),
         (
             {"resolutions-0-votes_for": "90"},
