@@ -64,6 +64,7 @@ MODEL_MODULES = (
     "mhi.auth.models",
     "mhi.auth.tokens",
     "mhi.schemes.models",
+    "mhi.governance.models",
     "mhi.members.models",
     "mhi.contributions.models",
     "mhi.payments.models",
@@ -142,6 +143,7 @@ def _feature_modules() -> list:
     from mhi.feasibility import cli as feasibility_cli
     from mhi.feasibility import views as feasibility_views
     from mhi.fhir import views as fhir_views
+    from mhi.governance import views as governance_views
     from mhi.home import views as home_views
     from mhi.members import cli as members_cli
     from mhi.members import views as members_views
@@ -160,7 +162,7 @@ def _feature_modules() -> list:
     from mhi.subsidies import views as subsidies_views
 
     return [
-        auth_views, auth_cli, schemes_views, setup_views, schemes_cli, members_views, members_cli, contributions_views,
+        auth_views, auth_cli, schemes_views, setup_views, governance_views, schemes_cli, members_views, members_cli, contributions_views,
         contributions_cli, payments_views, payments_cli, subsidies_views, subsidies_cli, claims_views, claims_cli, messaging_views, messaging_cli, pooling_views, pooling_cli,
         reports_views, reports_cli, cards_views, cards_cli, feasibility_views, feasibility_cli, audit_views,
         home_views, demo_cli, api_views, fhir_views,

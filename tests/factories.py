@@ -153,3 +153,33 @@ def login(client, user: User, password: str = PASSWORD, **kwargs):
     response = client.post("/login", data={"email": user.email, "password": password}, **kwargs)
     assert response.status_code == 302, f"could not sign in as {user.email}"
     return response
+
+
+def make_resolution(
+    session,
+    scheme: Scheme,
+    *,
+    held_on: date = date(2026, 1, 15),
+    text: str = "The general assembly adopts the new contribution and benefits.",
+    attendance: int = 60,
+    entitled: int = 100,
+    votes: tuple[int, int, int] = (50, 5, 5),
+    kind: str = "general_assembly",
+    actor=None,
+):
+    """A meeting of ``scheme`` (60 of 100 present: quorum at the default half) with one resolution voted
+    ``votes`` (for, against, abstain); returns the resolution (adopted unless the votes or the quorum say no)."""
+    from mhi.governance import services as governance
+
+    meeting = governance.record_meeting(
+        session,
+        scheme,
+        kind=kind,
+        held_on=held_on,
+        members_entitled=entitled,
+        attendance=attendance,
+        votes=[governance.Vote(text, *votes)],
+        today=max(held_on, date.today()),
+        actor=actor,
+    )
+    return meeting.resolutions[0]

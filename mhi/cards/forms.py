@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from mhi.core.limits import DateField
@@ -52,6 +52,7 @@ class StatementForm(FlaskForm):
 
     date_from = DateField(_l("From"), validators=[InputRequired()])
     date_to = DateField(_l("To"), validators=[InputRequired()])
+    decisions = BooleanField(_l("Print the decisions of the last general assembly"))
 
     def validate(self, extra_validators=None) -> bool:
         """Both dates, the first not after the second."""

@@ -166,6 +166,7 @@ def statement_pdf(
     gettext: Gettext,
     include_claims: bool,
     today: date | None = None,
+    decisions: bool = True,
 ) -> bytes:
     """Render the statement of ``household`` for [date_from, date_to] and return the PDF bytes.
 
@@ -333,6 +334,8 @@ def statement_pdf(
 
     today = today or clock.today()
     printed = _("Printed on %(day)s") % {"day": fmt.day(today)}
+    if decisions:
+        story += _decisions(session, scheme, today, _, fmt, styles)
 
     def footer(canvas, doc) -> None:
         """Page number and print date on every page."""
@@ -357,6 +360,24 @@ def statement_pdf(
     )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def _decisions(session: Session, scheme: Scheme, today: date, gettext: Gettext, fmt: Formats, styles) -> list:
+    """The adopted resolutions of the scheme's last general assembly with quorum (C102 art. 72: the members
+    are told what their assembly decided); nothing when there is none."""
+    from mhi.governance.services import last_assembly_decisions
+
+    found = last_assembly_decisions(session, scheme.id, today)
+    if found is None:
+        return []
+    meeting, adopted = found
+    _ = gettext
+    story = _section(_("Decisions of the general assembly of %(day)s") % {"day": fmt.day(meeting.held_on)}, styles)
+    if not adopted:
+        return [*story, Paragraph(escape(_("The general assembly adopted no resolution.")), styles["body"])]
+    for resolution in adopted:
+        story.append(Paragraph(escape(f"{resolution.position}. {resolution.text}"), styles["body"]))
+    return story
 
 
 #: The type size of the statement's table cells (points).

@@ -142,11 +142,13 @@ def statement(code: str, household_id: int):
                 language=language,
                 gettext=_,
                 include_claims=has_permission(current_user, "claims.read"),
+                decisions=form.decisions.data,
             )
         return _pdf(data, f"statement-{household.ref}-{form.date_from.data}-{form.date_to.data}")
     if not request.args:
         form.date_from.data = date(clock.today().year, 1, 1)
         form.date_to.data = clock.today()
+        form.decisions.data = True
     return render_template("cards/statement.html", scheme=scheme, household=household, form=form)
 
 

@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "expenses.write": frozenset({"scheme_manager"}),
     "feasibility": frozenset({"scheme_manager", "federation_reviewer"}),
     "audit.read": frozenset({"scheme_manager", "auditor"}),
+    # The governance register (general assemblies, board meetings, resolutions): the scheme's managers record.
+    "governance.read": frozenset({"scheme_manager", "auditor", "federation_reviewer"}),
+    "governance.write": frozenset({"scheme_manager"}),
     "admin": frozenset(),
 }
 

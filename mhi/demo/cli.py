@@ -104,6 +104,7 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
         _import(session, scheme, "expenses", import_expenses, demo.expenses)
         if scheme.code == STUDY_SCHEME:
             _attach_study(session, scheme, today)
+        _meetings(session, scheme, today)
     logins = [("admin@demo.mhi", "admin", "")]
     # The demo's accounts keep their printed password: no change is asked at their first sign-in.
     create_user(
@@ -135,6 +136,44 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
             logins.append((email, role, scheme.code))
     session.flush()
     return logins
+
+
+def _meetings(session, scheme, today: date) -> None:
+    """The scheme's last general assembly and a board meeting (C102 art. 72), so that version activation, the
+    register and the statement's decisions have something to show."""
+    from mhi.governance.services import Vote, record_meeting
+    from mhi.members.models import Household
+
+    households = session.scalar(select(func.count()).select_from(Household).where(Household.scheme_id == scheme.id))
+    entitled = max(households or 0, 10)
+    present = entitled * 3 // 5
+    record_meeting(
+        session,
+        scheme,
+        kind="general_assembly",
+        held_on=today - timedelta(days=40),
+        members_entitled=entitled,
+        attendance=present,
+        place="Maison communautaire",
+        votes=[
+            Vote("Les comptes de l'exercice écoulé et le rapport moral sont approuvés.", present - 3, 1, 2),
+            Vote("La cotisation et les garanties du paquet de base sont maintenues pour l'année.", present - 2, 1, 1),
+            Vote("Le bureau est ouvert le samedi matin.", 1, present - 2, 1),
+        ],
+        today=today,
+        actor=None,
+    )
+    record_meeting(
+        session,
+        scheme,
+        kind="board",
+        held_on=today - timedelta(days=10),
+        members_entitled=9,
+        attendance=7,
+        votes=[Vote("La campagne de renouvellement commence le mois prochain.", 7, 0, 0)],
+        today=today,
+        actor=None,
+    )
 
 
 @click.command("demo")

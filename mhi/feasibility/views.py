@@ -36,6 +36,9 @@ from mhi.feasibility.forms import (
 )
 from mhi.feasibility.method import StudyError, explain_break_even, parse_study
 from mhi.feasibility.models import Study
+from mhi.governance import services as governance
+from mhi.governance.forms import kind_labels as governance_kinds
+from mhi.governance.models import Resolution
 from mhi.schemes import versions
 from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product, ProductVersion, Scheme
@@ -361,6 +364,8 @@ def version(version_id: int):
         old_ratio=services.replaced_claims_ratio(db.session, old, today=today) if old else None,
         problems=versions.activation_problems(item, study, today=today) if item.status == "draft" else [],
         form=form,
+        resolutions=governance.supporting_resolutions(db.session, scheme.id, today) if item.status == "draft" else [],
+        kinds=governance_kinds(),
     )
 
 
@@ -425,6 +430,8 @@ def version_activate(version_id: int):
     """Activate a draft: refused, with the reasons, without a study run on its rules within 12 months. Asks first."""
     item = _version_or_404(version_id)
     study = db.session.get(Study, item.study_id) if item.study_id else None
+    chosen = request.form.get("resolution", "")
+    resolution = db.session.get(Resolution, int(chosen)) if chosen.isdigit() and int(chosen) <= INT_MAX else None
     if not confirmed():
         return confirmation_page(
             title=_("Activate the version of %(product)s from %(day)s", product=item.product.code,
@@ -436,9 +443,10 @@ def version_activate(version_id: int):
                            "with its own effective date."),
             button=_("Activate this version"),
             back_url=url_for("feasibility.version", version_id=item.id),
+            hidden={"resolution": chosen} if chosen else None,
         )  # fmt: skip
     try:
-        versions.activate_version(db.session, item, study, today=clock.today(), actor=current_user)
+        versions.activate_version(db.session, item, study, resolution, today=clock.today(), actor=current_user)
     except versions.VersionError as exc:
         db.session.rollback()
         flash(_("The version cannot be activated: %(reasons)s.", reasons=str(exc)), "error")

@@ -192,6 +192,33 @@ def federation_command(federation_code, date_from, date_to, fmt, out):
     )
 
 
+@report_group.command("year-end")
+@click.option("--scheme", "scheme_code", required=True, help="scheme code")
+@click.option("--year", "year", required=True, type=click.IntRange(1900, 2999), help="financial year (YYYY)")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="write to this file")
+def year_end_command(scheme_code, year, fmt, out):
+    """The year-end pack of one scheme: income statement and balance sheet (docs/year-end.md)."""
+    from mhi.reports import pdf, yearend
+    from mhi.schemes.models import Scheme
+
+    scheme = db.session.scalar(select(Scheme).where(Scheme.code == scheme_code))
+    if scheme is None:
+        raise Rejected(f"no scheme {scheme_code}")
+    try:
+        pack = yearend.year_end(db.session, scheme, year)
+    except yearend.YearError as exc:
+        raise Rejected(str(exc)) from exc
+    db.session.commit()  # keep the report ledgers built on the way (derived data)
+    locale = scheme.locale or "fr"
+    if fmt == "pdf":
+        data = pdf.year_end_pdf(pack, locale=locale)
+    else:
+        data = _workbook(locale, lambda: yearend.tables(pack))
+    Path(out).write_bytes(data)
+    info(f"written {out}")
+
+
 def _workbook(locale: str, make_tables) -> bytes:
     """The report's tables as a workbook, with headers in the language of the scheme's documents."""
     from flask_babel import force_locale

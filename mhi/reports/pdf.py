@@ -226,3 +226,64 @@ def federation_report_pdf(report: ind.FederationIndicators, locale: str) -> byte
         story.append(Paragraph(_("Per benefit, all schemes"), styles["Heading3"]))
         story.append(_table(_benefit_rows(report.total_benefits, report.currency, locale), width))
         return _build(story, pagesize, title)
+
+
+def year_end_pdf(pack, locale: str) -> bytes:
+    """The year-end pack (``mhi.reports.yearend``): the income statement and the balance sheet at the year end,
+    then the year's monitoring indicators, as the general assembly reads them."""
+    from mhi.reports import yearend
+
+    with force_locale(_language(locale)):
+        styles = stylesheet()
+        width = A4[0] - 30 * mm
+        money = money_formatter(pack.currency, locale)
+        scheme = pack.scheme
+        title = f"{scheme.name} ({scheme.code}) — {pack.date_from.isoformat()} … {pack.date_to.isoformat()}"
+        story = [
+            Paragraph(_("Year-end accounts %(year)s", year=pack.year), styles["Title"]),
+            Paragraph(escape(title), styles["Heading2"]),  # the scheme's name is text, not mark-up
+            Paragraph(
+                _(
+                    "Amounts in %(currency)s. Every figure comes from the monitoring indicators of the same "
+                    "period; contributions are earned period by period once paid (accrual basis).",
+                    currency=pack.currency,
+                ),
+                styles["Normal"],
+            ),
+            Spacer(1, 4 * mm),
+        ]
+        for heading, rows in (
+            (_("Income statement"), yearend.income_rows(pack)),
+            (_("Balance sheet at %(day)s", day=pack.date_to.isoformat()), yearend.balance_rows(pack)),
+        ):
+            data = [[heading, _("Amount")]]
+            bold = []
+            for row in rows:
+                data.append([str(row.label), "" if row.amount is None else money(row.amount)])
+                if row.kind != "line":
+                    bold.append(len(data) - 1)
+            story += [KeepTogether(fitted_table(data, width, bold_rows=bold)), Spacer(1, 4 * mm)]
+        if pack.pending_settlements:
+            story.append(
+                Paragraph(
+                    _("A pool settlement of the year is still a draft: it is not in these accounts."),
+                    styles["Normal"],
+                )
+            )
+        story.append(Paragraph(_("Monitoring indicators of the year"), styles["Heading3"]))
+        report = pack.report
+        for section, keys in grouped_keys():
+            rows = [[str(section), _("Value"), _("Light")]]
+            lights = []
+            for key in keys:
+                light = report.thresholds.get(key)
+                rows.append(
+                    [
+                        str(LABELS[key]),
+                        format_value(key, report.indicators[key], report.currency, locale),
+                        light_word(light),
+                    ]
+                )
+                lights.append((len(rows) - 1, 2, light))
+            story += [KeepTogether(_table(rows, width, lights=lights)), Spacer(1, 3 * mm)]
+        return _build(story, A4, title)

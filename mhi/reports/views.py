@@ -15,7 +15,7 @@ from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.web import current_scheme_locale
-from mhi.reports import charts, pdf, services
+from mhi.reports import charts, pdf, services, yearend
 from mhi.reports import indicators as ind
 from mhi.reports.labels import LABELS, grouped_keys
 from mhi.schemes.access import federation_or_404, scheme_or_404
@@ -258,6 +258,46 @@ def scheme_export(code: str):
         mimetype="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{scheme.code}-{stamp}.zip"'},
     )
+
+
+def _year_end_pack(code: str):
+    """The scheme (if the user may see it) and its year-end pack for ``?year=`` (last year by default); a year
+    that is not a number or out of range is a 400 with the reason."""
+    scheme = scheme_or_404(code)
+    today = clock.today()
+    raw = request.args.get("year") or str(max(today.year - 1, scheme.opening_date.year))
+    if not raw.isdigit() or len(raw) != 4:
+        abort(400, str(_l("The year is four digits, such as 2025.")))
+    try:
+        return scheme, yearend.year_end(db.session, scheme, int(raw), today)
+    except yearend.YearError as exc:
+        abort(400, exc.translated())
+
+
+@bp.get("/schemes/<code>/year-end")
+@permission_required("figures.read")
+def year_end(code: str):
+    """The scheme's accounts for a financial year: income statement and balance sheet (the year-end pack)."""
+    scheme, pack = _year_end_pack(code)
+    return render_template("reports/year_end.html", scheme=scheme, pack=pack, yearend=yearend)
+
+
+@bp.get("/schemes/<code>/year-end.pdf")
+@permission_required("figures.read")
+def year_end_pdf(code: str):
+    """The year-end pack as a PDF for the general assembly."""
+    scheme, pack = _year_end_pack(code)
+    data = pdf.year_end_pdf(pack, locale=current_scheme_locale(scheme.country))
+    return _pdf_response(data, f"{scheme.code}-year-end-{pack.year}.pdf")
+
+
+@bp.get("/schemes/<code>/year-end.xlsx")
+@permission_required("figures.read")
+def year_end_xlsx(code: str):
+    """The year-end pack as a workbook: the income statement and the balance sheet."""
+    scheme, pack = _year_end_pack(code)
+    locale = current_scheme_locale(scheme.country)
+    return sheets.download(yearend.tables(pack), "xlsx", f"{scheme.code}-year-end-{pack.year}", locale)
 
 
 def init_app(app) -> None:

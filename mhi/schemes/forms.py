@@ -239,6 +239,13 @@ class SchemeSettingsForm(FlaskForm):
         validators=[Optional(), Length(max=30)],
         description=_l("Blank: one officer's override is enough."),
     )
+    quorum_share = LocaleDecimalField(
+        _l("Quorum of general assemblies and board meetings"),
+        rate=True,
+        places=4,
+        validators=[Optional()],
+        description=_l("The share of the members entitled who must attend, e.g. 50 % or 0.5. Blank: one half."),
+    )
     collection_rate = _threshold_field("collection_rate")
     retention_rate = _threshold_field("retention_rate")
     incurred_claims_ratio = _threshold_field("incurred_claims_ratio")
@@ -247,6 +254,11 @@ class SchemeSettingsForm(FlaskForm):
     liquidity_ratio = _threshold_field("liquidity_ratio")
     median_days_to_payment = _threshold_field("median_days_to_payment")
     claim_rejection_ratio = _threshold_field("claim_rejection_ratio")
+
+    def validate_quorum_share(self, field) -> None:
+        """A share of the members: more than 0, at most all of them."""
+        if field.data is not None and not (0 < field.data <= 1):
+            raise ValidationError(_l("The quorum is a share between 0 and 100 %."))
 
     def __init__(self, scheme: Scheme, *args, **kwargs):
         super().__init__(*args, **kwargs)

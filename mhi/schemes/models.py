@@ -142,9 +142,12 @@ class ProductVersion(db.Model):
     # (adjudication.md "Start day and newborns"); None = no newborn rule.
     newborn_days: Mapped[int | None]
     study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"))
+    # The resolution of the general assembly or board that adopted the version (C102 art. 72; mhi/governance).
+    resolution_id: Mapped[int | None] = mapped_column(ForeignKey("resolution.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     product = relationship("Product", back_populates="versions")
+    resolution = relationship("Resolution")
     benefits = relationship(
         "Benefit", back_populates="version", order_by="Benefit.position", cascade="all, delete-orphan"
     )

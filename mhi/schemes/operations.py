@@ -111,6 +111,7 @@ def update_scheme(
     threshold_overrides: dict[str, dict[str, Decimal]],
     actor,
     override_approval_above=None,
+    quorum_share=None,
 ) -> None:
     """Change what a scheme manager may change; ``threshold_overrides`` holds only the bounds set by hand."""
     if card_layout not in CARD_LAYOUTS:
@@ -133,6 +134,13 @@ def update_scheme(
             settings["override_approval_above"] = str(v.amount(override_approval_above, scheme.currency, positive=True))
         except FieldError as exc:
             raise SetupError(f"override approval amount: {exc}") from exc
+    # The quorum of meetings (mhi/governance): blank = the default half.
+    if quorum_share is None:
+        settings.pop("governance", None)
+    else:
+        if not (0 < Decimal(quorum_share) <= 1):
+            raise SetupError("the quorum is a share between 0 and 1")
+        settings["governance"] = {"quorum_share": str(quorum_share)}
     # Check the bounds in force after the change, defaults included (indicators.md "Thresholds").
     for key, bounds in thresholds_in(settings).items():
         if check_bounds(key, bounds):

@@ -4,7 +4,8 @@ effective date, which starts as a draft and becomes active when the scheme manag
 Rules never change retroactively: a draft takes effect today or later, after every version the product already
 has. Activating needs a feasibility study attached to the version, run within the last 12 months on the
 version's own rules (same benefits, coverage rates and ceilings; a contribution at least what the study found
-necessary) — the STEP guide's advice that a scheme re-studies before it changes its package. Versions loaded
+necessary) — the STEP guide's advice that a scheme re-studies before it changes its package — and a resolution
+adopted by the scheme's general assembly or board at a meeting with quorum (C102 art. 72, mhi/governance). Versions loaded
 from scheme.json (``source == "file"``) were set up outside the application and are shown as such.
 
 Messages go through Flask-Babel (an application context is needed, as in every view and command). The
@@ -321,13 +322,28 @@ def study_contribution(version: ProductVersion, study) -> Decimal | None:
     return round_money(yearly * version.period_months / 12, currency)
 
 
-def activate_version(session, version: ProductVersion, study, *, today: date, actor) -> ProductVersion:
-    """Make a draft the rules from its effective date, once ``activation_problems`` finds nothing."""
+def resolution_problems(version: ProductVersion, resolution, *, today: date) -> list[str]:
+    """Why ``resolution`` cannot support activating ``version`` today (C102 art. 72: the insured decide through
+    their general assembly or board); empty when it can. The rule is ``governance.services.resolution_problem``."""
+    from mhi.governance.services import resolution_problem
+
+    problem = resolution_problem(resolution, version.product.scheme_id, today)
+    if problem is None:
+        return []
+    return [problem.translated() if has_request_context() else str(problem)]
+
+
+def activate_version(session, version: ProductVersion, study, resolution=None, *, today: date, actor) -> ProductVersion:
+    """Make a draft the rules from its effective date, once ``activation_problems`` finds nothing and an adopted
+    resolution of a meeting with quorum, held on or before today, decided it (stored with the version)."""
     problems = activation_problems(version, study, today=today)
+    if version.status == "draft":
+        problems += resolution_problems(version, resolution, today=today)
     if problems:
         raise VersionError("; ".join(problems))
     check_rules_date(session, version.product.scheme, version.effective_from)
     version.status = "active"
+    version.resolution_id = resolution.id
     session.flush()
     rules_changed(session, version.product.scheme)
     record(
@@ -338,7 +354,12 @@ def activate_version(session, version: ProductVersion, study, *, today: date, ac
         scheme_id=version.product.scheme_id,
         action="activate",
         before={"status": "draft"},
-        after={"status": "active", "effective_from": version.effective_from, "study_id": study.id},
+        after={
+            "status": "active",
+            "effective_from": version.effective_from,
+            "study_id": study.id,
+            "resolution_id": resolution.id,
+        },
     )
     return version
 

@@ -4,6 +4,8 @@ scheme's settings. Scheme URLs use the scheme code; another scheme's pages answe
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -139,6 +141,7 @@ def edit(code: str):
                 threshold_overrides=form.threshold_overrides(),
                 actor=current_user,
                 override_approval_above=form.override_approval_above.data,
+                quorum_share=form.quorum_share.data,
             )
         except SetupError as exc:
             db.session.rollback()
@@ -150,6 +153,12 @@ def edit(code: str):
     return render_template("schemes/settings.html", form=form, scheme=scheme, indicator_labels=INDICATOR_LABELS)
 
 
+def _stored_quorum(scheme: Scheme) -> Decimal | None:
+    """The quorum the scheme set (None: the default half)."""
+    value = ((scheme.settings or {}).get("governance") or {}).get("quorum_share")
+    return Decimal(value) if value else None
+
+
 def _settings_data(scheme: Scheme) -> dict:
     """The form's initial values: the scheme as it is, threshold fields only where the scheme overrode."""
     data = {
@@ -158,6 +167,7 @@ def _settings_data(scheme: Scheme) -> dict:
         "locale": scheme.locale,
         "card_layout": card_layout(scheme),
         "override_approval_above": (scheme.settings or {}).get("override_approval_above", ""),
+        "quorum_share": _stored_quorum(scheme),
     }
     data.update(threshold_overrides(scheme))
     return data

@@ -131,3 +131,45 @@ def test_document_language(session):
     assert document_language(unset, scheme, languages, "en") == "fr"
     scheme.locale = "pt_MZ"
     assert document_language(unset, scheme, languages, "en") == "en"
+
+
+def test_statement_prints_the_last_general_assemblys_decisions(session):
+    """C102 art. 72: the members read what their last general assembly (with quorum) adopted; a rejected
+    resolution, a board decision and an assembly without quorum are not printed."""
+    from tests.factories import make_resolution
+
+    scheme, household = scenario(session)
+    make_resolution(session, scheme, held_on=date(2024, 1, 20), text="Ancienne décision de 2024.")
+    make_resolution(session, scheme, held_on=date(2024, 3, 10), text="Décision du bureau.", kind="board")
+    make_resolution(session, scheme, held_on=date(2024, 3, 15), text="Sans quorum.", attendance=30, votes=(30, 0, 0))
+    latest = make_resolution(session, scheme, held_on=date(2024, 3, 1), text="La cotisation passe à 350 F par mois.")
+    from mhi.governance import services as governance
+
+    governance.record_meeting(
+        session,
+        scheme,
+        kind="general_assembly",
+        held_on=date(2024, 3, 12),
+        members_entitled=100,
+        attendance=80,
+        votes=[
+            governance.Vote("Les comptes 2023 sont approuvés.", 70, 5, 5),
+            governance.Vote("Rejetée : fermer le bureau le samedi.", 10, 60, 10),
+        ],
+        today=date(2024, 3, 31),
+        actor=None,
+    )
+    assert latest.adopted
+    text = pdf_text(
+        statement_pdf(session, household, F, T, language="en", gettext=identity, include_claims=False, today=T)
+    )
+    assert "Decisions of the general assembly of Mar 12, 2024" in text
+    assert "1. Les comptes 2023 sont approuvés." in text
+    for absent in ("Rejetée", "Décision du bureau", "Sans quorum", "350 F", "Ancienne"):
+        assert absent not in text, absent
+    without = pdf_text(
+        statement_pdf(
+            session, household, F, T, language="en", gettext=identity, include_claims=False, today=T, decisions=False
+        )
+    )
+    assert "Decisions of the general assembly" not in without

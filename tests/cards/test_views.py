@@ -129,6 +129,22 @@ def test_statement_claims_only_for_claims_staff(client, world):
     assert "C-1" in pdf_text(client.get(statement_url(world["household"])).data)
 
 
+def test_statement_prints_the_assembly_decisions_when_asked(app, client, world):
+    """The statement form offers the last general assembly's decisions, ticked by default (C102 art. 72)."""
+    from tests.factories import make_resolution
+
+    with records(app) as session:
+        make_resolution(session, world["a"], held_on=date.today() - timedelta(days=2), text="Cotisation maintenue.")
+        session.commit()
+    login(client, world["users"]["clerk"])
+    form = client.get(f"/schemes/MUT-A/households/{world['household']}/statement").get_data(as_text=True)
+    tag = next(t for t in form.split("<input")[1:] if 'name="decisions"' in t.split(">", 1)[0]).split(">", 1)[0]
+    assert "checked" in tag
+    text = pdf_text(client.get(statement_url(world["household"]) + "&decisions=y").data)  # in the household's French
+    assert "Décisions de l'assemblée générale" in text and "1. Cotisation maintenue." in text
+    assert "Cotisation maintenue" not in pdf_text(client.get(statement_url(world["household"])).data)
+
+
 def test_statement_form_errors(client, world):
     login(client, world["users"]["auditor"])
     url = f"/schemes/MUT-A/households/{world['household']}/statement?date_from=2024-03-01&date_to=2024-01-01"

@@ -14,7 +14,7 @@ from mhi.feasibility import services
 from mhi.schemes import versions
 from mhi.schemes.services import version_in_force
 from tests.conftest import EXAMPLES
-from tests.factories import make_scheme, make_user
+from tests.factories import make_resolution, make_scheme, make_user
 
 TODAY = date(2026, 3, 1)
 NOW = datetime(2026, 3, 1, 9, 0)
@@ -41,8 +41,16 @@ def setup(session):
         effective_from=date(2026, 4, 1),
         actor=manager,
     )
+    resolution = make_resolution(session, scheme, held_on=date(2026, 2, 20), actor=manager)
     session.commit()
-    return {"scheme": scheme, "manager": manager, "study": study, "product": product, "draft": product.versions[0]}
+    return {
+        "scheme": scheme,
+        "manager": manager,
+        "study": study,
+        "product": product,
+        "draft": product.versions[0],
+        "resolution": resolution,
+    }
 
 
 def values_of(version, **changes) -> dict:
@@ -66,7 +74,7 @@ def test_first_version_activates_on_its_study(session, setup):
     draft, study = setup["draft"], setup["study"]
     assert version_in_force(setup["product"].versions, date(2026, 5, 1)) is None
     assert versions.activation_problems(draft, study, today=TODAY) == []
-    versions.activate_version(session, draft, study, today=TODAY, actor=setup["manager"])
+    versions.activate_version(session, draft, study, setup["resolution"], today=TODAY, actor=setup["manager"])
     session.commit()
     assert draft.status == "active"
     assert version_in_force(setup["product"].versions, date(2026, 5, 1)) is draft
@@ -77,8 +85,44 @@ def test_first_version_activates_on_its_study(session, setup):
 def test_activation_without_study_is_refused_with_a_clear_message(session, setup):
     """No study attached: refused, saying what to do."""
     with pytest.raises(versions.VersionError, match="attach a feasibility study"):
-        versions.activate_version(session, setup["draft"], None, today=TODAY, actor=setup["manager"])
+        versions.activate_version(
+            session, setup["draft"], None, setup["resolution"], today=TODAY, actor=setup["manager"]
+        )
     assert setup["draft"].status == "draft"
+
+
+def test_activation_needs_an_adopted_resolution(session, setup):
+    """C102 art. 72: a version is activated on a resolution adopted at a meeting with quorum, held by then."""
+    draft, study, manager, scheme = setup["draft"], setup["study"], setup["manager"], setup["scheme"]
+    with pytest.raises(versions.VersionError, match="choose the resolution"):
+        versions.activate_version(session, draft, study, None, today=TODAY, actor=manager)
+    no_quorum = make_resolution(
+        session, scheme, held_on=date(2026, 2, 1), attendance=40, votes=(30, 5, 5), actor=manager
+    )
+    assert not no_quorum.meeting.quorum_reached and not no_quorum.adopted
+    with pytest.raises(versions.VersionError, match="did not reach its quorum"):
+        versions.activate_version(session, draft, study, no_quorum, today=TODAY, actor=manager)
+    rejected = make_resolution(session, scheme, held_on=date(2026, 2, 1), votes=(20, 30, 10), actor=manager)
+    with pytest.raises(versions.VersionError, match="not adopted"):
+        versions.activate_version(session, draft, study, rejected, today=TODAY, actor=manager)
+    later = make_resolution(session, scheme, held_on=date(2026, 2, 20), actor=manager)
+    with pytest.raises(versions.VersionError, match="after the activation"):
+        versions.activate_version(session, draft, study, later, today=date(2026, 2, 19), actor=manager)
+    elsewhere = make_resolution(session, make_scheme(session, "MUT-X"), held_on=date(2026, 2, 1), actor=manager)
+    with pytest.raises(versions.VersionError, match="of this scheme"):
+        versions.activate_version(session, draft, study, elsewhere, today=TODAY, actor=manager)
+    assert draft.status == "draft" and draft.resolution_id is None
+    versions.activate_version(session, draft, study, setup["resolution"], today=TODAY, actor=manager)
+    assert draft.status == "active" and draft.resolution_id == setup["resolution"].id
+
+
+def test_quorum_is_a_scheme_setting(session, setup):
+    """Half of the members entitled by default; a scheme may ask for two thirds."""
+    scheme, manager = setup["scheme"], setup["manager"]
+    assert make_resolution(session, scheme, attendance=50, votes=(40, 5, 5), actor=manager).adopted  # exactly half
+    scheme.settings = {**(scheme.settings or {}), "governance": {"quorum_share": "0.6667"}}
+    assert not make_resolution(session, scheme, attendance=60, actor=manager).adopted
+    assert make_resolution(session, scheme, attendance=67, actor=manager).adopted
 
 
 def test_activation_on_an_old_study_is_refused(session, setup):
@@ -86,7 +130,9 @@ def test_activation_on_an_old_study_is_refused(session, setup):
     study = setup["study"]
     study.run_at = datetime(2025, 2, 28, 12, 0)
     with pytest.raises(versions.VersionError, match="more than 12 months ago"):
-        versions.activate_version(session, setup["draft"], study, today=TODAY, actor=setup["manager"])
+        versions.activate_version(
+            session, setup["draft"], study, setup["resolution"], today=TODAY, actor=setup["manager"]
+        )
     study.run_at = datetime(2025, 3, 1, 12, 0)  # exactly 12 months: still valid
     assert versions.activation_problems(setup["draft"], study, today=TODAY) == []
 
@@ -94,7 +140,7 @@ def test_activation_on_an_old_study_is_refused(session, setup):
 def test_change_needs_a_study_on_the_new_rules(session, setup):
     """A new version that covers drugs at 60 % cannot be activated on the study of 50 %; on a new study it can."""
     manager, product = setup["manager"], setup["product"]
-    versions.activate_version(session, setup["draft"], setup["study"], today=TODAY, actor=manager)
+    versions.activate_version(session, setup["draft"], setup["study"], setup["resolution"], today=TODAY, actor=manager)
     with pytest.raises(versions.VersionError, match="retroactively"):
         versions.new_draft(session, product, effective_from=date(2026, 2, 1), today=TODAY, actor=manager)
     with pytest.raises(versions.VersionError, match="already has a version"):
@@ -121,7 +167,7 @@ def test_change_needs_a_study_on_the_new_rules(session, setup):
     versions.update_draft(
         session, draft, values=values_of(draft, amount=amount), benefits=benefits_of(draft), today=TODAY, actor=manager
     )
-    versions.activate_version(session, draft, new_study, today=TODAY, actor=manager)
+    versions.activate_version(session, draft, new_study, setup["resolution"], today=TODAY, actor=manager)
     session.commit()
     assert version_in_force(product.versions, date(2026, 12, 31)).effective_from == date(2026, 4, 1)
     assert version_in_force(product.versions, date(2027, 1, 1)) is draft
@@ -132,7 +178,7 @@ def test_change_needs_a_study_on_the_new_rules(session, setup):
 def test_active_version_cannot_change(session, setup):
     """An active version is history: editing it or attaching another study is refused."""
     draft, manager = setup["draft"], setup["manager"]
-    versions.activate_version(session, draft, setup["study"], today=TODAY, actor=manager)
+    versions.activate_version(session, draft, setup["study"], setup["resolution"], today=TODAY, actor=manager)
     with pytest.raises(versions.VersionError, match="cannot change"):
         versions.update_draft(
             session, draft, values=values_of(draft), benefits=benefits_of(draft), today=TODAY, actor=manager
@@ -161,7 +207,7 @@ def test_household_and_monthly_contribution_from_the_study(session, setup):
 def test_benefit_pairs(session, setup):
     """Old and new benefits side by side by code; changed ones marked."""
     manager, product = setup["manager"], setup["product"]
-    versions.activate_version(session, setup["draft"], setup["study"], today=TODAY, actor=manager)
+    versions.activate_version(session, setup["draft"], setup["study"], setup["resolution"], today=TODAY, actor=manager)
     draft = versions.new_draft(session, product, effective_from=date(2027, 1, 1), today=TODAY, actor=manager)
     rows = [b for b in benefits_of(draft, LAB="0.9") if b["code"] != "MAT"]
     versions.update_draft(session, draft, values=values_of(draft), benefits=rows, today=TODAY, actor=manager)

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from mhi.feasibility.models import Study
-from mhi.schemes.models import Product, ProductVersion
+from mhi.schemes.models import Product, ProductVersion, Scheme
 from tests.conftest import EXAMPLES
-from tests.factories import login, make_federation, make_scheme, make_user, records
+from tests.factories import login, make_federation, make_resolution, make_scheme, make_user, records
 from tests.pages import has_inline_script
 
 EXPECTED = json.loads((EXAMPLES / "fandene-study-expected.json").read_text(encoding="utf-8"))
@@ -237,16 +237,32 @@ def test_study_to_product_to_active_version(app, client, people):
     assert "cannot be activated" in page and "DRUG: the study covers 0.50, this version 0.6" in page
     form["benefits-1-coverage_rate"] = "0.5"
     assert client.post(f"/feasibility/versions/{version_id}/edit", data=form).status_code == 302
-    asked = client.post(f"/feasibility/versions/{version_id}/activate").get_data(as_text=True)
-    assert "This cannot be undone." in asked and "An active version is history" in asked
-    with records(app) as session:
-        assert session.get(ProductVersion, version_id).status == "draft"
+    # Without a resolution of the members, the study is not enough (C102 art. 72).
     page = client.post(f"/feasibility/versions/{version_id}/activate", data=activate, follow_redirects=True).get_data(
         as_text=True
     )
-    assert "is active from" in page
+    assert "cannot be activated" in page and "choose the resolution" in page
+    assert "No adopted resolution can support this activation yet" in page
     with records(app) as session:
-        assert session.get(ProductVersion, version_id).status == "active"
+        scheme = session.query(Scheme).filter_by(code="MUT-A").one()
+        resolution_id = make_resolution(session, scheme, held_on=date.today()).id
+        session.commit()
+    page = client.get(f"/feasibility/versions/{version_id}").get_data(as_text=True)
+    assert f'<option value="{resolution_id}">' in page
+    chosen = {"resolution": str(resolution_id)}
+    asked = client.post(f"/feasibility/versions/{version_id}/activate", data=chosen).get_data(as_text=True)
+    assert "This cannot be undone." in asked and "An active version is history" in asked
+    assert f'value="{resolution_id}"' in asked  # the choice is carried through the confirmation
+    with records(app) as session:
+        assert session.get(ProductVersion, version_id).status == "draft"
+    page = client.post(
+        f"/feasibility/versions/{version_id}/activate", data=activate | chosen, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "is active from" in page
+    assert "Decision of the members" in page and f"#resolution-{resolution_id}" in page
+    with records(app) as session:
+        version = session.get(ProductVersion, version_id)
+        assert (version.status, version.resolution_id) == ("active", resolution_id)
     # The study now backs a version: it cannot change, only be copied.
     assert "Change</a>" not in client.get(f"/feasibility/{study_id}").get_data(as_text=True)
 

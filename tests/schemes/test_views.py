@@ -171,9 +171,22 @@ def test_clearing_an_override_goes_back_to_the_default(app, client, manager):
     assert scheme_now(app, manager.id).settings["thresholds"] == {}
 
 
+def test_quorum_is_set_as_a_percentage_and_cleared_back_to_half(app, client, manager):
+    """The quorum of meetings is a scheme setting (mhi/governance), typed as 60 % or 0.6; blank is one half."""
+    from mhi.governance.services import quorum_share
+
+    assert client.post("/schemes/MUT-A/edit", data=settings_form(quorum_share="60 %")).status_code == 302
+    scheme = scheme_now(app, manager.id)
+    assert scheme.settings["governance"] == {"quorum_share": "0.6"} and quorum_share(scheme) == Decimal("0.6")
+    client.post("/schemes/MUT-A/edit", data=settings_form())
+    scheme = scheme_now(app, manager.id)
+    assert "governance" not in scheme.settings and quorum_share(scheme) == Decimal("0.5")
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
+        ({"quorum_share": "150 %"}, "quorum_share", "The quorum is a share between 0 and 100 %."),
         ({"collection_rate-green": "0.5"}, "collection_rate-green", "red must be at most green"),
         ({"expense_ratio-red": "0.1"}, "expense_ratio-green", "red must be at least green"),
         ({"incurred_claims_ratio-green_high": "1.2"}, "incurred_claims_ratio-green_low", "Keep red below"),

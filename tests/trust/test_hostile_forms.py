@@ -30,6 +30,7 @@ from mhi.claims.services import create_batch
 from mhi.contributions.models import Receipt
 from mhi.demo.cli import load_demo
 from mhi.feasibility import services as feasibility
+from mhi.governance.models import Meeting
 from mhi.members.models import Household, Person
 from mhi.payments.groups import create_payer, set_member
 from mhi.payments.models import StatementLine
@@ -185,6 +186,7 @@ def _world(app) -> dict:
             "kind": "arrears",
             "fmt": "xlsx",
             "payer_id": payer.id,
+            "meeting_id": first(Meeting, Meeting.scheme_id == scheme.id),
             "line_id": first(StatementLine, StatementLine.scheme_id == scheme.id),
             "programme_code": "NO-SUCH-PROGRAMME",
             "expense_id": first(Expense, Expense.scheme_id == scheme.id),
