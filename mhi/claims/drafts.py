@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from mhi.claims.messages import N_
 from mhi.claims.models import Claim, ClaimDraft, ClaimDraftLine
@@ -197,14 +198,13 @@ def drafts_of(session, scheme, state: str = "draft"):
     return (
         select(ClaimDraft)
         .where(ClaimDraft.scheme_id == scheme.id, ClaimDraft.state == state)
+        .options(selectinload(ClaimDraft.lines), selectinload(ClaimDraft.claim))
         .order_by(ClaimDraft.created_at.desc(), ClaimDraft.id.desc())
     )
 
 
 def open_drafts(session, scheme) -> int:
     """How many drafts wait to be submitted or discarded."""
-    from sqlalchemy import func
-
     return (
         session.scalar(select(func.count()).where(ClaimDraft.scheme_id == scheme.id, ClaimDraft.state == "draft")) or 0
     )
