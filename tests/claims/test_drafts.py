@@ -262,8 +262,7 @@ def test_a_hospital_stay_has_admission_and_discharge_dates(app, officer):
     page = officer.get(response.headers["Location"]).get_data(as_text=True)
     assert "Hospital stay" in page
     document = officer.get("/api/v1/schemes/MUT-A/claims/ST-1")
-    if document.status_code == 200:
-        assert document.get_json()["discharge_date"] == "2025-03-04"
+    assert document.status_code == 200 and document.get_json()["discharge_date"] == "2025-03-04"
 
 
 def death_form(ref: str, day: str) -> dict:
@@ -343,3 +342,16 @@ def test_an_override_approving_a_death_allowance_records_the_death(app, officer,
     with records(app) as session:
         person = session.scalar(select(Person).where(Person.member_no == "A-2"))
         assert (person.exit_date, person.exit_reason) == (date(2024, 1, 15), "death")
+
+
+def test_a_death_allowance_sent_by_the_api_records_the_death_too(app, officer, paid_up):
+    body = {"claim_ref": "API-D1", "member_no": "A-2", "benefit_code": "DEATH", "date_of_service": "2025-06-01",
+            "date_submitted": "2025-06-02"}  # fmt: skip
+    assert officer.post("/api/schemes/MUT-A/claims", json=body).status_code == 201
+    with records(app) as session:
+        person = session.scalar(select(Person).where(Person.member_no == "A-2"))
+        assert (person.exit_date, person.exit_reason) == (date(2025, 6, 1), "death")
+    again = officer.post(
+        "/api/schemes/MUT-A/claims", json={**body, "claim_ref": "API-D2", "date_of_service": "2025-04-01"}
+    )
+    assert again.get_json()["reasons"] == ["DUPLICATE"]
