@@ -271,7 +271,10 @@ class ClaimOut(Schema):
     provider_code = fields.String()
     benefit_code = fields.String()
     # Written as ISO dates by mhi.claims.views.claim_document (the claims JSON route's own document).
-    date_of_service = fields.String(metadata={"format": "date"})
+    date_of_service = fields.String(metadata={"format": "date", "description": "for a hospital stay, the admission"})
+    discharge_date = fields.String(
+        allow_none=True, metadata={"format": "date", "description": "a hospital stay's last day (typed in the form)"}
+    )
     date_submitted = fields.String(metadata={"format": "date"})
     status = fields.String(metadata={"description": "APPROVED, REDUCED or REJECTED (adjudication.md)"})
     amount_claimed = Amount()

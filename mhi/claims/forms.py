@@ -5,6 +5,7 @@ so a typed claim follows exactly the rules of a claims.csv row."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -44,8 +45,12 @@ class LineForm(SubForm):
     )
 
 
+#: Empty bill lines the form shows at first; "Add a line" gives one more each time, up to MHI_MAX_CLAIM_LINES.
+FIRST_LINES = 4
+
+
 class ClaimForm(FlaskForm):
-    """A claim typed by a clerk or claims officer; decided as soon as it is saved."""
+    """A claim typed by a clerk or claims officer, kept as a draft until submitted (``claims/drafts.py``)."""
 
     claim_ref = StringField(
         _l("Claim reference"),
@@ -55,7 +60,16 @@ class ClaimForm(FlaskForm):
     member_no = StringField(_l("Member number"), validators=[DataRequired(), Length(max=40)])
     benefit_code = SelectField(_l("Benefit"), validators=[DataRequired()])
     provider_code = SelectField(_l("Provider"), validators=[Optional()])
-    date_of_service = DateField(_l("Date of service"), validators=[InputRequired()])
+    date_of_service = DateField(
+        _l("Date of service"),
+        validators=[InputRequired()],
+        description=_l("For a hospital stay, the day of admission."),
+    )
+    discharge_date = DateField(
+        _l("Discharge date"),
+        validators=[Optional()],
+        description=_l("A hospital stay only: the day the patient left (on or after admission)."),
+    )
     date_submitted = DateField(_l("Date received"), validators=[InputRequired()], default=date.today)
     diagnosis_code = StringField(_l("Diagnosis (ICD-10)"), validators=[Optional(), Length(max=10)])
     guarantee_ref = StringField(
@@ -63,7 +77,7 @@ class ClaimForm(FlaskForm):
         validators=[Optional(), Length(max=40)],
         description=_l("The number of the prise en charge the provider holds, if any."),
     )
-    lines = FieldList(FormField(LineForm), min_entries=4, max_entries=20)
+    lines = FieldList(FormField(LineForm), min_entries=FIRST_LINES)
 
     def set_choices(self, benefits: list[tuple[str, str]], providers: list[tuple[str, str]]) -> None:
         """Benefits and providers of the scheme as (code, label)."""
@@ -76,6 +90,17 @@ class ClaimForm(FlaskForm):
         """The filled lines as (label, amount text)."""
         filled = [((line.form.item.data or "").strip(), (line.form.amount.data or "").strip()) for line in self.lines]
         return [(item, amount) for item, amount in filled if item or amount]
+
+
+@lru_cache(maxsize=8)
+def claim_form_class(max_lines: int) -> type[ClaimForm]:
+    """The claim form reading at most one line more than ``max_lines`` (MHI_MAX_CLAIM_LINES), so a bill longer
+    than the cap is refused with a message rather than cut short."""
+
+    class CappedClaimForm(ClaimForm):
+        lines = FieldList(FormField(LineForm), min_entries=FIRST_LINES, max_entries=max_lines + 1)
+
+    return CappedClaimForm
 
 
 STATUS_CHOICES = [

@@ -50,6 +50,7 @@ TRANSLATABLE = (
     N_("The household is covered on %(day)s."),
     N_("An approved claim already has the same member, benefit, provider, date of service and amount."),
     N_("An approved claim already pays %(benefit)s for this person on %(service)s."),
+    N_("A death allowance was already approved for this person (death on %(day)s): a death is paid once."),
     N_("No earlier approved claim is the same."),
     N_("Already %(cases)s approved cases of %(benefit)s in %(year)s; the limit is %(limit)s."),
     N_("%(cases)s earlier approved cases of %(benefit)s in %(year)s; the limit is %(limit)s."),

@@ -48,6 +48,7 @@ class Claim(db.Model):
         CheckConstraint("status IN ('APPROVED','REDUCED','REJECTED')", name="status_known"),
         CheckConstraint("amount_claimed >= 0", name="claimed_not_negative"),
         CheckConstraint("amount_approved >= 0", name="approved_not_negative"),
+        CheckConstraint("discharge_date IS NULL OR discharge_date >= date_of_service", name="stay_ordered"),
         Index("ix_claim_person_benefit_dos", "person_id", "benefit_code", "date_of_service"),
         Index("ix_claim_scheme_dos", "scheme_id", "date_of_service"),
         Index("ix_claim_scheme_submitted", "scheme_id", "date_submitted"),
@@ -62,7 +63,9 @@ class Claim(db.Model):
     provider_code: Mapped[str] = mapped_column(String(40), default="")
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"), index=True)
     benefit_code: Mapped[str] = mapped_column(String(40))
-    date_of_service: Mapped[dt.date]
+    date_of_service: Mapped[dt.date]  # for a hospital stay, the admission day
+    # A hospital stay's last day (typed in the form; claims.csv has no such column): never before admission.
+    discharge_date: Mapped[dt.date | None]
     date_submitted: Mapped[dt.date]
     recorded_on: Mapped[dt.date]
     amount_claimed: Mapped[Decimal] = mapped_column(Money())
@@ -87,6 +90,71 @@ class Claim(db.Model):
     batch = relationship("PaymentBatch", back_populates="claims")
     lines = relationship("ClaimLine", back_populates="claim", order_by="ClaimLine.position")
     decisions = relationship("ClaimDecision", back_populates="claim", order_by="ClaimDecision.seq")
+
+
+DRAFT_STATES = ("draft", "submitted", "discarded")
+
+
+class ClaimDraft(db.Model):
+    """A claim typed in the form and not yet submitted: it can be corrected or discarded, and has no decision.
+
+    Drafts live in their own table, never in ``claim``: whatever reads claims (indicators, batches, the export,
+    the annual ceilings, the API) cannot see one. Submitting decides it through ``services.submit_claim``, exactly
+    as a claim sent at once, and links the claim it became (``claim_id``); its claim_ref is given then, unless
+    the clerk typed the bill's number (docs/decisions.md). A discarded draft stays, with who discarded it.
+    """
+
+    __tablename__ = "claim_draft"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft','submitted','discarded')", name="state_known"),
+        CheckConstraint("discharge_date IS NULL OR discharge_date >= date_of_service", name="stay_ordered"),
+        Index("ix_claim_draft_scheme_state", "scheme_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    claim_ref: Mapped[str] = mapped_column(String(40), default="")  # the bill's number if typed, else given later
+    member_no: Mapped[str] = mapped_column(String(40))
+    benefit_code: Mapped[str] = mapped_column(String(40))
+    provider_code: Mapped[str] = mapped_column(String(40), default="")  # may wait: required only to submit
+    date_of_service: Mapped[dt.date]
+    discharge_date: Mapped[dt.date | None]
+    date_submitted: Mapped[dt.date]
+    diagnosis_code: Mapped[str] = mapped_column(String(10), default="")
+    guarantee_ref: Mapped[str] = mapped_column(String(40), default="")
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # submitted or discarded by
+    closed_at: Mapped[datetime | None]
+
+    claim = relationship("Claim")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    closed_by = relationship("User", foreign_keys=[closed_by_id])
+    lines = relationship(
+        "ClaimDraftLine", back_populates="draft", order_by="ClaimDraftLine.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def amount_claimed(self) -> Decimal:
+        """The bill: the sum of its lines (0 for a cash benefit without a bill)."""
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+
+class ClaimDraftLine(db.Model):
+    """One line of a draft's bill; replaced as a whole when the draft is corrected (the audit keeps the old)."""
+
+    __tablename__ = "claim_draft_line"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("claim_draft.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+    draft = relationship("ClaimDraft", back_populates="lines")
 
 
 class ClaimLine(db.Model):

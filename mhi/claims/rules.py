@@ -35,6 +35,15 @@ PAYING_STATUSES = frozenset({APPROVED, REDUCED})
 
 SERVICE = "service"
 CASH = "cash"
+#: Cash benefits paid for a person's death (data-formats.md names death among cash benefits; scheme.json has no
+#: field saying so, so the code does: docs/decisions.md). A person dies once: see ``decide`` and History.
+DEATH_BENEFIT_CODES = frozenset({"DEATH", "DECES"})
+
+
+def is_death_benefit(code: str, kind: str | None) -> bool:
+    """Whether a benefit pays for a death: a cash benefit coded DEATH (or DECES)."""
+    return kind == CASH and code in DEATH_BENEFIT_CODES
+
 
 # Reject codes, in the order adjudication.md runs the checks.
 UNKNOWN_MEMBER = "UNKNOWN_MEMBER"
@@ -114,6 +123,9 @@ MESSAGES: dict[str, str] = {
         "An approved claim already has the same member, benefit, provider, date of service and amount."
     ),
     "duplicate_cash": "An approved claim already pays %(benefit)s for this person on %(service)s.",
+    "duplicate_death": (
+        "A death allowance was already approved for this person (death on %(day)s): a death is paid once."
+    ),
     "not_duplicate": "No earlier approved claim is the same.",
     "max_cases": "Already %(cases)s approved cases of %(benefit)s in %(year)s; the limit is %(limit)s.",
     "cases_ok": "%(cases)s earlier approved cases of %(benefit)s in %(year)s; the limit is %(limit)s.",
@@ -319,7 +331,16 @@ class History:
     for every claim so the benefit's kind is only needed when checking.
     """
 
-    __slots__ = ("_service_keys", "_cash_keys", "_cases", "_approved", "_letters", "_reserving", "_reserved")
+    __slots__ = (
+        "_service_keys",
+        "_cash_keys",
+        "_cases",
+        "_approved",
+        "_letters",
+        "_reserving",
+        "_reserved",
+        "_deaths",
+    )
 
     def __init__(self) -> None:
         """Start empty (a new scheme, or a test)."""
@@ -330,6 +351,23 @@ class History:
         self._letters: dict[str, LetterRule] = {}  # issued, neither used nor cancelled
         self._reserving: set[str] = set()  # of those, the ones not past valid_to: they reserve their amount
         self._reserved: dict[tuple, Decimal] = {}
+        self._deaths: dict[str, dict[date, int]] = {}  # member_no → days of death paid (any year), counted
+
+    def add_death(self, member_no: str, day: date, step: int = 1) -> None:
+        """Count (or, with ``step`` -1, uncount) a paying death-allowance claim of this person on ``day``."""
+        days = self._deaths.setdefault(member_no, {})
+        count = days.get(day, 0) + step
+        if count > 0:
+            days[day] = count
+        else:
+            days.pop(day, None)
+            if not days:
+                self._deaths.pop(member_no, None)
+
+    def death_of(self, member_no: str) -> date | None:
+        """The day of death of an earlier paying death-allowance claim of this person, or None."""
+        days = self._deaths.get(member_no)
+        return min(days) if days else None
 
     def add_letter(self, letter: LetterRule, *, reserves: bool) -> None:
         """An issued letter a claim may cite; ``reserves`` when it is not past its valid_to (adjudication.md)."""
@@ -366,6 +404,8 @@ class History:
         _bump(self._cash_keys, _cash_key(claim), 1)
         _bump(self._cases, year_key, 1)
         self._approved[year_key] = self._approved.get(year_key, ZERO) + decision.amount_approved
+        if claim.benefit_code in DEATH_BENEFIT_CODES:
+            self.add_death(claim.member_no, claim.date_of_service)
         letter = getattr(decision, "letter_used", None)
         if letter:
             self.use_letter(letter)
@@ -378,6 +418,8 @@ class History:
         _bump(self._service_keys, _service_key(claim), -1)
         _bump(self._cash_keys, _cash_key(claim), -1)
         _bump(self._cases, year_key, -1)
+        if claim.benefit_code in DEATH_BENEFIT_CODES:
+            self.add_death(claim.member_no, claim.date_of_service, -1)
         left = self._approved.get(year_key, ZERO) - decision.amount_approved
         if self._cases.get(year_key):
             self._approved[year_key] = left
@@ -651,17 +693,23 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
     checks.append(_check(NOT_COVERED, True, "covered", day=eligibility_day))
 
     # 10. Duplicates among the paying claims decided before.
+    year = service_day.year
+    max_cases = benefit.max_cases_per_year
     if history.is_duplicate(claim, benefit.kind):
         if is_cash:
             failed = _check(DUPLICATE, False, "duplicate_cash", benefit=benefit.code, service=service_day)
         else:
             failed = _check(DUPLICATE, False, "duplicate_service")
         return _rejected(checks, failed)
+    # A person dies once (issue 13, docs/decisions.md): a death allowance whose person's death was already paid on
+    # another day is a duplicate too — unless check 11 refuses it anyway, as the contract's examples expect
+    # (fatick DIOF-C000279: MAX_CASES). A later day is refused by check 7 already once the death is recorded.
+    died = history.death_of(claim.member_no) if is_death_benefit(benefit.code, benefit.kind) else None
+    if died is not None and (max_cases is None or history.cases(claim.member_no, benefit.code, year) < max_cases):
+        return _rejected(checks, _check(DUPLICATE, False, "duplicate_death", day=died))
     checks.append(_check(DUPLICATE, True, "not_duplicate"))
 
     # 11. Maximum cases in the calendar year of the day of service.
-    year = service_day.year
-    max_cases = benefit.max_cases_per_year
     if max_cases is None:
         checks.append(_check(MAX_CASES, True, "cases_unlimited", benefit=benefit.code))
     else:

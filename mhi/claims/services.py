@@ -25,6 +25,7 @@ from mhi.claims.models import Claim, ClaimDecision, ClaimLine, PaymentBatch
 from mhi.claims.rules import (
     APPROVED,
     CASH,
+    DEATH_BENEFIT_CODES,
     PAYING_STATUSES,
     REDUCED,
     REJECTED,
@@ -38,6 +39,7 @@ from mhi.claims.rules import (
     benefit_window,
     decide_batch,
     first_covered_day,
+    is_death_benefit,
 )
 from mhi.contributions.models import CoverageSpan
 from mhi.contributions.rules import not_covered_reason
@@ -79,6 +81,7 @@ class ClaimEntry:
     diagnosis_code: str = ""
     guarantee_ref: str = ""  # the guarantee letter the claim cites (adjudication.md), blank for most claims
     lines: tuple[tuple[str, Decimal], ...] = ()
+    discharge_date: date | None = None  # a hospital stay's last day (date_of_service is the admission)
 
 
 class _VersionLookup:
@@ -313,6 +316,19 @@ def history_for(session, scheme, member_nos: Iterable[str], years: Iterable[int]
         if row.date_of_service.year in wanted_years and (narrow or row.member_no in wanted):
             # A stored row has every field History keys on, and the status and amount of its decision.
             history.add(row, row)
+    # A death is paid once whatever the year (rules.decide): the persons' death allowances of other years too.
+    deaths = select(Claim.member_no, Claim.date_of_service).where(
+        Claim.scheme_id == scheme.id,
+        Claim.status.in_(sorted(PAYING_STATUSES)),
+        Claim.benefit_code.in_(sorted(DEATH_BENEFIT_CODES)),
+    )
+    if narrow:
+        deaths = deaths.where(
+            Claim.person_id.in_(select(Person.id).where(Person.scheme_id == scheme.id, Person.member_no.in_(wanted)))
+        )
+    for member_no, day in session.execute(deaths):
+        if day.year not in wanted_years and (narrow or member_no in wanted):
+            history.add_death(member_no, day)
     return history
 
 
@@ -455,6 +471,7 @@ def decide_and_store(
                 "provider_id": context.provider_ids.get(entry.provider_code or ""),
                 "benefit_code": entry.benefit_code,
                 "date_of_service": entry.date_of_service,
+                "discharge_date": entry.discharge_date,
                 "date_submitted": entry.date_submitted,
                 "recorded_on": recorded_on,
                 "amount_claimed": entry.amount_claimed,
@@ -573,9 +590,36 @@ def submit_claim(session, scheme, entry: ClaimEntry, *, source: str, actor, reco
                         f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice."
                     ) from exc
             else:
-                return session.get(Claim, stored.claim_ids[0])
+                claim = session.get(Claim, stored.claim_ids[0])
+                record_death(session, scheme, claim, actor=actor)
+                return claim
         entry = replace(entry, claim_ref=next_claim_ref(session, scheme, recorded_on))
     raise ClaimError("No claim reference could be given to this claim; send it again.")
+
+
+def record_death(session, scheme, claim: Claim, *, actor) -> bool:
+    """Death allowance (issue 13): a paying claim of a death benefit records the person's exit on the day of
+    death (its date_of_service), reason death, in the same transaction as the decision, through the register's
+    own ``record_exit`` (audited; coverage refreshed). Nothing when the person already has an exit date, or
+    when the day is before their enrolment (the register refuses such an exit; an override may pay it anyway).
+
+    Claims typed or sent one by one (the form, the API, an override) do this; an imported claims.csv does not:
+    members.csv carries the exits (data-formats.md), and the replays of docs/spec/examples depend on it.
+    Returns whether an exit was recorded.
+    """
+    if claim.status not in PAYING_STATUSES or claim.person_id is None:
+        return False
+    if claim.benefit_code not in DEATH_BENEFIT_CODES:
+        return False
+    if not is_death_benefit(claim.benefit_code, scheme_benefit_kinds(session, scheme).get(claim.benefit_code)):
+        return False
+    person = session.get(Person, claim.person_id)
+    if person.exit_date is not None or claim.date_of_service < person.enrolment_date:
+        return False
+    from mhi.members.services import record_exit
+
+    record_exit(session, person, date=claim.date_of_service, reason="death", actor=actor)
+    return True
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -646,6 +690,7 @@ def override_decision(session, claim: Claim, *, status: str, amount_approved, re
     if (status == REJECTED or needs_approval) and claim.batch is not None:
         claim.batch = None  # an open batch only pays claims that pay, and approved overrides
     session.flush()
+    record_death(session, scheme, claim, actor=actor)
     record(
         session,
         actor=actor,

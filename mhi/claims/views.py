@@ -9,6 +9,7 @@ The JSON API keeps CSRF protection: a browser script sends the page's token in t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mhi.claims import queries
+from mhi.claims.drafts import DraftError, discard_draft, drafts_of, open_drafts, save_draft, submit_draft
 from mhi.claims.forms import (
     ActionForm,
     ApprovalForm,
@@ -27,12 +29,13 @@ from mhi.claims.forms import (
     EligibilityForm,
     LetterForm,
     OverrideForm,
+    claim_form_class,
 )
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import import_claims, read_entry
 from mhi.claims.letters import LetterError, LetterRequest, cancel_letter, issue_letter, letters_of
 from mhi.claims.messages import N_
-from mhi.claims.models import Claim, ClaimLine, GuaranteeLetter, PaymentBatch
+from mhi.claims.models import DRAFT_STATES, Claim, ClaimDraft, ClaimLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.pdf import batch_pdf, letter_pdf
 from mhi.claims.services import (
     ClaimError,
@@ -51,7 +54,7 @@ from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
 from mhi.core.money import money_str
-from mhi.core.paging import page_number
+from mhi.core.paging import page_number, paginate
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.access import in_scope_or_404, scheme_or_404
@@ -402,6 +405,7 @@ def queue(code: str):
         args=args,
         benefits=_benefit_choices(scheme),
         providers=_provider_choices(scheme),
+        open_drafts=open_drafts(db.session, scheme),
     )
 
 
@@ -438,47 +442,179 @@ def _form_problems(form: ClaimForm, problems) -> None:
             )
 
 
-@bp.route("/schemes/<code>/claims/new", methods=["GET", "POST"])
-@permission_required("claims.write")
-def new_claim(code: str):
-    """Type a claim with its bill lines; it is decided at once and its page shown."""
-    scheme = scheme_or_404(code)
-    form = ClaimForm()
+#: The claim form's fields read by ``read_entry`` (claims.csv's columns a clerk types).
+FORM_FIELDS = (
+    "claim_ref",
+    "member_no",
+    "provider_code",
+    "benefit_code",
+    "date_of_service",
+    "date_submitted",
+    "diagnosis_code",
+    "guarantee_ref",
+)
+
+
+def _draft_of(scheme, draft_id: int) -> ClaimDraft:
+    """A draft of this scheme the user may see, else 404."""
+    draft = in_scope_or_404(ClaimDraft, draft_id)
+    if draft.scheme_id != scheme.id:
+        abort(404)
+    return draft
+
+
+def _draft_form_data(draft: ClaimDraft, scheme) -> dict:
+    """A draft's values as the claim form shows them."""
+    data = {name: getattr(draft, name) for name in FORM_FIELDS}
+    data["discharge_date"] = draft.discharge_date
+    data["lines"] = [{"item": line.label, "amount": money_str(line.amount, scheme.currency)} for line in draft.lines]
+    return data
+
+
+def _draft_error(form: ClaimForm, exc: DraftError) -> None:
+    """A refused draft action beside its field, in the user's language."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    (field.errors if field is not None else form.form_errors).append(_(exc.message, **exc.params))
+
+
+def _claim_form_page(scheme, draft: ClaimDraft | None = None):
+    """The claim form, new or correcting ``draft``: "Add a line" shows one more empty line (nothing saved),
+    "Save draft" keeps it as a draft, "Save and submit" also decides it. Bad input changes nothing."""
+    max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
+    form_class = claim_form_class(max_lines)
+    form = form_class(data=_draft_form_data(draft, scheme)) if draft and request.method == "GET" else form_class()
     form.set_choices(_benefit_choices(scheme), _provider_choices(scheme))
-    if request.method == "GET" and request.args.get("member_no"):
+    if request.method == "GET" and draft is None and request.args.get("member_no"):
         form.member_no.data = _scanned(request.args["member_no"])
-    if form.validate_on_submit():
-        today = clock.today()
-        data = {
-            name: getattr(form, name).data
-            for name in (
-                "claim_ref",
-                "member_no",
-                "provider_code",
-                "benefit_code",
-                "date_of_service",
-                "date_submitted",
-                "diagnosis_code",
-                "guarantee_ref",
-            )
-        }
+    action = request.form.get("action", "save")
+    if request.method == "POST" and action == "add_line":
+        if len(form.lines) >= max_lines:
+            form.form_errors.append(_("A claim has at most %(n)s bill lines.", n=max_lines))
+        else:
+            form.lines.append_entry()
+    elif form.validate_on_submit():
+        if len(form.lines) > max_lines:
+            form.form_errors.append(_("A claim has at most %(n)s bill lines.", n=max_lines))
+            return render_template("claims/form.html", scheme=scheme, form=form, draft=draft)
+        data = {name: getattr(form, name).data for name in FORM_FIELDS}
         try:
-            entry = read_entry(db.session, scheme, data, form.bill_lines(), ref_required=False)
-            claim = submit_claim(db.session, scheme, entry, source="form", actor=current_user, recorded_on=today)
+            entry = read_entry(db.session, scheme, data, form.bill_lines(), ref_required=False, max_lines=max_lines)
+            entry = replace(entry, discharge_date=form.discharge_date.data)
+            saved = save_draft(db.session, scheme, entry, actor=current_user, draft=draft)
+            claim = None
+            if action == "submit":
+                claim = submit_draft(db.session, scheme, saved, actor=current_user, today=clock.today())
         except InputRejected as exc:
             db.session.rollback()
             _form_problems(form, exc.problems)
+        except DraftError as exc:
+            db.session.rollback()
+            _draft_error(form, exc)
         except ClaimError as exc:
             db.session.rollback()
             form.claim_ref.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(
-                _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=_status_label(claim.status)),
-                "success",
-            )
-            return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
-    return render_template("claims/form.html", scheme=scheme, form=form)
+            if claim is not None:
+                flash(
+                    _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=_status_label(claim.status)),
+                    "success",
+                )
+                return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
+            flash(_("Draft %(n)s saved: correct it, discard it or submit it.", n=saved.id), "success")
+            return redirect(url_for("claims.draft", code=scheme.code, draft_id=saved.id))
+    return render_template("claims/form.html", scheme=scheme, form=form, draft=draft)
+
+
+@bp.route("/schemes/<code>/claims/new", methods=["GET", "POST"])
+@permission_required("claims.write")
+def new_claim(code: str):
+    """Type a claim with its bill lines; it is kept as a draft, or submitted and decided at once."""
+    return _claim_form_page(scheme_or_404(code))
+
+
+@bp.get("/schemes/<code>/claims/drafts")
+@permission_required("claims.read")
+def drafts(code: str):
+    """The scheme's drafts waiting to be submitted (or those submitted, or discarded), newest first."""
+    scheme = scheme_or_404(code)
+    state = request.args.get("state") if request.args.get("state") in DRAFT_STATES else "draft"
+    paged = paginate(db.session, drafts_of(db.session, scheme, state), page_number(request.args.get("page")), 100)
+    return render_template("claims/drafts.html", scheme=scheme, drafts=paged, state=state)
+
+
+@bp.get("/schemes/<code>/claims/drafts/<int:draft_id>")
+@permission_required("claims.read")
+def draft(code: str, draft_id: int):
+    """A draft: what was typed, its bill, and Edit / Discard / Submit while it is open."""
+    scheme = scheme_or_404(code)
+    item = _draft_of(scheme, draft_id)
+    return render_template("claims/draft.html", scheme=scheme, draft=item, action_form=ActionForm())
+
+
+@bp.route("/schemes/<code>/claims/drafts/<int:draft_id>/edit", methods=["GET", "POST"])
+@permission_required("claims.write")
+def draft_edit(code: str, draft_id: int):
+    """Correct an open draft (the audit keeps what it said before)."""
+    scheme = scheme_or_404(code)
+    item = _draft_of(scheme, draft_id)
+    if item.state != "draft":
+        flash(_("This draft is closed: it can no longer change."), "error")
+        return redirect(url_for("claims.draft", code=scheme.code, draft_id=item.id))
+    return _claim_form_page(scheme, item)
+
+
+@bp.post("/schemes/<code>/claims/drafts/<int:draft_id>/discard")
+@permission_required("claims.write")
+def draft_discard(code: str, draft_id: int):
+    """Discard an open draft after confirmation: it stays, discarded, and never becomes a claim."""
+    scheme = scheme_or_404(code)
+    item = _draft_of(scheme, draft_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    back = url_for("claims.draft", code=scheme.code, draft_id=item.id)
+    if not confirmed():
+        return confirmation_page(
+            title=_("Discard draft %(n)s", n=item.id),
+            what=_("The draft is kept as discarded, with your name; it is never decided nor paid."),
+            irreversible=_("A discarded draft cannot be submitted: type the claim again if it was needed."),
+            button=_("Discard"),
+            back_url=back,
+        )
+    try:
+        discard_draft(db.session, item, actor=current_user)
+    except DraftError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        flash(_("Draft %(n)s discarded.", n=item.id), "success")
+    return redirect(back)
+
+
+@bp.post("/schemes/<code>/claims/drafts/<int:draft_id>/submit")
+@permission_required("claims.write")
+def draft_submit(code: str, draft_id: int):
+    """Submit an open draft: decided at once by adjudication.md, like a claim sent directly."""
+    scheme = scheme_or_404(code)
+    item = _draft_of(scheme, draft_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        claim = submit_draft(db.session, scheme, item, actor=current_user, today=clock.today())
+    except DraftError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=_status_label(claim.status)), "success"
+        )
+        return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
+    return redirect(url_for("claims.draft", code=scheme.code, draft_id=item.id))
 
 
 def _status_label(status: str) -> str:
@@ -609,6 +745,7 @@ def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:
         "provider_code": claim.provider_code,
         "benefit_code": claim.benefit_code,
         "date_of_service": claim.date_of_service.isoformat(),
+        "discharge_date": claim.discharge_date.isoformat() if claim.discharge_date else None,
         "date_submitted": claim.date_submitted.isoformat(),
         "status": claim.status,
         "amount_claimed": money_str(claim.amount_claimed, scheme.currency),

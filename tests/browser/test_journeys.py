@@ -139,7 +139,17 @@ def test_claims_officer_checks_eligibility_enters_a_claim_and_overrides(page, co
     page.fill("#lines-1-item", "Paracetamol and amoxicillin")
     page.fill("#lines-1-amount", "1000")
     journey.shot(page, "claim-form-filled")
-    page.get_by_role("button", name="Save and decide").click()
+    # "Add a line" shows a fifth line without saving anything (no JavaScript), the typed lines kept.
+    page.get_by_role("button", name="Add a line").click()
+    expect(page.locator("#lines-4-item")).to_be_visible()
+    expect(page.locator("#lines-1-amount")).to_have_value("1000")
+    # Saved as a draft first (issue 13), then submitted from its page.
+    page.get_by_role("button", name="Save draft").click()
+    expect(page).to_have_url(re.compile(rf"/schemes/{code}/claims/drafts/\d+$"))
+    expect(flash(page)).to_contain_text(re.compile(r"Draft \d+ saved"))
+    expect(page.get_by_role("link", name="Edit")).to_be_visible()
+    journey.shot(page, "claim-draft")
+    page.get_by_role("button", name="Submit for decision").click()
 
     expect(page).to_have_url(re.compile(rf"/schemes/{code}/claims/\d+$"))
     expect(flash(page)).to_contain_text(re.compile(r"Claim \S+ decided: (approved|reduced|rejected)\."))

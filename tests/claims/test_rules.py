@@ -44,10 +44,12 @@ MAT = BenefitRule(
     waiting_period_days=270,
 )
 DEATH = BenefitRule("DEATH", "cash", amount=D("25000"), waiting_period_days=180, max_cases_per_year=1)
+# A cash benefit that is not a death allowance (a person may have it more than once).
+ALLOWANCE = BenefitRule("ALLOW", "cash", amount=D("10000"), waiting_period_days=180, max_cases_per_year=1)
 BASE = ProductRule(
     waiting_period_days=120,
     submission_limit_days=90,
-    benefits={b.code: b for b in (OPD, HOSP, MAT, DEATH)},
+    benefits={b.code: b for b in (OPD, HOSP, MAT, DEATH, ALLOWANCE)},
 )
 # A later version of the product without the death benefit, from 2025-07-01.
 BASE_V2 = ProductRule(waiting_period_days=120, submission_limit_days=90, benefits={"OPD": OPD, "HOSP": HOSP})
@@ -296,9 +298,57 @@ def test_max_cases_per_year():
 
 
 def test_max_cases_of_a_cash_benefit():
-    first = claim("C1", provider=None, benefit="DEATH", dos="2025-04-01", amount="0")
-    second = claim("C2", provider=None, benefit="DEATH", dos="2025-04-02", amount="0")
+    first = claim("C1", provider=None, benefit="ALLOW", dos="2025-04-01", amount="0")
+    second = claim("C2", provider=None, benefit="ALLOW", dos="2025-04-02", amount="0")
     assert rejected_with(run(first, second), "MAX_CASES")
+
+
+# --- death allowance: a person dies once (issue 13, docs/decisions.md) ---
+
+
+def test_a_second_death_claim_on_another_day_is_a_duplicate():
+    # The first death (2025-05-10) is paid; M3 left the scheme that day. A claim dated before it would pass checks
+    # 7-9 and be paid again: DUPLICATE. One dated after it is refused by check 7, the person having left.
+    no_cap = dataclasses.replace(DEATH, max_cases_per_year=None)
+    product = dataclasses.replace(BASE, benefits={"DEATH": no_cap})
+    patient = dataclasses.replace(PATIENTS["M3"], product_at=lambda day: product)
+    ctx = StaticContext({"M3": patient}, PROVIDERS, covered)
+    history = History()
+    first = claim("C1", member="M3", provider=None, benefit="DEATH", dos="2025-05-10", amount="0")
+    history.add(first, decide(first, ctx, history, "XOF"))
+    earlier = decide(claim("C2", member="M3", provider=None, benefit="DEATH", dos="2025-05-01"), ctx, history, "XOF")
+    assert rejected_with(earlier, "DUPLICATE") and "2025-05-10" in earlier.checks[9].detail
+    later = decide(claim("C3", member="M3", provider=None, benefit="DEATH", dos="2025-05-20"), ctx, history, "XOF")
+    assert rejected_with(later, "NOT_ENROLLED")
+    next_year = decide(claim("C4", member="M3", provider=None, benefit="DEATH", dos="2024-12-01"), ctx, history, "XOF")
+    assert rejected_with(next_year, "DUPLICATE")
+
+
+def test_a_second_death_claim_within_max_cases_is_max_cases_as_the_examples_say():
+    # fatick DIOF-C000279: with max_cases_per_year 1, the second death claim of the year is MAX_CASES.
+    first = claim("C1", member="M1", provider=None, benefit="DEATH", dos="2025-04-02", amount="0")
+    again = claim("C2", member="M1", provider=None, benefit="DEATH", dos="2025-04-01", amount="0")
+    assert rejected_with(run(first, again), "MAX_CASES")
+
+
+def test_a_second_death_claim_on_the_same_day_is_check_ten_as_the_contract_says():
+    first = claim("C1", member="M3", provider=None, benefit="DEATH", dos="2025-05-10", amount="0")
+    again = claim("C2", member="M3", provider=None, benefit="DEATH", dos="2025-05-10", amount="30000")
+    assert rejected_with(run(first, again), "DUPLICATE")
+
+
+def test_a_rejected_death_claim_does_not_count_and_other_cash_benefits_are_not_deaths():
+    waiting = claim("C1", member="M3", provider=None, benefit="DEATH", dos="2024-02-01", amount="0")
+    assert rejected_with(run(waiting), "WAITING_PERIOD")
+    history = History()
+    run(waiting, history=history)
+    assert history.death_of("M3") is None
+    assert run(claim("C2", member="M3", provider=None, benefit="DEATH", dos="2025-05-10"), history=history).status == (
+        "APPROVED"
+    )
+    assert history.death_of("M1") is None
+    run(claim("C3", member="M1", provider=None, benefit="ALLOW", dos="2025-04-01"), history=history)
+    assert history.death_of("M1") is None
 
 
 def test_nothing_payable():

@@ -57,8 +57,9 @@ def officer(client, world):
 
 
 def post_claim(client, **overrides):
-    """The claim form with two bill lines (1000 + 2000) for A-1, OPD at CS."""
+    """The claim form with two bill lines (1000 + 2000) for A-1, OPD at CS, saved and submitted at once."""
     data = {
+        "action": "submit",
         "claim_ref": "F-1",
         "member_no": "A-1",
         "benefit_code": "OPD",

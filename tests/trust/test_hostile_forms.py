@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from mhi.claims.models import Claim, GuaranteeLetter, PaymentBatch
+from mhi.claims.models import Claim, ClaimDraft, ClaimDraftLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.services import create_batch
 from mhi.contributions.models import Receipt
 from mhi.demo.cli import load_demo
@@ -208,8 +208,16 @@ def _world(app) -> dict:
             valid_from=date(2026, 1, 1), valid_to=date(2026, 1, 31), amount=Decimal(1000), issued_on=date(2026, 1, 15),
         )  # fmt: skip
         session.add(letter)
+        # A draft claim for the draft pages (issue 13), with one bill line.
+        draft = ClaimDraft(
+            scheme_id=scheme.id, member_no=person.member_no, benefit_code="OPD", provider_code="",
+            date_of_service=date(2026, 1, 10), date_submitted=date(2026, 1, 12),
+            lines=[ClaimDraftLine(position=0, label="Consultation", amount=Decimal(2000))],
+        )  # fmt: skip
+        session.add(draft)
         session.commit()
         ids["letter_id"] = letter.id
+        ids["draft_id"] = draft.id
     return {"ids": ids, "admin": admin}
 
 
