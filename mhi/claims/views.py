@@ -21,6 +21,7 @@ from mhi.claims import queries
 from mhi.claims.forms import (
     ActionForm,
     ApprovalForm,
+    AttachmentForm,
     BatchPaidForm,
     CancelLetterForm,
     ClaimForm,
@@ -28,11 +29,12 @@ from mhi.claims.forms import (
     LetterForm,
     OverrideForm,
 )
+from mhi.claims.attachments import AttachmentError, add_attachment, attachments_of, open_attachment
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import import_claims, read_entry
 from mhi.claims.letters import LetterError, LetterRequest, cancel_letter, issue_letter, letters_of
 from mhi.claims.messages import N_
-from mhi.claims.models import Claim, ClaimLine, GuaranteeLetter, PaymentBatch
+from mhi.claims.models import Claim, ClaimAttachment, ClaimLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.pdf import batch_pdf, letter_pdf
 from mhi.claims.services import (
     ClaimError,
@@ -54,7 +56,7 @@ from mhi.core.money import money_str
 from mhi.core.paging import page_number
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
-from mhi.schemes.access import in_scope_or_404, scheme_or_404
+from mhi.schemes.access import bound_provider_id, in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
 
 bp = Blueprint("claims", __name__)
@@ -128,7 +130,7 @@ def _scanned(value: str | None) -> str:
 
 
 @bp.get("/schemes/<code>/eligibility")
-@permission_required("claims.read")
+@permission_required("eligibility.read")
 def eligibility_page(code: str):
     """Type or scan a member number: covered or not and why, the household, what each benefit still allows."""
     scheme = scheme_or_404(code)
@@ -140,7 +142,7 @@ def eligibility_page(code: str):
 
 
 @bp.get("/schemes/<code>/eligibility.json")
-@permission_required("claims.read", tokens=True)
+@permission_required("eligibility.read", tokens=True)
 def eligibility_json(code: str):
     """The eligibility answer as JSON (amounts as strings in the currency's decimals, conventions.md)."""
     scheme = scheme_or_404(code)
@@ -373,15 +375,34 @@ def _provider_choices(scheme) -> list[tuple[str, str]]:
     return [(c, f"{c} — {n}") for c, n in rows]
 
 
+def _own_provider_choices(scheme) -> list[tuple[str, str]]:
+    """The providers a user may enter claims for: a facility account's own, else all the scheme's."""
+    provider_id = bound_provider_id()
+    choices = _provider_choices(scheme)
+    if provider_id is None:
+        return choices
+    own = db.session.get(Provider, provider_id)
+    return [(c, label) for c, label in choices if own is not None and own.scheme_id == scheme.id and c == own.code]
+
+
+def fix_provider(form) -> None:
+    """A facility account's claim is for its own provider: the only choice, and what is read whatever was sent."""
+    if bound_provider_id() is None:
+        return
+    form.provider_code.choices = [choice for choice in form.provider_code.choices if choice.value]
+    form.provider_code.data = form.provider_code.choices[0].value if form.provider_code.choices else ""
+
+
 @bp.get("/schemes/<code>/claims")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def queue(code: str):
-    """The claims officer's queue: recent decisions, rejected and reduced first, with filters."""
+    """The claims officer's queue: recent decisions, rejected and reduced first, with filters (a facility
+    account: its own provider's claims only, whatever the filter says)."""
     scheme = scheme_or_404(code)
     args = request.args
     since = query_date("since")
-    provider_id = None
-    if args.get("provider"):
+    provider_id = bound_provider_id()
+    if provider_id is None and args.get("provider"):
         provider_id = _provider_of(scheme, args["provider"]).id
     claims = queries.queue(
         db.session,
@@ -401,7 +422,7 @@ def queue(code: str):
         claims=claims,
         args=args,
         benefits=_benefit_choices(scheme),
-        providers=_provider_choices(scheme),
+        providers=_own_provider_choices(scheme),
     )
 
 
@@ -439,12 +460,13 @@ def _form_problems(form: ClaimForm, problems) -> None:
 
 
 @bp.route("/schemes/<code>/claims/new", methods=["GET", "POST"])
-@permission_required("claims.write")
+@permission_required("claims.enter")
 def new_claim(code: str):
     """Type a claim with its bill lines; it is decided at once and its page shown."""
     scheme = scheme_or_404(code)
     form = ClaimForm()
-    form.set_choices(_benefit_choices(scheme), _provider_choices(scheme))
+    form.set_choices(_benefit_choices(scheme), _own_provider_choices(scheme))
+    fix_provider(form)
     if request.method == "GET" and request.args.get("member_no"):
         form.member_no.data = _scanned(request.args["member_no"])
     if form.validate_on_submit():
@@ -548,7 +570,7 @@ def _api_document(data: dict, max_lines: int) -> tuple[dict, list[tuple[str, str
 
 
 @bp.post("/api/schemes/<code>/claims")
-@permission_required("claims.write", tokens=True)
+@permission_required("claims.enter", tokens=True)
 def api_create(code: str):
     """Receive one claim as JSON and decide it at once (201 with the decision; 400 with field problems).
 
@@ -595,10 +617,28 @@ def claim_from_json(scheme, values: dict, lines: list[tuple[str, str]], *, actor
     """Read a claim sent by a program (this JSON route, /api/v1, FHIR) and decide it at once by the form's own
     path: ``read_entry`` then ``submit_claim``. Raises ``InputRejected`` or ``ClaimError``; flushes only."""
     values = {k: values.get(k) for k in CLAIM_FIELDS}
+    bind_provider(scheme, values, actor)
     max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
     # A blank claim_ref is numbered by submit_claim.
     entry = read_entry(db.session, scheme, values, lines, ref_required=False, max_lines=max_lines)
     return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=clock.today())
+
+
+def bind_provider(scheme, values: dict, actor) -> None:
+    """A facility account sends claims for its own provider only (issue 13): a blank provider_code is its
+    own, another one is refused (InputRejected on provider_code)."""
+    provider_id = bound_provider_id(actor)
+    if provider_id is None:
+        return
+    own = db.session.get(Provider, provider_id)
+    sent = (values.get("provider_code") or "").strip()
+    if own is None or own.scheme_id != scheme.id or (sent and sent != own.code):
+        code = own.code if own is not None else "—"
+        raise InputRejected(
+            [Problem(_("This account enters claims for its own provider (%(code)s) only.", code=code),
+                     column="provider_code")]
+        )  # fmt: skip
+    values["provider_code"] = own.code
 
 
 def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:
@@ -626,7 +666,7 @@ def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:
 
 
 @bp.get("/schemes/<code>/claims/<int:claim_id>")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def detail(code: str, claim_id: int):
     """A claim: what was received, its bill lines, and every decision with each check and its result."""
     scheme = scheme_or_404(code)
@@ -639,6 +679,64 @@ def detail(code: str, claim_id: int):
         translate=translate,
         status_label=_status_label,
         approval_form=ApprovalForm(),
+        attachments=attachments_of(db.session, claim),
+        attachment_form=AttachmentForm(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- attachments
+
+
+@bp.post("/schemes/<code>/claims/<int:claim_id>/attachments")
+@permission_required("claims.enter")
+def attachment_add(code: str, claim_id: int):
+    """Attach a scanned bill, referral letter or other paper (PDF, JPEG, PNG) to a claim; a refused file writes
+    nothing and says why."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    form = AttachmentForm()
+    limit = current_app.config["MHI_MAX_ATTACHMENT_BYTES"]
+    try:
+        if not form.validate_on_submit():
+            raise AttachmentError(next(iter(form.file.errors or form.kind.errors), N_("Choose the file to attach.")))
+        # One byte more than the limit is enough to know it is too large.
+        data = form.file.data.read(limit + 1)
+        add_attachment(
+            db.session, claim, kind=form.kind.data, name=form.file.data.filename or "", data=data, max_bytes=limit,
+            actor=current_user,
+        )  # fmt: skip
+    except AttachmentError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        flash(_("File attached to claim %(ref)s.", ref=claim.claim_ref), "success")
+    return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id) + "#attachments")
+
+
+@bp.get("/schemes/<code>/claims/<int:claim_id>/attachments/<int:attachment_id>")
+@permission_required("claims.view")
+def attachment_download(code: str, claim_id: int, attachment_id: int):
+    """Download one attachment (under a generated name, never the sender's); each download is audited."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    item = db.session.get(ClaimAttachment, attachment_id)
+    if item is None or item.claim_id != claim.id:
+        abort(404)
+    try:
+        data, name = open_attachment(db.session, item, actor=current_user)
+    except FileNotFoundError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    return Response(
+        data,
+        mimetype=item.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
@@ -701,11 +799,13 @@ def override_approve(code: str, claim_id: int):
 
 
 @bp.get("/schemes/<code>/batches")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def batches(code: str):
-    """The scheme's payment batches, newest first."""
+    """The scheme's payment batches, newest first (a facility account: its own provider's)."""
     scheme = scheme_or_404(code)
-    paged = queries.batches(db.session, scheme, page=page_number(request.args.get("page")))
+    provider_id = bound_provider_id()
+    own = db.session.get(Provider, provider_id) if provider_id is not None else None
+    paged = queries.batches(db.session, scheme, own, page=page_number(request.args.get("page")))
     return render_template("claims/batches.html", scheme=scheme, rows=paged.items, paged=paged)
 
 
@@ -729,7 +829,7 @@ def batch_create(code: str, provider_code: str):
 
 
 @bp.route("/schemes/<code>/batches/<int:batch_id>", methods=["GET"])
-@permission_required("claims.read")
+@permission_required("claims.view")
 def batch(code: str, batch_id: int):
     """A payment batch: its claims and total, to print, then mark paid."""
     scheme = scheme_or_404(code)
@@ -798,7 +898,7 @@ def batch_remove(code: str, batch_id: int, claim_id: int):
 
 
 @bp.get("/schemes/<code>/batches/<int:batch_id>/batch.pdf")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def batch_print(code: str, batch_id: int):
     """The batch as a printable PDF: the claims listed (ref, member, date, approved amount) and the total."""
     scheme = scheme_or_404(code)
