@@ -158,7 +158,10 @@ class UserForm(FlaskForm):
     scheme = SelectField(_l("Scheme"), coerce=int, description=_l("For the scheme roles."))
     federation = SelectField(_l("Federation"), coerce=int, description=_l("For a federation reviewer."))
     provider = SelectField(
-        _l("Health facility"), coerce=int, default=0, description=_l("For a health facility desk: the provider it works for.")
+        _l("Health facility"),
+        coerce=int,
+        default=0,
+        description=_l("For a health facility desk: the provider it works for."),
     )
     locale = SelectField(_l("Language"), description=_l("By default, the language of the scheme."))
     password = PasswordField(
