@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mhi.claims import queries
+from mhi.claims.attachments import AttachmentError, add_attachment, attachments_of, open_attachment
 from mhi.claims.forms import (
     ActionForm,
     ApprovalForm,
@@ -29,7 +30,6 @@ from mhi.claims.forms import (
     LetterForm,
     OverrideForm,
 )
-from mhi.claims.attachments import AttachmentError, add_attachment, attachments_of, open_attachment
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import import_claims, read_entry
 from mhi.claims.letters import LetterError, LetterRequest, cancel_letter, issue_letter, letters_of
