@@ -6,6 +6,7 @@ language) and writes nothing."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from mhi.core.storage import StoredFile, purge_expired
 from mhi.schemes.models import Provider, Tariff
 from tests.claims.claim_helpers import make_household
 from tests.factories import login, make_scheme, make_user, records
+from tests.trust.test_hostile_uploads import TRICKS
 
 
 def image(kind: str) -> bytes:
@@ -236,3 +238,18 @@ def test_check_file_reads_the_bytes_not_the_name():
     assert check_file("a.jpeg", image("JPEG"), 10**6) == "image/jpeg"
     with pytest.raises(AttachmentError):
         check_file("a.jpeg", image("PNG"), 10**6)
+
+
+@pytest.mark.parametrize("trick", TRICKS)
+def test_a_name_with_path_tricks_is_only_display_text(app, client, world, tmp_path, monkeypatch, trick):
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(tmp_path / "files"))
+    login(client, world["users"]["officer"])
+    name = re.sub(r"\.csv$", ".png", trick) if trick.endswith(".csv") else trick + ".png"
+    upload(client, world["claims"]["CS-1"], image("PNG"), name)
+    with records(app) as session:
+        item = session.scalar(select(ClaimAttachment))
+        stored = session.get(StoredFile, item.file_id)
+        assert "/" not in item.display_name and "\\" not in item.display_name and "\x00" not in item.display_name
+        assert stored.name == "CS-1-1.png"
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert [p.relative_to(tmp_path / "files").parts for p in written] == [(stored.token[:2], stored.token)]
