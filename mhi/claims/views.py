@@ -385,7 +385,7 @@ def _own_provider_choices(scheme) -> list[tuple[str, str]]:
     return [(c, label) for c, label in choices if own is not None and own.scheme_id == scheme.id and c == own.code]
 
 
-def fix_provider(form) -> None:
+def _fix_provider(form) -> None:
     """A facility account's claim is for its own provider: the only choice, and what is read whatever was sent."""
     if bound_provider_id() is None:
         return
@@ -466,7 +466,7 @@ def new_claim(code: str):
     scheme = scheme_or_404(code)
     form = ClaimForm()
     form.set_choices(_benefit_choices(scheme), _own_provider_choices(scheme))
-    fix_provider(form)
+    _fix_provider(form)
     if request.method == "GET" and request.args.get("member_no"):
         form.member_no.data = _scanned(request.args["member_no"])
     if form.validate_on_submit():
