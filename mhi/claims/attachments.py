@@ -24,6 +24,7 @@ from mhi.claims.messages import N_
 from mhi.claims.models import Claim, ClaimAttachment
 from mhi.core.audit import record
 from mhi.core.storage import StoredFile, put_file, read_file
+from mhi.core.tabular import size_text
 
 KINDS = ("bill", "referral", "other")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -100,9 +101,7 @@ def check_file(name: str, data: bytes, max_bytes: int) -> str:
     if not data:
         raise AttachmentError(N_("The file is empty."))
     if len(data) > max_bytes:
-        raise AttachmentError(
-            N_("The file is too large: %(size)s bytes, the limit is %(limit)s bytes."), size=len(data), limit=max_bytes
-        )
+        raise AttachmentError(N_("The file is too large: the limit is %(limit)s."), limit=size_text(max_bytes))
     claimed = _extension_type(name)
     if claimed is None:
         raise AttachmentError(N_("Attach a PDF, JPEG or PNG file (.pdf, .jpg, .jpeg or .png)."))
