@@ -34,6 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         # Bill lines one claim may carry (the form and the JSON API); the claim page stays fast at this size.
         MHI_MAX_CLAIM_LINES=200,
+        # The largest attachment of a claim (a scanned bill or referral letter), in bytes.
+        MHI_MAX_ATTACHMENT_BYTES=5 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -96,6 +98,8 @@ def _apply_environment(app: Flask) -> None:
     for variable, key in (("MHI_QUEUE_URL", "QUEUE_URL"), ("MHI_STORAGE_DIR", "STORAGE_DIR")):
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]
+    if os.environ.get("MHI_MAX_ATTACHMENT_BYTES"):
+        app.config["MHI_MAX_ATTACHMENT_BYTES"] = int(os.environ["MHI_MAX_ATTACHMENT_BYTES"])
     if app.config["MHI_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

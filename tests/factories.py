@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from mhi.auth.models import User
 from mhi.core.db import db
-from mhi.schemes.models import Benefit, Federation, Product, ProductVersion, Scheme
+from mhi.schemes.models import Benefit, Federation, Product, ProductVersion, Provider, Scheme
 
 PASSWORD = "correct horse 1"
 _serial = itertools.count(1)
@@ -128,9 +128,19 @@ def make_user(
     email: str | None = None,
     locale: str = "en",
     active: bool = True,
+    provider=None,
 ) -> User:
-    """A user of ``role``; the password hash is a cheap one (tests sign in many times)."""
+    """A user of ``role``; the password hash is a cheap one (tests sign in many times). A facility account is
+    bound to ``provider``, else to a new provider of ``scheme`` (made here)."""
     email = email or f"{role}{next(_serial)}@example.org"
+    if role == "facility" and provider is None:
+        provider = Provider(
+            scheme_id=scheme.id, code=f"FAC{next(_serial)}", name="Facility", contract_from=date(2020, 1, 1)
+        )
+        session.add(provider)
+        session.flush()
+    if provider is not None:
+        scheme = scheme or provider.scheme
     user = User(
         email=email,
         name=email.split("@")[0],
@@ -139,6 +149,7 @@ def make_user(
         active=active,
         scheme_id=scheme.id if scheme is not None else None,
         federation_id=federation.id if federation is not None else None,
+        provider_id=provider.id if provider is not None else None,
         password_hash=generate_password_hash(password, method="pbkdf2:sha256:1"),
     )
     session.add(user)

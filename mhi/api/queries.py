@@ -62,9 +62,12 @@ def persons(session, scheme, args: dict) -> list[tuple[Person, str]]:
     return list(session.execute(_window(query, args)))
 
 
-def claims(session, scheme, args: dict) -> list[Claim]:
-    """Claims newest first, by status and member number."""
+def claims(session, scheme, args: dict, *, provider_id: int | None = None) -> list[Claim]:
+    """Claims newest first, by status and member number; of one provider when ``provider_id`` is given (a
+    facility account's)."""
     query = select(Claim).where(Claim.scheme_id == scheme.id).order_by(Claim.id.desc())
+    if provider_id is not None:
+        query = query.where(Claim.provider_id == provider_id)
     if args.get("status"):
         query = query.where(Claim.status == args["status"])
     if args.get("member_no"):

@@ -41,7 +41,7 @@ from mhi.members.services import (
 )
 from mhi.reports import indicators as ind
 from mhi.reports.services import PeriodError, read_period
-from mhi.schemes.access import federation_or_404, scheme_or_404
+from mhi.schemes.access import bound_provider_id, federation_or_404, scheme_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -369,7 +369,7 @@ def receipt_reverse(code: str, receipt_no: str):
 
 
 @bp.get("/schemes/<code>/eligibility")
-@permission_required("claims.read", tokens=True)
+@permission_required("eligibility.read", tokens=True)
 @documented("Check eligibility", args=schemas.EligibilityArgs, answer=schemas.EligibilityOut, errors=(400, 404))
 def eligibility(code: str):
     """Is a member covered on a day, and why not; what each benefit still allows (the eligibility page's answer)."""
@@ -379,7 +379,7 @@ def eligibility(code: str):
 
 
 @bp.post("/schemes/<code>/claims")
-@permission_required("claims.write", tokens=True)
+@permission_required("claims.enter", tokens=True)
 @documented("Submit a claim", body=schemas.ClaimIn, answer=schemas.ClaimOut, status=201, errors=(400, 404, 409, 422))
 def claim_create(code: str):
     """Receive one claim and decide it at once by adjudication.md, as the claim form does (an unknown member is a
@@ -398,24 +398,25 @@ def claim_create(code: str):
 
 
 @bp.get("/schemes/<code>/claims")
-@permission_required("claims.read", tokens=True)
+@permission_required("claims.view", tokens=True)
 @documented("List claims", args=schemas.ClaimFilter, answer=schemas.ClaimPage, errors=(400, 404))
 def claims(code: str):
-    """The scheme's claims, newest first, by status and member."""
+    """The scheme's claims, newest first, by status and member (a facility account's token: its provider's)."""
     scheme = scheme_or_404(code)
     args = read_args(schemas.ClaimFilter)
-    rows = queries.claims(db.session, scheme, args)
+    rows = queries.claims(db.session, scheme, args, provider_id=bound_provider_id())
     return paged(rows, args, lambda claim: schemas.ClaimSummary().dump(claim_document(claim, scheme, checks=False)))
 
 
 @bp.get("/schemes/<code>/claims/<path:claim_ref>")
-@permission_required("claims.read", tokens=True)
+@permission_required("claims.view", tokens=True)
 @documented("Read a claim", answer=schemas.ClaimOut)
 def claim(code: str, claim_ref: str):
-    """A claim with its decision in force and every check."""
+    """A claim with its decision in force and every check (another facility's claim: 404)."""
     scheme = scheme_or_404(code)
     item = db.session.scalar(db.select(Claim).where(Claim.scheme_id == scheme.id, Claim.claim_ref == claim_ref))
-    if item is None:
+    provider_id = bound_provider_id()
+    if item is None or (provider_id is not None and item.provider_id != provider_id):
         abort(404)
     return schemas.ClaimOut().dump(claim_document(item, scheme))
 

@@ -1,4 +1,4 @@
-"""``flask --app mhi user create EMAIL --role ROLE [--scheme CODE | --federation CODE]`` with ``--locale``
+"""``flask --app mhi user create EMAIL --role ROLE [--scheme CODE | --federation CODE | --provider CODE]`` with ``--locale``
 (default: the scheme's language) and ``--no-password-change`` (the account's holder typed the password: no change
 is asked at the first sign-in); ``token create EMAIL [--expires D]`` / ``token revoke EMAIL`` (cli.md)."""
 
@@ -23,6 +23,11 @@ token_group = AppGroup("token", help="API tokens (shown once, stored hashed).")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--scheme", "scheme_code", help="scheme code (scheme roles)")
 @click.option("--federation", "federation_code", help="federation code (federation_reviewer)")
+@click.option(
+    "--provider",
+    "provider_code",
+    help="provider code (facility); with --scheme when several schemes have a provider of that code",
+)
 @click.option("--name", default="")
 @click.option("--locale", type=click.Choice(["en", "fr"]), help="default: the scheme's language, else the instance's")
 @click.option(
@@ -31,13 +36,13 @@ token_group = AppGroup("token", help="API tokens (shown once, stored hashed).")
     show_default=True,
     help="ask for a new password at the first sign-in (--no-password-change when the holder chose this one)",
 )
-def create_command(email, role, scheme_code, federation_code, name, locale, password_change):
+def create_command(email, role, scheme_code, federation_code, provider_code, name, locale, password_change):
     """Create a login; the password is read from stdin (one line). The role is always given (no default)."""
     from flask import current_app
 
-    from mhi.schemes.models import Federation, Scheme
+    from mhi.schemes.models import Federation, Provider, Scheme
 
-    scheme = federation = None
+    scheme = federation = provider = None
     if scheme_code:
         scheme = db.session.scalar(select(Scheme).where(Scheme.code == scheme_code))
         if scheme is None:
@@ -46,12 +51,26 @@ def create_command(email, role, scheme_code, federation_code, name, locale, pass
         federation = db.session.scalar(select(Federation).where(Federation.code == federation_code))
         if federation is None:
             raise Rejected(f"no federation {federation_code}")
+    if provider_code:
+        query = select(Provider).where(Provider.code == provider_code)
+        if scheme is not None:
+            query = query.where(Provider.scheme_id == scheme.id)
+        found = db.session.scalars(query).all()
+        if not found:
+            raise Rejected(f"no provider {provider_code}" + (f" in scheme {scheme.code}" if scheme else ""))
+        if len(found) > 1:
+            raise Rejected(f"several schemes have a provider {provider_code}: give --scheme too")
+        provider = found[0]
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     locale = locale or account_language(
-        db.session, scheme, federation, current_app.config["LANGUAGES"], current_app.config["BABEL_DEFAULT_LOCALE"]
+        db.session,
+        scheme or (provider.scheme if provider else None),
+        federation,
+        current_app.config["LANGUAGES"],
+        current_app.config["BABEL_DEFAULT_LOCALE"],
     )
     try:
         create_user(
@@ -61,6 +80,7 @@ def create_command(email, role, scheme_code, federation_code, name, locale, pass
             password,
             scheme=scheme,
             federation=federation,
+            provider=provider,
             name=name,
             locale=locale,
             must_change_password=password_change,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from mhi.auth.models import ROLES, SCHEME_ROLES, User
+from mhi.auth.models import PROVIDER_ROLES, ROLES, SCHEME_ROLES, User
 from mhi.auth.services import MIN_PASSWORD_LENGTH, PasswordRejected, check_password_rules
 from mhi.core.db import db
 
@@ -23,6 +23,7 @@ ROLE_LABELS = {
     "claims_officer": _l("Claims officer"),
     "auditor": _l("Auditor"),
     "funder": _l("Funder"),
+    "facility": _l("Health facility desk"),
 }
 
 
@@ -156,6 +157,12 @@ class UserForm(FlaskForm):
     )
     scheme = SelectField(_l("Scheme"), coerce=int, description=_l("For the scheme roles."))
     federation = SelectField(_l("Federation"), coerce=int, description=_l("For a federation reviewer."))
+    provider = SelectField(
+        _l("Health facility"),
+        coerce=int,
+        default=0,
+        description=_l("For a health facility desk: the provider it works for."),
+    )
     locale = SelectField(_l("Language"), description=_l("By default, the language of the scheme."))
     password = PasswordField(
         _l("First password"),
@@ -172,9 +179,17 @@ class UserForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Imported here: accounts come before schemes in the feature order (STYLE), the choices need both.
-        from mhi.schemes.models import Federation, Scheme
+        from mhi.schemes.models import Federation, Provider, Scheme
 
         schemes = db.session.scalars(select(Scheme).order_by(Scheme.code)).all()
+        providers = db.session.execute(
+            select(Provider.id, Provider.code, Provider.name, Scheme.code)
+            .join(Scheme, Provider.scheme_id == Scheme.id)
+            .order_by(Scheme.code, Provider.code)
+        ).all()
+        self.provider.choices = [SelectChoice(0, "—")] + [
+            SelectChoice(pid, f"{scheme_code} · {code} — {name}") for pid, code, name, scheme_code in providers
+        ]
         federations = db.session.scalars(select(Federation).order_by(Federation.code)).all()
         self.scheme.choices = [SelectChoice(0, "—")] + [SelectChoice(s.id, f"{s.code} — {s.name}") for s in schemes]
         self.federation.choices = [SelectChoice(0, "—")] + [
@@ -194,6 +209,17 @@ class UserForm(FlaskForm):
         """Scheme roles work inside one scheme."""
         if self.role.data in SCHEME_ROLES and not field.data:
             raise ValidationError(_l("Choose the scheme this person works for."))
+
+    def validate_provider(self, field):
+        """A health facility desk works for one provider (and so in that provider's scheme)."""
+        if self.role.data in PROVIDER_ROLES and not field.data:
+            raise ValidationError(_l("Choose the health facility this person works for."))
+        if self.role.data in PROVIDER_ROLES and self.scheme.data:
+            from mhi.schemes.models import Provider
+
+            provider = db.session.get(Provider, field.data)
+            if provider is not None and provider.scheme_id != self.scheme.data:
+                raise ValidationError(_l("This health facility is not a provider of the chosen scheme."))
 
     def validate_federation(self, field):
         """A federation reviewer reviews one federation."""

@@ -1,4 +1,5 @@
-"""User accounts. A user has one role and, for scheme roles, one scheme (federation reviewers: one federation)."""
+"""User accounts. A user has one role and, for scheme roles, one scheme (federation reviewers: one federation; a
+health facility's desk, ``facility``: one provider, and that provider's scheme)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,26 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from mhi.core.db import db
 
-ROLES = ("admin", "federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor", "funder")
+ROLES = ("admin", "federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor", "funder", "facility")
 SCHEME_ROLES = ("scheme_manager", "clerk", "claims_officer", "auditor")
+#: Roles bound to one provider (issue 13): the account works for that health facility, inside its scheme.
+PROVIDER_ROLES = ("facility",)
 
 
 class User(UserMixin, db.Model):
     """A login. ``scheme_id`` is set for scheme roles, ``federation_id`` for federation reviewers; a funder has
-    neither and follows subsidy programmes (``mhi.subsidies.models.FunderProgramme``)."""
+    neither and follows subsidy programmes (``mhi.subsidies.models.FunderProgramme``). A facility account has
+    ``provider_id`` and that provider's ``scheme_id``."""
 
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin','federation_reviewer','scheme_manager','clerk','claims_officer','auditor','funder')",
+            "role IN ('admin','federation_reviewer','scheme_manager','clerk','claims_officer','auditor','funder',"
+            "'facility')",
             name="role_known",
         ),
+        # A facility account is bound to exactly one provider, and only a facility account is.
+        CheckConstraint("(role = 'facility') = (provider_id IS NOT NULL)", name="provider_for_facility"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +41,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(30))
     scheme_id: Mapped[int | None] = mapped_column(ForeignKey("scheme.id"), index=True)
     federation_id: Mapped[int | None] = mapped_column(ForeignKey("federation.id"), index=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"), index=True)
     locale: Mapped[str] = mapped_column(String(10), default="en")
     active: Mapped[bool] = mapped_column(default=True)
     #: Set when someone else chose the password (a new account, an administrator's reset): every page sends the
@@ -43,6 +51,7 @@ class User(UserMixin, db.Model):
 
     scheme = relationship("Scheme", lazy="joined")
     federation = relationship("Federation", lazy="joined")
+    provider = relationship("Provider", lazy="joined")
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in

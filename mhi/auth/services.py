@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mhi.auth.models import ROLES, SCHEME_ROLES, User
+from mhi.auth.models import PROVIDER_ROLES, ROLES, SCHEME_ROLES, User
 from mhi.auth.sessions import end_sessions
 from mhi.core.audit import record
 
@@ -113,12 +113,14 @@ def create_user(
     *,
     scheme=None,
     federation=None,
+    provider=None,
     name: str = "",
     locale: str = "en",
     actor=None,
     must_change_password: bool = True,
 ) -> User:
-    """Create a login; scheme roles need a scheme, federation reviewers a federation. The password was chosen by
+    """Create a login; scheme roles need a scheme, federation reviewers a federation, a facility account its
+    provider (whose scheme it then works in; a scheme given too must be that one). The password was chosen by
     someone else (an administrator), so it must be changed at the first sign-in unless ``must_change_password``
     is False (the demo's accounts, an operator creating their own account)."""
     email = email.strip().lower()
@@ -130,6 +132,12 @@ def create_user(
         raise AccountError(f"a {role} needs a scheme")
     if role == "federation_reviewer" and federation is None:
         raise AccountError("a federation_reviewer needs a federation")
+    if role in PROVIDER_ROLES:
+        if provider is None:
+            raise AccountError(f"a {role} account needs a provider")
+        if scheme is not None and scheme.id != provider.scheme_id:
+            raise AccountError(f"provider {provider.code} is not a provider of scheme {scheme.code}")
+        scheme = provider.scheme
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise AccountError(f"{email} already has an account")
     check_password_rules(password, email=email)
@@ -139,8 +147,9 @@ def create_user(
         role=role,
         locale=locale,
         must_change_password=must_change_password,
-        scheme_id=scheme.id if scheme is not None and role in SCHEME_ROLES else None,
+        scheme_id=scheme.id if scheme is not None and role in SCHEME_ROLES + PROVIDER_ROLES else None,
         federation_id=federation.id if federation is not None and role == "federation_reviewer" else None,
+        provider_id=provider.id if role in PROVIDER_ROLES else None,
     )
     user.set_password(password)
     session.add(user)
@@ -151,7 +160,8 @@ def create_user(
         entity="user",
         entity_id=user.id,
         action="create",
-        after={"email": email, "role": role, "must_change_password": must_change_password},
+        after={"email": email, "role": role, "must_change_password": must_change_password}
+        | ({"provider": provider.code} if role in PROVIDER_ROLES else {}),
     )
     return user
 

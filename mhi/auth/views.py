@@ -225,14 +225,19 @@ def users():
 @permission_required("admin")
 def user_new():
     """An administrator creates an account."""
-    from mhi.schemes.models import Federation, Scheme
+    from mhi.schemes.models import Federation, Provider, Scheme
 
     form = UserForm()
     if form.validate_on_submit():
         scheme = db.session.get(Scheme, form.scheme.data) if form.scheme.data else None
         federation = db.session.get(Federation, form.federation.data) if form.federation.data else None
+        provider = db.session.get(Provider, form.provider.data) if form.provider.data else None
         locale = form.locale.data or account_language(
-            db.session, scheme, federation, current_app.config["LANGUAGES"], current_app.config["BABEL_DEFAULT_LOCALE"]
+            db.session,
+            scheme or (provider.scheme if provider else None),
+            federation,
+            current_app.config["LANGUAGES"],
+            current_app.config["BABEL_DEFAULT_LOCALE"],
         )
         try:
             user = create_user(
@@ -242,6 +247,7 @@ def user_new():
                 form.password.data,
                 scheme=scheme,
                 federation=federation,
+                provider=provider,
                 name=form.name.data or "",
                 locale=locale,
                 actor=current_user._get_current_object(),

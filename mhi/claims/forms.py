@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import FieldList, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -164,3 +165,23 @@ class ApprovalForm(FlaskForm):
     """A second officer's approval of an override above the scheme's four-eyes amount."""
 
     note = StringField(_l("Reason for approving"), validators=[DataRequired(), Length(max=500)])
+
+
+class AttachmentForm(FlaskForm):
+    """A scanned paper added to a claim: what it is and the file (its type is read from its bytes)."""
+
+    kind = SelectField(
+        _l("What it is"),
+        choices=[
+            SelectChoice("bill", _l("Bill")),
+            SelectChoice("referral", _l("Referral letter")),
+            SelectChoice("other", _l("Other paper")),
+        ],
+        validators=[DataRequired()],
+    )
+    file = FileField(
+        _l("File"),
+        validators=[FileRequired(_l("Choose the file to attach."))],
+        description=_l("A PDF, JPEG or PNG scan."),
+        render_kw={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"},
+    )

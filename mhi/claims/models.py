@@ -10,7 +10,7 @@ import datetime as dt
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mhi.core.db import Money, db
@@ -118,6 +118,20 @@ class ClaimDraft(db.Model):
     member_no: Mapped[str] = mapped_column(String(40))
     benefit_code: Mapped[str] = mapped_column(String(40))
     provider_code: Mapped[str] = mapped_column(String(40), default="")  # may wait: required only to submit
+
+    @property
+    def provider_id(self) -> int | None:
+        """The id of the draft's provider (by its code in the scheme), or None: a facility desk sees only the
+        drafts of its own provider (``schemes.access.in_scope_or_404``)."""
+        from mhi.core.db import db
+        from mhi.schemes.models import Provider
+
+        if not self.provider_code:
+            return None
+        return db.session.scalar(
+            select(Provider.id).where(Provider.scheme_id == self.scheme_id, Provider.code == self.provider_code)
+        )
+
     date_of_service: Mapped[dt.date]
     discharge_date: Mapped[dt.date | None]
     date_submitted: Mapped[dt.date]
@@ -248,3 +262,38 @@ class GuaranteeLetter(db.Model):
         if self.status == "issued" and day > self.valid_to:
             return "expired"
         return self.status
+
+
+class ClaimAttachment(db.Model):
+    """A scanned bill, referral letter or other paper of a claim (issue 13). Its bytes are a ``stored_file``
+    (outside the web root, kept: no expiry) under a generated name; ``display_name`` is the name the sender gave,
+    cleaned, shown as text and never used for a path or a download header. ``content_type`` is what the bytes
+    are (read from them, not from the name). Never updated or deleted: the claim's evidence."""
+
+    __tablename__ = "claim_attachment"
+    __table_args__ = (
+        CheckConstraint("kind IN ('bill','referral','other')", name="kind_known"),
+        CheckConstraint("content_type IN ('application/pdf','image/jpeg','image/png')", name="content_type_known"),
+        CheckConstraint("size > 0", name="size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    claim = relationship("Claim")
+    file = relationship("StoredFile")
+    uploaded_by = relationship("User")
+
+    @property
+    def provider_id(self) -> int | None:
+        """The claim's provider: a facility account sees the attachments of its own claims only."""
+        return self.claim.provider_id

@@ -19,10 +19,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mhi.claims import queries
+from mhi.claims.attachments import AttachmentError, add_attachment, attachments_of, open_attachment
 from mhi.claims.drafts import DraftError, discard_draft, drafts_of, open_drafts, save_draft, submit_draft
 from mhi.claims.forms import (
     ActionForm,
     ApprovalForm,
+    AttachmentForm,
     BatchPaidForm,
     CancelLetterForm,
     ClaimForm,
@@ -35,7 +37,7 @@ from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import import_claims, read_entry
 from mhi.claims.letters import LetterError, LetterRequest, cancel_letter, issue_letter, letters_of
 from mhi.claims.messages import N_
-from mhi.claims.models import DRAFT_STATES, Claim, ClaimDraft, ClaimLine, GuaranteeLetter, PaymentBatch
+from mhi.claims.models import DRAFT_STATES, Claim, ClaimAttachment, ClaimDraft, ClaimLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.pdf import batch_pdf, letter_pdf
 from mhi.claims.services import (
     ClaimError,
@@ -57,7 +59,7 @@ from mhi.core.money import money_str
 from mhi.core.paging import page_number, paginate
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
-from mhi.schemes.access import in_scope_or_404, scheme_or_404
+from mhi.schemes.access import bound_provider_id, in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
 
 bp = Blueprint("claims", __name__)
@@ -131,7 +133,7 @@ def _scanned(value: str | None) -> str:
 
 
 @bp.get("/schemes/<code>/eligibility")
-@permission_required("claims.read")
+@permission_required("eligibility.read")
 def eligibility_page(code: str):
     """Type or scan a member number: covered or not and why, the household, what each benefit still allows."""
     scheme = scheme_or_404(code)
@@ -143,7 +145,7 @@ def eligibility_page(code: str):
 
 
 @bp.get("/schemes/<code>/eligibility.json")
-@permission_required("claims.read", tokens=True)
+@permission_required("eligibility.read", tokens=True)
 def eligibility_json(code: str):
     """The eligibility answer as JSON (amounts as strings in the currency's decimals, conventions.md)."""
     scheme = scheme_or_404(code)
@@ -376,15 +378,34 @@ def _provider_choices(scheme) -> list[tuple[str, str]]:
     return [(c, f"{c} — {n}") for c, n in rows]
 
 
+def _own_provider_choices(scheme) -> list[tuple[str, str]]:
+    """The providers a user may enter claims for: a facility account's own, else all the scheme's."""
+    provider_id = bound_provider_id()
+    choices = _provider_choices(scheme)
+    if provider_id is None:
+        return choices
+    own = db.session.get(Provider, provider_id)
+    return [(c, label) for c, label in choices if own is not None and own.scheme_id == scheme.id and c == own.code]
+
+
+def _fix_provider(form) -> None:
+    """A facility account's claim is for its own provider: the only choice, and what is read whatever was sent."""
+    if bound_provider_id() is None:
+        return
+    form.provider_code.choices = [choice for choice in form.provider_code.choices if choice.value]
+    form.provider_code.data = form.provider_code.choices[0].value if form.provider_code.choices else ""
+
+
 @bp.get("/schemes/<code>/claims")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def queue(code: str):
-    """The claims officer's queue: recent decisions, rejected and reduced first, with filters."""
+    """The claims officer's queue: recent decisions, rejected and reduced first, with filters (a facility
+    account: its own provider's claims only, whatever the filter says)."""
     scheme = scheme_or_404(code)
     args = request.args
     since = query_date("since")
-    provider_id = None
-    if args.get("provider"):
+    provider_id = bound_provider_id()
+    if provider_id is None and args.get("provider"):
         provider_id = _provider_of(scheme, args["provider"]).id
     claims = queries.queue(
         db.session,
@@ -404,7 +425,7 @@ def queue(code: str):
         claims=claims,
         args=args,
         benefits=_benefit_choices(scheme),
-        providers=_provider_choices(scheme),
+        providers=_own_provider_choices(scheme),
         open_drafts=open_drafts(db.session, scheme),
     )
 
@@ -483,7 +504,8 @@ def _claim_form_page(scheme, draft: ClaimDraft | None = None):
     max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
     form_class = claim_form_class(max_lines)
     form = form_class(data=_draft_form_data(draft, scheme)) if draft and request.method == "GET" else form_class()
-    form.set_choices(_benefit_choices(scheme), _provider_choices(scheme))
+    form.set_choices(_benefit_choices(scheme), _own_provider_choices(scheme))
+    _fix_provider(form)
     if request.method == "GET" and draft is None and request.args.get("member_no"):
         form.member_no.data = _scanned(request.args["member_no"])
     action = request.form.get("action", "save")
@@ -527,24 +549,27 @@ def _claim_form_page(scheme, draft: ClaimDraft | None = None):
 
 
 @bp.route("/schemes/<code>/claims/new", methods=["GET", "POST"])
-@permission_required("claims.write")
+@permission_required("claims.enter")
 def new_claim(code: str):
     """Type a claim with its bill lines; it is kept as a draft, or submitted and decided at once."""
     return _claim_form_page(scheme_or_404(code))
 
 
 @bp.get("/schemes/<code>/claims/drafts")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def drafts(code: str):
     """The scheme's drafts waiting to be submitted (or those submitted, or discarded), newest first."""
     scheme = scheme_or_404(code)
     state = request.args.get("state") if request.args.get("state") in DRAFT_STATES else "draft"
-    paged = paginate(db.session, drafts_of(db.session, scheme, state), page_number(request.args.get("page")), 100)
+    query = drafts_of(db.session, scheme, state)
+    if bound_provider_id() is not None:  # a facility desk: its own provider's drafts only
+        query = query.where(ClaimDraft.provider_code.in_([code for code, _label in _own_provider_choices(scheme)]))
+    paged = paginate(db.session, query, page_number(request.args.get("page")), 100)
     return render_template("claims/drafts.html", scheme=scheme, drafts=paged, state=state)
 
 
 @bp.get("/schemes/<code>/claims/drafts/<int:draft_id>")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def draft(code: str, draft_id: int):
     """A draft: what was typed, its bill, and Edit / Discard / Submit while it is open."""
     scheme = scheme_or_404(code)
@@ -553,7 +578,7 @@ def draft(code: str, draft_id: int):
 
 
 @bp.route("/schemes/<code>/claims/drafts/<int:draft_id>/edit", methods=["GET", "POST"])
-@permission_required("claims.write")
+@permission_required("claims.enter")
 def draft_edit(code: str, draft_id: int):
     """Correct an open draft (the audit keeps what it said before)."""
     scheme = scheme_or_404(code)
@@ -565,7 +590,7 @@ def draft_edit(code: str, draft_id: int):
 
 
 @bp.post("/schemes/<code>/claims/drafts/<int:draft_id>/discard")
-@permission_required("claims.write")
+@permission_required("claims.enter")
 def draft_discard(code: str, draft_id: int):
     """Discard an open draft after confirmation: it stays, discarded, and never becomes a claim."""
     scheme = scheme_or_404(code)
@@ -593,7 +618,7 @@ def draft_discard(code: str, draft_id: int):
 
 
 @bp.post("/schemes/<code>/claims/drafts/<int:draft_id>/submit")
-@permission_required("claims.write")
+@permission_required("claims.enter")
 def draft_submit(code: str, draft_id: int):
     """Submit an open draft: decided at once by adjudication.md, like a claim sent directly."""
     scheme = scheme_or_404(code)
@@ -684,7 +709,7 @@ def _api_document(data: dict, max_lines: int) -> tuple[dict, list[tuple[str, str
 
 
 @bp.post("/api/schemes/<code>/claims")
-@permission_required("claims.write", tokens=True)
+@permission_required("claims.enter", tokens=True)
 def api_create(code: str):
     """Receive one claim as JSON and decide it at once (201 with the decision; 400 with field problems).
 
@@ -731,10 +756,28 @@ def claim_from_json(scheme, values: dict, lines: list[tuple[str, str]], *, actor
     """Read a claim sent by a program (this JSON route, /api/v1, FHIR) and decide it at once by the form's own
     path: ``read_entry`` then ``submit_claim``. Raises ``InputRejected`` or ``ClaimError``; flushes only."""
     values = {k: values.get(k) for k in CLAIM_FIELDS}
+    bind_provider(scheme, values, actor)
     max_lines = current_app.config["MHI_MAX_CLAIM_LINES"]
     # A blank claim_ref is numbered by submit_claim.
     entry = read_entry(db.session, scheme, values, lines, ref_required=False, max_lines=max_lines)
     return submit_claim(db.session, scheme, entry, source="api", actor=actor, recorded_on=clock.today())
+
+
+def bind_provider(scheme, values: dict, actor) -> None:
+    """A facility account sends claims for its own provider only (issue 13): a blank provider_code is its
+    own, another one is refused (InputRejected on provider_code)."""
+    provider_id = bound_provider_id(actor)
+    if provider_id is None:
+        return
+    own = db.session.get(Provider, provider_id)
+    sent = (values.get("provider_code") or "").strip()
+    if own is None or own.scheme_id != scheme.id or (sent and sent != own.code):
+        code = own.code if own is not None else "—"
+        raise InputRejected(
+            [Problem(_("This account enters claims for its own provider (%(code)s) only.", code=code),
+                     column="provider_code")]
+        )  # fmt: skip
+    values["provider_code"] = own.code
 
 
 def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:
@@ -763,7 +806,7 @@ def claim_document(claim: Claim, scheme, *, checks: bool = True) -> dict:
 
 
 @bp.get("/schemes/<code>/claims/<int:claim_id>")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def detail(code: str, claim_id: int):
     """A claim: what was received, its bill lines, and every decision with each check and its result."""
     scheme = scheme_or_404(code)
@@ -776,6 +819,64 @@ def detail(code: str, claim_id: int):
         translate=translate,
         status_label=_status_label,
         approval_form=ApprovalForm(),
+        attachments=attachments_of(db.session, claim),
+        attachment_form=AttachmentForm(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- attachments
+
+
+@bp.post("/schemes/<code>/claims/<int:claim_id>/attachments")
+@permission_required("claims.enter")
+def attachment_add(code: str, claim_id: int):
+    """Attach a scanned bill, referral letter or other paper (PDF, JPEG, PNG) to a claim; a refused file writes
+    nothing and says why."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    form = AttachmentForm()
+    limit = current_app.config["MHI_MAX_ATTACHMENT_BYTES"]
+    try:
+        if not form.validate_on_submit():
+            raise AttachmentError(next(iter(form.file.errors or form.kind.errors), N_("Choose the file to attach.")))
+        # One byte more than the limit is enough to know it is too large.
+        data = form.file.data.read(limit + 1)
+        add_attachment(
+            db.session, claim, kind=form.kind.data, name=form.file.data.filename or "", data=data, max_bytes=limit,
+            actor=current_user,
+        )  # fmt: skip
+    except AttachmentError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        flash(_("File attached to claim %(ref)s.", ref=claim.claim_ref), "success")
+    return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id) + "#attachments")
+
+
+@bp.get("/schemes/<code>/claims/<int:claim_id>/attachments/<int:attachment_id>")
+@permission_required("claims.view")
+def attachment_download(code: str, claim_id: int, attachment_id: int):
+    """Download one attachment (under a generated name, never the sender's); each download is audited."""
+    scheme = scheme_or_404(code)
+    claim = _claim_of(scheme, claim_id)
+    item = db.session.get(ClaimAttachment, attachment_id)
+    if item is None or item.claim_id != claim.id:
+        abort(404)
+    try:
+        data, name = open_attachment(db.session, item, actor=current_user)
+    except FileNotFoundError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    return Response(
+        data,
+        mimetype=item.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
@@ -838,11 +939,13 @@ def override_approve(code: str, claim_id: int):
 
 
 @bp.get("/schemes/<code>/batches")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def batches(code: str):
-    """The scheme's payment batches, newest first."""
+    """The scheme's payment batches, newest first (a facility account: its own provider's)."""
     scheme = scheme_or_404(code)
-    paged = queries.batches(db.session, scheme, page=page_number(request.args.get("page")))
+    provider_id = bound_provider_id()
+    own = db.session.get(Provider, provider_id) if provider_id is not None else None
+    paged = queries.batches(db.session, scheme, own, page=page_number(request.args.get("page")))
     return render_template("claims/batches.html", scheme=scheme, rows=paged.items, paged=paged)
 
 
@@ -866,7 +969,7 @@ def batch_create(code: str, provider_code: str):
 
 
 @bp.route("/schemes/<code>/batches/<int:batch_id>", methods=["GET"])
-@permission_required("claims.read")
+@permission_required("claims.view")
 def batch(code: str, batch_id: int):
     """A payment batch: its claims and total, to print, then mark paid."""
     scheme = scheme_or_404(code)
@@ -935,7 +1038,7 @@ def batch_remove(code: str, batch_id: int, claim_id: int):
 
 
 @bp.get("/schemes/<code>/batches/<int:batch_id>/batch.pdf")
-@permission_required("claims.read")
+@permission_required("claims.view")
 def batch_print(code: str, batch_id: int):
     """The batch as a printable PDF: the claims listed (ref, member, date, approved amount) and the total."""
     scheme = scheme_or_404(code)

@@ -17,7 +17,9 @@ from flask_login import current_user, login_required
 #: permission → roles that hold it (admin holds every permission).
 PERMISSIONS: dict[str, frozenset[str]] = {
     # Any signed-in user: their own account, the dashboard, the language.
-    "account": frozenset({"federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor", "funder"}),
+    "account": frozenset(
+        {"federation_reviewer", "scheme_manager", "clerk", "claims_officer", "auditor", "funder", "facility"}
+    ),
     # The register and contributions (patient identity, not health data).
     "register.read": frozenset({"scheme_manager", "clerk", "auditor", "claims_officer"}),
     "register.write": frozenset({"scheme_manager", "clerk"}),
@@ -31,6 +33,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "claims.read": frozenset({"scheme_manager", "claims_officer", "auditor"}),
     "claims.write": frozenset({"scheme_manager", "claims_officer"}),
     "providers.write": frozenset({"scheme_manager", "claims_officer"}),
+    # A health facility's desk (issue 13), bound to one provider: it checks the eligibility of the scheme's
+    # members, enters its own claims and sees them with their decisions and its payment batches — nothing else.
+    # The records of these routes are narrowed to its provider by mhi.schemes.access (in_scope_or_404, and the
+    # lists' provider filter), so another facility's claim answers 404.
+    "eligibility.read": frozenset({"scheme_manager", "claims_officer", "auditor", "facility"}),
+    "claims.enter": frozenset({"scheme_manager", "claims_officer", "facility"}),
+    "claims.view": frozenset({"scheme_manager", "claims_officer", "auditor", "facility"}),
     # Aggregated figures: indicators, reports.
     "figures.read": frozenset({"scheme_manager", "auditor", "federation_reviewer"}),
     "federation.read": frozenset({"federation_reviewer"}),

@@ -1,4 +1,5 @@
-"""Files every machine reaches: upload previews and job results, each with the time after which it is deleted.
+"""Files every machine reaches: upload previews and job results, each with the time after which it is deleted,
+and files kept with a record (a claim's attachments: no expiry, ``expires_in=None``).
 
 A file's row (``stored_file``) is always in the database; its bytes are in the row too by default, or, when
 ``MHI_STORAGE_DIR`` names a directory that every machine mounts, in a file there named after the row's random
@@ -60,7 +61,8 @@ class StoredFile(db.Model):
     data: Mapped[bytes | None] = deferred(mapped_column(db.LargeBinary))
     on_disk: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    # NULL: kept with the record that names it (a claim's attachment), never purged.
+    expires_at: Mapped[datetime | None]
 
 
 def storage_dir() -> Path | None:
@@ -80,12 +82,13 @@ def put_file(
     *,
     name: str,
     purpose: str,
-    expires_in: timedelta,
+    expires_in: timedelta | None,
     scheme_id: int | None = None,
     owner_id: int | None = None,
     job_id: int | None = None,
 ) -> StoredFile:
-    """Store ``data`` (flushed, not committed) and return its row; ``token`` names it from now on."""
+    """Store ``data`` (flushed, not committed) and return its row; ``token`` names it from now on. With
+    ``expires_in=None`` it is kept until its record deletes it."""
     token = secrets.token_hex(16)
     folder = storage_dir()
     stored = StoredFile(
@@ -99,7 +102,7 @@ def put_file(
         on_disk=folder is not None,
         data=None if folder is not None else data,
         created_at=utcnow(),
-        expires_at=utcnow() + expires_in,
+        expires_at=utcnow() + expires_in if expires_in is not None else None,
     )
     if folder is not None:
         _write_private(_path(folder, token), data)

@@ -23,7 +23,7 @@ from mhi.core.validation import InputRejected
 from mhi.demo.generator import STUDY_SCHEME, demo_study, generate, subsidy_receipt_rows
 from mhi.feasibility.services import save_study
 from mhi.schemes.imports import import_expenses
-from mhi.schemes.models import Federation, Product, ProductVersion, Scheme
+from mhi.schemes.models import Federation, Product, ProductVersion, Provider, Scheme
 from mhi.schemes.services import load_federation, load_scheme
 from mhi.subsidies.imports import import_subsidy_receipts
 from mhi.subsidies.queries import programme_statement
@@ -134,6 +134,16 @@ def load_demo(session, today: date, households_per_scheme: int = 60) -> list[tup
             email = f"{role.split('_')[0]}.{short}@demo.mhi"
             create_user(session, email, role, DEMO_PASSWORD, scheme=scheme, locale="fr", must_change_password=False)
             logins.append((email, role, scheme.code))
+        # The health centre's desk (issue 13): bound to the scheme's health centre, CS-<code>.
+        centre = session.scalar(
+            select(Provider).where(Provider.scheme_id == scheme.id, Provider.code == f"CS-{scheme.code.split('-')[1]}")
+        )
+        if centre is not None:
+            email = f"facility.{short}@demo.mhi"
+            create_user(
+                session, email, "facility", DEMO_PASSWORD, provider=centre, locale="fr", must_change_password=False
+            )
+            logins.append((email, "facility", f"{scheme.code} {centre.code}"))
     session.flush()
     return logins
 

@@ -233,7 +233,7 @@ def _eligibility_resource(scheme: Scheme, person: Person, on: date, purpose: lis
 
 
 @bp.post("/CoverageEligibilityRequest")
-@permission_required("claims.read", tokens=True)
+@permission_required("eligibility.read", tokens=True)
 def eligibility_request():
     """Is the patient covered on ``servicedDate`` (today when left out), and what each benefit still allows.
 
@@ -258,7 +258,7 @@ def eligibility_request():
 
 
 @bp.get("/CoverageEligibilityResponse")
-@permission_required("claims.read", tokens=True)
+@permission_required("eligibility.read", tokens=True)
 def eligibility_response_search():
     """``?request=<id>``: the answer to an earlier request, computed again (the same person and day)."""
     found = _RESPONSE_ID.match(request.args.get("request", "").removeprefix("CoverageEligibilityRequest/"))
@@ -341,7 +341,7 @@ def _claim_values(data: dict) -> tuple[dict, list[tuple[str, str]], list[int]]:
 
 
 @bp.post("/Claim")
-@permission_required("claims.write", tokens=True)
+@permission_required("claims.enter", tokens=True)
 def claim_create():
     """Decide a claim by adjudication.md — the claim form's own path — and answer with the ClaimResponse (201).
     An unknown member number is a decision (REJECTED, UNKNOWN_MEMBER), as on the form."""

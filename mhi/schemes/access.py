@@ -28,6 +28,15 @@ def visible_scheme_ids(user) -> list[int] | None:
     return [user.scheme_id] if user.scheme_id is not None else []
 
 
+def bound_provider_id(user=None) -> int | None:
+    """The provider a facility account is bound to (issue 13), or None for every other account: its claims,
+    payment batches and guarantee letters are those of that provider only."""
+    user = user or current_user
+    if not getattr(user, "is_authenticated", False) or user.role != "facility":
+        return None
+    return user.provider_id if user.provider_id is not None else -1  # never None for a facility: sees nothing
+
+
 def scheme_filter(column, user=None):
     """A WHERE clause restricting ``column`` (a scheme_id column) to the user's schemes."""
     ids = visible_scheme_ids(user or current_user)
@@ -46,10 +55,15 @@ def scheme_or_404(code: str, user=None):
 
 
 def in_scope_or_404(model, record_id: int, user=None):
-    """Load ``model`` by id if its ``scheme_id`` is one of the user's schemes; 404 otherwise."""
+    """Load ``model`` by id if its ``scheme_id`` is one of the user's schemes — and, for a facility account, its
+    ``provider_id`` is the account's provider (a record without one is not the facility's); 404 otherwise."""
+    user = user or current_user
     record = db.session.get(model, record_id)
-    ids = visible_scheme_ids(user or current_user)
+    ids = visible_scheme_ids(user)
     if record is None or (ids is not None and record.scheme_id not in ids):
+        abort(404)
+    provider_id = bound_provider_id(user)
+    if provider_id is not None and getattr(record, "provider_id", None) != provider_id:
         abort(404)
     return record
 

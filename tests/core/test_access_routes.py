@@ -9,9 +9,10 @@ fixture set, or with dummy values that give 404 — both prove the permission ch
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from werkzeug.routing.converters import NumberConverter
 
-from mhi.auth.models import ROLES
+from mhi.auth.models import ROLES, User
 from mhi.auth.tokens import create_token
 from mhi.core.access import PERMISSIONS, has_permission
 from mhi.core.db import db
@@ -373,3 +374,109 @@ def test_the_dashboard_shows_what_needs_action_to_those_who_act(app, world):
     assert "Approved claims awaiting payment</dt>\n      <dd>1</dd>" in page
     assert "Households to be struck off within 30 days" in clerk_page
     assert "Approved claims awaiting payment" not in clerk_page  # claims are not a clerk's business
+
+
+#: The arguments that name one provider's record: a facility desk of another provider never reaches it.
+PROVIDER_RECORDS = {"claim_id", "batch_id", "attachment_id", "claim_ref", "letter_id"}
+
+
+def _facility_records(app, world) -> dict:
+    """In scheme A: providers X and Y, a desk of each, and X's claim (with a scanned bill), batch and letter."""
+    import io
+    from datetime import date
+    from decimal import Decimal
+
+    from PIL import Image
+
+    from mhi.claims.attachments import add_attachment
+    from mhi.claims.models import Claim, ClaimDecision, GuaranteeLetter, PaymentBatch
+    from mhi.members.models import Household, Person
+    from mhi.schemes.models import Product, Provider
+
+    with records(app) as session:
+        scheme = world["a"]
+        x, y = (Provider(scheme_id=scheme.id, code=code, name=code, contract_from=date(2024, 1, 1)) for code in "XY")
+        session.add_all([x, y])
+        session.flush()
+        batch = PaymentBatch(scheme_id=scheme.id, provider_id=x.id, number="PAY-X-1")
+        session.add(batch)
+        session.flush()
+        claim = Claim(
+            scheme_id=scheme.id, claim_ref="X-1", member_no="M-1", provider_code="X", provider_id=x.id,
+            benefit_code="OPD", date_of_service=date(2025, 3, 1), date_submitted=date(2025, 3, 1),
+            recorded_on=date(2025, 3, 1), amount_claimed=Decimal(1000), status="APPROVED",
+            amount_approved=Decimal(1000), batch_id=batch.id,
+        )  # fmt: skip
+        session.add(claim)
+        session.flush()
+        session.add(
+            ClaimDecision(claim_id=claim.id, seq=1, kind="automatic", status="APPROVED", amount_approved=Decimal(1000))
+        )
+        product_id = session.scalar(select(Product.id).where(Product.scheme_id == scheme.id))
+        household = Household(scheme_id=scheme.id, ref="H-X", product_id=product_id, enrolment_date=date(2024, 1, 1))
+        session.add(household)
+        session.flush()
+        person = Person(
+            scheme_id=scheme.id, household_id=household.id, member_no="M-1", first_name="A", last_name="B",
+            sex="F", date_of_birth=date(1990, 1, 1), relation="head", enrolment_date=date(2024, 1, 1),
+        )  # fmt: skip
+        session.add(person)
+        session.flush()
+        letter = GuaranteeLetter(
+            scheme_id=scheme.id, number="PEC-X-1", person_id=person.id, member_no="M-1", benefit_code="OPD",
+            provider_id=x.id, provider_code="X", valid_from=date(2025, 1, 1), valid_to=date(2025, 1, 31),
+            amount=Decimal(1000), issued_on=date(2025, 1, 1),
+        )  # fmt: skip
+        session.add(letter)
+        out = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(out, format="PNG")
+        attachment = add_attachment(session, claim, kind="bill", name="x.png", data=out.getvalue(), actor=None)
+        session.commit()
+        desks = {name: make_user(session, "facility", provider=p) for name, p in (("x", x), ("y", y))}
+        values = {
+            "claim_id": claim.id, "batch_id": batch.id, "attachment_id": attachment.id, "claim_ref": "X-1",
+            "letter_id": letter.id, "provider_code": "X",
+        }  # fmt: skip
+    return {"desks": desks, "values": values}
+
+
+def _provider_record_url(rule, world, values) -> str:
+    filled = {name: values.get(name) for name in rule.arguments}
+    filled.update(
+        {k: v for k, v in (("code", world["a"].code), ("scheme_code", world["a"].code)) if k in rule.arguments}
+    )
+    return rule.build(filled, append_unknown=False)[1]
+
+
+def test_a_facility_desk_reaches_no_record_of_another_facility(app, world):
+    """Issue 13: every route that names a claim, batch, attachment or guarantee letter, given provider X's, answers
+    403 or 404 to provider Y's desk — by session and by API token, every method — while X's own desk reads them."""
+    made = _facility_records(app, world)
+    other, own = app.test_client(), app.test_client()
+    login(other, made["desks"]["y"])
+    login(own, made["desks"]["x"])
+    with app.app_context():
+        _token, secret = create_token(db.session, db.session.get(User, made["desks"]["y"].id))
+        db.session.commit()
+    token = {"Authorization": f"Bearer {secret}"}
+    wrong, checked, opened = [], 0, 0
+    for rule, view in guarded_rules(app):
+        if not PROVIDER_RECORDS & set(rule.arguments) or view.required_permission is None:
+            continue
+        url = _provider_record_url(rule, world, made["values"])
+        for method in methods_of(rule):
+            answers = [("session", request(other, method, url).status_code)]
+            if getattr(view, "accepts_token", False):
+                answers.append(("token", request_with(app.test_client(), method, url, token).status_code))
+            for how, status in answers:
+                checked += 1
+                if status not in (403, 404):
+                    wrong.append(f"{method} {url} ({view.required_permission}) → {status} for Y's desk ({how})")
+            if method == "GET" and has_permission(made["desks"]["x"], view.required_permission):
+                status = request(own, method, url).status_code
+                opened += status == 200
+                if status != 200:
+                    wrong.append(f"GET {url} → {status} for X's own desk")
+
+    assert checked >= 15 and opened == 5, (checked, opened)
+    assert not wrong, "\n".join(wrong)

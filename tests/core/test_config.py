@@ -101,3 +101,11 @@ def test_default_database_is_in_the_instance_folder(instance_root):
 
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance_root / 'instance' / 'mhi.sqlite'}"
     assert app.instance_path == str(instance_root / "instance")
+
+
+def test_the_attachment_limit_is_5_mb_unless_the_environment_says_otherwise(instance_root, monkeypatch):
+    monkeypatch.delenv("MHI_MAX_ATTACHMENT_BYTES", raising=False)
+    assert create_app().config["MHI_MAX_ATTACHMENT_BYTES"] == 5 * 1024 * 1024
+
+    monkeypatch.setenv("MHI_MAX_ATTACHMENT_BYTES", "1000000")
+    assert create_app().config["MHI_MAX_ATTACHMENT_BYTES"] == 1_000_000

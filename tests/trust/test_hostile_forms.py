@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from mhi.claims.attachments import add_attachment
 from mhi.claims.models import Claim, ClaimDraft, ClaimDraftLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.services import create_batch
 from mhi.contributions.models import Receipt
@@ -117,6 +118,17 @@ class _Forms(HTMLParser):
             self._select = None
         elif tag == "form":
             self._current = None
+
+
+def _png() -> bytes:
+    """A tiny PNG scan."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _world(app) -> dict:
@@ -218,6 +230,12 @@ def _world(app) -> dict:
         session.commit()
         ids["letter_id"] = letter.id
         ids["draft_id"] = draft.id
+        # A scanned bill on the walked claim (the attachment pages, issue 13).
+        claim = session.get(Claim, ids["claim_id"])
+        attachment = add_attachment(session, claim, kind="bill", name="<b>bill</b>.png", data=_png(), actor=None)
+        session.commit()
+        ids["attachment_id"] = attachment.id
+        ids["facility_provider_id"] = claim.provider_id
     return {"ids": ids, "admin": admin}
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-from mhi.schemes.models import Federation, Scheme
+from mhi.schemes.models import Federation, Provider, Scheme
 from tests.factories import login, make_user, records
 from tests.trust.test_hostile_forms import SKIPPED, _url, _world
 
@@ -56,7 +56,7 @@ QUERY = [
 ALONE = ["9999-12-31", "9999-12", "2147483648"]
 #: Downloads render a document per request: walked with all arguments at once only.
 DOWNLOAD = re.compile(r"\.(pdf|csv|json)$")
-ROLES = ("admin", "scheme_manager", "clerk", "claims_officer", "auditor", "federation_reviewer")
+ROLES = ("admin", "scheme_manager", "clerk", "claims_officer", "auditor", "federation_reviewer", "facility")
 #: How the application reads a query argument: request.args.get("x"), args["x"], getlist, and the shared readers.
 NAME_PATTERN = re.compile(r"""(?:args\.get|args\.getlist|args\[|day_arg|query_date|query_int)\(?\s*["']([a-z_]+)["']""")
 #: Arguments the hostile-forms walk fills from another key of the world (see its ``_url``).
@@ -158,9 +158,12 @@ def test_every_route_with_out_of_range_values(app, client, monkeypatch, tmp_path
         users = {"admin": world["admin"]}
         for role in ROLES[1:]:
             reviewer = role == "federation_reviewer"
+            # The facility desk is the walked claim's provider's, so its pages open on real records.
+            provider = session.get(Provider, ids["facility_provider_id"]) if role == "facility" else None
             users[role] = make_user(
-                session, role, scheme=None if reviewer else scheme, federation=federation if reviewer else None
-            )
+                session, role, scheme=None if reviewer else scheme, federation=federation if reviewer else None,
+                provider=provider,
+            )  # fmt: skip
     login(client, users["admin"])
     names = _names_by_route(app, client, ids)
     assert {"from", "to", "since", "value", "kind", "page"} <= {n for found in names.values() for n in found}
