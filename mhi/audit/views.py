@@ -79,6 +79,7 @@ ACTION_LABELS = {
     "exit": _l("left"),
     "expenses": _l("expenses imported"),
     "follow_programme": _l("programme followed"),
+    "unfollow_programme": _l("programme no longer followed"),
     "link_reenrolment": _l("linked to its earlier household"),
     "load": _l("loaded"),
     "address_lift": _l("failed sign-ins of an address forgotten"),

@@ -6,7 +6,8 @@ off by then (contributions.md §5: a struck-off household comes back under a new
 
 A web request for cards becomes a job of the job queue (``mhi.core.jobs``, kind ``cards.print``): a queue worker
 draws the PDF and keeps it as the job's file; any web worker shows its progress or hands out the PDF, and a job
-whose worker died is run again by another.
+whose worker died is run again by another. A finished batch queues a "card ready" SMS to each household printed
+(mhi/messaging).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from datetime import date
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, undefer
 
-from mhi.core import jobs
+from mhi.core import clock, jobs
 from mhi.core.formatting import display_locale
 from mhi.core.jobs import Job
 from mhi.members.models import Household, Person
+from mhi.messaging.services import queue_card_ready_messages
 from mhi.schemes.models import Product, Scheme
 from mhi.schemes.settings import card_layout
 
@@ -188,6 +190,19 @@ def card_household_ids(session: Session, scheme: Scheme, scope: CardScope, *, on
     return [(household_id, count) for household_id, count in session.execute(query)]
 
 
+def printed_household_ids(session: Session, scheme: Scheme, scope: CardScope, *, on: date) -> list[int]:
+    """The households that get a card of ``scope`` (one of their active persons matches it), whatever the layout:
+    each is told once that its cards are ready (``run_card_job``)."""
+    return list(
+        session.scalars(
+            select(Person.household_id)
+            .join(Household, Person.household_id == Household.id)
+            .where(Person.scheme_id == scheme.id, _active(on), _scope_filter(scope))
+            .distinct()
+        )
+    )
+
+
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     """``items`` in slices of ``size``."""
     for start in range(0, len(items), size):
@@ -322,7 +337,9 @@ def create_card_job(session: Session, scheme: Scheme, scope: CardScope, *, actor
 
 @jobs.handler(CARD_JOB)
 def run_card_job(session: Session, job: jobs.JobInfo, progress: jobs.Progress) -> dict:
-    """The job: draw the cards of the request in the scheme's language, keep the PDF as the job's file."""
+    """The job: draw the cards of the request in the scheme's language, keep the PDF as the job's file, and queue
+    a "card ready" SMS to each household printed (in its own language; none to one that opted out). The SMS and
+    the PDF commit together with the job's "done"."""
     from flask import current_app
     from flask_babel import force_locale
     from flask_babel import gettext as _
@@ -330,13 +347,15 @@ def run_card_job(session: Session, job: jobs.JobInfo, progress: jobs.Progress) -
     scheme = session.get(Scheme, job.scheme_id)
     config = current_app.config
     language = card_language(scheme, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
+    scope = CardScope.from_json(job.params["scope"])
+    on = date.fromisoformat(job.params["on"])
     with force_locale(language):
         try:
             total, pdf = print_cards(
                 session,
                 scheme,
-                CardScope.from_json(job.params["scope"]),
-                on=date.fromisoformat(job.params["on"]),
+                scope,
+                on=on,
                 language=language,
                 gettext=_,
                 progress=progress,
@@ -344,7 +363,9 @@ def run_card_job(session: Session, job: jobs.JobInfo, progress: jobs.Progress) -
         except CardScopeError as exc:
             raise jobs.JobFailed(NOBODY) from exc
     jobs.attach_file(session, job, pdf, name=f"cards-{scheme.code}-{job.id}.pdf")
-    return {"cards": total}
+    households = printed_household_ids(session, scheme, scope, on=on)
+    sms = queue_card_ready_messages(session, scheme, households, run=job.id, now=clock.stored_now())
+    return {"cards": total, "card_ready_sms": sms.queued}
 
 
 def card_language(scheme: Scheme, languages, default: str) -> str:

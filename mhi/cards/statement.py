@@ -41,6 +41,7 @@ from mhi.core.formatting import display_locale, money
 from mhi.core.pdf import FONT, FONT_BOLD, column_widths, register_fonts, stylesheet
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Scheme
+from mhi.schemes.queries import benefit_names
 
 Gettext = Callable[[str], str]
 
@@ -286,6 +287,7 @@ def statement_pdf(
         claims = _claims(session, household, date_from, date_to)
         if claims:
             statuses = {"APPROVED": _("approved"), "REDUCED": _("reduced"), "REJECTED": _("rejected")}
+            names = benefit_names(session, [household.scheme_id])  # the benefit's name, not its code (issue 16)
             claim_rows = [
                 [
                     _("Date of care"),
@@ -307,7 +309,7 @@ def statement_pdf(
                         fmt.day(claim.date_of_service),
                         claim.claim_ref,
                         patient,
-                        claim.benefit_code,
+                        names.get(claim.benefit_code, claim.benefit_code),
                         fmt.money(claim.amount_claimed),
                         fmt.money(claim.amount_approved),
                         fmt.money(copay),
@@ -456,7 +458,14 @@ def _table(
                 style = ParagraphStyle("bold_right", parent=styles["cell_bold"], alignment=TA_RIGHT)
             cells.append(Paragraph(escape(str(value)), style))
         data.append(cells)
-    fitted = column_widths(rows, sum(widths) * mm, size=CELL_SIZE, header_rows=1 if header else 0)
+    fitted = column_widths(
+        rows,
+        sum(widths) * mm,
+        size=CELL_SIZE,
+        header_rows=1 if header else 0,
+        bold_rows=(len(rows) - 1,) if total else (),
+        unbroken=numeric,  # an amount never wraps ("F CFA" on one line, the figure on the next)
+    )
     table = Table(data, colWidths=fitted, repeatRows=1 if header else 0, hAlign="LEFT")
     commands = [
         ("GRID", (0, 0), (-1, -1), 0.3, GRID),

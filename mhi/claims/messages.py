@@ -35,16 +35,16 @@ TRANSLATABLE = (
     N_("Date of service %(service)s is after the submission date %(submitted)s."),
     N_("Submission date %(submitted)s is after the day the claim was recorded, %(recorded)s."),
     N_("Service on %(service)s, submitted on %(submitted)s, recorded on %(recorded)s."),
-    N_("Submitted %(days)s days after the service; the limit is %(limit)s days."),
-    N_("Submitted %(days)s days after the service, within the limit of %(limit)s days."),
-    N_("Submitted %(days)s days after the service; the product sets no limit."),
+    N_("Submitted %(days)s after the service; the limit is %(limit)s."),
+    N_("Submitted %(days)s after the service, within the limit of %(limit)s."),
+    N_("Submitted %(days)s after the service; the product sets no limit."),
     N_("Not enrolled on %(day)s: enrolled from %(enrolment)s."),
     N_("Not enrolled on %(day)s: left the scheme on %(exit)s."),
     N_("Enrolled on %(day)s (from %(enrolment)s)."),
     N_("Not covered on %(day)s: a newborn is covered from birth, on %(birth)s."),
-    N_("Newborn registered within %(days)s days of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s."),
-    N_("Waiting period of %(days)s days: this benefit is covered from %(first_day)s, not on %(service)s."),
-    N_("Waiting period of %(days)s days over: this benefit is covered from %(first_day)s."),
+    N_("Newborn registered within %(days)s of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s."),
+    N_("Waiting period of %(days)s: this benefit is covered from %(first_day)s, not on %(service)s."),
+    N_("Waiting period of %(days)s over: this benefit is covered from %(first_day)s."),
     N_("Newborn: no waiting period, covered from birth (%(first_day)s)."),
     N_("The household is not covered on %(day)s (contributions unpaid, lapsed, struck off or left)."),
     N_("The household is covered on %(day)s."),
@@ -78,3 +78,27 @@ TRANSLATABLE = (
     N_("Covered on %(day)s, waiting until %(until)s: no benefit may be used before then."),
     N_("Covered on %(day)s, but no benefit of the product is for this person on that day."),
 )
+
+
+#: Messages stored by earlier releases (a decision keeps its message text) → the text they are shown with now:
+#: their counts of days are worded by ``ngettext`` ("1 day", not "1 days"; issue 16).
+RENAMED: dict[str, str] = {
+    "Submitted %(days)s days after the service; the limit is %(limit)s days.": "Submitted %(days)s after the service; the limit is %(limit)s.",
+    "Submitted %(days)s days after the service, within the limit of %(limit)s days.": "Submitted %(days)s after the service, within the limit of %(limit)s.",
+    "Submitted %(days)s days after the service; the product sets no limit.": "Submitted %(days)s after the service; the product sets no limit.",
+    "Newborn registered within %(days)s days of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s.": "Newborn registered within %(days)s of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s.",
+    "Waiting period of %(days)s days: this benefit is covered from %(first_day)s, not on %(service)s.": "Waiting period of %(days)s: this benefit is covered from %(first_day)s, not on %(service)s.",
+    "Waiting period of %(days)s days over: this benefit is covered from %(first_day)s.": "Waiting period of %(days)s over: this benefit is covered from %(first_day)s.",
+}
+
+#: The parameters of a message that are a number of days, worded "%(num)d day(s)" before the message is built.
+DAY_COUNTS: dict[str, tuple[str, ...]] = {
+    "Submitted %(days)s after the service; the limit is %(limit)s.": ("days", "limit"),
+    "Submitted %(days)s after the service, within the limit of %(limit)s.": ("days", "limit"),
+    "Submitted %(days)s after the service; the product sets no limit.": ("days",),
+    "Newborn registered within %(days)s of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s.": (
+        "days",
+    ),
+    "Waiting period of %(days)s: this benefit is covered from %(first_day)s, not on %(service)s.": ("days",),
+    "Waiting period of %(days)s over: this benefit is covered from %(first_day)s.": ("days",),
+}

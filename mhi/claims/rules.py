@@ -104,18 +104,18 @@ MESSAGES: dict[str, str] = {
         "Submission date %(submitted)s is after the day the claim was recorded, %(recorded)s."
     ),
     "dates_ok": "Service on %(service)s, submitted on %(submitted)s, recorded on %(recorded)s.",
-    "late": "Submitted %(days)s days after the service; the limit is %(limit)s days.",
-    "in_time": "Submitted %(days)s days after the service, within the limit of %(limit)s days.",
-    "no_limit": "Submitted %(days)s days after the service; the product sets no limit.",
+    "late": "Submitted %(days)s after the service; the limit is %(limit)s.",
+    "in_time": "Submitted %(days)s after the service, within the limit of %(limit)s.",
+    "no_limit": "Submitted %(days)s after the service; the product sets no limit.",
     "not_yet_enrolled": "Not enrolled on %(day)s: enrolled from %(enrolment)s.",
     "exited": "Not enrolled on %(day)s: left the scheme on %(exit)s.",
     "enrolled": "Enrolled on %(day)s (from %(enrolment)s).",
     "newborn_not_born": "Not covered on %(day)s: a newborn is covered from birth, on %(birth)s.",
     "newborn_enrolled": (
-        "Newborn registered within %(days)s days of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s."
+        "Newborn registered within %(days)s of birth: covered from birth (%(birth)s), enrolled on %(enrolment)s."
     ),
-    "waiting": ("Waiting period of %(days)s days: this benefit is covered from %(first_day)s, not on %(service)s."),
-    "waiting_over": "Waiting period of %(days)s days over: this benefit is covered from %(first_day)s.",
+    "waiting": ("Waiting period of %(days)s: this benefit is covered from %(first_day)s, not on %(service)s."),
+    "waiting_over": "Waiting period of %(days)s over: this benefit is covered from %(first_day)s.",
     "newborn_no_wait": "Newborn: no waiting period, covered from birth (%(first_day)s).",
     "not_covered": ("The household is not covered on %(day)s (contributions unpaid, lapsed, struck off or left)."),
     "covered": "The household is covered on %(day)s.",

@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from mhi.claims import labels as claims_labels
 from mhi.claims import queries
 from mhi.claims.attachments import AttachmentError, add_attachment, attachments_of, open_attachment
 from mhi.claims.drafts import DraftError, discard_draft, drafts_of, open_drafts, save_draft, submit_draft
@@ -35,8 +36,9 @@ from mhi.claims.forms import (
 )
 from mhi.claims.imports import COLUMNS as CLAIM_COLUMNS
 from mhi.claims.imports import import_claims, read_entry
+from mhi.claims.labels import benefit_kind_label, day_count, status_label
 from mhi.claims.letters import LetterError, LetterRequest, cancel_letter, issue_letter, letters_of
-from mhi.claims.messages import N_
+from mhi.claims.messages import DAY_COUNTS, N_, RENAMED
 from mhi.claims.models import DRAFT_STATES, Claim, ClaimAttachment, ClaimDraft, ClaimLine, GuaranteeLetter, PaymentBatch
 from mhi.claims.pdf import batch_pdf, letter_pdf
 from mhi.claims.services import (
@@ -60,7 +62,8 @@ from mhi.core.paging import page_number, paginate
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.access import bound_provider_id, in_scope_or_404, scheme_or_404
-from mhi.schemes.models import Benefit, Product, ProductVersion, Provider
+from mhi.schemes.models import Provider
+from mhi.schemes.queries import benefit_names
 
 bp = Blueprint("claims", __name__)
 
@@ -77,12 +80,17 @@ def _locale(scheme) -> str:
 
 
 def translate(message: str, params: dict, scheme) -> str:
-    """A check or eligibility message in the user's language, dates and amounts formatted for the locale."""
+    """A check or eligibility message in the user's language, dates and amounts formatted for the locale, counts
+    of days worded with their plural ("1 day"), a message stored by an earlier release read as its new text."""
     locale = _locale(scheme)
+    message = RENAMED.get(message, message)
+    day_params = DAY_COUNTS.get(message, ())
     values = {}
     for key, value in params.items():
         if value in (None, ""):
             values[key] = value
+        elif key in day_params:
+            values[key] = day_count(value)
         elif key in DATE_PARAMS:
             day = value if isinstance(value, date) else date.fromisoformat(str(value))
             values[key] = formatting.day(day, locale)
@@ -91,7 +99,7 @@ def translate(message: str, params: dict, scheme) -> str:
         elif key == "rate":
             values[key] = formatting.percent(Decimal(str(value)), locale)
         elif key == "kind":
-            values[key] = _("cash") if value == "cash" else _("service")
+            values[key] = benefit_kind_label(value)
         else:
             values[key] = value
     return _(message, **values)
@@ -242,7 +250,7 @@ def letters(code: str):
     member_no = request.args.get("member_no", "").strip() or None
     return render_template(
         "claims/letters.html", scheme=scheme, letters=letters_of(db.session, scheme, member_no=member_no),
-        today=clock.today(), member_no=member_no,
+        today=clock.today(), member_no=member_no, benefit_names=_benefit_names(scheme),
     )  # fmt: skip
 
 
@@ -280,8 +288,9 @@ def letter(code: str, letter_id: int):
     scheme = scheme_or_404(code)
     item = _letter_in(scheme, letter_id)
     return render_template(
-        "claims/letter.html", scheme=scheme, letter=item, state=item.state_on(clock.today()), form=CancelLetterForm()
-    )
+        "claims/letter.html", scheme=scheme, letter=item, state=item.state_on(clock.today()), form=CancelLetterForm(),
+        benefit_names=_benefit_names(scheme),
+    )  # fmt: skip
 
 
 @bp.get("/schemes/<code>/letters/<int:letter_id>.pdf")
@@ -290,13 +299,7 @@ def letter_download(code: str, letter_id: int):
     """The letter as the PDF the provider keeps (QR code of the letter number)."""
     scheme = scheme_or_404(code)
     item = _letter_in(scheme, letter_id)
-    name = db.session.scalar(
-        db.select(Benefit.name)
-        .join(ProductVersion, Benefit.version_id == ProductVersion.id)
-        .join(Product, ProductVersion.product_id == Product.id)
-        .where(Product.scheme_id == scheme.id, Benefit.code == item.benefit_code)
-        .limit(1)
-    )
+    name = _benefit_names(scheme).get(item.benefit_code)
     pdf = letter_pdf(scheme, item, item.person, item.provider, name or item.benefit_code, _locale(scheme))
     return Response(
         pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{item.number}.pdf"'}
@@ -349,25 +352,21 @@ def provider(code: str, provider_code: str):
         unpaid=queries.approved_unpaid(db.session, item),
         batches=queries.batches(db.session, scheme, item),
         action_form=ActionForm(),
+        benefit_names=_benefit_names(scheme),
     )
 
 
 # --------------------------------------------------------------------------------------------------------- claims
 
 
+def _benefit_names(scheme) -> dict[str, str]:
+    """Benefit code → name in the scheme's products (pages show the name, the code beside it)."""
+    return benefit_names(db.session, [scheme.id])
+
+
 def _benefit_choices(scheme) -> list[tuple[str, str]]:
     """Every benefit code of the scheme's products, with its name."""
-    rows = db.session.execute(
-        db.select(Benefit.code, Benefit.name)
-        .join(ProductVersion, Benefit.version_id == ProductVersion.id)
-        .join(Product, ProductVersion.product_id == Product.id)
-        .where(Product.scheme_id == scheme.id)
-        .order_by(Benefit.code)
-    )
-    seen: dict[str, str] = {}
-    for benefit_code, name in rows:
-        seen.setdefault(benefit_code, name)
-    return [(c, f"{c} — {n}") for c, n in seen.items()]
+    return [(c, f"{c} — {n}") for c, n in sorted(_benefit_names(scheme).items())]
 
 
 def _provider_choices(scheme) -> list[tuple[str, str]]:
@@ -427,6 +426,7 @@ def queue(code: str):
         benefits=_benefit_choices(scheme),
         providers=_own_provider_choices(scheme),
         open_drafts=open_drafts(db.session, scheme),
+        benefit_names=_benefit_names(scheme),
     )
 
 
@@ -539,7 +539,7 @@ def _claim_form_page(scheme, draft: ClaimDraft | None = None):
             db.session.commit()
             if claim is not None:
                 flash(
-                    _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=_status_label(claim.status)),
+                    _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=status_label(claim.status)),
                     "success",
                 )
                 return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
@@ -636,15 +636,10 @@ def draft_submit(code: str, draft_id: int):
     else:
         db.session.commit()
         flash(
-            _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=_status_label(claim.status)), "success"
+            _("Claim %(ref)s decided: %(status)s.", ref=claim.claim_ref, status=status_label(claim.status)), "success"
         )
         return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
     return redirect(url_for("claims.draft", code=scheme.code, draft_id=item.id))
-
-
-def _status_label(status: str) -> str:
-    """A decision's status in the user's language."""
-    return {"APPROVED": _("approved"), "REDUCED": _("reduced"), "REJECTED": _("rejected")}.get(status, status)
 
 
 #: The API's text members and the longest text each may hold (the claim table's columns; dates and amounts are
@@ -817,8 +812,9 @@ def detail(code: str, claim_id: int):
         claim=claim,
         decisions=queries.decisions_of(db.session, claim),
         translate=translate,
-        status_label=_status_label,
+        status_label=status_label,
         approval_form=ApprovalForm(),
+        benefit_names=_benefit_names(scheme),
         attachments=attachments_of(db.session, claim),
         attachment_form=AttachmentForm(),
     )
@@ -910,9 +906,9 @@ def override(code: str, claim_id: int):
                 form.form_errors.append(str(exc))
             else:
                 db.session.commit()
-                flash(_("Decision changed: %(status)s.", status=_status_label(claim.status)), "success")
+                flash(_("Decision changed: %(status)s.", status=status_label(claim.status)), "success")
                 return redirect(url_for("claims.detail", code=scheme.code, claim_id=claim.id))
-    return render_template("claims/override.html", scheme=scheme, claim=claim, form=form, status_label=_status_label)
+    return render_template("claims/override.html", scheme=scheme, claim=claim, form=form, status_label=status_label)
 
 
 @bp.post("/schemes/<code>/claims/<int:claim_id>/approve")
@@ -1063,5 +1059,6 @@ add_upload_routes(
 
 
 def init_app(app) -> None:
-    """Register the blueprint."""
+    """Register the blueprint and the feature's label filters (templates show labels, never codes)."""
     app.register_blueprint(bp)
+    claims_labels.init_app(app)

@@ -105,23 +105,32 @@ def _cell_style(name: str, *, bold: bool, right: bool, size: float) -> Paragraph
 
 
 def column_widths(
-    rows: Sequence[Sequence[str]], available: float, *, size: float = 8, header_rows: int = 1
+    rows: Sequence[Sequence[str]],
+    available: float,
+    *,
+    size: float = 8,
+    header_rows: int = 1,
+    bold_rows: Sequence[int] = (),
+    unbroken: Sequence[int] = (),
 ) -> list[float]:
     """Widths (points) for the columns of ``rows`` that fill ``available``, sized from what the cells hold.
 
-    Each column gets at least its longest word (a word is never split), then the room left goes to the columns
-    whose text would need more, in proportion to what they lack; a column whose whole text fits keeps just that.
+    Each column gets at least its longest word (a word is never split; in the ``unbroken`` columns — amounts —
+    a cell's whole line counts as one word), then the room left goes to the columns whose text would need more,
+    in proportion to what they lack; a column whose whole text fits keeps just that. Header rows and
+    ``bold_rows`` (a total) are measured in the bold font.
     """
     register_fonts()
     count = max((len(row) for row in rows), default=0)
     longest_word = [0.0] * count
     whole = [0.0] * count
     for index, row in enumerate(rows):
-        font = FONT_BOLD if index < header_rows else FONT
+        font = FONT_BOLD if index < header_rows or index in bold_rows else FONT
         for column, text in enumerate(row):
             for line in str(text).split("\n"):
                 whole[column] = max(whole[column], pdfmetrics.stringWidth(line, font, size))
-                for word in line.split():
+                words = [line] if column in unbroken and index >= header_rows else line.split()
+                for word in words:
                     longest_word[column] = max(longest_word[column], pdfmetrics.stringWidth(word, font, size))
     minimum = [w + CELL_PADDING for w in longest_word]
     wanted = [max(w + CELL_PADDING, m) for w, m in zip(whole, minimum, strict=True)]

@@ -13,17 +13,11 @@ from wtforms import FieldList, Form, FormField, HiddenField, SelectField, String
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from mhi.core.limits import DateField
+from mhi.members.labels import EXIT_REASON_LABELS, RELATION_LABELS, SEX_LABELS
 from mhi.members.services import PersonData
 
-SEX_CHOICES = [("F", _l("Female")), ("M", _l("Male"))]
-RELATION_LABELS = {
-    "head": _l("Head of household"),
-    "spouse": _l("Spouse"),
-    "child": _l("Child"),
-    "parent": _l("Parent"),
-    "other": _l("Other"),
-}
-EXIT_REASONS = [("death", _l("Death")), ("resignation", _l("Resignation")), ("other", _l("Other"))]
+SEX_CHOICES = list(SEX_LABELS.items())
+EXIT_REASONS = list(EXIT_REASON_LABELS.items())
 # Form field ↔ the column a service's Problem names.
 FIELD_OF_COLUMN = {"relationship": "relation", "product_code": "product", "previous_household": "previous_ref"}
 

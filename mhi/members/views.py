@@ -21,8 +21,9 @@ from mhi.core.db import db
 from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
 from mhi.core.web import current_scheme_locale
+from mhi.members import labels as members_labels
 from mhi.members import queries
-from mhi.members.forms import RELATION_LABELS, CategoryForm, EnrolForm, ExitForm, PersonForm, show_problems
+from mhi.members.forms import CategoryForm, EnrolForm, ExitForm, PersonForm, show_problems
 from mhi.members.models import Household, Person
 from mhi.members.services import RegisterError, add_person, change_category, enrol_household, record_exit
 from mhi.members.uploads import add_upload_routes
@@ -52,7 +53,7 @@ def index(code: str):
     scheme = scheme_or_404(code)
     query = request.args.get("q", "").strip()
     page = queries.search_register(db.session, scheme.id, query, page=query_int("page", 1, minimum=-INT_MAX))
-    return render_template("members/index.html", scheme=scheme, query=query, page=page, relations=RELATION_LABELS)
+    return render_template("members/index.html", scheme=scheme, query=query, page=page)
 
 
 @bp.route("/schemes/<code>/households/new", methods=["GET", "POST"])
@@ -94,7 +95,7 @@ def detail(code: str, household_id: int):
     scheme = scheme_or_404(code)
     household = household_in(scheme, household_id)
     page = contributions_queries.household_page(db.session, household, day_arg())
-    return render_template("members/detail.html", scheme=scheme, page=page, relations=RELATION_LABELS)
+    return render_template("members/detail.html", scheme=scheme, page=page)
 
 
 @bp.route("/schemes/<code>/households/<int:household_id>/persons/new", methods=["GET", "POST"])
@@ -211,5 +212,6 @@ add_upload_routes(
 
 
 def init_app(app) -> None:
-    """Register the blueprint."""
+    """Register the blueprint and the feature's label filters (templates show labels, never codes)."""
     app.register_blueprint(bp)
+    members_labels.init_app(app)

@@ -2,7 +2,8 @@
 
 A message is ``queued`` until a gateway accepts it (``sent``), or until its attempts run out (``failed``); each
 failed attempt pushes ``next_attempt_at`` back (services.BACKOFF). ``dedupe_key`` makes queuing idempotent: one
-receipt confirmation per receipt, one reminder per strike-off date, one message per decided claim.
+receipt confirmation per receipt, one reminder per strike-off date, one message per decided claim, one "card
+ready" per household and print run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mhi.core.db import db
 
-KINDS = ("receipt", "arrears", "claim_decided")
+KINDS = ("receipt", "arrears", "claim_decided", "card_ready")
 STATUSES = ("queued", "sent", "failed")
 
 
@@ -25,7 +26,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         UniqueConstraint("scheme_id", "dedupe_key"),
         CheckConstraint("status IN ('queued','sent','failed')", name="status_known"),
-        CheckConstraint("kind IN ('receipt','arrears','claim_decided')", name="kind_known"),
+        CheckConstraint("kind IN ('receipt','arrears','claim_decided','card_ready')", name="kind_known"),
         Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
     )
 

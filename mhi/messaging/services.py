@@ -1,6 +1,7 @@
 """SMS to households (issue 14): what is queued, in which language, and how the queue is sent.
 
-Queuing reads what happened (receipts recorded, households near their strike-off date, claims decided) and adds
+Queuing reads what happened (receipts recorded, households near their strike-off date, claims decided, cards
+printed — the card print job queues those itself when it finishes) and adds
 one outbox message per event (its ``dedupe_key`` makes a second run add nothing), in the household's language
 (its own, else the scheme's), to its phone normalised to E.164 by ``phonenumbers``. A household that opted out
 gets nothing; a claim's outcome is sent only to a household that consented (health information). A phone that
@@ -48,6 +49,7 @@ TEMPLATES = {
     ),
     "arrears": N_("%(scheme)s: household %(ref)s owes %(amount)s. Pay before %(day)s to keep your cover."),
     "claim_decided": N_("%(scheme)s: the claim %(claim)s of %(day)s is decided: %(outcome)s."),
+    "card_ready": N_("%(scheme)s: the membership cards of household %(ref)s are ready. Collect them at the office."),
 }
 OUTCOMES = {"APPROVED": N_("approved"), "REDUCED": N_("paid in part"), "REJECTED": N_("rejected")}
 
@@ -228,6 +230,16 @@ def queue_claim_messages(session, scheme: Scheme, since: datetime, *, now: datet
         _Event(hid, "claim_decided", f"claim:{cid}", {"claim": ref, "day": day, "outcome": status})
         for cid, hid, ref, day, status in rows
     ]
+    return _queue(session, scheme, events, now)
+
+
+def queue_card_ready_messages(
+    session, scheme: Scheme, household_ids: list[int], *, run: int, now: datetime
+) -> QueueResult:
+    """A "card ready" message to each household whose cards the print run ``run`` (the card job's id) printed:
+    one per household and run, however many persons' cards it holds (a later run for the same household sends
+    another)."""
+    events = [_Event(hid, "card_ready", f"card_ready:{run}:{hid}", {}) for hid in sorted(set(household_ids))]
     return _queue(session, scheme, events, now)
 
 

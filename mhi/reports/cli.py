@@ -135,6 +135,7 @@ def indicators_command(scheme_code, date_from, date_to, fmt, out):
     """The monitoring indicators of one scheme for a period (indicators.md)."""
     from mhi.reports import pdf
     from mhi.schemes.models import Scheme
+    from mhi.schemes.queries import benefit_names
 
     check_period(date_from, date_to)
     scheme = db.session.scalar(select(Scheme).where(Scheme.code == scheme_code))
@@ -145,7 +146,9 @@ def indicators_command(scheme_code, date_from, date_to, fmt, out):
         fmt,
         out,
         ind.to_json(report),
-        lambda: pdf.scheme_report_pdf(report, locale=scheme.locale or "fr"),
+        lambda: pdf.scheme_report_pdf(
+            report, locale=scheme.locale or "fr", benefit_names=benefit_names(db.session, [scheme.id])
+        ),
         lambda: scheme_text(report),
         lambda: _workbook(
             scheme.locale or "fr",
@@ -166,6 +169,7 @@ def federation_command(federation_code, date_from, date_to, fmt, out):
     """The consolidated report of a federation: each scheme and the total (indicators.md "A federation")."""
     from mhi.reports import pdf
     from mhi.schemes.models import Federation
+    from mhi.schemes.queries import benefit_names
 
     check_period(date_from, date_to)
     federation = db.session.scalar(select(Federation).where(Federation.code == federation_code))
@@ -180,7 +184,9 @@ def federation_command(federation_code, date_from, date_to, fmt, out):
         fmt,
         out,
         ind.federation_to_json(report),
-        lambda: pdf.federation_report_pdf(report, locale=locale),
+        lambda: pdf.federation_report_pdf(
+            report, locale=locale, benefit_names=benefit_names(db.session, [s.id for s in federation.schemes])
+        ),
         lambda: federation_text(report),
         lambda: _workbook(
             locale,

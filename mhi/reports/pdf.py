@@ -63,14 +63,16 @@ def _table(rows: list[list], width: float, *, lights=(), header_rows: int = 1, n
     return fitted_table(rows, width, header_rows=header_rows, numeric_from=numeric_from, colours=colours)
 
 
-def _benefit_rows(benefits: dict, currency: str, locale: str) -> list[list[str]]:
-    """The per-benefit table: header and one row per benefit code."""
+def _benefit_rows(benefits: dict, currency: str, locale: str, names: dict | None = None) -> list[list[str]]:
+    """The per-benefit table: header and one row per benefit, by its name from the product (``names``: code →
+    name, ``schemes.queries.benefit_names``; the code when it has none)."""
+    names = names or {}
     money = money_formatter(currency, locale)
     rows = [[_("Benefit"), _("Cases"), _("Amount"), _("Average cost"), _("Cases per 1,000 person-years")]]
     for code, b in benefits.items():
         rows.append(
             [
-                code,
+                f"{names[code]} ({code})" if names.get(code) else code,
                 format_decimal(b["cases"], format="#,##0", locale=locale),
                 money(b["amount"]),
                 "—" if b["average_cost"] is None else money(b["average_cost"]),
@@ -153,7 +155,9 @@ def _build(story: list, pagesize, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def scheme_report_pdf(report: ind.SchemeIndicators, locale: str, trend=None) -> bytes:
+def scheme_report_pdf(
+    report: ind.SchemeIndicators, locale: str, trend=None, benefit_names: dict | None = None
+) -> bytes:
     """The scheme's monitoring report: every indicator with its light, per benefit, and the trend if given."""
     with force_locale(_language(locale)):
         styles = stylesheet()
@@ -181,14 +185,14 @@ def scheme_report_pdf(report: ind.SchemeIndicators, locale: str, trend=None) -> 
             table = _table(rows, width, lights=lights)
             story += [KeepTogether(table), Spacer(1, 3 * mm)]
         story.append(Paragraph(_("Per benefit"), styles["Heading3"]))
-        story.append(_table(_benefit_rows(report.benefits, report.currency, locale), width))
+        story.append(_table(_benefit_rows(report.benefits, report.currency, locale, benefit_names), width))
         if trend:
             story += [Spacer(1, 4 * mm), Paragraph(_("The last 24 months"), styles["Heading3"])]
             story += _trend_section(trend, width)
         return _build(story, A4, title)
 
 
-def federation_report_pdf(report: ind.FederationIndicators, locale: str) -> bytes:
+def federation_report_pdf(report: ind.FederationIndicators, locale: str, benefit_names: dict | None = None) -> bytes:
     """The federation's consolidated report: schemes side by side with the total, then the total per benefit."""
     with force_locale(_language(locale)):
         styles = stylesheet()
@@ -224,7 +228,7 @@ def federation_report_pdf(report: ind.FederationIndicators, locale: str) -> byte
             table = _table(rows, width, lights=lights)
             story += [KeepTogether(table), Spacer(1, 3 * mm)]
         story.append(Paragraph(_("Per benefit, all schemes"), styles["Heading3"]))
-        story.append(_table(_benefit_rows(report.total_benefits, report.currency, locale), width))
+        story.append(_table(_benefit_rows(report.total_benefits, report.currency, locale, benefit_names), width))
         return _build(story, pagesize, title)
 
 

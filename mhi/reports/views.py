@@ -19,6 +19,7 @@ from mhi.reports import charts, pdf, services, yearend
 from mhi.reports import indicators as ind
 from mhi.reports.labels import LABELS, grouped_keys
 from mhi.schemes.access import federation_or_404, scheme_or_404
+from mhi.schemes.queries import benefit_names
 
 bp = Blueprint("reports", __name__)
 
@@ -142,7 +143,10 @@ def scheme_pdf(code: str):
     period = requested_period()
     report = ind.scheme_indicators(db.session, scheme, period.start, period.end)
     points = services.monthly_trend(db.session, scheme, period.end)
-    data = pdf.scheme_report_pdf(report, locale=current_scheme_locale(scheme.country), trend=points)
+    names = benefit_names(db.session, [scheme.id])
+    data = pdf.scheme_report_pdf(
+        report, locale=current_scheme_locale(scheme.country), trend=points, benefit_names=names
+    )
     return _pdf_response(data, f"{scheme.code}-{period.start}-{period.end}.pdf")
 
 
@@ -219,7 +223,8 @@ def federation_pdf(federation_code: str):
     period = requested_period()
     report = _federation_report(federation, period)
     country = next((s.country for s in federation.schemes), None)
-    data = pdf.federation_report_pdf(report, locale=current_scheme_locale(country))
+    names = benefit_names(db.session, [s.id for s in federation.schemes])
+    data = pdf.federation_report_pdf(report, locale=current_scheme_locale(country), benefit_names=names)
     return _pdf_response(data, f"{federation.code}-{period.start}-{period.end}.pdf")
 
 

@@ -115,3 +115,19 @@ def expense_book(session, scheme: Scheme, date_from, date_to):
         ).all()
     )
     return rows, totals
+
+
+def benefit_names(session, scheme_ids) -> dict[str, str]:
+    """Benefit code → its name in the schemes' products (issue 16: a page or a document names a benefit, never
+    only its code). The name of the latest active version wins when versions or products differ."""
+    ids = list(scheme_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Benefit.code, Benefit.name)
+        .join(ProductVersion, Benefit.version_id == ProductVersion.id)
+        .join(Product, ProductVersion.product_id == Product.id)
+        .where(Product.scheme_id.in_(ids), ProductVersion.status == "active")
+        .order_by(ProductVersion.effective_from, ProductVersion.id)
+    )
+    return {code: name for code, name in rows if name}

@@ -13,6 +13,7 @@ from flask_login import current_user
 from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.formatting import display_locale
+from mhi.schemes import labels as schemes_labels
 from mhi.schemes import queries
 from mhi.schemes.access import federation_or_404, scheme_or_404
 from mhi.schemes.forms import (
@@ -174,5 +175,6 @@ def _settings_data(scheme: Scheme) -> dict:
 
 
 def init_app(app) -> None:
-    """Register the blueprint."""
+    """Register the blueprint and the feature's label filters (templates show labels, never codes)."""
     app.register_blueprint(bp)
+    schemes_labels.init_app(app)

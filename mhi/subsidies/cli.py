@@ -23,38 +23,59 @@ def subsidy_receipts_command(scheme_code, dry_run, fmt, file):
 funder_group = AppGroup("funder", help="Funders' accounts and the programmes they follow.")
 
 
+def _account_and_programme(email: str, scheme_code: str, programme_code: str):
+    """The account and the programme the command names; Rejected when either is unknown."""
+    from mhi.core.cli import Rejected
+    from mhi.core.db import db
+    from mhi.subsidies.funders import find_account, find_programme
+
+    user = find_account(db.session, email)
+    if user is None:
+        raise Rejected(f"no account {email}")
+    programme = find_programme(db.session, scheme_code, programme_code)
+    if programme is None:
+        raise Rejected(f"scheme {scheme_code} has no programme {programme_code}")
+    return user, programme
+
+
 @funder_group.command("follow")
 @click.argument("email")
 @click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
 @click.option("--programme", "programme_code", required=True, help="The programme's code in that scheme.")
 def follow_command(email, scheme_code, programme_code):
     """Let the funder account EMAIL follow a programme of a scheme (run once per scheme)."""
-    from sqlalchemy import select
-
-    from mhi.auth.models import User
     from mhi.core.cli import Rejected, info
     from mhi.core.db import db
-    from mhi.schemes.models import Scheme, SubsidyProgramme
     from mhi.subsidies.claims import ClaimError
     from mhi.subsidies.funders import bind_programme
 
-    session = db.session
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    programme = session.scalar(
-        select(SubsidyProgramme)
-        .join(Scheme, Scheme.id == SubsidyProgramme.scheme_id)
-        .where(Scheme.code == scheme_code, SubsidyProgramme.code == programme_code)
-    )
-    if user is None:
-        raise Rejected(f"no account {email}")
-    if programme is None:
-        raise Rejected(f"scheme {scheme_code} has no programme {programme_code}")
+    user, programme = _account_and_programme(email, scheme_code, programme_code)
     try:
-        bind_programme(session, user, programme)
+        bind_programme(db.session, user, programme)
     except ClaimError as exc:
         raise Rejected(str(exc)) from exc
-    session.commit()
+    db.session.commit()
     info(f"{user.email} follows {programme_code} of {scheme_code}")
+
+
+@funder_group.command("unfollow")
+@click.argument("email")
+@click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
+@click.option("--programme", "programme_code", required=True, help="The programme's code in that scheme.")
+def unfollow_command(email, scheme_code, programme_code):
+    """The funder account EMAIL stops following a programme of a scheme."""
+    from mhi.core.cli import Rejected, info
+    from mhi.core.db import db
+    from mhi.subsidies.claims import ClaimError
+    from mhi.subsidies.funders import unbind_programme
+
+    user, programme = _account_and_programme(email, scheme_code, programme_code)
+    try:
+        unbind_programme(db.session, user, programme)
+    except ClaimError as exc:
+        raise Rejected(str(exc)) from exc
+    db.session.commit()
+    info(f"{user.email} no longer follows {programme_code} of {scheme_code}")
 
 
 def init_app(app) -> None:

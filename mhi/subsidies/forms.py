@@ -45,3 +45,9 @@ class SignOffForm(FlaskForm):
     programme = StringField(validators=[DataRequired(), Length(max=20)])
     date_from = DateField(validators=[DataRequired()])
     date_to = DateField(validators=[DataRequired()])
+
+
+class FollowProgrammeForm(FlaskForm):
+    """An administrator lets a funder's account follow one more programme (of any scheme)."""
+
+    programme = SelectField(_l("Programme"), coerce=int, validators=[DataRequired()])

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from mhi.auth.models import User
 from mhi.contributions.services import N_
 from mhi.core.audit import record
 from mhi.schemes.models import Scheme, SubsidyProgramme
@@ -20,17 +21,47 @@ from mhi.subsidies.models import FunderProgramme, SubsidyClaim
 from mhi.subsidies.queries import ProgrammeStatement, programme_statement
 
 
-def bind_programme(session, user, programme: SubsidyProgramme, *, actor=None) -> None:
-    """Let the funder ``user`` follow ``programme`` (audited); a no-op when it already does."""
+def _must_be_funder(user) -> None:
+    """Only a funder's account follows programmes (an officer's access comes from its scheme)."""
     if user.role != "funder":
         raise ClaimError(N_("Only a funder's account follows programmes."))
+
+
+def find_account(session, email: str):
+    """The account of ``email`` (as the sign-in reads it: trimmed, lower case), or None."""
+    return session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+
+
+def find_programme(session, scheme_code: str, programme_code: str) -> SubsidyProgramme | None:
+    """The programme ``programme_code`` of the scheme ``scheme_code``, or None."""
+    return session.scalar(
+        select(SubsidyProgramme)
+        .join(Scheme, Scheme.id == SubsidyProgramme.scheme_id)
+        .where(Scheme.code == scheme_code, SubsidyProgramme.code == programme_code)
+    )
+
+
+def all_programmes(session) -> list[tuple[SubsidyProgramme, Scheme]]:
+    """Every subsidy programme of every scheme, with its scheme (what an administrator binds a funder to), by
+    programme code then scheme code."""
+    rows = session.execute(
+        select(SubsidyProgramme, Scheme)
+        .join(Scheme, Scheme.id == SubsidyProgramme.scheme_id)
+        .order_by(SubsidyProgramme.code, Scheme.code)
+    ).all()
+    return [(programme, scheme) for programme, scheme in rows]
+
+
+def bind_programme(session, user, programme: SubsidyProgramme, *, actor=None) -> bool:
+    """Let the funder ``user`` follow ``programme`` (audited); False (nothing written) when it already does."""
+    _must_be_funder(user)
     exists = session.scalar(
         select(FunderProgramme.id).where(
             FunderProgramme.user_id == user.id, FunderProgramme.programme_id == programme.id
         )
     )
     if exists is not None:
-        return
+        return False
     session.add(FunderProgramme(user_id=user.id, programme_id=programme.id))
     session.flush()
     record(
@@ -42,6 +73,30 @@ def bind_programme(session, user, programme: SubsidyProgramme, *, actor=None) ->
         action="follow_programme",
         after={"programme": programme.code},
     )
+    return True
+
+
+def unbind_programme(session, user, programme: SubsidyProgramme, *, actor=None) -> bool:
+    """The funder ``user`` stops following ``programme`` (audited: the binding row goes, the audit row keeps who
+    followed what and when); False (nothing written) when it did not follow it."""
+    _must_be_funder(user)
+    binding = session.scalar(
+        select(FunderProgramme).where(FunderProgramme.user_id == user.id, FunderProgramme.programme_id == programme.id)
+    )
+    if binding is None:
+        return False
+    session.delete(binding)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        entity="user",
+        entity_id=user.id,
+        scheme_id=programme.scheme_id,
+        action="unfollow_programme",
+        before={"programme": programme.code},
+    )
+    return True
 
 
 def funder_programmes(session, user) -> list[tuple[SubsidyProgramme, Scheme]]:

@@ -1,5 +1,7 @@
 """Subsidy pages: the funders' statement per period (due, received, owed, households covered) with the period's
-subsidy receipts, recording and reversing a funder's payment, and the subsidy receipts file upload."""
+subsidy receipts, recording and reversing a funder's payment, the subsidy receipts file upload, the claim a scheme
+sends its funder, the funder's own pages, and the administrator's page of the programmes a funder account follows
+(beside the other account pages under /admin/users)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from mhi.auth.models import User
 from mhi.core import clock
 from mhi.core.access import permission_required
 from mhi.core.db import db
@@ -21,8 +25,16 @@ from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies import queries
 from mhi.subsidies.claims import ClaimError, claim_document, sign_off_claim
 from mhi.subsidies.documents import claim_pdf, claim_xlsx
-from mhi.subsidies.forms import ClaimForm, ReverseForm, SignOffForm, SubsidyReceiptForm
-from mhi.subsidies.funders import funder_documents, funder_over_time, sent_claims
+from mhi.subsidies.forms import ClaimForm, FollowProgrammeForm, ReverseForm, SignOffForm, SubsidyReceiptForm
+from mhi.subsidies.funders import (
+    all_programmes,
+    bind_programme,
+    funder_documents,
+    funder_over_time,
+    funder_programmes,
+    sent_claims,
+    unbind_programme,
+)
 from mhi.subsidies.imports import import_subsidy_receipts
 from mhi.subsidies.models import SubsidyReceipt
 from mhi.subsidies.services import SubsidyError, record_subsidy_receipt, reverse_subsidy_receipt
@@ -202,6 +214,60 @@ def funder_claim(programme_code: str, from_: str, to: str, fmt: str):
     if not documents or fmt not in ("pdf", "xlsx"):
         abort(404)
     return _claim_file(documents, fmt, None)
+
+
+# -- the administrator binds a funder's account to programmes ---------------------------------------------------
+
+
+@bp.route("/admin/users/<int:user_id>/programmes", methods=["GET", "POST"])
+@permission_required("admin")
+def funder_account_programmes(user_id: int):
+    """The programmes a funder's account follows; add one of any scheme (``flask funder follow`` does the same)."""
+    user = db.session.get(User, user_id) or abort(404)
+    followed = funder_programmes(db.session, user)
+    taken = {programme.id for programme, _scheme in followed}
+    form = FollowProgrammeForm()
+    form.programme.choices = [
+        (p.id, f"{s.code} — {p.code} — {p.funder}") for p, s in all_programmes(db.session) if p.id not in taken
+    ]
+    if form.validate_on_submit():
+        programme = db.session.get(SubsidyProgramme, form.programme.data) or abort(400)
+        try:
+            bind_programme(db.session, user, programme, actor=current_user._get_current_object())
+        except ClaimError as exc:
+            db.session.rollback()
+            form.programme.errors.append(_(exc.message, **exc.params))
+        else:
+            db.session.commit()
+            flash(_("%(email)s follows %(programme)s.", email=user.email, programme=programme.code), "success")
+            return redirect(url_for("subsidies.funder_account_programmes", user_id=user.id))
+    return render_template(
+        "subsidies/funder_programmes.html", user=user, followed=followed, form=form, is_funder=user.role == "funder"
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/programmes/<int:programme_id>/remove")
+@permission_required("admin")
+def funder_account_programme_remove(user_id: int, programme_id: int):
+    """The funder's account stops following a programme (``flask funder unfollow`` does the same)."""
+    user = db.session.get(User, user_id) or abort(404)
+    programme = db.session.get(SubsidyProgramme, programme_id) or abort(404)
+    if not FlaskForm().validate_on_submit():  # an empty form: its CSRF token
+        abort(400)
+    try:
+        removed = unbind_programme(db.session, user, programme, actor=current_user._get_current_object())
+    except ClaimError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        if removed:
+            flash(
+                _("%(email)s no longer follows %(programme)s.", email=user.email, programme=programme.code), "success"
+            )
+        else:
+            flash(_("%(email)s did not follow %(programme)s.", email=user.email, programme=programme.code), "info")
+    return redirect(url_for("subsidies.funder_account_programmes", user_id=user.id))
 
 
 def init_app(app) -> None:

@@ -113,9 +113,16 @@ def test_job_prints_the_cards_when_committed(session, register):
     job = create_card_job(session, scheme, make_scope("village", village="Pout"), actor=None, on=ON)
     session.commit()  # the suite's queue is immediate: the job runs now
     session.refresh(job)
-    assert (job.state, job.progress, job.total, job.result, job.attempts) == ("done", 3, 3, {"cards": 3}, 1)
+    assert (job.state, job.progress, job.total, job.result, job.attempts) == (
+        "done",
+        3,
+        3,
+        {"cards": 3, "card_ready_sms": 0},
+        1,
+    )
     stored = result_file(session, job)
     assert "M-00020" in pdf_text(read_file(stored))
+    # Its household has no phone: no "card ready" SMS (tests/messaging covers those that do).
 
 
 def test_job_fails_with_a_message_id_when_the_selection_emptied(session, register):

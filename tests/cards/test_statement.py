@@ -74,6 +74,9 @@ def test_statement_text(session):
     ):
         assert expected in text, expected
     assert "C-3" not in text and "7,777" not in text
+    # The claims name their benefit (from the product), not its code (issue 16).
+    claims_part = text.split("Claims", 1)[1].split("Balance", 1)[0]
+    assert "Consultation" in claims_part and "OPD" not in claims_part
     # R-1 is dated before the period: it is in the opening balance, not in the receipts.
     receipts_part = text.split("Receipts", 1)[1].split("Claims", 1)[0]
     assert "R-2" in receipts_part and "R-1" not in receipts_part

@@ -232,3 +232,54 @@ def test_cli_sms_send_with_the_file_driver(app, runner, session, scheme, tmp_pat
     assert (tmp_path / "out.jsonl").exists()
     session.expire_all()
     assert [m.status for m in outbox(session)] == ["sent"]
+
+
+def print_cards_for(session, scheme, kind="all", **scope):
+    """Run a card print job (the suite's queue runs it at commit); the finished job."""
+    from mhi.cards.services import create_card_job, make_scope
+
+    job = create_card_job(session, scheme, make_scope(kind, **scope), actor=None, on=E + timedelta(days=5))
+    session.commit()
+    session.refresh(job)
+    assert job.state == "done", (job.error, job.error_params)
+    return job
+
+
+def test_card_ready_once_per_household_per_print_run_in_its_language(session, scheme):
+    from mhi.members.services import add_person
+
+    fr = household(session, scheme, "H-FR", "77 100 00 01", language="fr")
+    en = household(session, scheme, "H-EN", "77 100 00 02", language="en")
+    add_person(session, fr, person("Fatou", "child", E))  # two cards for H-FR, one message
+    session.commit()
+    job = print_cards_for(session, scheme)
+    messages = outbox(session)
+    assert job.result == {"cards": 3, "card_ready_sms": 2}
+    assert sorted((m.household_id, m.kind) for m in messages) == sorted([(fr.id, "card_ready"), (en.id, "card_ready")])
+    by_household = {m.household_id: m for m in messages}
+    assert by_household[fr.id].language == "fr" and "cartes de membre du ménage H-FR" in by_household[fr.id].body
+    assert by_household[en.id].language == "en" and "membership cards of household H-EN" in by_household[en.id].body
+    # A second print run of the same household tells it again, once.
+    print_cards_for(session, scheme, "household", household_ref="H-FR")
+    assert [m.household_id for m in outbox(session)].count(fr.id) == 2
+    assert [m.household_id for m in outbox(session)].count(en.id) == 1
+
+
+def test_card_ready_not_to_an_opted_out_household(session, scheme):
+    quiet = household(session, scheme, "H-1", "77 100 00 01")
+    told = household(session, scheme, "H-2", "77 100 00 02")
+    set_preferences(session, quiet, opted_out=True, claims_consent=False)
+    session.commit()
+    job = print_cards_for(session, scheme)
+    assert job.result["card_ready_sms"] == 1
+    assert [(m.household_id, m.kind) for m in outbox(session)] == [(told.id, "card_ready")]
+
+
+def test_card_ready_is_sent_by_the_sms_job(session, scheme, tmp_path):
+    household(session, scheme, "H-1", "77 100 00 01")
+    print_cards_for(session, scheme)
+    message = outbox(session)[0]
+    result = send_due_messages(session, FileGateway(tmp_path / "sms.jsonl"), now=message.next_attempt_at)
+    assert result.sent == 1
+    line = json.loads((tmp_path / "sms.jsonl").read_text(encoding="utf-8"))
+    assert line["to"] == "+221771000001" and "H-1" in line["text"]

@@ -105,6 +105,8 @@ def test_json_csv_and_pdf(client, setup, session):
     assert response.mimetype == "application/pdf"
     text = _text(response.data)
     assert "17852" in text and "66500" in text  # earned, incurred
+    # Per benefit: the benefit's name from the product, its code beside it (issue 16).
+    assert "Consultation(OPD)" in text  # (_text drops the spaces)
 
 
 def test_federation_view_sorted_red_first_and_no_claims(client, setup, session):

@@ -37,7 +37,7 @@ from mhi.payments.groups import create_payer, set_member
 from mhi.payments.models import StatementLine
 from mhi.payments.statements import import_statement, read_statement
 from mhi.pooling.services import settle_pool
-from mhi.schemes.models import Expense, Federation, Product, ProductVersion, Provider, Scheme
+from mhi.schemes.models import Expense, Federation, Product, ProductVersion, Provider, Scheme, SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
 from tests.conftest import EXAMPLES
 from tests.factories import login, make_user, records
@@ -202,6 +202,7 @@ def _world(app) -> dict:
             "line_id": first(StatementLine, StatementLine.scheme_id == scheme.id),
             "programme_code": "NO-SUCH-PROGRAMME",
             "expense_id": first(Expense, Expense.scheme_id == scheme.id),
+            "programme_id": first(SubsidyProgramme, SubsidyProgramme.scheme_id == scheme.id) or 0,
             "from_": "2025-01-01",
             "to": "2025-12-31",
         }
