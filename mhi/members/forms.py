@@ -9,10 +9,11 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from mhi.core.limits import DateField
+from mhi.members.duplicates import Candidate
 from mhi.members.services import PersonData
 
 SEX_CHOICES = [("F", _l("Female")), ("M", _l("Male"))]
@@ -79,6 +80,7 @@ class EnrolForm(FlaskForm):
     )
     head = FormField(PersonFields, label=_l("Head of household"))
     members = FieldList(FormField(PersonFields), label=_l("Other members"), min_entries=8, max_entries=8)
+    different_people = BooleanField(_l("These are different people: enrol them all the same."))
 
     def people(self) -> tuple[list[PersonData], list]:
         """The persons to enrol (the head first, blank rows skipped) and the sub-form of each, in order."""
@@ -89,6 +91,22 @@ class EnrolForm(FlaskForm):
         return persons, entries
 
 
+def candidates(persons: list[PersonData], household_ref: str, first_row: int = 1) -> list[Candidate]:
+    """The persons of a form as the duplicate check reads them (those without names, sex or a date of birth are
+    left to the form's own errors)."""
+    found = []
+    for row, p in enumerate(persons, start=first_row):
+        if p.first_name.strip() and p.last_name.strip() and isinstance(p.date_of_birth, date) and p.sex in ("F", "M"):
+            found.append(
+                Candidate(
+                    row=row, first_name=p.first_name, last_name=p.last_name, sex=p.sex,
+                    date_of_birth=p.date_of_birth, household_ref=household_ref, village=p.village, phone=p.phone,
+                    national_id=p.national_id,
+                )
+            )  # fmt: skip
+    return found
+
+
 class PersonForm(PersonFields, FlaskForm):
     """A person added to an enrolled household (a newborn)."""
 
@@ -96,6 +114,7 @@ class PersonForm(PersonFields, FlaskForm):
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
     enrolment_date = DateField(_l("Enrolment date"), validators=[DataRequired()], default=date.today)
+    different_people = BooleanField(_l("This is a different person: add them all the same."))
 
 
 class ExitForm(FlaskForm):
@@ -126,9 +145,11 @@ class UploadForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """The confirm step of an upload: the server-side file's token."""
+    """The confirm step of an upload: the server-side file's token, and — when the file has likely duplicates —
+    the user's word that they are different people."""
 
     token = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
+    different_people = BooleanField(_l("These are different people: import them all the same."))
 
 
 def show_problems(form, problems, entries: list | None = None) -> None:

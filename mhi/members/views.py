@@ -22,7 +22,16 @@ from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
 from mhi.core.web import current_scheme_locale
 from mhi.members import queries
-from mhi.members.forms import RELATION_LABELS, CategoryForm, EnrolForm, ExitForm, PersonForm, show_problems
+from mhi.members.duplicates import find_duplicates
+from mhi.members.forms import (
+    RELATION_LABELS,
+    CategoryForm,
+    EnrolForm,
+    ExitForm,
+    PersonForm,
+    candidates,
+    show_problems,
+)
 from mhi.members.models import Household, Person
 from mhi.members.services import RegisterError, add_person, change_category, enrol_household, record_exit
 from mhi.members.uploads import add_upload_routes
@@ -64,11 +73,13 @@ def enrol(code: str):
     form.product.choices = [
         (p.code, p.name) for p in db.session.scalars(select(Product).where(Product.scheme_id == scheme.id))
     ]
+    duplicates = []
     if form.validate_on_submit():
         persons, entries = form.people()
         previous = (
             queries.household_by_ref(db.session, scheme.id, form.previous_ref.data) if form.previous_ref.data else None
         )
+        duplicates = find_duplicates(db.session, scheme.id, candidates(persons, form.ref.data))
         try:
             if form.previous_ref.data and previous is None:
                 raise RegisterError([Problem(_("no such household"), column="previous_ref")])
@@ -77,6 +88,8 @@ def enrol(code: str):
                 category=form.category.data, village=form.village.data, previous_household=previous, actor=current_user,
             )  # fmt: skip
             refresh_households(db.session, scheme, [household.id])
+            if duplicates and not form.different_people.data:
+                raise RegisterError([Problem(_("Check the likely duplicates below."), column="different_people")])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems, entries)
@@ -84,7 +97,7 @@ def enrol(code: str):
             db.session.commit()
             flash(_("Household %(ref)s enrolled.", ref=household.ref), "success")
             return redirect(url_for("members.detail", code=code, household_id=household.id))
-    return render_template("members/form.html", scheme=scheme, form=form)
+    return render_template("members/form.html", scheme=scheme, form=form, duplicates=duplicates)
 
 
 @bp.get("/schemes/<code>/households/<int:household_id>")
@@ -104,10 +117,15 @@ def person_new(code: str, household_id: int):
     scheme = scheme_or_404(code)
     household = household_in(scheme, household_id)
     form = PersonForm()
+    duplicates = []
     if form.validate_on_submit():
+        data = form.person(village=household.village)
+        duplicates = find_duplicates(db.session, scheme.id, candidates([data], household.ref))
         try:
-            person = add_person(db.session, household, form.person(village=household.village), actor=current_user)
+            person = add_person(db.session, household, data, actor=current_user)
             refresh_households(db.session, scheme, [household.id])
+            if duplicates and not form.different_people.data:
+                raise RegisterError([Problem(_("Check the likely duplicates below."), column="different_people")])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -115,7 +133,11 @@ def person_new(code: str, household_id: int):
             db.session.commit()
             flash(_("%(name)s added as %(no)s.", name=person.full_name, no=person.member_no), "success")
             return redirect(url_for("members.detail", code=code, household_id=household.id))
-    return render_template("members/person_form.html", scheme=scheme, household=household, form=form)
+    if not duplicates:
+        del form.different_people
+    return render_template(
+        "members/person_form.html", scheme=scheme, household=household, form=form, duplicates=duplicates
+    )
 
 
 @bp.route("/schemes/<code>/households/<int:household_id>/category", methods=["GET", "POST"])

@@ -14,8 +14,8 @@ import pytest
 
 from mhi.cards import pdf as cards_pdf
 from mhi.cards.pdf import CARD_HEIGHT, CARD_WIDTH, PER_PAGE, card_origin, render_cards
-from mhi.core.qr import qr_widget
 from mhi.cards.services import HouseholdCard, HouseholdMember, PersonCard, make_scope, print_cards
+from mhi.core.qr import qr_widget
 from tests.cards.helpers import FAMILY, identity, make_household, page_count, pdf_text, photo
 from tests.factories import make_scheme
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from mhi.contributions.models import CoverageSpan
 from mhi.contributions.services import ledger_for
-from mhi.members.models import CategoryChange, CoverageSpan, Household
+from mhi.members.models import CategoryChange, Household
 from mhi.schemes.models import SubsidyProgramme
 from tests.members.helpers import counts, enrol, scheme_with_programme, write
 
