@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -136,6 +137,64 @@ class CategoryForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
+class PersonCorrectionForm(FlaskForm):
+    """Correct a person (rectification): every field as stored, changed where wrong, and why."""
+
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    sex = SelectField(_l("Sex"), choices=SEX_CHOICES)
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
+    relation = SelectField(_l("Relationship"), choices=[(k, v) for k, v in RELATION_LABELS.items() if k != "head"])
+    village = StringField(_l("Village"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    national_id = StringField(_l("National ID"), validators=[Optional(), Length(max=40)])
+    reason = StringField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("Kept in the audit trail with the values before and after."),
+    )
+
+    def changes(self) -> dict:
+        """The service's input: every field shown (the service keeps those that differ from the stored ones)."""
+        names = ("first_name", "last_name", "sex", "date_of_birth", "village", "phone", "national_id")
+        out = {name: getattr(self, name).data for name in names}
+        if "relation" in self:
+            out["relationship"] = self.relation.data
+        return out
+
+
+class HouseholdCorrectionForm(FlaskForm):
+    """Correct a household: its head (among the members enrolled with it), village, phone, notice language."""
+
+    head = SelectField(_l("Head of household"))
+    former_head_relationship = SelectField(
+        _l("The former head becomes"),
+        choices=[(k, v) for k, v in RELATION_LABELS.items() if k != "head"],
+        default="spouse",
+        description=_l("Only used when the head changes."),
+    )
+    village = StringField(_l("Village"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    language = SelectField(
+        _l("Language of notices"), choices=[("", _l("The scheme's")), ("en", "English"), ("fr", "Français")]
+    )
+    reason = StringField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("Kept in the audit trail with the values before and after."),
+    )
+
+    def changes(self) -> dict:
+        """The service's input; the former head's relationship only when the head changes."""
+        return {
+            "head": self.head.data,
+            "village": self.village.data or "",
+            "phone": self.phone.data or "",
+            "language": self.language.data or "",
+            "former_head_relationship": self.former_head_relationship.data,
+        }
+
+
 class UploadForm(FlaskForm):
     """A CSV or XLSX file to import."""
 
@@ -162,6 +221,7 @@ def show_problems(form, problems, entries: list | None = None) -> None:
         name = FIELD_OF_COLUMN.get(problem.column or "", problem.column or "")
         field = getattr(target, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, problem.message] if isinstance(field.errors, list) else [problem.message]
+            message = gettext(problem.message, **problem.params) if problem.params else gettext(problem.message)
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
         else:
-            form.form_errors.append(str(problem))
+            form.form_errors.append(problem.translated())

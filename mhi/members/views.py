@@ -1,6 +1,7 @@
-"""The register's pages: household search, enrolment (head and members in one form), the household page
-(members, coverage, dues, periods, receipts), adding a newborn, recording an exit, the manager's lists with their
-CSV downloads, and the members file upload. Each page checks one permission and loads records through
+"""The register's pages: household search, enrolment (head and members in one form, likely duplicates shown for
+confirmation), the household page (members, coverage, dues, periods, receipts), adding a newborn, recording an
+exit, correcting a person or a household with a reason, the manager's lists with their CSV downloads, and the
+members file upload. Each page checks one permission and loads records through
 ``scheme_or_404`` / ``in_scope_or_404`` (core/access.py); the rules are the services'."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from mhi.claims.services import claims_decided_otherwise
 from mhi.contributions import queries as contributions_queries
 from mhi.contributions.imports import import_category_changes, import_register
 from mhi.contributions.services import refresh_households
@@ -28,12 +30,22 @@ from mhi.members.forms import (
     CategoryForm,
     EnrolForm,
     ExitForm,
+    HouseholdCorrectionForm,
+    PersonCorrectionForm,
     PersonForm,
     candidates,
     show_problems,
 )
 from mhi.members.models import Household, Person
-from mhi.members.services import RegisterError, add_person, change_category, enrol_household, record_exit
+from mhi.members.services import (
+    RegisterError,
+    add_person,
+    change_category,
+    correct_household,
+    correct_person,
+    enrol_household,
+    record_exit,
+)
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product
@@ -186,6 +198,63 @@ def person_exit(code: str, person_id: int):
             flash(_("The exit of %(name)s is recorded.", name=person.full_name), "success")
             return redirect(url_for("members.detail", code=code, household_id=person.household_id))
     return render_template("members/exit_form.html", scheme=scheme, person=person, form=form)
+
+
+@bp.route("/schemes/<code>/persons/<int:person_id>/correct", methods=["GET", "POST"])
+@permission_required("register.write")
+def person_correct(code: str, person_id: int):
+    """Correct a person (names, sex, date of birth, relationship, contact), with the reason; refused when it
+    would change a claim already decided. Coverage and ledgers follow in the same transaction."""
+    scheme = scheme_or_404(code)
+    person = in_scope_or_404(Person, person_id)
+    if person.scheme_id != scheme.id:
+        abort(404)
+    form = PersonCorrectionForm(obj=person)
+    if person.relation == "head":
+        del form.relation  # the head changes on the household's correction
+    if form.validate_on_submit():
+        try:
+            correct_person(
+                db.session, person, form.changes(), reason=form.reason.data, actor=current_user,
+                guard=claims_decided_otherwise,
+            )  # fmt: skip
+            refresh_households(db.session, scheme, [person.household_id])
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("The record of %(name)s is corrected.", name=person.full_name), "success")
+            return redirect(url_for("members.detail", code=code, household_id=person.household_id))
+    return render_template("members/correct_person.html", scheme=scheme, person=person, form=form)
+
+
+@bp.route("/schemes/<code>/households/<int:household_id>/correct", methods=["GET", "POST"])
+@permission_required("register.write")
+def household_correct(code: str, household_id: int):
+    """Correct a household (head, village, phone, language of notices), with the reason."""
+    scheme = scheme_or_404(code)
+    household = household_in(scheme, household_id)
+    head = next((p for p in household.persons if p.relation == "head"), None)
+    form = HouseholdCorrectionForm(obj=household, head=head.member_no if head is not None else None)
+    form.head.choices = [
+        (p.member_no, f"{p.member_no} {p.full_name}") for p in household.persons if p.exit_date is None or p is head
+    ]
+    if form.validate_on_submit():
+        try:
+            correct_household(
+                db.session, household, form.changes(), reason=form.reason.data, actor=current_user,
+                guard=claims_decided_otherwise,
+            )  # fmt: skip
+            refresh_households(db.session, scheme, [household.id])
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("Household %(ref)s is corrected.", ref=household.ref), "success")
+            return redirect(url_for("members.detail", code=code, household_id=household.id))
+    return render_template("members/correct_household.html", scheme=scheme, household=household, form=form)
 
 
 LISTS = {
