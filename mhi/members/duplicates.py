@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from mhi.core.tabular import chunked
 from mhi.members.models import Household, Person
@@ -88,7 +88,7 @@ class Duplicate:
         return f"row {self.row} ({self.name}): {what} {other}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Entry:
     """A person compared: a candidate or a stored person, with their keys."""
 
@@ -137,13 +137,13 @@ def _entry_of_candidate(c: Candidate) -> _Entry:
 
 
 def _stored(session, scheme_id: int, entries: Sequence[_Entry]) -> list[_Entry]:
-    """The register's persons sharing a key with ``entries``: one OR query of IN lists, or one scan."""
-    wanted = {
-        "national_id": {e.national_id for e in entries if e.national_id},
-        "phone_key": {e.phone for e in entries if e.phone},
-        "last_key": {e.last_key for e in entries},
-        "village": {e.village for e in entries if e.village},
-    }
+    """The register's persons sharing a key with ``entries``: one query of IN lists (narrowed by birth date for
+    the names, by sex for the village), or one scan of the scheme when many keys are looked for; only the rows
+    that can match are kept."""
+    national_ids = {e.national_id for e in entries if e.national_id}
+    phones = {e.phone for e in entries if e.phone}
+    names = {(e.last_key, e.born) for e in entries}
+    villages = {(e.village, e.sex) for e in entries if e.village}
     statement = (
         select(
             Person.id,
@@ -163,30 +163,49 @@ def _stored(session, scheme_id: int, entries: Sequence[_Entry]) -> list[_Entry]:
         .join(Household, Household.id == Person.household_id)
         .where(Person.scheme_id == scheme_id)
     )
-    if sum(len(keys) for keys in wanted.values()) > SCAN_ABOVE:
+    village_keys: dict[str, str] = {}  # a stored spelling → its key (villages are few, persons many)
+
+    def village_of(raw: str | None) -> str:
+        if raw not in village_keys:
+            village_keys[raw] = _village_key(raw)
+        return village_keys[raw]
+
+    if len(national_ids) + len(phones) + len(names) + len(villages) > SCAN_ABOVE:
         rows = session.execute(statement)
     else:
-        rows = []
-        # A national id stored with other spaces or case is not found by the IN list; it is compared on its key
-        # once found (the same spelling is the common case: ids are copied from the card).
-        conditions = []
-        for column, keys in (
-            (Person.national_id, wanted["national_id"]),
-            (Person.phone_key, wanted["phone_key"]),
-            (Person.last_key, wanted["last_key"]),
-        ):
-            conditions.extend(column.in_(chunk) for chunk in chunked(sorted(keys)) if chunk)
-        villages = wanted["village"]
+        # A national id stored with other spaces or case is not found by the IN list (the same spelling is the
+        # common case: ids are copied from the card).
+        conditions = [Person.national_id.in_(chunk) for chunk in chunked(sorted(national_ids))]
+        conditions += [Person.phone_key.in_(chunk) for chunk in chunked(sorted(phones))]
+        if names:
+            conditions.append(
+                and_(
+                    Person.last_key.in_(sorted({last for last, _ in names})),
+                    Person.date_of_birth.in_(sorted({born for _, born in names})),
+                )
+            )
         if villages:
-            # Villages are stored as typed: load the scheme's distinct spellings once and keep those that fold
-            # to a wanted key.
+            # Villages are stored as typed: the scheme's distinct spellings (one query) that fold to a wanted key.
             spellings = session.scalars(select(Person.village).where(Person.scheme_id == scheme_id).distinct())
-            matching = sorted({s for s in spellings if _village_key(s) in villages})
-            conditions.extend(Person.village.in_(chunk) for chunk in chunked(matching) if chunk)
-        if conditions:
-            rows = session.execute(statement.where(or_(*conditions)))
+            wanted = {village for village, _ in villages}
+            matching = sorted({s for s in spellings if village_of(s) in wanted})
+            if matching:
+                conditions.append(
+                    and_(Person.village.in_(matching), Person.sex.in_(sorted({sex for _, sex in villages})))
+                )
+        rows = session.execute(statement.where(or_(*conditions))) if conditions else []
     found = []
     for row in rows:
+        national_id = _national_key(row.national_id) if row.national_id else ""
+        phone = row.phone_key if len(row.phone_key or "") >= PHONE_DIGITS else ""
+        village = village_of(row.village) if row.village else ""
+        if not (
+            (national_id and national_id in national_ids)
+            or (phone and phone in phones)
+            or (row.last_key, row.date_of_birth) in names
+            or (village and (village, row.sex) in villages)
+        ):
+            continue
         found.append(
             _Entry(
                 name=f"{row.first_name} {row.last_name}",
@@ -197,9 +216,9 @@ def _stored(session, scheme_id: int, entries: Sequence[_Entry]) -> list[_Entry]:
                 born=row.date_of_birth,
                 household=f"stored:{row.household_id}",
                 household_ref=row.ref,
-                village=_village_key(row.village),
-                phone=row.phone_key if len(row.phone_key or "") >= PHONE_DIGITS else "",
-                national_id=_national_key(row.national_id),
+                village=village,
+                phone=phone,
+                national_id=national_id,
                 person_id=row.id,
                 household_id=row.household_id,
                 member_no=row.member_no,

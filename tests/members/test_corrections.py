@@ -5,6 +5,7 @@ it would change a claim already decided (money already decided is corrected on t
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -212,3 +213,23 @@ def test_a_correction_page_refuses_what_would_change_a_decided_claim(app, client
     assert "C-1" in html and "chargé des prestations" in html  # the French message, naming the claim
     with records(app) as session:
         assert session.get(Person, spouse_id).sex == "F"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"category": "indigent", "from_date": "2025-01-09", "reason": "funder's list"}, "from_date"),
+        ({"category": "indigent", "from_date": "2025-02-01", "reason": ""}, "reason"),
+    ],
+)
+def test_a_category_from_a_date_refuses_bad_input_beside_its_field(app, client, data, field):
+    household_id, _, clerk, _ = _page_world(app)
+    login(client, clerk)
+    with records(app) as session:
+        before = counts(session)
+    answer = client.post(f"/schemes/MUT-A/households/{household_id}/category", data=data)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert re.search(rf'<span class="error" id="{field}-error">[^<]+</span>', html), html
+    with records(app) as session:
+        assert counts(session) == before
