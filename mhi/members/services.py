@@ -1,5 +1,6 @@
 """The register's write side: enrol a household with its members, add a person (a newborn), record exits, link a
-re-enrolment to the struck-off household it replaces.
+re-enrolment to the struck-off household it replaces, correct a person or a household with a reason (issue 12: a
+correction that would decide an already decided claim otherwise is refused, through the caller's guard).
 
 Rules owned here (data-formats.md "members.csv"): exactly one head per household; the household's enrolment date
 is its head's and nobody enrols before it; nobody is born after their enrolment; sex ``F``/``M``; the five

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
@@ -171,7 +172,7 @@ def register_import_job(kind: str, importer) -> None:
             raise jobs.JobFailed(
                 DUPLICATES,
                 count=len(result.duplicates),
-                problems=[d.describe() for d in result.duplicates[:KEEP_PROBLEMS]],
+                duplicates=[asdict(d) for d in result.duplicates[:KEEP_PROBLEMS]],
             )
         # Imported: the copy of the file has done its work (its row stays, so a late click finds this job).
         empty_files(session, StoredFile.id == stored.id)

@@ -176,7 +176,7 @@ def test_the_upload_preview_warns_and_needs_the_confirmation(app, client, clerk)
     # Confirmed without the box: the job writes nothing and lists the duplicates.
     answer = client.post(f"{url}/confirm", data={"token": token})
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "nothing was imported" in page and "same phone as M-1" in page
+    assert "nothing was imported" in page and "same phone number" in page and "M-1 Awa Ndiaye" in page
     with records(app) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 1
         assert session.scalar(select(Job.state)) == "failed"
