@@ -5,8 +5,11 @@ command line ``--allow-duplicates``; distinct people (namesakes, a family sharin
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -68,8 +71,6 @@ def test_each_key_refuses_the_import_unless_allowed(app, runner, scheme, tmp_pat
 
 
 def test_the_key_named_is_the_one_that_matched(app, scheme):
-    from datetime import date
-
     with records(app) as session:
         found = {}
         for key, row in BY_KEY.items():
@@ -198,3 +199,22 @@ def test_an_upload_without_duplicates_has_no_box(app, client, clerk):
     )
     html = preview.get_data(as_text=True)
     assert 'name="token"' in html and "different_people" not in html and "likely duplicate" not in html
+
+
+@pytest.mark.parametrize(
+    "path", sorted(Path(__file__).parents[2].glob("docs/spec/examples/*/*/members.csv")), ids=lambda p: p.parent.name
+)
+def test_the_example_registers_have_no_likely_duplicates(session, path):
+    """Their dozens of namesakes in one village are distinct people: none is warned."""
+    scheme = scheme_with_programme(session)
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    candidates = [
+        Candidate(
+            row=n, first_name=r["first_name"], last_name=r["last_name"], sex=r["sex"],
+            date_of_birth=date.fromisoformat(r["date_of_birth"]), household_ref=r["household_ref"],
+            village=r["village"], phone=r["phone"], national_id=r["national_id"],
+        )
+        for n, r in enumerate(rows, start=1)
+    ]  # fmt: skip
+    assert len(candidates) > 200
+    assert find_duplicates(session, scheme.id, candidates) == []
