@@ -107,6 +107,9 @@ class HouseholdCorrection(Strict):
     village = fields.String()
     phone = fields.String()
     language = fields.String(validate=validate.OneOf(["", "en", "fr"]))
+    reason = fields.String(
+        required=True, validate=validate.Length(min=1, max=500), metadata={"description": "why (kept in the audit)"}
+    )
 
 
 class PersonCorrection(Strict):
@@ -115,6 +118,9 @@ class PersonCorrection(Strict):
     village = fields.String()
     phone = fields.String()
     national_id = fields.String()
+    reason = fields.String(
+        required=True, validate=validate.Length(min=1, max=500), metadata={"description": "why (kept in the audit)"}
+    )
 
 
 class ReceiptIn(Strict):

@@ -251,12 +251,13 @@ def household_create(code: str):
     "Correct a household", body=schemas.HouseholdCorrection, answer=schemas.HouseholdOut, errors=(400, 404, 422)
 )
 def household_correct(code: str, ref: str):
-    """Correct the village, phone or language; the audit trail keeps the values before."""
+    """Correct the village, phone or language, with the reason; the audit trail keeps the values before."""
     scheme = scheme_or_404(code)
     item = _household_or_404(scheme, ref)
     data = read_body(schemas.HouseholdCorrection)
+    reason = data.pop("reason")
     try:
-        correct_household(db.session, item, data, actor=current_user)
+        correct_household(db.session, item, data, reason=reason, actor=current_user)
     except RegisterError as exc:
         raise refused_input(exc) from exc
     db.session.commit()
@@ -304,12 +305,13 @@ def person_create(code: str, ref: str):
 @permission_required("register.write", tokens=True)
 @documented("Correct a person", body=schemas.PersonCorrection, answer=schemas.PersonOut, errors=(400, 404, 422))
 def person_correct(code: str, member_no: str):
-    """Correct names or contact details; the audit trail keeps the values before."""
+    """Correct names or contact details, with the reason; the audit trail keeps the values before."""
     scheme = scheme_or_404(code)
     item = _person_or_404(scheme, member_no)
     data = read_body(schemas.PersonCorrection)
+    reason = data.pop("reason")
     try:
-        correct_person(db.session, item, data, actor=current_user)
+        correct_person(db.session, item, data, reason=reason, actor=current_user)
     except RegisterError as exc:
         raise refused_input(exc) from exc
     db.session.commit()

@@ -345,6 +345,50 @@ def lock_persons(session, scheme, member_nos: Iterable[str]) -> None:
     session.execute(query).all()
 
 
+def claims_decided_otherwise(session, person: Person, facts: dict) -> list[str]:
+    """The references of ``person``'s claims already decided to pay (APPROVED or REDUCED) that the same rules
+    would decide otherwise if the person's ``facts`` (``sex``, ``date_of_birth``, ``relationship``) were those
+    given: the guard of a register correction (members.services.correct_person), which refuses a correction
+    that would change money already decided (issue 12).
+
+    Both sides are decided by ``decide_batch`` on the person's paying claims in claim order, from the same empty
+    history and the same coverage, once with the stored facts and once with the corrected ones: only the
+    correction differs between them, so a difference is the correction's doing.
+    """
+    claims = list(
+        session.scalars(select(Claim).where(Claim.person_id == person.id, Claim.status.in_(sorted(PAYING_STATUSES))))
+    )
+    if not claims:
+        return []
+    scheme = session.get(Scheme, person.scheme_id)
+    ctx = load_context(session, scheme, [person.member_no], {c.provider_code for c in claims})
+    stored = ctx.patient(person.member_no)
+    if stored is None:
+        return []
+    corrected = replace(
+        stored,
+        sex=facts.get("sex", stored.sex),
+        date_of_birth=facts.get("date_of_birth", stored.date_of_birth),
+        relationship=facts.get("relationship", stored.relationship),
+    )
+    corrected_ctx = replace(ctx, patients={**ctx.patients, person.member_no: corrected})
+    inputs = [
+        ClaimInput(
+            claim_ref=c.claim_ref, member_no=c.member_no, provider_code=c.provider_code or None,
+            benefit_code=c.benefit_code, date_of_service=c.date_of_service, date_submitted=c.date_submitted,
+            amount_claimed=c.amount_claimed, recorded_on=c.recorded_on, guarantee_ref=c.guarantee_ref or None,
+        )
+        for c in claims
+    ]  # fmt: skip
+    before = decide_batch(inputs, ctx, History(), scheme.currency)
+    after = decide_batch(inputs, corrected_ctx, History(), scheme.currency)
+    return sorted(
+        claim.claim_ref
+        for claim, old, new in zip(claims, before, after, strict=True)
+        if (old.status, old.amount_approved) != (new.status, new.amount_approved)
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Deciding and storing
 

@@ -144,11 +144,23 @@ def import_contributions(
     return result
 
 
-def import_register(session, scheme, header, rows, *, dry_run: bool = False, actor=None, file: str = "members.csv"):
+def import_register(
+    session,
+    scheme,
+    header,
+    rows,
+    *,
+    dry_run: bool = False,
+    actor=None,
+    file: str = "members.csv",
+    allow_duplicates: bool = True,
+):
     """members.csv through ``members.imports.import_members``, then the derived rows of every household it
     wrote to — exit and strike-off dates, coverage spans, stored ledgers — in the same transaction (members
     cannot call contributions: it returns the households it touched and this caller refreshes them)."""
-    result = import_members(session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file)
+    result = import_members(
+        session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file, allow_duplicates=allow_duplicates
+    )
     if result.written and result.touched:
         refresh_households(session, scheme, result.touched)
         if result.added >= ANALYZE_ROWS:

@@ -199,6 +199,9 @@ class ImportResult:
     written: bool = False
     # Ids of the households the import wrote to: its caller refreshes their derived rows in the same transaction.
     touched: list[int] = field(default_factory=list)
+    # Warnings that need the user's confirmation before the file is written (likely duplicate persons: each has
+    # ``describe()``); an importer given no confirmation writes nothing when there are some.
+    duplicates: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from mhi.core.limits import DateField
+from mhi.members.duplicates import Candidate
 from mhi.members.labels import EXIT_REASON_LABELS, RELATION_LABELS, SEX_LABELS
 from mhi.members.services import PersonData
 
@@ -73,6 +75,7 @@ class EnrolForm(FlaskForm):
     )
     head = FormField(PersonFields, label=_l("Head of household"))
     members = FieldList(FormField(PersonFields), label=_l("Other members"), min_entries=8, max_entries=8)
+    different_people = BooleanField(_l("These are different people: enrol them all the same."))
 
     def people(self) -> tuple[list[PersonData], list]:
         """The persons to enrol (the head first, blank rows skipped) and the sub-form of each, in order."""
@@ -83,6 +86,22 @@ class EnrolForm(FlaskForm):
         return persons, entries
 
 
+def candidates(persons: list[PersonData], household_ref: str, first_row: int = 1) -> list[Candidate]:
+    """The persons of a form as the duplicate check reads them (those without names, sex or a date of birth are
+    left to the form's own errors)."""
+    found = []
+    for row, p in enumerate(persons, start=first_row):
+        if p.first_name.strip() and p.last_name.strip() and isinstance(p.date_of_birth, date) and p.sex in ("F", "M"):
+            found.append(
+                Candidate(
+                    row=row, first_name=p.first_name, last_name=p.last_name, sex=p.sex,
+                    date_of_birth=p.date_of_birth, household_ref=household_ref, village=p.village, phone=p.phone,
+                    national_id=p.national_id,
+                )
+            )  # fmt: skip
+    return found
+
+
 class PersonForm(PersonFields, FlaskForm):
     """A person added to an enrolled household (a newborn)."""
 
@@ -90,6 +109,7 @@ class PersonForm(PersonFields, FlaskForm):
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
     enrolment_date = DateField(_l("Enrolment date"), validators=[DataRequired()], default=date.today)
+    different_people = BooleanField(_l("This is a different person: add them all the same."))
 
 
 class ExitForm(FlaskForm):
@@ -111,6 +131,64 @@ class CategoryForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
+class PersonCorrectionForm(FlaskForm):
+    """Correct a person (rectification): every field as stored, changed where wrong, and why."""
+
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    sex = SelectField(_l("Sex"), choices=SEX_CHOICES)
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
+    relation = SelectField(_l("Relationship"), choices=[(k, v) for k, v in RELATION_LABELS.items() if k != "head"])
+    village = StringField(_l("Village"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    national_id = StringField(_l("National ID"), validators=[Optional(), Length(max=40)])
+    reason = StringField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("Kept in the audit trail with the values before and after."),
+    )
+
+    def changes(self) -> dict:
+        """The service's input: every field shown (the service keeps those that differ from the stored ones)."""
+        names = ("first_name", "last_name", "sex", "date_of_birth", "village", "phone", "national_id")
+        out = {name: getattr(self, name).data for name in names}
+        if "relation" in self:
+            out["relationship"] = self.relation.data
+        return out
+
+
+class HouseholdCorrectionForm(FlaskForm):
+    """Correct a household: its head (among the members enrolled with it), village, phone, notice language."""
+
+    head = SelectField(_l("Head of household"))
+    former_head_relationship = SelectField(
+        _l("The former head becomes"),
+        choices=[(k, v) for k, v in RELATION_LABELS.items() if k != "head"],
+        default="spouse",
+        description=_l("Only used when the head changes."),
+    )
+    village = StringField(_l("Village"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    language = SelectField(
+        _l("Language of notices"), choices=[("", _l("The scheme's")), ("en", "English"), ("fr", "Français")]
+    )
+    reason = StringField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("Kept in the audit trail with the values before and after."),
+    )
+
+    def changes(self) -> dict:
+        """The service's input; the former head's relationship only when the head changes."""
+        return {
+            "head": self.head.data,
+            "village": self.village.data or "",
+            "phone": self.phone.data or "",
+            "language": self.language.data or "",
+            "former_head_relationship": self.former_head_relationship.data,
+        }
+
+
 class UploadForm(FlaskForm):
     """A CSV or XLSX file to import."""
 
@@ -120,9 +198,11 @@ class UploadForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """The confirm step of an upload: the server-side file's token."""
+    """The confirm step of an upload: the server-side file's token, and — when the file has likely duplicates —
+    the user's word that they are different people."""
 
     token = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
+    different_people = BooleanField(_l("These are different people: import them all the same."))
 
 
 def show_problems(form, problems, entries: list | None = None) -> None:
@@ -135,6 +215,7 @@ def show_problems(form, problems, entries: list | None = None) -> None:
         name = FIELD_OF_COLUMN.get(problem.column or "", problem.column or "")
         field = getattr(target, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, problem.message] if isinstance(field.errors, list) else [problem.message]
+            message = gettext(problem.message, **problem.params) if problem.params else gettext(problem.message)
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
         else:
-            form.form_errors.append(str(problem))
+            form.form_errors.append(problem.translated())

@@ -27,6 +27,7 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError, Problem
+from mhi.members.duplicates import Candidate, find_duplicates
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
 from mhi.schemes.models import Product
@@ -100,9 +101,21 @@ def _parse(number: int, cells: dict, problems: list[Problem], file: str | None) 
 
 
 def import_members(
-    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
+    session,
+    scheme,
+    header,
+    rows,
+    *,
+    dry_run: bool,
+    actor=None,
+    file: str | None = None,
+    allow_duplicates: bool = True,
 ) -> ImportResult:
-    """Import members.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
+    """Import members.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``.
+
+    The people to add are compared with the register and with each other (``members.duplicates``): the likely
+    duplicates are in ``result.duplicates``; unless ``allow_duplicates``, any of them means nothing is written
+    (the command line's ``--allow-duplicates``, the upload's "these are different people")."""
     result = ImportResult("members")
     result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
     if result.problems:
@@ -209,12 +222,31 @@ def import_members(
     if problems:
         return result
 
+    result.duplicates = find_duplicates(
+        session,
+        scheme.id,
+        [
+            Candidate(
+                row=number,
+                first_name=values["first_name"],
+                last_name=values["last_name"],
+                sex=values["sex"],
+                date_of_birth=values["date_of_birth"],
+                household_ref=ref,
+                village=values["village"],
+                phone=values["phone"],
+                national_id=values["national_id"],
+            )
+            for ref, members in new_rows.items()
+            for number, values in members
+        ],
+    )
     result.added = len(persons_to_add)
     result.preview = [
         {column: values["relation" if column == "relationship" else column] for column in (*REQUIRED, *OPTIONAL)}
         for _, values in persons_to_add[:PREVIEW_ROWS]
     ]
-    if dry_run or not persons_to_add:
+    if dry_run or not persons_to_add or (result.duplicates and not allow_duplicates):
         return result
     ids = {ref: row.id for ref, row in stored_households.items()}
     for household in households_to_add:

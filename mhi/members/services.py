@@ -1,5 +1,6 @@
 """The register's write side: enrol a household with its members, add a person (a newborn), record exits, link a
-re-enrolment to the struck-off household it replaces.
+re-enrolment to the struck-off household it replaces, correct a person or a household with a reason (issue 12: a
+correction that would decide an already decided claim otherwise is refused, through the caller's guard).
 
 Rules owned here (data-formats.md "members.csv"): exactly one head per household; the household's enrolment date
 is its head's and nobody enrols before it; nobody is born after their enrolment; sex ``F``/``M``; the five
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.numbering import allocate_numbers
+from mhi.core.tabular import N_
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.schemes.models import Product, Scheme
@@ -499,25 +501,88 @@ def link_reenrolment(session, household: Household, previous: Household, *, acto
     return household
 
 
-#: What a correction may change: names and contact details. Sex, birth date, relationship and dates decide
-#: cover and claims (adjudication.md checks 3, 7, 8), so they change only through their own operations.
-CORRECTABLE_PERSON = ("first_name", "last_name", "village", "phone", "national_id")
-CORRECTABLE_HOUSEHOLD = ("village", "phone", "language")
+#: What a person's correction may change (the data-protection right of rectification too). Sex, date of birth and
+#: relationship decide claims (adjudication.md checks 3, 7 and 8: limits by sex and age, the newborn's start day):
+#: changing them goes through the caller's ``guard``, which names the claims already decided that would be
+#: decided otherwise — those are refused (money already decided is corrected on the claim first).
+CORRECTABLE_PERSON = (
+    "first_name",
+    "last_name",
+    "sex",
+    "date_of_birth",
+    "relationship",
+    "village",
+    "phone",
+    "national_id",
+)
+DECIDING = ("sex", "date_of_birth", "relationship")
+CORRECTABLE_HOUSEHOLD = ("village", "phone", "language", "head", "former_head_relationship")
+#: A correction's guard: (session, person, the deciding facts after the correction) → the claim references
+#: already decided that the correction would decide differently (``claims.services.claims_decided_otherwise``).
+DECIDED_ELSEWISE = N_(
+    "would change the decision of claim(s) %(claims)s, already decided: a claims officer overrides that decision"
+    " first (or record the person's exit and enrol them again), then correct"
+)
 
 
-def correct_person(session, person: Person, changes: dict, *, actor=None) -> Person:
-    """Correct a person's names or contact details; the audit row keeps the values before and after.
+def _reason(reason, problems: list[Problem]) -> str:
+    """The correction's reason: required, at most 500 characters."""
+    try:
+        return text(reason, 500)
+    except FieldError as exc:
+        problems.append(Problem(str(exc), column="reason"))
+        return ""
 
-    Raises ``RegisterError`` naming each refused field (unknown fields included); nothing changes then.
+
+def correct_person(session, person: Person, changes: dict, *, reason: str, actor=None, guard=None) -> Person:
+    """Correct a person (``CORRECTABLE_PERSON``, ``relationship`` for the attribute ``relation``), with the reason;
+    the audit row keeps the values before and after. Values equal to the stored ones are left out.
+
+    Raises ``RegisterError`` naming each refused field (unknown fields included; the reason when blank; a birth
+    date after the enrolment; a change that would decide an already decided claim otherwise); nothing changes.
+    The caller refreshes the household's derived rows. ``guard`` is required when sex, birth date or relationship
+    change (members cannot read claims).
     """
     readers = {
         "first_name": lambda x: text(x, 100),
         "last_name": lambda x: text(x, 100),
+        "sex": lambda x: v.choice(str(x or "").strip().upper(), SEXES, "sex"),
+        "date_of_birth": v.day,
+        "relationship": lambda x: v.choice(x, RELATIONSHIPS, "relationship"),
         "village": lambda x: text(x, 100, required=False),
         "phone": lambda x: text(x, 40, required=False),
         "national_id": lambda x: text(x, 40, required=False),
     }
-    _correct(session, person, "person", _read_changes(changes, readers), actor)
+    problems: list[Problem] = []
+    values = _read_changes(changes, readers, problems)
+    reason = _reason(reason, problems)
+    values = {name: value for name, value in values.items() if _stored_value(person, name) != value}
+    if "relationship" in values:
+        if values["relationship"] == "head":
+            problems.append(Problem(N_("the head is chosen on the household's correction"), column="relationship"))
+        elif person.relation == "head":
+            problems.append(
+                Problem(
+                    N_("%(name)s is the head: choose another head on the household's correction first"),
+                    column="relationship",
+                    params={"name": person.full_name},
+                )
+            )
+    if "date_of_birth" in values and values["date_of_birth"] > person.enrolment_date:
+        problems.append(
+            Problem(
+                N_("%(day)s is after the enrolment date %(enrolment)s"),
+                column="date_of_birth",
+                params={"day": values["date_of_birth"].isoformat(), "enrolment": person.enrolment_date.isoformat()},
+            )
+        )
+    if not problems and not values:
+        problems.append(Problem(N_("nothing to correct: every value is the one stored")))
+    if not problems:
+        problems.extend(_decided_problems(session, person, values, guard))
+    if problems:
+        raise RegisterError(problems)
+    _correct(session, person, "person", {_ATTRIBUTE.get(k, k): val for k, val in values.items()}, actor, reason)
     person.last_key = name_key(person.last_name)
     person.first_key = name_key(person.first_name)
     person.phone_key = phone_key(person.phone)
@@ -525,22 +590,117 @@ def correct_person(session, person: Person, changes: dict, *, actor=None) -> Per
     return person
 
 
-def correct_household(session, household: Household, changes: dict, *, actor=None) -> Household:
-    """Correct a household's village, phone or language (the language its notices are written in)."""
+_ATTRIBUTE = {"relationship": "relation"}
+
+
+def _stored_value(row, name: str):
+    return getattr(row, _ATTRIBUTE.get(name, name))
+
+
+def _decided_problems(session, person: Person, values: dict, guard) -> list[Problem]:
+    """The problem of a correction of sex, birth date or relationship that would change a decided claim."""
+    deciding = [name for name in DECIDING if name in values]
+    if not deciding:
+        return []
+    if guard is None:
+        raise ValueError("a correction of sex, date of birth or relationship needs the decided-claims guard")
+    facts = {name: values.get(name, _stored_value(person, name)) for name in DECIDING}
+    claims = guard(session, person, facts)
+    if not claims:
+        return []
+    return [Problem(DECIDED_ELSEWISE, column=deciding[0], params={"claims": ", ".join(claims)})]
+
+
+def correct_household(
+    session, household: Household, changes: dict, *, reason: str, actor=None, guard=None
+) -> Household:
+    """Correct a household (``CORRECTABLE_HOUSEHOLD``), with the reason; the audit row keeps the values before.
+
+    ``head`` (a member number) makes another present member the head; the former head takes
+    ``former_head_relationship``. The household's enrolment date is its head's (data-formats.md), so only a
+    member enrolled on that day can become the head: anyone else would move the enrolment date under the
+    periods and claims already decided — record an exit and enrol a new household instead. Both persons'
+    relationships go through ``guard`` like a person's correction. The category changes from a date through
+    ``change_category``.
+    """
     readers = {
         "village": lambda x: text(x, 100, required=False),
         "phone": lambda x: text(x, 40, required=False),
         "language": lambda x: v.choice(text(x, 10, required=False) or "", ("", "en", "fr"), "language"),
+        "head": lambda x: text(x, 40),
+        "former_head_relationship": lambda x: v.choice(x, RELATIONSHIPS, "relationship"),
     }
-    _correct(session, household, "household", _read_changes(changes, readers), actor)
+    problems: list[Problem] = []
+    values = _read_changes(changes, readers, problems)
+    reason = _reason(reason, problems)
+    former_relation = values.pop("former_head_relationship", None)
+    members = list(session.scalars(select(Person).where(Person.household_id == household.id)))
+    old_head = next((p for p in members if p.relation == "head"), None)
+    new_head = None
+    if "head" in values:
+        wanted = values.pop("head")
+        new_head = next((p for p in members if p.member_no == wanted), None)
+        if new_head is None:
+            problems.append(
+                Problem(N_("%(no)s is not a member of this household"), column="head", params={"no": wanted})
+            )
+        elif new_head is old_head:
+            new_head = None
+        elif new_head.exit_date is not None:
+            problems.append(
+                Problem(
+                    N_("%(name)s left on %(day)s"),
+                    column="head",
+                    params={"name": new_head.full_name, "day": new_head.exit_date.isoformat()},
+                )
+            )
+        elif new_head.enrolment_date != household.enrolment_date:
+            problems.append(
+                Problem(
+                    N_(
+                        "%(name)s enrolled on %(day)s, not on the household's enrolment %(enrolment)s: the head's"
+                        " enrolment date is the household's, so record an exit and enrol a new household instead"
+                    ),
+                    column="head",
+                    params={
+                        "name": new_head.full_name,
+                        "day": new_head.enrolment_date.isoformat(),
+                        "enrolment": household.enrolment_date.isoformat(),
+                    },
+                )
+            )
+        if new_head is not None and (former_relation is None or former_relation == "head"):
+            problems.append(Problem(N_("choose the former head's new relationship"), column="former_head_relationship"))
+    values = {name: value for name, value in values.items() if getattr(household, name) != value}
+    if not problems and not values and new_head is None:
+        problems.append(Problem(N_("nothing to correct: every value is the one stored")))
+    if not problems and new_head is not None:
+        if old_head is not None:
+            problems.extend(_decided_problems(session, old_head, {"relationship": former_relation}, guard))
+        problems.extend(_decided_problems(session, new_head, {"relationship": "head"}, guard))
+        for problem in problems:
+            problem.column = "head" if problem.column == "relationship" else problem.column
+    if problems:
+        raise RegisterError(problems)
+    before_head = None
+    if new_head is not None:
+        values["head"] = new_head.member_no
+        values["former_head_relationship"] = former_relation
+        before_head = {"head": old_head.member_no if old_head is not None else None}
+        if old_head is not None:
+            old_head.relation = former_relation
+        new_head.relation = "head"
+    _correct(session, household, "household", values, actor, reason, before_extra=before_head)
     return household
 
 
-def _correct(session, row, entity: str, values: dict, actor) -> None:
-    """Set ``values`` on ``row`` and audit the correction with the values before and after."""
-    before = {name: getattr(row, name) for name in values}
+def _correct(session, row, entity: str, values: dict, actor, reason: str, before_extra: dict | None = None) -> None:
+    """Set ``values`` on ``row`` and audit the correction with the values before and after, and its reason."""
+    before = {name: getattr(row, name) for name in values if hasattr(row, name)}
+    before.update(before_extra or {})
     for name, value in values.items():
-        setattr(row, name, value)
+        if hasattr(row, name):
+            setattr(row, name, value)
     session.flush()
     record(
         session,
@@ -550,13 +710,12 @@ def _correct(session, row, entity: str, values: dict, actor) -> None:
         scheme_id=row.scheme_id,
         action="correct",
         before=before,
-        after=values,
+        after={**values, "reason": reason},
     )
 
 
-def _read_changes(changes: dict, readers: dict) -> dict:
-    """Typed values of a correction, or ``RegisterError`` with every refused field."""
-    problems: list[Problem] = []
+def _read_changes(changes: dict, readers: dict, problems: list[Problem]) -> dict:
+    """Typed values of a correction; every refused field added to ``problems``."""
     values = {}
     for name, value in changes.items():
         if name not in readers:
@@ -567,7 +726,5 @@ def _read_changes(changes: dict, readers: dict) -> dict:
         except FieldError as exc:
             problems.append(Problem(str(exc), column=name))
     if not changes:
-        problems.append(Problem("nothing to correct"))
-    if problems:
-        raise RegisterError(problems)
+        problems.append(Problem(N_("nothing to correct: every value is the one stored")))
     return values

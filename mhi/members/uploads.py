@@ -14,7 +14,9 @@ The command-line imports stay synchronous (``mhi.core.tabular.run_import_command
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
@@ -30,6 +32,8 @@ from mhi.core.validation import InputRejected
 UPLOAD_TTL = timedelta(hours=1)
 #: The job's error message id when the file has problems at the time of the real import.
 PROBLEMS = "import.problems"
+#: The job's error message id when the file has likely duplicates nobody confirmed as different people.
+DUPLICATES = "import.duplicates"
 #: The job's error message id when its file is gone.
 FILE_GONE = "import.file_gone"
 #: Problems kept on a failed job for its page (the count covers them all).
@@ -55,11 +59,20 @@ def keep_upload(session, data: bytes, name: str, kind: str, scheme, actor) -> St
     )
 
 
-def consume_upload(session, token: str, kind: str, scheme, actor) -> Job | None:
+def confirms_duplicates(importer) -> bool:
+    """Whether ``importer`` warns about likely duplicates and takes the user's confirmation (members.csv)."""
+    return "allow_duplicates" in inspect.signature(importer).parameters
+
+
+def consume_upload(
+    session, token: str, kind: str, scheme, actor, *, importer_options: dict | None = None
+) -> Job | None:
     """Hand the kept file ``token`` to a new import job (flushed; the caller's commit sends it), or None when
     this user has no unclaimed upload of that token for this scheme and kind — then the caller rolls back
     (an earlier confirmation took it: ``upload_job_of``; or it expired, was deleted, or is forged)."""
-    job = jobs.create_job(session, job_kind(kind), scheme=scheme, actor=actor)
+    job = jobs.create_job(
+        session, job_kind(kind), scheme=scheme, actor=actor, params={"importer_options": importer_options or {}}
+    )
     # The one atomic step: only the first confirmation finds the file unclaimed (PostgreSQL makes the others
     # wait for its commit, then re-reads the row; SQLite has one writer at a time).
     taken = session.execute(
@@ -108,9 +121,10 @@ class _CountedRows(list):
 
 
 def run_upload(
-    db_session, scheme, importer, data: bytes, name: str, *, dry_run: bool, actor, progress=None
+    db_session, scheme, importer, data: bytes, name: str, *, dry_run: bool, actor, progress=None, options=None
 ) -> ImportResult:
-    """Read the file and run the import (a dry run for the preview); problems are in the result."""
+    """Read the file and run the import (a dry run for the preview); problems are in the result. ``options``
+    are the importer's own keywords (``allow_duplicates`` for members.csv)."""
     if not dry_run:
         lock_scheme_for_import(db_session, scheme)
     try:
@@ -123,7 +137,7 @@ def run_upload(
     if progress is not None:
         rows = _CountedRows(rows, lambda done: progress(done, len(table.rows)))
         progress(0, len(table.rows))
-    return importer(db_session, scheme, table.header, rows, dry_run=dry_run, actor=actor, file=name)
+    return importer(db_session, scheme, table.header, rows, dry_run=dry_run, actor=actor, file=name, **(options or {}))
 
 
 def register_import_job(kind: str, importer) -> None:
@@ -140,11 +154,25 @@ def register_import_job(kind: str, importer) -> None:
         scheme = session.get(Scheme, job.scheme_id)
         actor = session.get(User, job.created_by_id) if job.created_by_id else None
         result = run_upload(
-            session, scheme, importer, read_file(stored), stored.name, dry_run=False, actor=actor, progress=progress
+            session,
+            scheme,
+            importer,
+            read_file(stored),
+            stored.name,
+            dry_run=False,
+            actor=actor,
+            progress=progress,
+            options=job.params.get("importer_options") or {},
         )
         if not result.ok:  # the register changed since the preview: nothing is written
             raise jobs.JobFailed(
                 PROBLEMS, count=len(result.problems), problems=[str(p) for p in result.problems[:KEEP_PROBLEMS]]
+            )
+        if result.duplicates and not result.written:  # not confirmed as different people: nothing is written
+            raise jobs.JobFailed(
+                DUPLICATES,
+                count=len(result.duplicates),
+                duplicates=[asdict(d) for d in result.duplicates[:KEEP_PROBLEMS]],
             )
         # Imported: the copy of the file has done its work (its row stays, so a late click finds this job).
         empty_files(session, StoredFile.id == stored.id)
@@ -169,19 +197,20 @@ def upload_page(scheme, kind: str, importer, title: str):
         if result.ok and result.added:
             token = keep_upload(db.session, data, name, kind, scheme, current_user).token
             db.session.commit()
+    confirm = None
+    if token:
+        confirm = ConfirmForm(token=token)
+        if not result.duplicates:
+            del confirm.different_people
     return render_template(
-        "members/upload.html",
-        scheme=scheme,
-        kind=kind,
-        title=title,
-        form=form,
-        result=result,
-        confirm=ConfirmForm(token=token) if token else None,
+        "members/upload.html", scheme=scheme, kind=kind, title=title, form=form, result=result, confirm=confirm
     )
 
 
-def confirm_upload(scheme, kind: str, endpoint: str):
-    """POST: hand the kept file to an import job (once, however many clicks), then show the job's page."""
+def confirm_upload(scheme, kind: str, endpoint: str, importer=None):
+    """POST: hand the kept file to an import job (once, however many clicks), then show the job's page. For an
+    importer that warns about duplicates, the job imports them only if the user ticked "these are different
+    people" (otherwise it fails listing them, having written nothing)."""
     from flask_babel import gettext as _
     from flask_login import current_user
 
@@ -192,7 +221,10 @@ def confirm_upload(scheme, kind: str, endpoint: str):
     if not form.validate_on_submit():
         flash(_("That upload has expired: send the file again."), "error")
         return redirect(request.url.rsplit("/confirm", 1)[0])
-    job = consume_upload(db.session, form.token.data, kind, scheme, current_user)
+    options = {}
+    if importer is not None and confirms_duplicates(importer):
+        options["allow_duplicates"] = bool(form.different_people.data)
+    job = consume_upload(db.session, form.token.data, kind, scheme, current_user, importer_options=options)
     if job is not None:
         db.session.commit()  # sends the job to the queue
         return redirect(url_for(endpoint, code=scheme.code, job_id=job.id))
@@ -222,6 +254,7 @@ def job_page(scheme, kind: str, job_id: int, title: str, done_url: str, poll: in
             title=title,
             job=job,
             problems=PROBLEMS,
+            duplicates=DUPLICATES,
             done_url=done_url,
             poll=poll,
         )
@@ -256,7 +289,7 @@ def add_upload_routes(
     @permission_required(permission)
     def upload_confirm(code: str):
         """Start the import of the previewed file: all or nothing, once."""
-        return confirm_upload(scheme_or_404(code), kind, f"{bp.name}.{endpoint}_job")
+        return confirm_upload(scheme_or_404(code), kind, f"{bp.name}.{endpoint}_job", importer)
 
     @bp.get(f"/schemes/<code>/imports/{kind}/jobs/<int:job_id>", endpoint=f"{endpoint}_job")
     @permission_required(permission)

@@ -1,6 +1,7 @@
-"""The register's pages: household search, enrolment (head and members in one form), the household page
-(members, coverage, dues, periods, receipts), adding a newborn, recording an exit, the manager's lists with their
-CSV downloads, and the members file upload. Each page checks one permission and loads records through
+"""The register's pages: household search, enrolment (head and members in one form, likely duplicates shown for
+confirmation), the household page (members, coverage, dues, periods, receipts), adding a newborn, recording an
+exit, correcting a person or a household with a reason, the manager's lists with their CSV downloads, and the
+members file upload. Each page checks one permission and loads records through
 ``scheme_or_404`` / ``in_scope_or_404`` (core/access.py); the rules are the services'."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from mhi.claims.services import claims_decided_otherwise
 from mhi.contributions import queries as contributions_queries
 from mhi.contributions.imports import import_category_changes, import_register
 from mhi.contributions.services import refresh_households
@@ -23,9 +25,27 @@ from mhi.core.validation import Problem
 from mhi.core.web import current_scheme_locale
 from mhi.members import labels as members_labels
 from mhi.members import queries
-from mhi.members.forms import CategoryForm, EnrolForm, ExitForm, PersonForm, show_problems
+from mhi.members.duplicates import find_duplicates
+from mhi.members.forms import (
+    CategoryForm,
+    EnrolForm,
+    ExitForm,
+    HouseholdCorrectionForm,
+    PersonCorrectionForm,
+    PersonForm,
+    candidates,
+    show_problems,
+)
 from mhi.members.models import Household, Person
-from mhi.members.services import RegisterError, add_person, change_category, enrol_household, record_exit
+from mhi.members.services import (
+    RegisterError,
+    add_person,
+    change_category,
+    correct_household,
+    correct_person,
+    enrol_household,
+    record_exit,
+)
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.access import in_scope_or_404, scheme_or_404
 from mhi.schemes.models import Product
@@ -65,11 +85,13 @@ def enrol(code: str):
     form.product.choices = [
         (p.code, p.name) for p in db.session.scalars(select(Product).where(Product.scheme_id == scheme.id))
     ]
+    duplicates = []
     if form.validate_on_submit():
         persons, entries = form.people()
         previous = (
             queries.household_by_ref(db.session, scheme.id, form.previous_ref.data) if form.previous_ref.data else None
         )
+        duplicates = find_duplicates(db.session, scheme.id, candidates(persons, form.ref.data))
         try:
             if form.previous_ref.data and previous is None:
                 raise RegisterError([Problem(_("no such household"), column="previous_ref")])
@@ -78,6 +100,8 @@ def enrol(code: str):
                 category=form.category.data, village=form.village.data, previous_household=previous, actor=current_user,
             )  # fmt: skip
             refresh_households(db.session, scheme, [household.id])
+            if duplicates and not form.different_people.data:
+                raise RegisterError([Problem(_("Check the likely duplicates below."), column="different_people")])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems, entries)
@@ -85,7 +109,7 @@ def enrol(code: str):
             db.session.commit()
             flash(_("Household %(ref)s enrolled.", ref=household.ref), "success")
             return redirect(url_for("members.detail", code=code, household_id=household.id))
-    return render_template("members/form.html", scheme=scheme, form=form)
+    return render_template("members/form.html", scheme=scheme, form=form, duplicates=duplicates)
 
 
 @bp.get("/schemes/<code>/households/<int:household_id>")
@@ -105,10 +129,15 @@ def person_new(code: str, household_id: int):
     scheme = scheme_or_404(code)
     household = household_in(scheme, household_id)
     form = PersonForm()
+    duplicates = []
     if form.validate_on_submit():
+        data = form.person(village=household.village)
+        duplicates = find_duplicates(db.session, scheme.id, candidates([data], household.ref))
         try:
-            person = add_person(db.session, household, form.person(village=household.village), actor=current_user)
+            person = add_person(db.session, household, data, actor=current_user)
             refresh_households(db.session, scheme, [household.id])
+            if duplicates and not form.different_people.data:
+                raise RegisterError([Problem(_("Check the likely duplicates below."), column="different_people")])
         except RegisterError as exc:
             db.session.rollback()
             show_problems(form, exc.problems)
@@ -116,7 +145,11 @@ def person_new(code: str, household_id: int):
             db.session.commit()
             flash(_("%(name)s added as %(no)s.", name=person.full_name, no=person.member_no), "success")
             return redirect(url_for("members.detail", code=code, household_id=household.id))
-    return render_template("members/person_form.html", scheme=scheme, household=household, form=form)
+    if not duplicates:
+        del form.different_people
+    return render_template(
+        "members/person_form.html", scheme=scheme, household=household, form=form, duplicates=duplicates
+    )
 
 
 @bp.route("/schemes/<code>/households/<int:household_id>/category", methods=["GET", "POST"])
@@ -165,6 +198,63 @@ def person_exit(code: str, person_id: int):
             flash(_("The exit of %(name)s is recorded.", name=person.full_name), "success")
             return redirect(url_for("members.detail", code=code, household_id=person.household_id))
     return render_template("members/exit_form.html", scheme=scheme, person=person, form=form)
+
+
+@bp.route("/schemes/<code>/persons/<int:person_id>/correct", methods=["GET", "POST"])
+@permission_required("register.write")
+def person_correct(code: str, person_id: int):
+    """Correct a person (names, sex, date of birth, relationship, contact), with the reason; refused when it
+    would change a claim already decided. Coverage and ledgers follow in the same transaction."""
+    scheme = scheme_or_404(code)
+    person = in_scope_or_404(Person, person_id)
+    if person.scheme_id != scheme.id:
+        abort(404)
+    form = PersonCorrectionForm(obj=person)
+    if person.relation == "head":
+        del form.relation  # the head changes on the household's correction
+    if form.validate_on_submit():
+        try:
+            correct_person(
+                db.session, person, form.changes(), reason=form.reason.data, actor=current_user,
+                guard=claims_decided_otherwise,
+            )  # fmt: skip
+            refresh_households(db.session, scheme, [person.household_id])
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("The record of %(name)s is corrected.", name=person.full_name), "success")
+            return redirect(url_for("members.detail", code=code, household_id=person.household_id))
+    return render_template("members/correct_person.html", scheme=scheme, person=person, form=form)
+
+
+@bp.route("/schemes/<code>/households/<int:household_id>/correct", methods=["GET", "POST"])
+@permission_required("register.write")
+def household_correct(code: str, household_id: int):
+    """Correct a household (head, village, phone, language of notices), with the reason."""
+    scheme = scheme_or_404(code)
+    household = household_in(scheme, household_id)
+    head = next((p for p in household.persons if p.relation == "head"), None)
+    form = HouseholdCorrectionForm(obj=household, head=head.member_no if head is not None else None)
+    form.head.choices = [
+        (p.member_no, f"{p.member_no} {p.full_name}") for p in household.persons if p.exit_date is None or p is head
+    ]
+    if form.validate_on_submit():
+        try:
+            correct_household(
+                db.session, household, form.changes(), reason=form.reason.data, actor=current_user,
+                guard=claims_decided_otherwise,
+            )  # fmt: skip
+            refresh_households(db.session, scheme, [household.id])
+        except RegisterError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("Household %(ref)s is corrected.", ref=household.ref), "success")
+            return redirect(url_for("members.detail", code=code, household_id=household.id))
+    return render_template("members/correct_household.html", scheme=scheme, household=household, form=form)
 
 
 LISTS = {

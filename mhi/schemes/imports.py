@@ -84,11 +84,14 @@ def import_expenses(
     return result
 
 
-def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_run: bool, fmt: str) -> None:
+def run_import_command(
+    kind: str, importer, scheme_code: str, path: str, *, dry_run: bool, fmt: str, allow_duplicates: bool = True
+) -> None:
     """The body of every ``flask import <kind>`` command (cli.md): read, import, commit or reject.
 
     Problems go to stderr, one per line, and the command exits 1 having written nothing; otherwise the summary
-    goes to stderr and, with ``--format json``, ``{"added": N, "unchanged": M}`` to stdout.
+    goes to stderr and, with ``--format json``, ``{"added": N, "unchanged": M}`` to stdout. Likely duplicates
+    (``ImportResult.duplicates``) are refused the same way unless ``allow_duplicates`` (``--allow-duplicates``).
     """
     session = db.session
     scheme = session.scalar(select(Scheme).where(Scheme.code == scheme_code))
@@ -103,12 +106,21 @@ def run_import_command(kind: str, importer, scheme_code: str, path: str, *, dry_
         for problem in exc.problems:
             info(str(problem))
         raise Rejected(f"{name}: {len(exc.problems)} problem(s), nothing imported") from exc
-    result = importer(session, scheme, table.header, table.rows, dry_run=dry_run, actor=None, file=name)
+    options = {} if allow_duplicates else {"allow_duplicates": False}
+    result = importer(session, scheme, table.header, table.rows, dry_run=dry_run, actor=None, file=name, **options)
     if not result.ok:
         session.rollback()
         for problem in result.problems:
             info(str(problem))
         raise Rejected(f"{name}: {len(result.problems)} problem(s), nothing imported")
+    if result.duplicates and not allow_duplicates:
+        session.rollback()
+        for duplicate in result.duplicates:
+            info(f"{name}: {duplicate.describe()}")
+        raise Rejected(
+            f"{name}: {len(result.duplicates)} likely duplicate(s), nothing imported"
+            " (check them; if they are different people, run again with --allow-duplicates)"
+        )
     if dry_run:
         session.rollback()
         info(result.summary() + " (dry run: nothing written)")

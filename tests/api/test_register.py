@@ -45,17 +45,21 @@ def test_enrol_read_list_and_correct_a_household(app, client, world):
     made = client.post("/api/v1/schemes/MUT-A/households", json=HOUSEHOLD, headers=bearer(token))
     read = client.get("/api/v1/schemes/MUT-A/households/H-001", headers=bearer(token))
     listed = client.get("/api/v1/schemes/MUT-A/households?village=Ndiagane&per_page=1", headers=bearer(token))
-    corrected = client.patch("/api/v1/schemes/MUT-A/households/H-001", json={"village": "Pout"}, headers=bearer(token))
+    no_reason = client.patch("/api/v1/schemes/MUT-A/households/H-001", json={"village": "Pout"}, headers=bearer(token))
+    corrected = client.patch(
+        "/api/v1/schemes/MUT-A/households/H-001", json={"village": "Pout", "reason": "moved"}, headers=bearer(token)
+    )
 
     assert made.status_code == 201, made.get_data(as_text=True)
     assert [p["member_no"] for p in made.get_json()["persons"]] == ["H-001-01", "H-001-02"]
     assert read.get_json()["persons"][0]["first_name"] == "Awa"
     assert listed.get_json() | {"items": None} == {"page": 1, "per_page": 1, "has_next": False, "items": None}
     assert listed.get_json()["items"][0]["ref"] == "H-001"
+    assert no_reason.status_code == 400 and "reason" in no_reason.get_json()["errors"]
     assert corrected.status_code == 200 and corrected.get_json()["village"] == "Pout"
     with app.app_context():
         row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "correct"))
-        assert row.before == {"village": "Ndiagane"} and row.after == {"village": "Pout"}
+        assert row.before == {"village": "Ndiagane"} and row.after == {"village": "Pout", "reason": "moved"}
 
 
 def test_persons_search_add_and_correct(app, client, world):
@@ -68,9 +72,13 @@ def test_persons_search_add_and_correct(app, client, world):
     found = client.get("/api/v1/schemes/MUT-A/persons?q=modou", headers=bearer(token)).get_json()
     page = client.get("/api/v1/schemes/MUT-A/persons?per_page=2", headers=bearer(token)).get_json()
     fixed = client.patch(
-        "/api/v1/schemes/MUT-A/persons/H-001-02", json={"first_name": "Mamadou"}, headers=bearer(token)
+        "/api/v1/schemes/MUT-A/persons/H-001-02",
+        json={"first_name": "Mamadou", "reason": "typo at enrolment"},
+        headers=bearer(token),
     )
-    refused = client.patch("/api/v1/schemes/MUT-A/persons/H-001-02", json={"sex": "F"}, headers=bearer(token))
+    refused = client.patch(
+        "/api/v1/schemes/MUT-A/persons/H-001-02", json={"sex": "F", "reason": "?"}, headers=bearer(token)
+    )
 
     assert added.status_code == 201 and added.get_json()["member_no"] == "H-001-03"
     assert [p["member_no"] for p in found["items"]] == ["H-001-02"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -105,13 +105,17 @@ def table_counts(session) -> dict[str, int]:
 
 
 def members_csv(households: int, *, prefix: str = "H", enrolment: str = "2025-01-10", start: int = 1) -> str:
-    """A valid members.csv of ``households`` households of three persons (head, spouse, child)."""
+    """A valid members.csv of ``households`` households of three persons (head, spouse, child). The persons of
+    different households are different people (born on different days, no shared village or phone): none is a
+    likely duplicate of another (members/duplicates.py)."""
     lines = [MEMBERS_HEADER]
     for n in range(start, start + households):
         ref = f"{prefix}-{n:06d}"
-        lines.append(f"{ref},{ref}-01,Awa,Ndiaye,F,1980-02-03,head,{enrolment},,BASE,,Notto,,")
-        lines.append(f"{ref},{ref}-02,Moussa,Ndiaye,M,1978-05-06,spouse,{enrolment},,,,,,")
-        lines.append(f"{ref},{ref}-03,Fatou,Ndiaye,F,2015-07-08,child,{enrolment},,,,,,")
+        back = timedelta(days=n - 1)
+        head, spouse, child = (date.fromisoformat(d) - back for d in ("1980-02-03", "1978-05-06", "2015-07-08"))
+        lines.append(f"{ref},{ref}-01,Awa,Ndiaye,F,{head},head,{enrolment},,BASE,,,,")
+        lines.append(f"{ref},{ref}-02,Moussa,Ndiaye,M,{spouse},spouse,{enrolment},,,,,,")
+        lines.append(f"{ref},{ref}-03,Fatou,Ndiaye,F,{child},child,{enrolment},,,,,,")
     return "\n".join(lines) + "\n"
 
 

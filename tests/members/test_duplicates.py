@@ -1,0 +1,220 @@
+"""Likely duplicates caught at the door (issue 12): the enrolment form and the members import (command line and
+web upload) warn on each of the four keys — national id, phone, names and date of birth, a similar name in the
+same village — against the register and within the file; on screen a confirmation lets them through, on the
+command line ``--allow-duplicates``; distinct people (namesakes, a family sharing a phone) are not warned."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mhi.core.jobs import Job
+from mhi.members.duplicates import Candidate, find_duplicates
+from mhi.members.models import Household, Person
+from tests.factories import login, make_user, records
+from tests.members.helpers import MEMBERS_HEADER, counts, scheme_with_programme, write
+
+STORED = "H-1,M-1,Awa,Ndiaye,F,1980-02-03,head,2025-01-10,,BASE,,Ndiagane,+221 76 000 00 01,1234567890123"
+#: One new household's head, like M-1 on exactly one key each.
+BY_KEY = {
+    "national_id": "H-9,M-9,Moussa,Sarr,M,1970-05-05,head,2025-03-01,,BASE,,Pout,,1234567890123",
+    "phone": "H-9,M-9,Moussa,Sarr,M,1970-05-05,head,2025-03-01,,BASE,,Pout,76 000 00 01,",
+    "name_and_birth": "H-9,M-9,AWA,Ndiayé,F,1980-02-03,head,2025-03-01,,BASE,,Pout,,",
+    "similar_name": "H-9,M-9,Awa,Ndiay,F,1980-02-13,head,2025-03-01,,BASE,,ndiagane,,",
+}
+#: Different people: a namesake of M-1 in her village born another day, her family sharing one phone.
+DISTINCT = [
+    "H-9,M-9,Awa,Ndiaye,F,1995-07-21,head,2025-03-01,,BASE,,Ndiagane,+221 77 111 11 11,999",
+    "H-9,M-10,Moussa,Ndiaye,M,1990-04-04,spouse,2025-03-01,,,,Ndiagane,+221 77 111 11 11,",
+    "H-8,M-11,Awa,Ndiaye,F,2001-11-30,head,2025-03-01,,BASE,,Ndiagane,,",
+]
+
+
+def csv_of(*rows: str) -> str:
+    return "\n".join([MEMBERS_HEADER, *rows]) + "\n"
+
+
+@pytest.fixture
+def scheme(app, runner, tmp_path):
+    with records(app) as session:
+        scheme = scheme_with_programme(session)
+    assert run(runner, write(tmp_path, "stored.csv", csv_of(STORED))).exit_code == 0
+    return scheme
+
+
+def run(runner, path, *extra):
+    return runner.invoke(args=["import", "members", "--scheme", "MUT-A", str(path), *extra])
+
+
+@pytest.mark.parametrize("key", list(BY_KEY))
+def test_each_key_refuses_the_import_unless_allowed(app, runner, scheme, tmp_path, key):
+    path = write(tmp_path, "members.csv", csv_of(BY_KEY[key]))
+    with records(app) as session:
+        before = counts(session)
+    for extra in ((), ("--dry-run",)):
+        refused = run(runner, path, *extra)
+        assert refused.exit_code == 1
+        assert "row 1 (" in refused.stderr and "M-1 Awa Ndiaye (household H-1)" in refused.stderr
+        assert "1 likely duplicate(s), nothing imported" in refused.stderr and "--allow-duplicates" in refused.stderr
+    with records(app) as session:
+        assert counts(session) == before
+    allowed = run(runner, path, "--allow-duplicates")
+    assert allowed.exit_code == 0, allowed.stderr
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 2
+
+
+def test_the_key_named_is_the_one_that_matched(app, scheme):
+    with records(app) as session:
+        found = {}
+        for key, row in BY_KEY.items():
+            cells = row.split(",")
+            candidate = Candidate(
+                row=1, first_name=cells[2], last_name=cells[3], sex=cells[4],
+                date_of_birth=date.fromisoformat(cells[5]), household_ref=cells[0], village=cells[11],
+                phone=cells[12], national_id=cells[13],
+            )  # fmt: skip
+            found[key] = [(d.key, d.member_no) for d in find_duplicates(session, scheme.id, [candidate])]
+    assert found == {key: [(key, "M-1")] for key in BY_KEY}
+
+
+def test_duplicates_within_the_file_are_refused_too(runner, scheme, tmp_path):
+    rows = [
+        "H-7,M-20,Binta,Fall,F,1985-01-01,head,2025-03-01,,BASE,,Pout,,555",
+        "H-6,M-21,Ousmane,Ba,M,1960-01-01,head,2025-03-01,,BASE,,Fimela,,555",
+    ]
+    refused = run(runner, write(tmp_path, "members.csv", csv_of(*rows)))
+    assert refused.exit_code == 1
+    assert "row 2 (Ousmane Ba): same national id as row 1 (Binta Fall, household H-7)" in refused.stderr
+
+
+def test_distinct_people_are_not_warned(app, runner, scheme, tmp_path):
+    result = run(runner, write(tmp_path, "members.csv", csv_of(*DISTINCT)), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "duplicate" not in result.stderr
+    # Re-importing the same file: its rows are stored (unchanged), not duplicates of themselves.
+    again = run(runner, write(tmp_path, "again.csv", csv_of(STORED, *DISTINCT)))
+    assert again.exit_code == 0, again.stderr
+
+
+# -- on screen --------------------------------------------------------------------------------------------------
+
+ENROL = {
+    "ref": "H-9",
+    "product": "BASE",
+    "village": "Ndiagane",
+    "head-first_name": "Awa",
+    "head-last_name": "NDIAYE",
+    "head-sex": "F",
+    "head-date_of_birth": "1980-02-03",
+    "head-enrolment_date": "2025-03-01",
+}
+
+
+@pytest.fixture
+def clerk(app, scheme):
+    with records(app) as session:
+        return make_user(session, "clerk", session.merge(scheme))
+
+
+def test_the_enrolment_form_warns_and_a_confirmation_lets_it_through(app, client, clerk):
+    login(client, clerk)
+    warned = client.post("/schemes/MUT-A/households/new", data=ENROL)
+    html = warned.get_data(as_text=True)
+    assert warned.status_code == 200 and "likely duplicate" in html and "same names and date of birth" in html
+    with records(app) as session:
+        stored = session.scalar(select(Household).where(Household.ref == "H-1"))
+        assert f'href="/schemes/MUT-A/households/{stored.id}"' in html  # a link to the person already known
+        assert session.scalar(select(func.count()).select_from(Household)) == 1
+    assert 'name="different_people"' in html
+    confirmed = client.post("/schemes/MUT-A/households/new", data={**ENROL, "different_people": "y"})
+    assert confirmed.status_code == 302
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(Household)) == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("head-national_id", "1234567890123"), ("head-phone", "760000001"), ("village", "Ndiagane")],
+)
+def test_the_enrolment_form_warns_on_each_key(app, client, clerk, field, value):
+    login(client, clerk)
+    data = {**ENROL, "head-first_name": "Awa", "head-last_name": "Ndiay", "head-date_of_birth": "1980-02-13",
+            "village": "Pout", field: value}  # fmt: skip
+    warned = client.post("/schemes/MUT-A/households/new", data=data)
+    assert warned.status_code == 200 and "likely duplicate" in warned.get_data(as_text=True)
+    distinct = {**ENROL, "head-first_name": "Khady", "head-last_name": "Sow", "head-date_of_birth": "1999-09-09"}
+    assert client.post("/schemes/MUT-A/households/new", data={**distinct, "ref": "H-10"}).status_code == 302
+
+
+def test_the_newborn_form_warns_too(app, client, clerk):
+    login(client, clerk)
+    with records(app) as session:
+        household_id = session.scalar(select(Household.id).where(Household.ref == "H-1"))
+    url = f"/schemes/MUT-A/households/{household_id}/persons/new"
+    assert b"different_people" not in client.get(url).data
+    data = {"first_name": "Awa", "last_name": "Ndiaye", "sex": "F", "date_of_birth": "1980-02-03",
+            "relation": "other", "enrolment_date": "2025-04-01"}  # fmt: skip
+    warned = client.post(url, data=data)
+    assert warned.status_code == 200 and b"different_people" in warned.data
+    assert client.post(url, data={**data, "different_people": "y"}).status_code == 302
+
+
+def test_the_upload_preview_warns_and_needs_the_confirmation(app, client, clerk):
+    login(client, clerk)
+    url = "/schemes/MUT-A/imports/members"
+    text = csv_of(BY_KEY["phone"])
+    preview = client.post(url, data={"file": (io.BytesIO(text.encode()), "m.csv")}, content_type="multipart/form-data")
+    html = preview.get_data(as_text=True)
+    assert "same phone number" in html and 'name="different_people"' in html
+    token = re.search(r'name="token" type="hidden" value="([0-9a-f]{32})"', html).group(1)
+    # Confirmed without the box: the job writes nothing and lists the duplicates.
+    answer = client.post(f"{url}/confirm", data={"token": token})
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "nothing was imported" in page and "same phone number" in page and "M-1 Awa Ndiaye" in page
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 1
+        assert session.scalar(select(Job.state)) == "failed"
+    # Sent again and confirmed as different people: imported.
+    preview = client.post(url, data={"file": (io.BytesIO(text.encode()), "m.csv")}, content_type="multipart/form-data")
+    token = re.search(r'name="token" type="hidden" value="([0-9a-f]{32})"', preview.get_data(as_text=True)).group(1)
+    client.post(f"{url}/confirm", data={"token": token, "different_people": "y"})
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 2
+
+
+def test_an_upload_without_duplicates_has_no_box(app, client, clerk):
+    login(client, clerk)
+    text = csv_of(*DISTINCT)
+    preview = client.post(
+        "/schemes/MUT-A/imports/members",
+        data={"file": (io.BytesIO(text.encode()), "m.csv")},
+        content_type="multipart/form-data",
+    )
+    html = preview.get_data(as_text=True)
+    assert 'name="token"' in html and "different_people" not in html and "likely duplicate" not in html
+
+
+@pytest.mark.parametrize(
+    "path", sorted(Path(__file__).parents[2].glob("docs/spec/examples/*/*/members.csv")), ids=lambda p: p.parent.name
+)
+def test_the_example_registers_have_no_likely_duplicates(session, path):
+    """Their dozens of namesakes in one village are distinct people: none is warned."""
+    scheme = scheme_with_programme(session)
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    candidates = [
+        Candidate(
+            row=n, first_name=r["first_name"], last_name=r["last_name"], sex=r["sex"],
+            date_of_birth=date.fromisoformat(r["date_of_birth"]), household_ref=r["household_ref"],
+            village=r["village"], phone=r["phone"], national_id=r["national_id"],
+        )
+        for n, r in enumerate(rows, start=1)
+    ]  # fmt: skip
+    assert len(candidates) > 200
+    assert find_duplicates(session, scheme.id, candidates) == []
