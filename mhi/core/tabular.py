@@ -341,7 +341,7 @@ def _to_table(raw_rows: list[list[str]], filename: str) -> Table:
         cells.extend([None] * (width - len(cells)))
         rows.append(cells)
     if problems:
-        raise InputRejected([Problem(p.message, row=p.row, file=filename) for p in problems])
+        raise InputRejected([Problem(p.message, row=p.row, file=filename, params=p.params) for p in problems])
     return Table(header, rows)
 
 
@@ -484,7 +484,7 @@ def parse_rows(
             try:
                 values[column] = reader(raw)
             except FieldError as exc:
-                problems.append(Problem(str(exc), row=number, column=column, file=file))
+                problems.append(Problem.of(exc, row=number, column=column, file=file))
                 ok = False
         natural = cells.get(key)
         if natural is not None:
