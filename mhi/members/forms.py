@@ -141,6 +141,10 @@ def show_problems(form, problems, entries: list | None = None) -> None:
         name = FIELD_OF_COLUMN.get(problem.column or "", problem.column or "")
         field = getattr(target, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, problem.message] if isinstance(field.errors, list) else [problem.message]
+            field.errors = (
+                [*field.errors, problem.translated_text()]
+                if isinstance(field.errors, list)
+                else [problem.translated_text()]
+            )
         else:
-            form.form_errors.append(str(problem))
+            form.form_errors.append(problem.translated())
