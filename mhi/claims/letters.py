@@ -25,19 +25,20 @@ from mhi.claims.rules import LetterAnswer, LetterRule, check_letter
 from mhi.claims.services import history_for, load_context, lock_persons
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import FieldError
 from mhi.members.models import Person
 from mhi.schemes.models import Scheme
 
 
-class LetterError(ValueError):
+class LetterError(UserError):
     """A letter that cannot be issued or cancelled: ``message`` is an English template (the gettext msgid) with
     ``params``; ``field`` the input it concerns; ``answer`` the checks when a rule refused it."""
 
     def __init__(self, message: str, field: str | None = None, answer: LetterAnswer | None = None, **params: Any):
-        super().__init__(message % params if params else message)
-        self.message, self.field, self.answer, self.params = message, field, answer, params
+        super().__init__(message, field, **params)
+        self.answer = answer
 
 
 @dataclass
