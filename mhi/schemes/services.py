@@ -18,6 +18,7 @@ from sqlalchemy import select
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.dates import version_on
+from mhi.core.errors import N_
 from mhi.core.money import MINOR_UNITS
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.schemes.models import (
@@ -59,22 +60,22 @@ class _Reader:
 
     def get(self, obj: dict, key: str, path: str, reader, *, required: bool = True, default=None):
         if not isinstance(obj, dict):
-            self.problems.append(Problem("must be an object", column=path, file=self.file))
+            self.problems.append(Problem(N_("must be an object"), column=path, file=self.file))
             return default
         if key not in obj or obj[key] is None or obj[key] == "":
             if required:
-                self.problems.append(Problem("is required", column=f"{path}{key}", file=self.file))
+                self.problems.append(Problem(N_("is required"), column=f"{path}{key}", file=self.file))
             return default
         try:
             return reader(obj[key])
         except FieldError as exc:
-            self.problems.append(Problem(str(exc), column=f"{path}{key}", file=self.file))
+            self.problems.append(Problem.of(exc, column=f"{path}{key}", file=self.file))
             return default
 
     def unknown_keys(self, obj: dict, allowed: set[str], path: str) -> None:
         if isinstance(obj, dict):
             for key in sorted(set(obj) - allowed):
-                self.problems.append(Problem("unknown field (a typo?)", column=f"{path}{key}", file=self.file))
+                self.problems.append(Problem(N_("unknown field (a typo?)"), column=f"{path}{key}", file=self.file))
 
     def check(self) -> None:
         if self.problems:
@@ -84,9 +85,9 @@ class _Reader:
 def _currency(value) -> str:
     text = str(value).strip().upper()
     if len(text) != 3 or not text.isalpha():
-        raise FieldError(f"{value!r} is not an ISO 4217 currency code")
+        raise FieldError(N_("%(value)s is not an ISO 4217 currency code"), value=repr(value))
     if text not in MINOR_UNITS:
-        raise FieldError(f"{text} is not a currency mhi knows")
+        raise FieldError(N_("%(text)s is not a currency mhi knows"), text=text)
     return text
 
 
@@ -94,7 +95,7 @@ def parse_federation(data: Any, file: str = "federation.json") -> dict:
     """Validate federation.json into plain typed values; raise ``InputRejected`` listing every problem."""
     r = _Reader(file)
     if not isinstance(data, dict):
-        raise InputRejected([Problem("the file must hold one JSON object", file=file)])
+        raise InputRejected([Problem(N_("the file must hold one JSON object"), file=file)])
     r.unknown_keys(data, {"code", "name", "currency", "pool"}, "")
     out = {
         "code": r.get(data, "code", "", lambda x: v.code(x, "federation code")),
@@ -128,7 +129,9 @@ def parse_federation(data: Any, file: str = "federation.json") -> dict:
                 xol, "limit", "pool.excess_of_loss.", lambda x: v.amount(x, out["currency"]), required=False
             )
             if p["xol_limit"] is not None and p["xol_threshold"] is not None and p["xol_limit"] <= p["xol_threshold"]:
-                r.problems.append(Problem("must be above the threshold", column="pool.excess_of_loss.limit", file=file))
+                r.problems.append(
+                    Problem(N_("must be above the threshold"), column="pool.excess_of_loss.limit", file=file)
+                )
         sl = pool.get("stop_loss") if isinstance(pool, dict) else None
         if sl is not None:
             r.unknown_keys(sl, {"attachment_ratio", "share"}, "pool.stop_loss.")
@@ -143,9 +146,9 @@ def _text(limit: int):
     def read(value) -> str:
         text = str(value).strip()
         if not text:
-            raise FieldError("is required")
+            raise FieldError(N_("is required"))
         if len(text) > limit:
-            raise FieldError(f"is longer than {limit} characters")
+            raise FieldError(N_("is longer than %(limit)s characters"), limit=limit)
         return text
 
     return read
@@ -159,7 +162,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
     """Validate scheme.json into plain typed values; raise ``InputRejected`` listing every problem."""
     r = _Reader(file)
     if not isinstance(data, dict):
-        raise InputRejected([Problem("the file must hold one JSON object", file=file)])
+        raise InputRejected([Problem(N_("the file must hold one JSON object"), file=file)])
     r.unknown_keys(
         data,
         {
@@ -199,7 +202,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
     }
     products = data.get("products")
     if not isinstance(products, list) or not products:
-        r.problems.append(Problem("must list at least one product", column="products", file=file))
+        r.problems.append(Problem(N_("must list at least one product"), column="products", file=file))
         products = []
     seen: set[str] = set()
     for i, prod in enumerate(products):
@@ -222,7 +225,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         contribution = prod.get("contribution") if isinstance(prod, dict) else None
         cpath = path + "contribution."
         if not isinstance(contribution, dict):
-            r.problems.append(Problem("is required", column=cpath[:-1], file=file))
+            r.problems.append(Problem(N_("is required"), column=cpath[:-1], file=file))
             contribution = {}
         r.unknown_keys(contribution, {"basis", "amount", "period", "registration_fee"}, cpath)
         p = {
@@ -252,11 +255,15 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
             "benefits": [],
         }
         if p["code"] in seen:
-            r.problems.append(Problem(f"product {p['code']} is listed twice", column=path + "code", file=file))
+            r.problems.append(
+                Problem(
+                    N_("product %(code)s is listed twice"), column=path + "code", file=file, params={"code": p["code"]}
+                )
+            )
         seen.add(p["code"])
         benefits = prod.get("benefits") if isinstance(prod, dict) else None
         if not isinstance(benefits, list) or not benefits:
-            r.problems.append(Problem("must list at least one benefit", column=path + "benefits", file=file))
+            r.problems.append(Problem(N_("must list at least one benefit"), column=path + "benefits", file=file))
             benefits = []
         bseen: set[str] = set()
         for j, ben in enumerate(benefits):
@@ -302,9 +309,18 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
                 and b["max_age_years"] is not None
                 and b["min_age_years"] > b["max_age_years"]
             ):
-                r.problems.append(Problem("must not be above max_age_years", column=bpath + "min_age_years", file=file))
+                r.problems.append(
+                    Problem(N_("must not be above max_age_years"), column=bpath + "min_age_years", file=file)
+                )
             if b["code"] in bseen:
-                r.problems.append(Problem(f"benefit {b['code']} is listed twice", column=bpath + "code", file=file))
+                r.problems.append(
+                    Problem(
+                        N_("benefit %(code)s is listed twice"),
+                        column=bpath + "code",
+                        file=file,
+                        params={"code": b["code"]},
+                    )
+                )
             bseen.add(b["code"])
             p["benefits"].append(b)
         out["products"].append(p)
@@ -313,7 +329,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         r.unknown_keys(prog, {"code", "funder", "categories", "share", "valid_from", "valid_to"}, path)
         cats = prog.get("categories") if isinstance(prog, dict) else None
         if not isinstance(cats, list) or not cats or not all(isinstance(c, str) and c.strip() for c in cats):
-            r.problems.append(Problem("must list at least one category", column=path + "categories", file=file))
+            r.problems.append(Problem(N_("must list at least one category"), column=path + "categories", file=file))
             cats = []
         out["programmes"].append(
             {
@@ -332,12 +348,14 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         tariffs = prov.get("tariffs") if isinstance(prov, dict) else None
         parsed_tariffs = {}
         if tariffs is not None and not isinstance(tariffs, dict):
-            r.problems.append(Problem("must be an object of benefit code → amount", column=path + "tariffs", file=file))
+            r.problems.append(
+                Problem(N_("must be an object of benefit code → amount"), column=path + "tariffs", file=file)
+            )
         for bcode, tval in (tariffs or {}).items():
             try:
                 parsed_tariffs[v.code(bcode, "benefit code")] = v.amount(tval, currency, positive=True)
             except FieldError as exc:
-                r.problems.append(Problem(str(exc), column=f"{path}tariffs.{bcode}", file=file))
+                r.problems.append(Problem.of(exc, column=f"{path}tariffs.{bcode}", file=file))
         out["providers"].append(
             {
                 "code": r.get(prov, "code", path, lambda x: v.code(x, "provider code")),
@@ -355,7 +373,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
 def _country(value) -> str:
     text = str(value).strip().upper()
     if len(text) != 2 or not text.isalpha():
-        raise FieldError(f"{value!r} is not a two-letter country code")
+        raise FieldError(N_("%(value)s is not a two-letter country code"), value=repr(value))
     return text
 
 
@@ -434,7 +452,12 @@ def load_federation(session, data: Any, *, today: date, actor=None, file: str = 
         )
     else:
         if fed.currency != spec["currency"]:
-            raise _rejected(f"the federation's currency is {fed.currency}; it cannot change", "currency", file)
+            raise _rejected(
+                N_("the federation's currency is %(currency)s; it cannot change"),
+                "currency",
+                file,
+                currency=fed.currency,
+            )
         _rename(
             session,
             fed,
@@ -499,10 +522,19 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
     if spec["federation"]:
         federation = session.scalar(select(Federation).where(Federation.code == spec["federation"]))
         if federation is None:
-            raise _rejected(f"federation {spec['federation']} is not loaded (load it first)", "federation", file)
+            raise _rejected(
+                N_("federation %(federation)s is not loaded (load it first)"),
+                "federation",
+                file,
+                federation=spec["federation"],
+            )
         if federation.currency != spec["currency"]:
             raise _rejected(
-                f"the federation's currency is {federation.currency}, the scheme's {spec['currency']}", "currency", file
+                N_("the federation's currency is %(currency)s, the scheme's %(currency2)s"),
+                "currency",
+                file,
+                currency=federation.currency,
+                currency2=spec["currency"],
             )
     scheme = session.scalar(select(Scheme).where(Scheme.code == spec["code"]))
     summary = LoadSummary(changes=[])
@@ -532,7 +564,12 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
         )
     else:
         if scheme.currency != spec["currency"]:
-            raise _rejected(f"the scheme's currency is {scheme.currency}; it cannot change", "currency", file)
+            raise _rejected(
+                N_("the scheme's currency is %(currency)s; it cannot change"),
+                "currency",
+                file,
+                currency=scheme.currency,
+            )
         before = {k: getattr(scheme, k) for k in fields if getattr(scheme, k) != fields[k]}
         if before or scheme.federation_id != (federation.id if federation else None):
             for k in before:
@@ -582,10 +619,11 @@ def load_scheme(session, data: Any, *, today: date, actor=None, file: str = "sch
             effective = max(today, latest.effective_from)
             if effective == latest.effective_from:
                 raise _rejected(
-                    f"product {p['code']} already has a version from {effective.isoformat()}; load the change on a "
-                    "later day",
+                    N_("product %(code)s already has a version from %(effective)s; load the change on a later day"),
                     "products",
                     file,
+                    code=p["code"],
+                    effective=effective.isoformat(),
                 )
             _add_version(session, product, p, effective)
             record(

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from mhi.core.audit import record
 from mhi.core.dates import add_months
+from mhi.core.errors import UserError
 from mhi.core.money import round_money
 from mhi.schemes.models import Benefit, Product, ProductVersion
 
@@ -78,7 +79,7 @@ def rules_changed(session, scheme) -> None:
         hook(session, scheme)
 
 
-class VersionError(ValueError):
+class VersionError(UserError):
     """A version change that is refused; the message says why in words a scheme manager understands."""
 
 
@@ -190,7 +191,7 @@ def attach_study(session, version: ProductVersion, study, *, actor) -> ProductVe
 def activation_problems(version: ProductVersion, study, *, today: date) -> list[str]:
     """Why ``version`` cannot be activated today with ``study`` (its attached study, or None); empty if it can."""
     if version.status != "draft":
-        return ["this version is already active"]
+        return [_("this version is already active")]
     problems = []
     if version.effective_from < today:
         problems.append(
