@@ -29,6 +29,7 @@ from mhi.contributions.services import (
 )
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.money import split_cumulative
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
@@ -39,15 +40,9 @@ from mhi.schemes.models import Scheme
 PAYER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,39}$")
 
 
-class GroupError(ValueError):
+class GroupError(UserError):
     """A group or group payment that cannot be accepted: an English template marked for translation, its
     parameters, and the form field it concerns (the view translates ``message`` with ``params``)."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
 
 
 def create_payer(
