@@ -37,14 +37,16 @@ def english(message: str, params: dict[str, Any] | None) -> str:
 def localised(params: dict[str, Any] | None) -> dict[str, Any]:
     """The parameters as the reader's language shows them: nested errors and lazy strings translated, decimals
     with the locale's separators (``1 250,50``); dates stay ISO, as they are typed."""
-    from flask_babel import format_decimal
+    from babel.numbers import format_decimal
+    from flask_babel import get_locale
 
+    locale = get_locale() or "en"
     values: dict[str, Any] = {}
     for key, value in (params or {}).items():
         if hasattr(value, "translated"):
             values[key] = value.translated()
         elif isinstance(value, Decimal) and value.is_finite():
-            values[key] = format_decimal(value, decimal_quantization=False)
+            values[key] = format_decimal(value, locale=locale, decimal_quantization=False)
         elif isinstance(value, date | int | str) or value is None:
             values[key] = value
         else:

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from mhi.core.errors import Term
 from mhi.core.validation import InputRejected, Problem
 
 #: A cell is a stripped string, or None when blank.
@@ -541,7 +542,7 @@ def new_rows(
 
     A row whose ``key`` is in ``stored`` with the same ``compared`` values counts as unchanged, with other
     values it is a conflict problem. ``known`` = (column, known values, message): a new row whose column value
-    is not among the known values is a problem, ``message`` formatted with that value (a reference to a
+    is not among the known values is a problem, ``message`` a msgid with that value as ``%(value)s`` (a reference to a
     household or programme that does not exist).
     """
     to_add: list[dict] = []
@@ -552,11 +553,15 @@ def new_rows(
             if difference is None:
                 result.unchanged += 1
             else:
-                result.problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
+                result.problems.append(
+                    Problem(difference[1], row=number, column=difference[0], file=file, params=difference[2])
+                )
             continue
         if known is not None and values[known[0]] not in known[1]:
             column, _, message = known
-            result.problems.append(Problem(message.format(values[column]), row=number, column=column, file=file))
+            result.problems.append(
+                Problem(message, row=number, column=column, file=file, params={"value": values[column]})
+            )
             continue
         to_add.append(values)
     return to_add
@@ -575,14 +580,16 @@ def import_event(scheme, result: ImportResult, *, actor, action: str, file: str 
     }
 
 
-def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str]) -> tuple[str, str] | None:
-    """None when ``values`` say what is ``stored``; else (column, "conflict: …") for the first difference."""
+def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str]) -> tuple[str, str, dict] | None:
+    """None when ``values`` say what is ``stored``; else (column, "conflict: …" msgid, its parameters) for the
+    first difference."""
     for column in columns:
         mine, theirs = values.get(column), stored.get(column)
         if (mine if mine not in ("", None) else None) != (theirs if theirs not in ("", None) else None):
             return (
                 column,
-                f"conflict: {key_value} is stored with {column} {_shown(theirs)}, the file says {_shown(mine)}",
+                N_("conflict: %(key)s is stored with %(column)s %(stored)s, the file says %(given)s"),
+                {"key": key_value, "column": column, "stored": _shown(theirs), "given": _shown(mine)},
             )
     return None
 
@@ -590,7 +597,7 @@ def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str])
 def _shown(value) -> str:
     """A value in a message: dates ISO, blanks named."""
     if value in (None, ""):
-        return "(blank)"
+        return Term(N_("(blank)"))
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value)
