@@ -96,7 +96,11 @@ def import_contributions(
             key="receipt_no",
             compared=COMPARED,
             file=file,
-            known=("household_ref", households, "household {} is not in the register (import members first)"),
+            known=(
+                "household_ref",
+                households,
+                N_("household %(value)s is not in the register (import members first)"),
+            ),
         )
     ]
     if result.problems:
