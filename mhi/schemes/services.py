@@ -377,9 +377,10 @@ def _country(value) -> str:
     return text
 
 
-def _rejected(message: str, column: str, file: str) -> InputRejected:
-    """A load refused for one reason about one field of the file (conventions.md "Errors")."""
-    return InputRejected([Problem(message, column=column, file=file)])
+def _rejected(message: str, column: str, file: str, **params) -> InputRejected:
+    """A load refused for one reason about one field of the file (conventions.md "Errors"); ``message`` is a
+    msgid with ``params``."""
+    return InputRejected([Problem(message, column=column, file=file, params=params or None)])
 
 
 def _rename(session, obj, name: str, *, actor, entity: str, scheme_id: int | None, summary: LoadSummary, label: str):
