@@ -114,17 +114,17 @@ def _typed(scheme, request: LetterRequest) -> tuple[date, date, Decimal]:
     try:
         valid_from = v.day(request.valid_from)
     except FieldError as exc:
-        raise LetterError(N_("Valid from: %(problem)s"), "valid_from", problem=str(exc)) from exc
+        raise LetterError(N_("Valid from: %(problem)s"), "valid_from", problem=exc) from exc
     try:
         valid_to = v.day(request.valid_to)
     except FieldError as exc:
-        raise LetterError(N_("Valid to: %(problem)s"), "valid_to", problem=str(exc)) from exc
+        raise LetterError(N_("Valid to: %(problem)s"), "valid_to", problem=exc) from exc
     if valid_to < valid_from:
         raise LetterError(N_("The letter must end on or after the day it starts."), "valid_to")
     try:
         amount = v.amount(request.amount, scheme.currency, positive=True)
     except FieldError as exc:
-        raise LetterError(N_("Amount: %(problem)s"), "amount", problem=str(exc)) from exc
+        raise LetterError(N_("Amount: %(problem)s"), "amount", problem=exc) from exc
     return valid_from, valid_to, amount
 
 

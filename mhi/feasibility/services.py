@@ -271,7 +271,7 @@ def create_product_from_study(
     try:
         code = v.code(code.strip().upper(), "product code")
     except FieldError as exc:
-        raise ProductError(str(exc)) from exc
+        raise ProductError.of(exc) from exc
     if not name.strip():
         raise ProductError(_("give the product a name"))
     if period_months not in CONTRIBUTION_PERIODS:

@@ -189,7 +189,7 @@ def record_group_payment(
         total = v.amount(amount, scheme.currency, positive=True)
         day = v.day(date)
     except FieldError as exc:
-        raise GroupError(str(exc), "amount") from exc
+        raise GroupError.of(exc, "amount") from exc
     typed_parts = {}
     for hid, value in (listed or {}).items():
         if value in (None, ""):
@@ -197,7 +197,7 @@ def record_group_payment(
         try:
             typed_parts[hid] = v.amount(value, scheme.currency)
         except FieldError as exc:
-            raise GroupError(str(exc), "parts") from exc
+            raise GroupError.of(exc, "parts") from exc
     try:
         method, operator, transaction_id = check_payment_source(session, scheme, method, operator, transaction_id)
     except ContributionError as exc:

@@ -146,7 +146,7 @@ def compute_settlement(session, federation: Federation, date_from: date, date_to
     try:
         currency = check_currencies(federation, schemes)
     except MixedCurrencies as exc:
-        raise PoolError(str(exc)) from exc
+        raise PoolError.of(exc) from exc
     terms = pool_terms(row)
     threshold = terms.excess_of_loss.threshold if terms.excess_of_loss is not None else None
     large = _large_claims(session, schemes, date_from, date_to, threshold) if threshold is not None else {}

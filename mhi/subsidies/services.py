@@ -40,7 +40,7 @@ def record_subsidy_receipt(
         day = v.day(date)
         value = v.amount(amount, scheme.currency, positive=True)
     except FieldError as exc:
-        raise SubsidyError(str(exc)) from exc
+        raise SubsidyError.of(exc) from exc
     taken = session.scalar(
         select(SubsidyReceipt.id).where(SubsidyReceipt.scheme_id == scheme.id, SubsidyReceipt.reference == reference)
     )
