@@ -27,9 +27,9 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from mhi.core.qr import draw_qr, qr_matrix, qr_widget
 from mhi.cards.services import HouseholdCard, PersonCard
 from mhi.core.pdf import FONT, FONT_BOLD, register_fonts
-from mhi.core.qr import draw_qr, qr_matrix, qr_widget
 
 Gettext = Callable[[str], str]
 
