@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 200
@@ -18,13 +19,13 @@ class Amount(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValidationError("an amount is a string of digits or an integer, never a float")
+            raise ValidationError(gettext("an amount is a string of digits or an integer, never a float"))
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation as exc:
-            raise ValidationError("not an amount") from exc
+            raise ValidationError(gettext("not an amount")) from exc
         if not amount.is_finite():
-            raise ValidationError("not an amount")
+            raise ValidationError(gettext("not an amount"))
         return amount
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -27,6 +27,7 @@ from mhi.contributions.services import ContributionError, household_account, rec
 from mhi.core import clock
 from mhi.core.access import permission_required
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
 from mhi.members.models import Household, Person
@@ -140,7 +141,7 @@ def refused_input(exc: InputRejected, people: bool = False) -> Refused:
     for p in exc.problems:
         column = p.column or "body"
         key = f"persons[{p.row - 1}].{column}" if people and p.row else column
-        errors[key] = f"{errors[key]} {p.message}" if key in errors else p.message
+        errors[key] = f"{errors[key]} {p.translated_text()}" if key in errors else p.translated_text()
     return Refused(422, _l("The request was refused; nothing was saved."), errors)
 
 
@@ -322,7 +323,7 @@ def person_correct(code: str, member_no: str):
 
 
 def _contribution_refusal(exc: ContributionError) -> Refused:
-    return Refused(422, _l("The request was refused; nothing was saved."), {exc.field or "body": str(exc)})
+    return Refused(422, _l("The request was refused; nothing was saved."), {exc.field or "body": say(exc)})
 
 
 @bp.post("/schemes/<code>/receipts")
@@ -394,7 +395,7 @@ def claim_create(code: str):
     except InputRejected as exc:
         raise refused_input(exc) from exc
     except ClaimError as exc:
-        raise Refused(409, _l("The request was refused; nothing was saved."), {"claim_ref": str(exc)}) from exc
+        raise Refused(409, _l("The request was refused; nothing was saved."), {"claim_ref": say(exc)}) from exc
     db.session.commit()
     return schemas.ClaimOut().dump(claim_document(claim, scheme)), 201
 
@@ -437,7 +438,7 @@ def _period(args: dict):
             clock.today(),
         )
     except PeriodError as exc:
-        raise Refused(400, str(exc)) from exc
+        raise Refused(400, say(exc)) from exc
 
 
 @bp.get("/schemes/<code>/indicators")
@@ -460,7 +461,7 @@ def federation_report(federation_code: str):
     try:
         report = ind.federation_indicators(db.session, federation, period.start, period.end)
     except ind.MixedCurrencies as exc:
-        raise Refused(409, str(exc)) from exc
+        raise Refused(409, say(exc)) from exc
     return ind.federation_to_json(report)
 
 

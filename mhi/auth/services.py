@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from mhi.auth.models import PROVIDER_ROLES, ROLES, SCHEME_ROLES, User
 from mhi.auth.sessions import end_sessions
 from mhi.core.audit import record
+from mhi.core.errors import N_, UserError
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """A request about an account that cannot be carried out; the message says why."""
 
 
@@ -125,21 +126,25 @@ def create_user(
     is False (the demo's accounts, an operator creating their own account)."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
-        raise AccountError(f"{email!r} is not an e-mail address")
+        raise AccountError(N_("%(email)s is not an e-mail address"), email=repr(email))
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        raise AccountError(N_("unknown role %(role)s (one of %(values)s)"), role=repr(role), values=", ".join(ROLES))
     if role in SCHEME_ROLES and scheme is None:
-        raise AccountError(f"a {role} needs a scheme")
+        raise AccountError(N_("a %(role)s needs a scheme"), role=role)
     if role == "federation_reviewer" and federation is None:
-        raise AccountError("a federation_reviewer needs a federation")
+        raise AccountError(N_("a federation_reviewer needs a federation"))
     if role in PROVIDER_ROLES:
         if provider is None:
-            raise AccountError(f"a {role} account needs a provider")
+            raise AccountError(N_("a %(role)s account needs a provider"), role=role)
         if scheme is not None and scheme.id != provider.scheme_id:
-            raise AccountError(f"provider {provider.code} is not a provider of scheme {scheme.code}")
+            raise AccountError(
+                N_("provider %(provider)s is not a provider of scheme %(scheme)s"),
+                provider=provider.code,
+                scheme=scheme.code,
+            )
         scheme = provider.scheme
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise AccountError(f"{email} already has an account")
+        raise AccountError(N_("%(email)s already has an account"), email=email)
     check_password_rules(password, email=email)
     user = User(
         email=email,
@@ -187,7 +192,7 @@ def change_password(session, user: User, current: str, new: str, *, keep_session
     (a browser someone else signed in with the old password is signed out at once); ``keep_session`` is the id
     of the session making the change, which stays signed in."""
     if not user.check_password(current):
-        raise AccountError("the current password is wrong")
+        raise AccountError(N_("the current password is wrong"))
     check_password_rules(new, email=user.email, current_hash_check=user.check_password)
     user.set_password(new)
     user.must_change_password = False

@@ -49,6 +49,7 @@ from mhi.auth.tokens import MAX_DAYS, TokenError, create_token, revoke_tokens, t
 from mhi.core import security
 from mhi.core.access import permission_required, public
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.web import login_manager
 
 bp = Blueprint("auth", __name__)
@@ -254,7 +255,7 @@ def user_new():
             )
         except AccountError as exc:
             db.session.rollback()
-            form.email.errors.append(str(exc))
+            form.email.errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("Account %(email)s created.", email=user.email), "success")

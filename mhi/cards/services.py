@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, undefer
 
 from mhi.core import clock, jobs
+from mhi.core.errors import N_, UserError
 from mhi.core.formatting import display_locale
 from mhi.core.jobs import Job
 from mhi.members.models import Household, Person
@@ -37,7 +38,7 @@ MEMBERS_PER_HOUSEHOLD_CARD = 8
 CHUNK = 500
 
 
-class CardScopeError(ValueError):
+class CardScopeError(UserError):
     """A print request that names no valid set of people (unknown household, missing village or date)."""
 
 
@@ -116,15 +117,17 @@ def make_scope(
 ) -> CardScope:
     """A checked scope: the household needs its reference, the village its name, "since" its date."""
     if kind not in SCOPE_KINDS:
-        raise CardScopeError(f"unknown scope {kind!r} (one of {', '.join(SCOPE_KINDS)})")
+        raise CardScopeError(
+            N_("unknown scope %(kind)s (one of %(values)s)"), kind=repr(kind), values=", ".join(SCOPE_KINDS)
+        )
     household_ref = (household_ref or "").strip() or None
     village = (village or "").strip() or None
     if kind == "household" and not household_ref:
-        raise CardScopeError("a household reference is needed")
+        raise CardScopeError(N_("a household reference is needed"))
     if kind == "village" and not village:
-        raise CardScopeError("a village is needed")
+        raise CardScopeError(N_("a village is needed"))
     if kind == "since" and since is None:
-        raise CardScopeError("an enrolment date is needed")
+        raise CardScopeError(N_("an enrolment date is needed"))
     return CardScope(
         kind=kind,
         household_ref=household_ref if kind == "household" else None,
@@ -304,7 +307,7 @@ def print_cards(
 
     total, cards = cards_for_scope(session, scheme, scope, on=on)
     if total == 0:
-        raise CardScopeError("no card to print: nobody in this selection is a current member")
+        raise CardScopeError(N_("no card to print: nobody in this selection is a current member"))
     pdf = render_cards(
         cards,
         scheme_name=scheme.name,
@@ -330,7 +333,7 @@ def create_card_job(session: Session, scheme: Scheme, scope: CardScope, *, actor
     selects somebody. Finished batches and their PDFs are deleted after ``jobs.KEEP_FINISHED``."""
     total, _ = cards_for_scope(session, scheme, scope, on=on)
     if total == 0:
-        raise CardScopeError("no card to print: nobody in this selection is a current member")
+        raise CardScopeError(N_("no card to print: nobody in this selection is a current member"))
     params = {"scope": scope.as_json(), "on": on.isoformat()}
     return jobs.create_job(session, CARD_JOB, scheme=scheme, actor=actor, params=params, total=total)
 

@@ -22,6 +22,7 @@ from mhi.claims.services import IN_LIMIT, ClaimEntry, decide_and_store, scheme_b
 from mhi.contributions.services import ANALYZE_ROWS, analyze
 from mhi.core import clock
 from mhi.core import validation as v
+from mhi.core.errors import N_
 from mhi.core.tabular import Cell, ImportResult, check_columns, read_table, records
 from mhi.core.validation import FieldError, InputRejected, Problem
 
@@ -69,12 +70,12 @@ class _RowReader:
         value = self.raw.get(column) or ""
         if not value:
             if required:
-                self.problems.append(Problem("a value is required", row=self.number, column=column, file=self.file))
+                self.problems.append(Problem(N_("a value is required"), row=self.number, column=column, file=self.file))
             return None
         try:
             return reader(value)
         except FieldError as exc:
-            self.problems.append(Problem(str(exc), row=self.number, column=column, file=self.file))
+            self.problems.append(Problem.of(exc, row=self.number, column=column, file=self.file))
             return None
 
 
@@ -90,8 +91,10 @@ def _diagnosis(value: str) -> str:
     code = value.strip().upper()
     if len(code) > MAX_LENGTH["diagnosis_code"] or not ICD10_RE.match(code):
         raise FieldError(
-            f"{value[:20]!r} is not an ICD-10 code (a letter, two digits, then optionally a dot and 1 to 4 more "
-            "letters or digits, e.g. J06.9)"
+            N_(
+                "%(value)s is not an ICD-10 code (a letter, two digits, then optionally a dot and 1 to 4 more letters or digits, e.g. J06.9)"
+            ),
+            value=repr(value[:20]),
         )
     return code
 
@@ -122,7 +125,7 @@ def parse_rows(
             # adjudication.md: 0 is allowed for cash benefits only; an unknown benefit code is a decision.
             row_problems.append(
                 Problem(
-                    "0 is not a positive amount (only a cash benefit may claim 0)",
+                    N_("0 is not a positive amount (only a cash benefit may claim 0)"),
                     row=number,
                     column="amount_claimed",
                     file=file,
@@ -132,10 +135,11 @@ def parse_rows(
             if claim_ref in first_row:
                 row_problems.append(
                     Problem(
-                        f"{claim_ref} is already on row {first_row[claim_ref]} of this file",
+                        N_("%(claim_ref)s is already on row %(value)s of this file"),
                         row=number,
                         column="claim_ref",
                         file=file,
+                        params={"claim_ref": claim_ref, "value": first_row[claim_ref]},
                     )
                 )
             else:
@@ -257,10 +261,11 @@ def import_claims(
         if differences:
             problems.append(
                 Problem(
-                    f"conflict: {entry.claim_ref} is already stored with other values ({'; '.join(differences)})",
+                    N_("conflict: %(claim_ref)s is already stored with other values (%(values)s)"),
                     row=number,
                     column="claim_ref",
                     file=file,
+                    params={"claim_ref": entry.claim_ref, "values": "; ".join(differences)},
                 )
             )
         else:
@@ -316,7 +321,13 @@ def read_entry(
     problems: list[Problem] = []
     if lines is not None and len(lines) > max_lines:
         raise InputRejected(
-            [Problem(f"a claim has at most {max_lines} bill lines; this one has {len(lines)}", column="lines")]
+            [
+                Problem(
+                    N_("a claim has at most %(max_lines)s bill lines; this one has %(count)s"),
+                    column="lines",
+                    params={"max_lines": max_lines, "count": len(lines)},
+                )
+            ]
         )
     cells = {column: (None if data.get(column) in (None, "") else str(data[column]).strip()) for column in COLUMNS}
     bill: list[tuple[str, object]] = []
@@ -329,7 +340,7 @@ def read_entry(
     if lines:
         total = sum((amount for _, amount in bill), v.amount("0"))
         if cells["amount_claimed"] is not None and v.amount(cells["amount_claimed"]) != total:
-            problems.append(Problem("is not the sum of the bill's lines", column="amount_claimed"))
+            problems.append(Problem(N_("is not the sum of the bill's lines"), column="amount_claimed"))
         cells["amount_claimed"] = str(total)
     elif cells["amount_claimed"] is None:
         cells["amount_claimed"] = "0"  # no bill: only a cash benefit is accepted (parse_rows says so otherwise)
@@ -340,7 +351,7 @@ def read_entry(
         file=None,
         ref_required=ref_required,
     )
-    problems.extend(Problem(p.message, column=p.column) for p in row_problems)
+    problems.extend(Problem(p.message, column=p.column, params=p.params) for p in row_problems)
     if problems:
         raise InputRejected(problems)
     entry = entries[0][1]
@@ -351,4 +362,4 @@ def read_entry(
 
 def _too_long(value: str, limit: int) -> str:
     """Refuse a text longer than ``limit``."""
-    raise FieldError(f"is longer than {limit} characters")
+    raise FieldError(N_("is longer than %(limit)s characters"), limit=limit)

@@ -25,19 +25,20 @@ from mhi.claims.rules import LetterAnswer, LetterRule, check_letter
 from mhi.claims.services import history_for, load_context, lock_persons
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import FieldError
 from mhi.members.models import Person
 from mhi.schemes.models import Scheme
 
 
-class LetterError(ValueError):
+class LetterError(UserError):
     """A letter that cannot be issued or cancelled: ``message`` is an English template (the gettext msgid) with
     ``params``; ``field`` the input it concerns; ``answer`` the checks when a rule refused it."""
 
     def __init__(self, message: str, field: str | None = None, answer: LetterAnswer | None = None, **params: Any):
-        super().__init__(message % params if params else message)
-        self.message, self.field, self.answer, self.params = message, field, answer, params
+        super().__init__(message, field, **params)
+        self.answer = answer
 
 
 @dataclass
@@ -113,17 +114,17 @@ def _typed(scheme, request: LetterRequest) -> tuple[date, date, Decimal]:
     try:
         valid_from = v.day(request.valid_from)
     except FieldError as exc:
-        raise LetterError(N_("Valid from: %(problem)s"), "valid_from", problem=str(exc)) from exc
+        raise LetterError(N_("Valid from: %(problem)s"), "valid_from", problem=exc) from exc
     try:
         valid_to = v.day(request.valid_to)
     except FieldError as exc:
-        raise LetterError(N_("Valid to: %(problem)s"), "valid_to", problem=str(exc)) from exc
+        raise LetterError(N_("Valid to: %(problem)s"), "valid_to", problem=exc) from exc
     if valid_to < valid_from:
         raise LetterError(N_("The letter must end on or after the day it starts."), "valid_to")
     try:
         amount = v.amount(request.amount, scheme.currency, positive=True)
     except FieldError as exc:
-        raise LetterError(N_("Amount: %(problem)s"), "amount", problem=str(exc)) from exc
+        raise LetterError(N_("Amount: %(problem)s"), "amount", problem=exc) from exc
     return valid_from, valid_to, amount
 
 

@@ -46,6 +46,7 @@ from mhi.contributions.rules import not_covered_reason
 from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.dates import version_on
+from mhi.core.errors import N_, UserError
 from mhi.core.money import ZERO, money_str, quantum
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
@@ -58,7 +59,7 @@ from mhi.schemes.tariffs import history as tariff_history
 IN_LIMIT = 500
 
 
-class ClaimError(ValueError):
+class ClaimError(UserError):
     """A claims action refused; the message says why in words a claims officer understands."""
 
 
@@ -620,7 +621,10 @@ def submit_claim(session, scheme, entry: ClaimEntry, *, source: str, actor, reco
     for _attempt in range(5):
         if session.scalar(select(Claim.id).where(Claim.scheme_id == scheme.id, Claim.claim_ref == entry.claim_ref)):
             if not generated_ref:
-                raise ClaimError(f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice.")
+                raise ClaimError(
+                    N_("Claim %(claim_ref)s already exists: a decided claim is never entered twice."),
+                    claim_ref=entry.claim_ref,
+                )
         else:
             try:
                 with session.begin_nested():
@@ -631,14 +635,15 @@ def submit_claim(session, scheme, entry: ClaimEntry, *, source: str, actor, reco
                 # Another request stored the same claim_ref between the check and the insert.
                 if not generated_ref:
                     raise ClaimError(
-                        f"Claim {entry.claim_ref} already exists: a decided claim is never entered twice."
+                        N_("Claim %(claim_ref)s already exists: a decided claim is never entered twice."),
+                        claim_ref=entry.claim_ref,
                     ) from exc
             else:
                 claim = session.get(Claim, stored.claim_ids[0])
                 record_death(session, scheme, claim, actor=actor)
                 return claim
         entry = replace(entry, claim_ref=next_claim_ref(session, scheme, recorded_on))
-    raise ClaimError("No claim reference could be given to this claim; send it again.")
+    raise ClaimError(N_("No claim reference could be given to this claim; send it again."))
 
 
 def record_death(session, scheme, claim: Claim, *, actor) -> bool:
@@ -678,23 +683,23 @@ def override_decision(session, claim: Claim, *, status: str, amount_approved, re
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ClaimError("An override needs a written reason.")
+        raise ClaimError(N_("An override needs a written reason."))
     if status not in (APPROVED, REDUCED, REJECTED):
-        raise ClaimError(f"{status} is not a decision (APPROVED, REDUCED or REJECTED).")
+        raise ClaimError(N_("%(status)s is not a decision (APPROVED, REDUCED or REJECTED)."), status=status)
     amount = Decimal(amount_approved) if amount_approved not in (None, "") else ZERO
     if not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
         # "NaN", "Infinity" and 1e309 read as Decimals; comparing or rounding them would raise (tests/trust).
-        raise ClaimError(f"{amount_approved} is not an amount.")
+        raise ClaimError(N_("%(amount_approved)s is not an amount."), amount_approved=amount_approved)
     if status == REJECTED:
         if amount != 0:
-            raise ClaimError("A rejected claim pays nothing: the amount approved must be 0.")
+            raise ClaimError(N_("A rejected claim pays nothing: the amount approved must be 0."))
     elif amount <= 0:
-        raise ClaimError("An approved or reduced claim must pay more than 0.")
+        raise ClaimError(N_("An approved or reduced claim must pay more than 0."))
     currency = _currency_of(session, claim)
     if amount != amount.quantize(quantum(currency)):
-        raise ClaimError(f"{amount} has more decimals than {currency} allows.")
+        raise ClaimError(N_("%(amount)s has more decimals than %(currency)s allows."), amount=amount, currency=currency)
     if claim.paid_on is not None or (claim.batch is not None and claim.batch.status == "paid"):
-        raise ClaimError("This claim has been paid: its decision can no longer change.")
+        raise ClaimError(N_("This claim has been paid: its decision can no longer change."))
     if claim.person_id is not None and session.get_bind().dialect.name == "postgresql":
         session.execute(select(Person.id).where(Person.id == claim.person_id).with_for_update()).all()
     scheme = session.get(Scheme, claim.scheme_id)
@@ -702,8 +707,10 @@ def override_decision(session, claim: Claim, *, status: str, amount_approved, re
         limit = override_limit(session, scheme, claim)
         if amount > limit:
             raise ClaimError(
-                f"An override may pay at most {money_str(limit, currency)} here (the amount claimed, the benefit's"
-                " ceilings and what is left of its annual ceiling)."
+                N_(
+                    "An override may pay at most %(money_str)s here (the amount claimed, the benefit's ceilings and what is left of its annual ceiling)."
+                ),
+                money_str=money_str(limit, currency),
             )
     threshold = four_eyes_threshold(scheme)
     needs_approval = status != REJECTED and threshold is not None and amount > threshold
@@ -792,16 +799,16 @@ def approve_override(session, claim: Claim, *, note: str, actor) -> ClaimDecisio
     Both people and both reasons are kept (the override's note, and this approval's)."""
     note = (note or "").strip()
     if not note:
-        raise ClaimError("An approval needs a written reason.")
+        raise ClaimError(N_("An approval needs a written reason."))
     decision = session.scalar(
         select(ClaimDecision).where(ClaimDecision.claim_id == claim.id).order_by(ClaimDecision.seq.desc()).limit(1)
     )
     if not claim.awaiting_approval or decision is None or not decision.approval_required:
-        raise ClaimError("This claim's decision awaits no approval.")
+        raise ClaimError(N_("This claim's decision awaits no approval."))
     if decision.approved_by_id is not None:
-        raise ClaimError("This override is already approved.")
+        raise ClaimError(N_("This override is already approved."))
     if getattr(actor, "id", None) is None or actor.id == decision.actor_id:
-        raise ClaimError("The officer who made the override cannot approve it: a second officer must.")
+        raise ClaimError(N_("The officer who made the override cannot approve it: a second officer must."))
     decision.approved_by_id = actor.id
     decision.approval_note = note
     decision.approved_at = clock.stored_now()
@@ -840,9 +847,9 @@ def _batch_claims(session, provider: Provider, claim_ids: Iterable[int] | None) 
         wanted = set(claim_ids)
         claims = [c for c in claims if c.id in wanted]
         if len(claims) != len(wanted):
-            raise ClaimError("Some claims chosen are not approved unpaid claims of this provider outside a batch.")
+            raise ClaimError(N_("Some claims chosen are not approved unpaid claims of this provider outside a batch."))
     if not claims:
-        raise ClaimError(f"{provider.code} has no approved unpaid claims to pay.")
+        raise ClaimError(N_("%(code)s has no approved unpaid claims to pay."), code=provider.code)
     return claims
 
 
@@ -901,12 +908,16 @@ def create_batch(session, provider: Provider, claim_ids: Iterable[int] | None = 
 def mark_batch_paid(session, batch: PaymentBatch, paid_on: date, *, actor) -> None:
     """Record that a batch was paid on ``paid_on``: every claim in it gets that paid_on. A paid batch is final."""
     if batch.status == "paid":
-        raise ClaimError(f"Batch {batch.number} was already paid on {batch.paid_on.isoformat()}; it cannot change.")
+        raise ClaimError(
+            N_("Batch %(number)s was already paid on %(paid_on)s; it cannot change."),
+            number=batch.number,
+            paid_on=batch.paid_on.isoformat(),
+        )
     if paid_on is None:
-        raise ClaimError("Give the day the batch was paid.")
+        raise ClaimError(N_("Give the day the batch was paid."))
     claims = list(session.scalars(select(Claim).where(Claim.batch_id == batch.id)))
     if not claims:
-        raise ClaimError(f"Batch {batch.number} holds no claims.")
+        raise ClaimError(N_("Batch %(number)s holds no claims."), number=batch.number)
     batch.status = "paid"
     batch.paid_on = paid_on
     for claim in claims:
@@ -927,9 +938,11 @@ def mark_batch_paid(session, batch: PaymentBatch, paid_on: date, *, actor) -> No
 def remove_from_batch(session, batch: PaymentBatch, claim: Claim, *, actor) -> None:
     """Take a claim out of an open batch (it goes back to the approved unpaid claims)."""
     if batch.status == "paid":
-        raise ClaimError(f"Batch {batch.number} is paid; it cannot change.")
+        raise ClaimError(N_("Batch %(number)s is paid; it cannot change."), number=batch.number)
     if claim.batch_id != batch.id:
-        raise ClaimError(f"Claim {claim.claim_ref} is not in batch {batch.number}.")
+        raise ClaimError(
+            N_("Claim %(claim_ref)s is not in batch %(number)s."), claim_ref=claim.claim_ref, number=batch.number
+        )
     claim.batch_id = None
     session.flush()
     record(

@@ -56,6 +56,7 @@ from mhi.core import validation as v
 from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
 from mhi.core.money import money_str
 from mhi.core.paging import page_number, paginate
@@ -239,7 +240,7 @@ def _letter_error(exc: LetterError, scheme) -> str:
                 "Refused (%(code)s): only %(left)s of the annual ceiling is left.", code=exc.answer.refusal, left=left
             )
         return _("Refused (%(code)s): a guarantee letter is for care, not for a cash benefit.", code=exc.answer.refusal)
-    return _(exc.message, **exc.params)
+    return exc.translated()
 
 
 @bp.get("/schemes/<code>/letters")
@@ -445,21 +446,21 @@ def _form_problems(form: ClaimForm, problems) -> None:
     for problem in problems:
         target = fields.get(problem.column)
         if target is not None:
-            target.errors.append(problem.message)
+            target.errors.append(problem.translated_text())
         elif problem.row is not None and problem.column in ("label", "amount"):
             form.form_errors.append(
                 _(
                     "Bill line %(n)s, %(column)s: %(message)s",
                     n=problem.row,
                     column=problem.column,
-                    message=problem.message,
+                    message=problem.translated_text(),
                 )
             )
         else:
             form.form_errors.append(
-                problem.message
+                problem.translated_text()
                 if problem.column != "amount_claimed"
-                else _("The bill: %(message)s", message=problem.message)
+                else _("The bill: %(message)s", message=problem.translated_text())
             )
 
 
@@ -534,7 +535,7 @@ def _claim_form_page(scheme, draft: ClaimDraft | None = None):
             _draft_error(form, exc)
         except ClaimError as exc:
             db.session.rollback()
-            form.claim_ref.errors.append(str(exc))
+            form.claim_ref.errors.append(say(exc))
         else:
             db.session.commit()
             if claim is not None:
@@ -674,7 +675,7 @@ def _api_document(data: dict, max_lines: int) -> tuple[dict, list[tuple[str, str
         try:
             values[name] = text_field(data, name, length)
         except FieldError as exc:
-            problems.append(Problem(str(exc), column=name))
+            problems.append(Problem.of(exc, column=name))
     try:
         values["amount_claimed"] = _api_amount(data.get("amount_claimed"), "amount_claimed") or None
     except InputRejected as exc:
@@ -695,9 +696,9 @@ def _api_document(data: dict, max_lines: int) -> tuple[dict, list[tuple[str, str
             label = text_field(line, "label", column_length(ClaimLine.label)) or ""
             lines.append((label, _api_amount(line.get("amount"), "amount")))
         except FieldError as exc:
-            problems.append(Problem(str(exc), row=row, column="label"))
+            problems.append(Problem.of(exc, row=row, column="label"))
         except InputRejected as exc:
-            problems.extend(Problem(p.message, row=row, column=p.column) for p in exc.problems)
+            problems.extend(Problem(p.message, row=row, column=p.column, params=p.params) for p in exc.problems)
     if problems:
         raise InputRejected(problems)
     return values, lines
@@ -719,7 +720,7 @@ def api_create(code: str):
     try:
         data = read_json_object()
     except JsonRefused as exc:
-        return jsonify(error=str(exc)), 400
+        return jsonify(error=say(exc)), 400
     try:
         values, lines = _api_document(data, current_app.config["MHI_MAX_CLAIM_LINES"])
         claim = claim_from_json(scheme, values, lines, actor=current_user)
@@ -732,11 +733,11 @@ def api_create(code: str):
                 if problem.row is None or problem.column == "amount_claimed"
                 else (f"lines[{problem.row - 1}].{problem.column}")
             )
-            errors[key or "claim"] = problem.message
+            errors[key or "claim"] = problem.translated_text()
         return jsonify(errors=errors), 400
     except ClaimError as exc:
         db.session.rollback()
-        return jsonify(errors={"claim_ref": str(exc)}), 409
+        return jsonify(errors={"claim_ref": say(exc)}), 409
     db.session.commit()
     return jsonify(
         claim_document(claim, scheme) | {"url": url_for("claims.detail", code=scheme.code, claim_id=claim.id)}
@@ -903,7 +904,7 @@ def override(code: str, claim_id: int):
                 )
             except ClaimError as exc:
                 db.session.rollback()
-                form.form_errors.append(str(exc))
+                form.form_errors.append(say(exc))
             else:
                 db.session.commit()
                 flash(_("Decision changed: %(status)s.", status=status_label(claim.status)), "success")
@@ -920,11 +921,11 @@ def override_approve(code: str, claim_id: int):
     form = ApprovalForm()
     try:
         if not form.validate_on_submit():
-            raise ClaimError("An approval needs a written reason.")
+            raise ClaimError(N_("An approval needs a written reason."))
         approve_override(db.session, claim, note=form.note.data, actor=current_user)
     except ClaimError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
     else:
         db.session.commit()
         flash(_("Override approved: the claim may be paid."), "success")
@@ -957,7 +958,7 @@ def batch_create(code: str, provider_code: str):
         batch = create_batch(db.session, item, actor=current_user)
     except ClaimError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
         return redirect(url_for("claims.provider", code=scheme.code, provider_code=item.code))
     db.session.commit()
     flash(_("Payment batch %(number)s built.", number=batch.number), "success")
@@ -1007,7 +1008,7 @@ def batch_paid(code: str, batch_id: int):
         mark_batch_paid(db.session, item, form.paid_on.data, actor=current_user)
     except ClaimError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
     else:
         db.session.commit()
         flash(_("Batch %(number)s marked paid.", number=item.number), "success")
@@ -1027,7 +1028,7 @@ def batch_remove(code: str, batch_id: int, claim_id: int):
         remove_from_batch(db.session, item, claim, actor=current_user)
     except ClaimError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
     else:
         db.session.commit()
     return redirect(url_for("claims.batch", code=scheme.code, batch_id=item.id))

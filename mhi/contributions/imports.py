@@ -14,6 +14,7 @@ from mhi.contributions.models import CoverageSpan, Receipt
 from mhi.contributions.services import ANALYZE_ROWS, LEDGER_TABLES, METHODS, analyze, refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
@@ -36,7 +37,7 @@ def _collector(value) -> str:
     """The collector's name, at most 120 characters."""
     text = (value or "").strip()
     if len(text) > 120:
-        raise FieldError("is longer than 120 characters")
+        raise FieldError(N_("is longer than 120 characters"))
     return text
 
 
@@ -95,7 +96,11 @@ def import_contributions(
             key="receipt_no",
             compared=COMPARED,
             file=file,
-            known=("household_ref", households, "household {} is not in the register (import members first)"),
+            known=(
+                "household_ref",
+                households,
+                N_("household %(value)s is not in the register (import members first)"),
+            ),
         )
     ]
     if result.problems:

@@ -28,6 +28,7 @@ from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDat
 from mhi.contributions.stored import store_ledgers
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
@@ -47,18 +48,12 @@ CHUNK = 5000
 METHODS = ("cash", "mobile_money", "bank")
 
 
-class ContributionError(ValueError):
+class ContributionError(UserError):
     """A receipt or reversal that cannot be accepted; the message says why, ``field`` which input.
 
     ``message`` is an English template (marked with ``N_`` where it has parameters) and ``params`` its values:
     the view shows ``gettext(message, **params)`` in the reader's language.
     """
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name of a translation marker
@@ -125,7 +120,7 @@ def _scheme_rules(session, scheme: Scheme) -> _SchemeRules:
     ).scalars():
         dated = tuple(ProgrammeTerms(t.effective_from, t.share, frozenset(t.categories or ())) for t in p.terms)
         if not dated:
-            raise ContributionError(f"programme {p.code} has no terms")
+            raise ContributionError(N_("programme %(code)s has no terms"), code=p.code)
         programmes.append(
             Programme(
                 code=p.code,
@@ -186,7 +181,7 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
     for hid, enrolment, category, product_id, exit_date, strike_off in households:
         terms = rules.terms.get(product_id)
         if not terms:
-            raise ContributionError(f"household {hid}: its product has no active version")
+            raise ContributionError(N_("household %(hid)s: its product has no active version"), hid=hid)
         inputs[hid] = HouseholdInput(
             enrolment=enrolment,
             category=category or "standard",
@@ -389,15 +384,15 @@ def _check_receipt(household: Household, currency: str, amount, method: str, day
     try:
         value = v.amount(amount, currency, positive=True)
     except FieldError as exc:
-        raise ContributionError(str(exc), "amount") from exc
+        raise ContributionError.of(exc, "amount") from exc
     try:
         method = v.choice(method or "cash", METHODS, "payment method")
     except FieldError as exc:
-        raise ContributionError(str(exc), "method") from exc
+        raise ContributionError.of(exc, "method") from exc
     try:
         day = v.day(day)
     except FieldError as exc:
-        raise ContributionError(str(exc), "date") from exc
+        raise ContributionError.of(exc, "date") from exc
     return value, method, day
 
 
@@ -480,12 +475,14 @@ def record_receipt(
         try:
             receipt_no = v.ref(receipt_no, "receipt number")
         except FieldError as exc:
-            raise ContributionError(str(exc), "receipt_no") from exc
+            raise ContributionError.of(exc, "receipt_no") from exc
         exists = session.scalar(
             select(Receipt.id).where(Receipt.scheme_id == scheme.id, Receipt.receipt_no == receipt_no)
         )
         if exists is not None:
-            raise ContributionError(f"receipt number {receipt_no} is already used in this scheme", "receipt_no")
+            raise ContributionError(
+                N_("receipt number %(receipt_no)s is already used in this scheme"), "receipt_no", receipt_no=receipt_no
+            )
     receipt = Receipt(
         scheme_id=scheme.id,
         household_id=household.id,
@@ -507,7 +504,9 @@ def record_receipt(
         # Otherwise only a number typed by hand can collide (another clerk saved it meanwhile): automatic
         # numbers come from the counter, which skips every stored one.
         raise ContributionError(
-            f"receipt number {receipt.receipt_no} is already used in this scheme", "receipt_no"
+            N_("receipt number %(receipt_no)s is already used in this scheme"),
+            "receipt_no",
+            receipt_no=receipt.receipt_no,
         ) from exc
     record(
         session,

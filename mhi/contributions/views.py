@@ -65,7 +65,7 @@ def receipt_new(code: str, household_id: int):
             )  # fmt: skip
         except ContributionError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "amount").errors.append(_(exc.message, **exc.params))
+            getattr(form, exc.field or "amount").errors.append(exc.translated())
         else:
             db.session.commit()
             slip = url_for("cards.receipt_slip", code=code, receipt_id=receipt.id)
@@ -103,7 +103,7 @@ def reverse(code: str, receipt_id: int):
             counter = reverse_receipt(db.session, receipt, reason=form.reason.data, actor=current_user)
         except ContributionError as exc:
             db.session.rollback()
-            form.reason.errors.append(str(exc))
+            form.reason.errors.append(exc.translated())
         else:
             db.session.commit()
             flash(

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TypeVar
 
+from mhi.core.errors import N_, UserError
+
 T = TypeVar("T")
 
 
@@ -20,7 +22,7 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, day)
 
 
-class DateError(ValueError):
+class DateError(UserError):
     """A text that is not an ISO date."""
 
 
@@ -32,7 +34,7 @@ def parse_date(text: str) -> date:
             raise ValueError
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise DateError(f"{text} is not a date (expected YYYY-MM-DD)") from exc
+        raise DateError(N_("%(text)s is not a date (expected YYYY-MM-DD)"), text=text) from exc
 
 
 def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:

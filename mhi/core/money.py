@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from mhi.core.errors import N_, UserError
+
 #: ISO 4217 minor units of the currencies schemes use; anything else defaults to 2.
 MINOR_UNITS: dict[str, int] = {
     "XOF": 0,
@@ -121,7 +123,7 @@ def split_cumulative(total: Decimal, shares: Sequence[Decimal], currency: str) -
     return parts
 
 
-class MoneyError(ValueError):
+class MoneyError(UserError):
     """An amount that cannot be read or is not valid in its currency."""
 
 
@@ -132,13 +134,20 @@ def parse_amount(text: str, currency: str | None = None) -> Decimal:
     """
     raw = (text or "").strip()
     if not raw or any(c not in "0123456789.-" for c in raw):
-        raise MoneyError(f"{text!r} is not an amount (expected digits with '.' as decimal separator)")
+        raise MoneyError(
+            N_("%(text)s is not an amount (expected digits with '.' as decimal separator)"), text=repr(text)
+        )
     try:
         value = Decimal(raw)
     except InvalidOperation as exc:
-        raise MoneyError(f"{text!r} is not an amount") from exc
+        raise MoneyError(N_("%(text)s is not an amount"), text=repr(text)) from exc
     if not value.is_finite():
-        raise MoneyError(f"{text!r} is not an amount")
+        raise MoneyError(N_("%(text)s is not an amount"), text=repr(text))
     if currency is not None and value != value.quantize(quantum(currency), rounding=ROUND_HALF_UP):
-        raise MoneyError(f"{text} has more decimals than {currency} allows ({minor_units(currency)})")
+        raise MoneyError(
+            N_("%(text)s has more decimals than %(currency)s allows (%(minor_units)s)"),
+            text=text,
+            currency=currency,
+            minor_units=minor_units(currency),
+        )
     return value

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mhi.core.audit import record
+from mhi.core.errors import N_
 
 
 def reverse_entry(
@@ -38,19 +39,24 @@ def reverse_entry(
     original = getattr(entry, number)
     reason = (reason or "").strip()
     if not reason:
-        raise error("a reason is required to reverse a receipt", "reason")
+        raise error(N_("a reason is required to reverse a receipt"), "reason")
     if entry.reversal_of_id is not None:
-        raise error(f"{original} is itself a reversal and cannot be reversed")
+        raise error(N_("%(original)s is itself a reversal and cannot be reversed"), original=original)
     existing = session.scalar(select(getattr(model, number)).where(model.reversal_of_id == entry.id))
     if existing is not None:
-        raise error(f"{original} has already been reversed (by {existing})")
+        raise error(
+            N_("%(original)s has already been reversed (by %(existing)s)"), original=original, existing=existing
+        )
     counter_number = f"{original}-R"
     if check_number_free:
         taken = session.scalar(
             select(model.id).where(model.scheme_id == entry.scheme_id, getattr(model, number) == counter_number)
         )
         if taken is not None:
-            raise error(f"receipt number {counter_number} is already used: the reversal cannot take it")
+            raise error(
+                N_("receipt number %(counter_number)s is already used: the reversal cannot take it"),
+                counter_number=counter_number,
+            )
     counter = model(
         **{column: getattr(entry, column) for column in copied},
         **{number: counter_number},
@@ -65,7 +71,7 @@ def reverse_entry(
         with session.begin_nested():
             session.add(counter)
     except IntegrityError as exc:
-        raise error(f"{original} has already been reversed") from exc
+        raise error(N_("%(original)s has already been reversed"), original=original) from exc
     after = {"reversal": counter_number, "amount": counter.amount} if audit_amount else {"reversal": counter_number}
     record(
         session,

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from mhi.core.errors import Term
 from mhi.core.validation import InputRejected, Problem
 
 #: A cell is a stripped string, or None when blank.
@@ -230,7 +231,9 @@ def read_table(source: str | Path | bytes, filename: str | None = None, limits: 
             _check_size(size, limits, filename)
             data = path.read_bytes()
         except OSError as exc:
-            raise InputRejected([Problem(f"cannot read the file ({exc.strerror})", file=filename)]) from exc
+            raise InputRejected(
+                [Problem(N_("cannot read the file (%(strerror)s)"), file=filename, params={"strerror": exc.strerror})]
+            ) from exc
     else:
         data = source
     name = filename or "file"
@@ -249,12 +252,26 @@ def read_csv(data: bytes, filename: str = "file.csv", limits: ReadLimits | None 
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputRejected(
-            [Problem(f"is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8", file=filename)]
+            [
+                Problem(
+                    N_("is not UTF-8 text (byte %(start)s); save it as CSV UTF-8"),
+                    file=filename,
+                    params={"start": exc.start},
+                )
+            ]
         ) from exc
     if "\x00" in text:
         # Never in a text file (a binary saved as .csv), and PostgreSQL refuses it in any text column.
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InputRejected([Problem(f"contains a NUL byte (line {line}): it is not a text file", file=filename)])
+        raise InputRejected(
+            [
+                Problem(
+                    N_("contains a NUL byte (line %(line)s): it is not a text file"),
+                    file=filename,
+                    params={"line": line},
+                )
+            ]
+        )
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         raw_rows = _bounded_rows(enumerate(reader, start=1), filename, limits)
@@ -264,7 +281,7 @@ def read_csv(data: bytes, filename: str = "file.csv", limits: ReadLimits | None 
             row = max(reader.line_num - 1, 1)
             limit = min(limits.max_field, csv.field_size_limit())
             raise refused(LIMIT_FIELD, filename, row=row, limit=limit) from exc
-        raise InputRejected([Problem(f"is not valid CSV ({exc})", file=filename)]) from exc
+        raise InputRejected([Problem(N_("is not valid CSV (%(exc)s)"), file=filename, params={"exc": exc})]) from exc
     table = _to_table(raw_rows, filename)
     _separator_hint(table, filename)
     return table
@@ -306,7 +323,7 @@ def _to_table(raw_rows: list[list[str]], filename: str) -> Table:
     while raw_rows and not any(str(c).strip() for c in raw_rows[-1]):
         raw_rows.pop()
     if not raw_rows:
-        raise InputRejected([Problem("is empty (a header row is expected)", file=filename)])
+        raise InputRejected([Problem(N_("is empty (a header row is expected)"), file=filename)])
     header = [str(c).strip() for c in raw_rows[0]]
     while header and not header[-1]:
         header.pop()  # spreadsheets often carry empty trailing header cells
@@ -317,12 +334,18 @@ def _to_table(raw_rows: list[list[str]], filename: str) -> Table:
         cells = [(str(c).strip() or None) for c in raw]
         if len(cells) > width:
             if any(cells[width:]):
-                problems.append(Problem(f"has {len(cells)} cells but the header has {width} columns", row=number))
+                problems.append(
+                    Problem(
+                        N_("has %(count)s cells but the header has %(width)s columns"),
+                        row=number,
+                        params={"count": len(cells), "width": width},
+                    )
+                )
             cells = cells[:width]
         cells.extend([None] * (width - len(cells)))
         rows.append(cells)
     if problems:
-        raise InputRejected([Problem(p.message, row=p.row, file=filename) for p in problems])
+        raise InputRejected([Problem(p.message, row=p.row, file=filename, params=p.params) for p in problems])
     return Table(header, rows)
 
 
@@ -335,19 +358,22 @@ def check_columns(
     seen: set[str] = set()
     for name in header:
         if not name:
-            problems.append(Problem("a column has no name in the header row", file=file))
+            problems.append(Problem(N_("a column has no name in the header row"), file=file))
         elif name not in known:
             problems.append(
                 Problem(
-                    f"unknown column (a typo?); expected {', '.join([*required, *optional])}", column=name, file=file
+                    N_("unknown column (a typo?); expected %(values)s"),
+                    column=name,
+                    file=file,
+                    params={"values": ", ".join([*required, *optional])},
                 )
             )
         elif name in seen:
-            problems.append(Problem("appears twice in the header row", column=name, file=file))
+            problems.append(Problem(N_("appears twice in the header row"), column=name, file=file))
         seen.add(name)
     for name in required:
         if name not in seen:
-            problems.append(Problem("required column is missing", column=name, file=file))
+            problems.append(Problem(N_("required column is missing"), column=name, file=file))
     return problems
 
 
@@ -456,23 +482,24 @@ def parse_rows(
         for column, reader in readers.items():
             raw = cells.get(column)
             if raw is None and column in required:
-                problems.append(Problem("is required", row=number, column=column, file=file))
+                problems.append(Problem(N_("is required"), row=number, column=column, file=file))
                 ok = False
                 continue
             try:
                 values[column] = reader(raw)
             except FieldError as exc:
-                problems.append(Problem(str(exc), row=number, column=column, file=file))
+                problems.append(Problem.of(exc, row=number, column=column, file=file))
                 ok = False
         natural = cells.get(key)
         if natural is not None:
             if natural in first_row:
                 problems.append(
                     Problem(
-                        f"{natural} already appears in row {first_row[natural]} ({key} is unique)",
+                        N_("%(natural)s already appears in row %(value)s (%(key)s is unique)"),
                         row=number,
                         column=key,
                         file=file,
+                        params={"natural": natural, "value": first_row[natural], "key": key},
                     )
                 )
                 ok = False
@@ -518,7 +545,7 @@ def new_rows(
 
     A row whose ``key`` is in ``stored`` with the same ``compared`` values counts as unchanged, with other
     values it is a conflict problem. ``known`` = (column, known values, message): a new row whose column value
-    is not among the known values is a problem, ``message`` formatted with that value (a reference to a
+    is not among the known values is a problem, ``message`` a msgid with that value as ``%(value)s`` (a reference to a
     household or programme that does not exist).
     """
     to_add: list[dict] = []
@@ -529,11 +556,15 @@ def new_rows(
             if difference is None:
                 result.unchanged += 1
             else:
-                result.problems.append(Problem(difference[1], row=number, column=difference[0], file=file))
+                result.problems.append(
+                    Problem(difference[1], row=number, column=difference[0], file=file, params=difference[2])
+                )
             continue
         if known is not None and values[known[0]] not in known[1]:
             column, _, message = known
-            result.problems.append(Problem(message.format(values[column]), row=number, column=column, file=file))
+            result.problems.append(
+                Problem(message, row=number, column=column, file=file, params={"value": values[column]})
+            )
             continue
         to_add.append(values)
     return to_add
@@ -552,14 +583,16 @@ def import_event(scheme, result: ImportResult, *, actor, action: str, file: str 
     }
 
 
-def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str]) -> tuple[str, str] | None:
-    """None when ``values`` say what is ``stored``; else (column, "conflict: …") for the first difference."""
+def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str]) -> tuple[str, str, dict] | None:
+    """None when ``values`` say what is ``stored``; else (column, "conflict: …" msgid, its parameters) for the
+    first difference."""
     for column in columns:
         mine, theirs = values.get(column), stored.get(column)
         if (mine if mine not in ("", None) else None) != (theirs if theirs not in ("", None) else None):
             return (
                 column,
-                f"conflict: {key_value} is stored with {column} {_shown(theirs)}, the file says {_shown(mine)}",
+                N_("conflict: %(key)s is stored with %(column)s %(stored)s, the file says %(given)s"),
+                {"key": key_value, "column": column, "stored": _shown(theirs), "given": _shown(mine)},
             )
     return None
 
@@ -567,7 +600,7 @@ def conflict(key_value: str, stored: dict, values: dict, columns: Sequence[str])
 def _shown(value) -> str:
     """A value in a message: dates ISO, blanks named."""
     if value in (None, ""):
-        return "(blank)"
+        return Term(N_("(blank)"))
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value)

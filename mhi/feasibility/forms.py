@@ -31,6 +31,7 @@ from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mhi.core import validation as v
+from mhi.core.errors import say
 from mhi.core.limits import DateField, fits
 from mhi.core.numbers import locale_number, locale_rate
 from mhi.core.validation import FieldError
@@ -407,7 +408,7 @@ class VersionForm(FlaskForm):
             try:
                 return reader(field.data)
             except FieldError as exc:
-                field.errors = [*field.errors, str(exc)]
+                field.errors = [*field.errors, say(exc)]
                 ok = False
                 return None
 

@@ -19,6 +19,7 @@ from sqlalchemy import false, or_, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.validation import FieldError
 from mhi.feasibility.method import StudyError, parse_study, run_study
 from mhi.feasibility.models import Study
@@ -47,11 +48,11 @@ DAYS_PER_MONTH = 30
 MAX_COMPARED = 4
 
 
-class StudyLocked(ValueError):
+class StudyLocked(UserError):
     """A study that backs a product version cannot change: it is the evidence the version was approved on."""
 
 
-class ProductError(ValueError):
+class ProductError(UserError):
     """A product cannot be made from a study; the message says why."""
 
 
@@ -270,7 +271,7 @@ def create_product_from_study(
     try:
         code = v.code(code.strip().upper(), "product code")
     except FieldError as exc:
-        raise ProductError(str(exc)) from exc
+        raise ProductError.of(exc) from exc
     if not name.strip():
         raise ProductError(_("give the product a name"))
     if period_months not in CONTRIBUTION_PERIODS:

@@ -19,6 +19,7 @@ from mhi.core import clock, formatting
 from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.limits import INT_MAX
 from mhi.core.web import current_scheme_locale
 from mhi.feasibility import experience as exp
@@ -118,7 +119,7 @@ def _study_form(study: Study | None, initial: dict | None):
             form.show_errors(exc.errors)
         except services.StudyLocked as exc:
             db.session.rollback()
-            form.form_errors.append(str(exc))
+            form.form_errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("The study %(name)s is saved.", name=study.name), "success")
@@ -278,7 +279,7 @@ def make_product(study_id: int):
             )
         except services.ProductError as exc:
             db.session.rollback()
-            form.code.errors = [*form.code.errors, str(exc)]
+            form.code.errors = [*form.code.errors, say(exc)]
         else:
             db.session.commit()
             flash(_("Product %(code)s is made as a draft; check it, then activate it.", code=product.code), "success")
@@ -327,7 +328,7 @@ def version_new(product_id: int):
             )
         except versions.VersionError as exc:
             db.session.rollback()
-            form.effective_from.errors = [*form.effective_from.errors, str(exc)]
+            form.effective_from.errors = [*form.effective_from.errors, say(exc)]
         else:
             db.session.commit()
             return redirect(url_for("feasibility.version_edit", version_id=draft.id))
@@ -392,7 +393,7 @@ def version_edit(version_id: int):
                     )
                 except versions.VersionError as exc:
                     db.session.rollback()
-                    form.form_errors.append(str(exc))
+                    form.form_errors.append(say(exc))
                 else:
                     db.session.commit()
                     flash(_("The draft is saved."), "success")
@@ -415,7 +416,7 @@ def version_study(version_id: int):
             versions.attach_study(db.session, item, study, actor=current_user)
         except versions.VersionError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            flash(say(exc), "error")
         else:
             db.session.commit()
             flash(_("The study is attached."), "success")
@@ -449,7 +450,7 @@ def version_activate(version_id: int):
         versions.activate_version(db.session, item, study, resolution, today=clock.today(), actor=current_user)
     except versions.VersionError as exc:
         db.session.rollback()
-        flash(_("The version cannot be activated: %(reasons)s.", reasons=str(exc)), "error")
+        flash(_("The version cannot be activated: %(reasons)s.", reasons=say(exc)), "error")
     else:
         db.session.commit()
         flash(_("The version is active from %(day)s.", day=item.effective_from.isoformat()), "success")

@@ -25,6 +25,7 @@ from mhi.claims.views import claim_from_json, translate
 from mhi.core import clock
 from mhi.core.access import permission_required, public
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.limits import INT_MAX
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
@@ -355,10 +356,10 @@ def claim_create():
         raise Refused(
             422,
             _l("The claim was refused; nothing was saved."),
-            {p.column or "claim": p.message for p in exc.problems},
+            {p.column or "claim": p.translated_text() for p in exc.problems},
         ) from exc
     except ClaimError as exc:
-        raise Refused(409, str(exc)) from exc
+        raise Refused(409, say(exc)) from exc
     db.session.commit()
     decision = claim.decisions[-1]
     details = [translate(c["message"], c["params"], scheme) for c in decision.checks if not c["passed"]]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -215,7 +214,10 @@ def show_problems(form, problems, entries: list | None = None) -> None:
         name = FIELD_OF_COLUMN.get(problem.column or "", problem.column or "")
         field = getattr(target, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
-            message = gettext(problem.message, **problem.params) if problem.params else gettext(problem.message)
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+            field.errors = (
+                [*field.errors, problem.translated_text()]
+                if isinstance(field.errors, list)
+                else [problem.translated_text()]
+            )
         else:
             form.form_errors.append(problem.translated())

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
@@ -84,13 +85,13 @@ def _parse(number: int, cells: dict, problems: list[Problem], file: str | None) 
     for column, reader in _READERS.items():
         raw = cells.get(column)
         if raw is None and column in REQUIRED:
-            problems.append(Problem("is required", row=number, column=column, file=file))
+            problems.append(Problem(N_("is required"), row=number, column=column, file=file))
             ok = False
             continue
         try:
             out["relation" if column == "relationship" else column] = reader(raw)
         except FieldError as exc:
-            problems.append(Problem(str(exc), row=number, column=column, file=file))
+            problems.append(Problem.of(exc, row=number, column=column, file=file))
             ok = False
     if not ok:
         return None
@@ -133,10 +134,11 @@ def import_members(
             if member_no in first_row:
                 problems.append(
                     Problem(
-                        f"{member_no} already appears in row {first_row[member_no]} (member_no is unique)",
+                        N_("%(member_no)s already appears in row %(value)s (member_no is unique)"),
                         row=number,
                         column="member_no",
                         file=file,
+                        params={"member_no": member_no, "value": first_row[member_no]},
                     )
                 )
                 continue
@@ -199,7 +201,15 @@ def import_members(
             if difference is None:
                 result.unchanged += 1
             else:
-                problems.append(Problem(f"conflict: {difference[1]}", row=number, column=difference[0], file=file))
+                problems.append(
+                    Problem(
+                        N_("conflict: %(value)s"),
+                        row=number,
+                        column=difference[0],
+                        file=file,
+                        params={"value": difference[1]},
+                    )
+                )
             continue
         new_rows[values["household_ref"]].append((number, values))
 
@@ -302,28 +312,31 @@ def _check_additions(ref: str, members, stored, product_codes, problems: list[Pr
         if values["relation"] == "head":
             problems.append(
                 Problem(
-                    f"household {ref} already has its head (exactly one head per household)",
+                    N_("household %(ref)s already has its head (exactly one head per household)"),
                     row=number,
                     column="relationship",
                     file=file,
+                    params={"ref": ref},
                 )
             )
         if values["product_code"] not in (None, code):
             problems.append(
                 Problem(
-                    f"household {ref} has product {code}, not {values['product_code']}",
+                    N_("household %(ref)s has product %(code)s, not %(product_code)s"),
                     row=number,
                     column="product_code",
                     file=file,
+                    params={"ref": ref, "code": code, "product_code": values["product_code"]},
                 )
             )
         if values["category"] not in (None, stored.category):
             problems.append(
                 Problem(
-                    f"household {ref} has category {stored.category}, not {values['category']}",
+                    N_("household %(ref)s has category %(category)s, not %(category2)s"),
                     row=number,
                     column="category",
                     file=file,
+                    params={"ref": ref, "category": stored.category, "category2": values["category"]},
                 )
             )
         for column, message in person_date_problems(values, stored.enrolment_date):
@@ -332,10 +345,11 @@ def _check_additions(ref: str, members, stored, product_codes, problems: list[Pr
             if gone is not None and values["enrolment_date"] >= gone:
                 problems.append(
                     Problem(
-                        f"household {ref} {what} on {gone.isoformat()}: enrol the person in a new household",
+                        N_("household %(ref)s %(what)s on %(gone)s: enrol the person in a new household"),
                         row=number,
                         column="enrolment_date",
                         file=file,
+                        params={"ref": ref, "what": what, "gone": gone.isoformat()},
                     )
                 )
     return len(problems) == before
@@ -347,10 +361,11 @@ def _check_new_household(ref: str, members, products: dict[str, int], problems: 
     if not heads:
         problems.append(
             Problem(
-                f"household {ref} has no head row (exactly one head per household)",
+                N_("household %(ref)s has no head row (exactly one head per household)"),
                 row=members[0][0],
                 column="relationship",
                 file=file,
+                params={"ref": ref},
             )
         )
         return None
@@ -358,10 +373,11 @@ def _check_new_household(ref: str, members, products: dict[str, int], problems: 
         for number, _ in heads[1:]:
             problems.append(
                 Problem(
-                    f"household {ref} already has its head in row {heads[0][0]} (exactly one head per household)",
+                    N_("household %(ref)s already has its head in row %(value)s (exactly one head per household)"),
                     row=number,
                     column="relationship",
                     file=file,
+                    params={"ref": ref, "value": heads[0][0]},
                 )
             )
         return None
@@ -369,11 +385,17 @@ def _check_new_household(ref: str, members, products: dict[str, int], problems: 
     ok = True
     code = head["product_code"]
     if code is None:
-        problems.append(Problem("is required on the head's row", row=head_row, column="product_code", file=file))
+        problems.append(Problem(N_("is required on the head's row"), row=head_row, column="product_code", file=file))
         ok = False
     elif code not in products:
         problems.append(
-            Problem(f"{code} is not a product of this scheme", row=head_row, column="product_code", file=file)
+            Problem(
+                N_("%(code)s is not a product of this scheme"),
+                row=head_row,
+                column="product_code",
+                file=file,
+                params={"code": code},
+            )
         )
         ok = False
     category = head["category"] or "standard"
@@ -382,12 +404,24 @@ def _check_new_household(ref: str, members, products: dict[str, int], problems: 
             continue
         if values["product_code"] not in (None, code):
             problems.append(
-                Problem(f"must be blank or the head's ({code})", row=number, column="product_code", file=file)
+                Problem(
+                    N_("must be blank or the head's (%(code)s)"),
+                    row=number,
+                    column="product_code",
+                    file=file,
+                    params={"code": code},
+                )
             )
             ok = False
         if values["category"] not in (None, category):
             problems.append(
-                Problem(f"must be blank or the head's ({category})", row=number, column="category", file=file)
+                Problem(
+                    N_("must be blank or the head's (%(category)s)"),
+                    row=number,
+                    column="category",
+                    file=file,
+                    params={"category": category},
+                )
             )
             ok = False
         for column, message in person_date_problems(values, head["enrolment_date"]):
@@ -440,23 +474,25 @@ def import_categories(
         for column, reader in readers.items():
             raw = cells.get(column)
             if raw is None and column != "category":
-                problems.append(Problem("is required", row=number, column=column, file=file))
+                problems.append(Problem(N_("is required"), row=number, column=column, file=file))
                 continue
             try:
                 values[column] = reader(raw)
             except FieldError as exc:
-                problems.append(Problem(str(exc), row=number, column=column, file=file))
+                problems.append(Problem.of(exc, row=number, column=column, file=file))
         if len(values) < len(readers):
             continue
         key = (values["household_ref"], values["from_date"])
         if key in first_row:
             problems.append(
                 Problem(
-                    f"{key[0]} from {key[1].isoformat()} already appears in row {first_row[key]}"
-                    " (household_ref and from_date are unique together)",
+                    N_(
+                        "%(value)s from %(value2)s already appears in row %(value3)s (household_ref and from_date are unique together)"
+                    ),
                     row=number,
                     column="from_date",
                     file=file,
+                    params={"value": key[0], "value2": key[1].isoformat(), "value3": first_row[key]},
                 )
             )
             continue
@@ -488,20 +524,22 @@ def import_categories(
         if household is None:
             problems.append(
                 Problem(
-                    f"{values['household_ref']} is not a household of this scheme",
+                    N_("%(household_ref)s is not a household of this scheme"),
                     row=number,
                     column="household_ref",
                     file=file,
+                    params={"household_ref": values["household_ref"]},
                 )
             )
             continue
         if values["from_date"] < household.enrolment_date:
             problems.append(
                 Problem(
-                    f"is before the household's enrolment on {household.enrolment_date.isoformat()}",
+                    N_("is before the household's enrolment on %(enrolment_date)s"),
                     row=number,
                     column="from_date",
                     file=file,
+                    params={"enrolment_date": household.enrolment_date.isoformat()},
                 )
             )
             continue
@@ -512,11 +550,18 @@ def import_categories(
             else:
                 problems.append(
                     Problem(
-                        f"conflict: {values['household_ref']} from {values['from_date'].isoformat()} is stored with"
-                        f" category {existing}, the file says {values['category']}",
+                        N_(
+                            "conflict: %(household_ref)s from %(from_date)s is stored with category %(existing)s, the file says %(category)s"
+                        ),
                         row=number,
                         column="category",
                         file=file,
+                        params={
+                            "household_ref": values["household_ref"],
+                            "from_date": values["from_date"].isoformat(),
+                            "existing": existing,
+                            "category": values["category"],
+                        },
                     )
                 )
             continue

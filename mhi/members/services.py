@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import N_
 from mhi.core.numbering import allocate_numbers
-from mhi.core.tabular import N_
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.schemes.models import Product, Scheme
@@ -80,9 +80,9 @@ def text(value, limit: int, *, required: bool = True) -> str:
     """A stripped text of at most ``limit`` characters (required unless said otherwise)."""
     result = str(value if value is not None else "").strip()
     if required and not result:
-        raise FieldError("is required")
+        raise FieldError(N_("is required"))
     if len(result) > limit:
-        raise FieldError(f"is longer than {limit} characters")
+        raise FieldError(N_("is longer than %(limit)s characters"), limit=limit)
     return result
 
 
@@ -100,7 +100,7 @@ def check_person(data: PersonData, problems: list[Problem], row: int | None = No
         try:
             out[key] = reader(value)
         except FieldError as exc:
-            problems.append(Problem(str(exc), row=row, column=column))
+            problems.append(Problem.of(exc, row=row, column=column))
 
     read("first_name", "first_name", lambda x: text(x, 100), data.first_name)
     read("last_name", "last_name", lambda x: text(x, 100), data.last_name)
@@ -179,7 +179,9 @@ def next_member_numbers(
     ``taken``), from the household's member counter (core/numbering.py): two newborns added to one household at
     once get distinct numbers."""
     if len(f"{household_ref}-00") > MEMBER_NO_LENGTH:
-        raise RegisterError([Problem("the household reference is too long to number its members", column="member_no")])
+        raise RegisterError(
+            [Problem(N_("the household reference is too long to number its members"), column="member_no")]
+        )
     numbers = allocate_numbers(
         session,
         scheme_id=scheme_id,
@@ -191,7 +193,9 @@ def next_member_numbers(
         taken=taken,
     )
     if any(len(number) > MEMBER_NO_LENGTH for number in numbers):  # past 99 members, NN grows a digit
-        raise RegisterError([Problem("the household reference is too long to number its members", column="member_no")])
+        raise RegisterError(
+            [Problem(N_("the household reference is too long to number its members"), column="member_no")]
+        )
     return numbers
 
 
@@ -227,23 +231,31 @@ def enrol_household(
     try:
         ref = v.ref(ref, "household reference")
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="ref"))
+        problems.append(Problem.of(exc, column="ref"))
     else:
         if session.scalar(select(Household.id).where(Household.scheme_id == scheme.id, Household.ref == ref)):
-            problems.append(Problem(f"household {ref} already exists in this scheme", column="ref"))
+            problems.append(
+                Problem(N_("household %(ref)s already exists in this scheme"), column="ref", params={"ref": ref})
+            )
     product = session.scalar(select(Product).where(Product.scheme_id == scheme.id, Product.code == product_code))
     if product is None:
-        problems.append(Problem(f"{product_code!r} is not a product of this scheme", column="product_code"))
+        problems.append(
+            Problem(
+                N_("%(product_code)s is not a product of this scheme"),
+                column="product_code",
+                params={"product_code": repr(product_code)},
+            )
+        )
     try:
         category = category_of(category)
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="category"))
+        problems.append(Problem.of(exc, column="category"))
     people = [check_person(p, problems, row=i) for i, p in enumerate(persons, start=1)]
     heads = [p for p in people if p is not None and p["relation"] == "head"]
     if not persons:
-        problems.append(Problem("a household needs at least its head", column="relationship"))
+        problems.append(Problem(N_("a household needs at least its head"), column="relationship"))
     elif len([p for p in persons if str(p.relation).strip() == "head"]) != 1:
-        problems.append(Problem("a household has exactly one head", column="relationship"))
+        problems.append(Problem(N_("a household has exactly one head"), column="relationship"))
     if len(heads) == 1:
         for i, p in enumerate(people, start=1):
             if p is not None and p is not heads[0]:
@@ -253,10 +265,24 @@ def enrol_household(
     given = [p["member_no"] for p in people if p is not None and p["member_no"]]
     for i, p in enumerate(people, start=1):
         if p is not None and p["member_no"] and given.count(p["member_no"]) > 1:
-            problems.append(Problem(f"member number {p['member_no']} is given twice", row=i, column="member_no"))
+            problems.append(
+                Problem(
+                    N_("member number %(member_no)s is given twice"),
+                    row=i,
+                    column="member_no",
+                    params={"member_no": p["member_no"]},
+                )
+            )
     for number in sorted(_members_taken(session, scheme.id, given)):
         row = next(i for i, p in enumerate(people, start=1) if p is not None and p["member_no"] == number)
-        problems.append(Problem(f"member number {number} is already used in this scheme", row=row, column="member_no"))
+        problems.append(
+            Problem(
+                N_("member number %(number)s is already used in this scheme"),
+                row=row,
+                column="member_no",
+                params={"number": number},
+            )
+        )
     if previous_household is not None:
         head_enrolment = heads[0]["enrolment_date"] if len(heads) == 1 else None
         problems.extend(_reenrolment_problems(previous_household, scheme, head_enrolment))
@@ -287,9 +313,11 @@ def enrol_household(
     except IntegrityError as exc:
         # Another clerk enrolled the same reference, or used one of the member numbers typed, meanwhile.
         if session.scalar(select(Household.id).where(Household.scheme_id == scheme.id, Household.ref == ref)):
-            raise RegisterError([Problem(f"household {ref} already exists in this scheme", column="ref")]) from exc
+            raise RegisterError(
+                [Problem(N_("household %(ref)s already exists in this scheme"), column="ref", params={"ref": ref})]
+            ) from exc
         raise RegisterError(
-            [Problem("a member number typed here was saved for someone else meanwhile", column="member_no")]
+            [Problem(N_("a member number typed here was saved for someone else meanwhile"), column="member_no")]
         ) from exc
     record(
         session,
@@ -317,22 +345,31 @@ def add_person(session, household: Household, person: PersonData, *, actor=None)
     values = check_person(person, problems)
     if values is not None:
         if values["relation"] == "head":
-            problems.append(Problem("the household already has its head", column="relationship"))
+            problems.append(Problem(N_("the household already has its head"), column="relationship"))
         problems.extend(Problem(m, column=c) for c, m in person_date_problems(values, household.enrolment_date))
         if household.strike_off_date is not None and values["enrolment_date"] >= household.strike_off_date:
             problems.append(
                 Problem(
-                    f"the household was struck off on {household.strike_off_date.isoformat()}: enrol it again",
+                    N_("the household was struck off on %(strike_off_date)s: enrol it again"),
                     column="enrolment_date",
+                    params={"strike_off_date": household.strike_off_date.isoformat()},
                 )
             )
         if household.exit_date is not None and values["enrolment_date"] >= household.exit_date:
             problems.append(
-                Problem(f"the household left on {household.exit_date.isoformat()}", column="enrolment_date")
+                Problem(
+                    N_("the household left on %(exit_date)s"),
+                    column="enrolment_date",
+                    params={"exit_date": household.exit_date.isoformat()},
+                )
             )
         if values["member_no"] and _members_taken(session, household.scheme_id, [values["member_no"]]):
             problems.append(
-                Problem(f"member number {values['member_no']} is already used in this scheme", column="member_no")
+                Problem(
+                    N_("member number %(member_no)s is already used in this scheme"),
+                    column="member_no",
+                    params={"member_no": values["member_no"]},
+                )
             )
     if problems:
         raise RegisterError(problems)
@@ -345,7 +382,13 @@ def add_person(session, household: Household, person: PersonData, *, actor=None)
     except IntegrityError as exc:
         # Only a member number typed by hand can collide (automatic ones come from the household's counter).
         raise RegisterError(
-            [Problem(f"member number {values['member_no']} is already used in this scheme", column="member_no")]
+            [
+                Problem(
+                    N_("member number %(member_no)s is already used in this scheme"),
+                    column="member_no",
+                    params={"member_no": values["member_no"]},
+                )
+            ]
         ) from exc
     record(
         session,
@@ -370,15 +413,23 @@ def record_exit(session, person: Person, *, date, reason: str, actor=None) -> Pe
     try:
         day = v.day(date)
         if day < person.enrolment_date:
-            problems.append(Problem(f"{day.isoformat()} is before the person's enrolment", column="date"))
+            problems.append(
+                Problem(N_("%(day)s is before the person's enrolment"), column="date", params={"day": day.isoformat()})
+            )
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="date"))
+        problems.append(Problem.of(exc, column="date"))
     try:
         reason = v.choice(reason, EXIT_REASONS, "exit reason")
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="reason"))
+        problems.append(Problem.of(exc, column="reason"))
     if person.exit_date is not None:
-        problems.append(Problem(f"{person.full_name} already left on {person.exit_date.isoformat()}", column="date"))
+        problems.append(
+            Problem(
+                N_("%(full_name)s already left on %(exit_date)s"),
+                column="date",
+                params={"full_name": person.full_name, "exit_date": person.exit_date.isoformat()},
+            )
+        )
     if problems:
         raise RegisterError(problems)
     person.exit_date = day
@@ -405,13 +456,15 @@ def change_category(session, household: Household, *, category, from_date, reaso
     try:
         category = category_of(category)
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="category"))
+        problems.append(Problem.of(exc, column="category"))
     try:
         day = v.day(from_date)
         if day < household.enrolment_date:
             problems.append(
                 Problem(
-                    f"is before the household's enrolment on {household.enrolment_date.isoformat()}", column="from_date"
+                    N_("is before the household's enrolment on %(enrolment_date)s"),
+                    column="from_date",
+                    params={"enrolment_date": household.enrolment_date.isoformat()},
                 )
             )
         elif session.scalar(
@@ -419,13 +472,19 @@ def change_category(session, household: Household, *, category, from_date, reaso
                 CategoryChange.household_id == household.id, CategoryChange.from_date == day
             )
         ):
-            problems.append(Problem(f"the household already changes category on {day.isoformat()}", column="from_date"))
+            problems.append(
+                Problem(
+                    N_("the household already changes category on %(day)s"),
+                    column="from_date",
+                    params={"day": day.isoformat()},
+                )
+            )
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="from_date"))
+        problems.append(Problem.of(exc, column="from_date"))
     try:
         reason = text(reason, 500)
     except FieldError as exc:
-        problems.append(Problem(str(exc), column="reason"))
+        problems.append(Problem.of(exc, column="reason"))
     if problems:
         raise RegisterError(problems)
     change = CategoryChange(
@@ -454,7 +513,7 @@ def record_household_exit(session, household: Household, *, date, reason: str, a
     """Every member still present leaves on ``date``: the household has exited (data-formats.md)."""
     present = [p for p in household.persons if p.exit_date is None]
     if not present:
-        raise RegisterError([Problem("every member has already left", column="date")])
+        raise RegisterError([Problem(N_("every member has already left"), column="date")])
     for person in present:
         record_exit(session, person, date=date, reason=reason, actor=actor)
     return household
@@ -464,7 +523,7 @@ def _reenrolment_problems(previous: Household, scheme: Scheme, enrolment: date |
     """contributions.md §5: only a household of the same scheme struck off by the new enrolment date (its
     stored strike-off date is a projection until that day comes) is replaced by a new enrolment."""
     if previous.scheme_id != scheme.id:
-        return [Problem("the previous household belongs to another scheme", column="previous_household")]
+        return [Problem(N_("the previous household belongs to another scheme"), column="previous_household")]
     struck = previous.strike_off_date
     if struck is None or (enrolment is not None and struck > enrolment):
         return [
@@ -482,9 +541,9 @@ def link_reenrolment(session, household: Household, previous: Household, *, acto
     scheme = session.get(Scheme, household.scheme_id)
     problems = _reenrolment_problems(previous, scheme, household.enrolment_date)
     if previous.id == household.id:
-        problems.append(Problem("a household cannot replace itself", column="previous_household"))
+        problems.append(Problem(N_("a household cannot replace itself"), column="previous_household"))
     elif household.previous_household_id not in (None, previous.id):
-        problems.append(Problem("the household is already linked to another one", column="previous_household"))
+        problems.append(Problem(N_("the household is already linked to another one"), column="previous_household"))
     if problems:
         raise RegisterError(problems)
     household.previous_household_id = previous.id
@@ -603,7 +662,7 @@ def _decided_problems(session, person: Person, values: dict, guard) -> list[Prob
     if not deciding:
         return []
     if guard is None:
-        raise ValueError("a correction of sex, date of birth or relationship needs the decided-claims guard")
+        raise TypeError("a correction of sex, date of birth or relationship needs the decided-claims guard")  # a bug
     facts = {name: values.get(name, _stored_value(person, name)) for name in DECIDING}
     claims = guard(session, person, facts)
     if not claims:
@@ -719,12 +778,12 @@ def _read_changes(changes: dict, readers: dict, problems: list[Problem]) -> dict
     values = {}
     for name, value in changes.items():
         if name not in readers:
-            problems.append(Problem(f"{name} cannot be corrected here", column=name))
+            problems.append(Problem(N_("%(name)s cannot be corrected here"), column=name, params={"name": name}))
             continue
         try:
             values[name] = readers[name](value)
         except FieldError as exc:
-            problems.append(Problem(str(exc), column=name))
+            problems.append(Problem.of(exc, column=name))
     if not changes:
         problems.append(Problem(N_("nothing to correct: every value is the one stored")))
     return values

@@ -26,7 +26,7 @@ from mhi.core import jobs
 from mhi.core.jobs import Job
 from mhi.core.storage import StoredFile, empty_files, purge_expired, put_file, read_file, utcnow
 from mhi.core.tabular import ImportResult, lock_scheme_for_import, read_table
-from mhi.core.validation import InputRejected
+from mhi.core.validation import InputRejected, Problem
 
 #: A previewed file not confirmed within this time is deleted (it holds personal data).
 UPLOAD_TTL = timedelta(hours=1)
@@ -166,7 +166,7 @@ def register_import_job(kind: str, importer) -> None:
         )
         if not result.ok:  # the register changed since the preview: nothing is written
             raise jobs.JobFailed(
-                PROBLEMS, count=len(result.problems), problems=[str(p) for p in result.problems[:KEEP_PROBLEMS]]
+                PROBLEMS, count=len(result.problems), problems=[_kept(p) for p in result.problems[:KEEP_PROBLEMS]]
             )
         if result.duplicates and not result.written:  # not confirmed as different people: nothing is written
             raise jobs.JobFailed(
@@ -237,6 +237,21 @@ def confirm_upload(scheme, kind: str, endpoint: str, importer=None):
     return redirect(url_for(endpoint, code=scheme.code, job_id=earlier.id))
 
 
+def _kept(problem: Problem) -> dict:
+    """A problem as the job keeps it (JSON): its message id, parameters as text, and where; said in the reader's
+    language when the job's page shows it (``_shown``)."""
+    params = {key: str(value) for key, value in (problem.params or {}).items()} or None
+    return {"message": problem.message, "params": params, "row": problem.row, "column": problem.column,
+            "file": problem.file}  # fmt: skip
+
+
+def _shown(kept) -> str:
+    """A kept problem in the request's language (a plain text, from a job kept before, as it is)."""
+    if isinstance(kept, dict):
+        return Problem(**kept).translated()
+    return str(kept)
+
+
 def job_page(scheme, kind: str, job_id: int, title: str, done_url: str, poll: int = 2):
     """The import job's progress, then its counts or its problems; reloads itself until it has finished."""
     from flask import Response, abort
@@ -255,6 +270,7 @@ def job_page(scheme, kind: str, job_id: int, title: str, done_url: str, poll: in
             job=job,
             problems=PROBLEMS,
             duplicates=DUPLICATES,
+            shown=_shown,
             done_url=done_url,
             poll=poll,
         )

@@ -30,6 +30,7 @@ from mhi.contributions.models import Receipt
 from mhi.contributions.services import N_, iter_ledgers
 from mhi.core import clock
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.formatting import day as format_day
 from mhi.core.formatting import display_locale, money
 from mhi.core.tabular import bulk_insert, chunked
@@ -54,7 +55,7 @@ TEMPLATES = {
 OUTCOMES = {"APPROVED": N_("approved"), "REDUCED": N_("paid in part"), "REJECTED": N_("rejected")}
 
 
-class MessagingError(ValueError):
+class MessagingError(UserError):
     """A phone number or a setting that cannot be used; the message says why."""
 
 
@@ -65,9 +66,11 @@ def e164(raw: str | None, country: str) -> str:
     try:
         number = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException as exc:
-        raise MessagingError(f"{text!r} is not a phone number") from exc
+        raise MessagingError(N_("%(text)s is not a phone number"), text=repr(text)) from exc
     if not phonenumbers.is_valid_number(number):
-        raise MessagingError(f"{text!r} is not a valid phone number in {country.upper()}")
+        raise MessagingError(
+            N_("%(text)s is not a valid phone number in %(upper)s"), text=repr(text), upper=country.upper()
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

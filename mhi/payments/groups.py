@@ -29,6 +29,7 @@ from mhi.contributions.services import (
 )
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.money import split_cumulative
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
@@ -39,15 +40,9 @@ from mhi.schemes.models import Scheme
 PAYER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,39}$")
 
 
-class GroupError(ValueError):
+class GroupError(UserError):
     """A group or group payment that cannot be accepted: an English template marked for translation, its
     parameters, and the form field it concerns (the view translates ``message`` with ``params``)."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
 
 
 def create_payer(
@@ -194,7 +189,7 @@ def record_group_payment(
         total = v.amount(amount, scheme.currency, positive=True)
         day = v.day(date)
     except FieldError as exc:
-        raise GroupError(str(exc), "amount") from exc
+        raise GroupError.of(exc, "amount") from exc
     typed_parts = {}
     for hid, value in (listed or {}).items():
         if value in (None, ""):
@@ -202,7 +197,7 @@ def record_group_payment(
         try:
             typed_parts[hid] = v.amount(value, scheme.currency)
         except FieldError as exc:
-            raise GroupError(str(exc), "parts") from exc
+            raise GroupError.of(exc, "parts") from exc
     try:
         method, operator, transaction_id = check_payment_source(session, scheme, method, operator, transaction_id)
     except ContributionError as exc:

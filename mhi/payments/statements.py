@@ -33,6 +33,7 @@ from mhi.contributions.services import (
 from mhi.core import clock
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
@@ -92,15 +93,9 @@ class StatementResult(ImportResult):
         )
 
 
-class StatementError(ValueError):
+class StatementError(UserError):
     """A reconciliation step that cannot be done: an English template marked for translation, its parameters
     and the form field it concerns (the view translates ``message`` with ``params``)."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
@@ -123,7 +118,7 @@ def read_statement(data: bytes, name: str) -> Table:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise InputRejected([Problem(f"is not valid CSV ({exc})", file=name)]) from exc
+        raise InputRejected([Problem(N_("is not valid CSV (%(exc)s)"), file=name, params={"exc": exc})]) from exc
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return read_table(buffer.getvalue().encode("utf-8"), name)
@@ -144,8 +139,9 @@ def _columns(
         if result.problems and not set(REQUIRED) & set(header):
             result.problems.append(
                 Problem(
-                    "these are not statement.csv's columns, nor the saved column names of any operator of the scheme "
-                    "(set them on the operator's page)",
+                    N_(
+                        "these are not statement.csv's columns, nor the saved column names of any operator of the scheme (set them on the operator's page)"
+                    ),
                     file=file,
                 )
             )
@@ -154,7 +150,9 @@ def _columns(
         codes = ", ".join(o.code for o in fits)
         result.problems = [
             Problem(
-                f"the columns fit several operators ({codes}): give each mapping a column the others lack", file=file
+                N_("the columns fit several operators (%(codes)s): give each mapping a column the others lack"),
+                file=file,
+                params={"codes": codes},
             )
         ]
         return None
@@ -174,7 +172,7 @@ def _text(limit: int):
     def read(value):
         text = (value or "").strip()
         if len(text) > limit:
-            raise FieldError(f"is longer than {limit} characters")
+            raise FieldError(N_("is longer than %(limit)s characters"), limit=limit)
         return text
 
     return read
@@ -184,7 +182,9 @@ def _transaction(value) -> str:
     """An operator's transaction id."""
     text = (value or "").strip()
     if not TRANSACTION_ID.match(text):
-        raise FieldError(f"{text[:70]!r} is not a transaction id (letters, digits and . _ / : -, at most 64)")
+        raise FieldError(
+            N_("%(value)s is not a transaction id (letters, digits and . _ / : -, at most 64)"), value=repr(text[:70])
+        )
     return text
 
 
@@ -194,11 +194,14 @@ def _amount(raw: str, operator: Operator, currency: str):
     if "," in text:
         if not operator.decimal_comma:
             raise FieldError(
-                f"{raw} has a decimal comma: the settings of operator {operator.code} do not accept it "
-                "(tick “decimal comma” on its operator page, or write 1500.50)"
+                N_(
+                    "%(raw)s has a decimal comma: the settings of operator %(code)s do not accept it (tick “decimal comma” on its operator page, or write 1500.50)"
+                ),
+                raw=raw,
+                code=operator.code,
             )
         if "." in text:
-            raise FieldError(f"{raw} mixes a decimal comma with a point: write 1500,50")
+            raise FieldError(N_("%(raw)s mixes a decimal comma with a point: write 1500,50"), raw=raw)
         text = text.replace(",", ".")
     return v.amount(text, currency, positive=True)
 
@@ -217,9 +220,11 @@ def parse_statement(session, scheme: Scheme, header, rows, result: StatementResu
         known = by_code.get(code)
         if known is None:
             names = ", ".join(o.code for o in operators if o.active)
-            raise FieldError(f"unknown operator {code!r} (this scheme's operators: {names})")
+            raise FieldError(
+                N_("unknown operator %(code)s (this scheme's operators: %(names)s)"), code=repr(code), names=names
+            )
         if not known.active:
-            raise FieldError(f"operator {code} is no longer in use")
+            raise FieldError(N_("operator %(code)s is no longer in use"), code=code)
         return code
 
     readers = {
@@ -239,10 +244,11 @@ def parse_statement(session, scheme: Scheme, header, rows, result: StatementResu
         if pair in first_row:
             result.problems.append(
                 Problem(
-                    f"transaction {pair[1]} of {pair[0]} already appears in row {first_row[pair]}",
+                    N_("transaction %(value)s of %(value2)s already appears in row %(value3)s"),
                     row=number,
                     column="transaction_id",
                     file=file,
+                    params={"value": pair[1], "value2": pair[0], "value3": first_row[pair]},
                 )
             )
             continue
@@ -250,7 +256,7 @@ def parse_statement(session, scheme: Scheme, header, rows, result: StatementResu
         try:
             values["amount"] = _amount(values["amount"], by_code[values["operator"]], scheme.currency)
         except FieldError as exc:
-            result.problems.append(Problem(str(exc), row=number, column="amount", file=file))
+            result.problems.append(Problem.of(exc, row=number, column="amount", file=file))
             continue
         lines.append({**values, "row": number})
     return lines
@@ -360,11 +366,20 @@ def import_statement(
             if (before.date, before.amount) != (line["date"], line["amount"]):
                 result.problems.append(
                     Problem(
-                        f"conflict: transaction {pair[1]} of {pair[0]} is stored with date {before.date.isoformat()} "
-                        f"and amount {before.amount}, the file says {line['date'].isoformat()} and {line['amount']}",
+                        N_(
+                            "conflict: transaction %(value)s of %(value2)s is stored with date %(date)s and amount %(amount)s, the file says %(date2)s and %(amount2)s"
+                        ),
                         row=line["row"],
                         column="amount",
                         file=file,
+                        params={
+                            "value": pair[1],
+                            "value2": pair[0],
+                            "date": before.date.isoformat(),
+                            "amount": before.amount,
+                            "date2": line["date"].isoformat(),
+                            "amount2": line["amount"],
+                        },
                     )
                 )
             else:

@@ -76,7 +76,7 @@ def operator_edit(code: str):
             )  # fmt: skip
         except OperatorError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "code").errors.append(_(exc.message, **exc.params))
+            getattr(form, exc.field or "code").errors.append(exc.translated())
         else:
             db.session.commit()
             flash(_("Operator %(code)s saved.", code=existing.code if existing else form.code.data), "success")
@@ -216,7 +216,7 @@ def line_assign(code: str, line_id: int):
         receipt = assign_line(db.session, item, household, actor=current_user)
     except StatementError as exc:
         db.session.rollback()
-        flash(_(exc.message, **exc.params), "error")
+        flash(exc.translated(), "error")
         return redirect(url_for("payments.line", code=code, line_id=line_id))
     db.session.commit()
     slip = url_for("cards.receipt_slip", code=code, receipt_id=receipt.id)
@@ -237,7 +237,7 @@ def line_dismiss(code: str, line_id: int):
         dismiss_line(db.session, item, note=form.note.data, actor=current_user)
     except StatementError as exc:
         db.session.rollback()
-        flash(_(exc.message, **exc.params), "error")
+        flash(exc.translated(), "error")
         return redirect(url_for("payments.line", code=code, line_id=line_id))
     db.session.commit()
     flash(_("Line %(tx)s marked as not ours.", tx=item.transaction_id), "success")
@@ -272,7 +272,7 @@ def payers(code: str):
                 )  # fmt: skip
             except GroupError as exc:
                 db.session.rollback()
-                getattr(form, exc.field or "code").errors.append(_(exc.message, **exc.params))
+                getattr(form, exc.field or "code").errors.append(exc.translated())
             else:
                 db.session.commit()
                 return redirect(url_for("payments.payer", code=code, payer_id=payer.id))
@@ -302,7 +302,7 @@ def payer(code: str, payer_id: int):
                 )  # fmt: skip
             except GroupError as exc:
                 db.session.rollback()
-                getattr(form, exc.field if exc.field in form else "amount").errors.append(_(exc.message, **exc.params))
+                getattr(form, exc.field if exc.field in form else "amount").errors.append(exc.translated())
             else:
                 db.session.commit()
                 flash(_("Payment recorded: one receipt per household."), "success")

@@ -28,6 +28,7 @@ from mhi.claims.models import Claim
 from mhi.core import clock, sheets
 from mhi.core.audit import record
 from mhi.core.dates import version_on
+from mhi.core.errors import N_, UserError
 from mhi.core.money import money_str
 from mhi.pooling import rules
 from mhi.pooling.models import PoolSettlement
@@ -38,7 +39,7 @@ from mhi.schemes.versions import on_closed_period
 TRIGGERING = "triggering_claims"
 
 
-class PoolError(ValueError):
+class PoolError(UserError):
     """A settlement that cannot be run or closed; the message says why in words a board member understands."""
 
 
@@ -151,15 +152,19 @@ def compute_settlement(session, federation: Federation, date_from: date, date_to
     from mhi.reports.indicators import MixedCurrencies, check_currencies, scheme_indicators
 
     if date_from > date_to:
-        raise PoolError(f"the period starts ({date_from}) after it ends ({date_to})")
+        raise PoolError(
+            N_("the period starts (%(date_from)s) after it ends (%(date_to)s)"), date_from=date_from, date_to=date_to
+        )
     row = rules_in_force(federation, date_from)
     if row is None:
-        raise PoolError(f"federation {federation.code} has no guarantee pool (no pool rules in federation.json)")
+        raise PoolError(
+            N_("federation %(code)s has no guarantee pool (no pool rules in federation.json)"), code=federation.code
+        )
     schemes = sorted(federation.schemes, key=lambda scheme: scheme.code)
     try:
         currency = check_currencies(federation, schemes)
     except MixedCurrencies as exc:
-        raise PoolError(str(exc)) from exc
+        raise PoolError.of(exc) from exc
     terms = pool_terms(row)
     threshold = terms.excess_of_loss.threshold if terms.excess_of_loss is not None else None
     large = _large_claims(session, schemes, date_from, date_to, threshold) if threshold is not None else {}
@@ -226,13 +231,20 @@ def _check_closable(session, federation: Federation, date_from: date, date_to: d
     for closed in closed_settlements(session, federation):
         period = f"{closed.period_from.isoformat()} to {closed.period_to.isoformat()}"
         if closed.period_from == date_from and closed.period_to == date_to:
-            raise PoolError(f"the settlement of {period} is already closed; a correction is a new settlement")
+            raise PoolError(
+                N_("the settlement of %(period)s is already closed; a correction is a new settlement"), period=period
+            )
         if closed.period_from <= date_to and date_from <= closed.period_to:
-            raise PoolError(f"the period overlaps the closed settlement of {period}; closed periods cannot overlap")
+            raise PoolError(
+                N_("the period overlaps the closed settlement of %(period)s; closed periods cannot overlap"),
+                period=period,
+            )
         if closed.period_from > date_to:
             raise PoolError(
-                f"the later settlement of {period} is already closed and opened with the balance it found; "
-                "an earlier period can no longer be closed"
+                N_(
+                    "the later settlement of %(period)s is already closed and opened with the balance it found; an earlier period can no longer be closed"
+                ),
+                period=period,
             )
 
 
@@ -331,10 +343,12 @@ def run_stress(session, federation: Federation, date_from: date, date_to: date, 
 
     row = rules_in_force(federation, date_from)
     if row is None:
-        raise PoolError(f"federation {federation.code} has no guarantee pool (no pool rules in federation.json)")
+        raise PoolError(
+            N_("federation %(code)s has no guarantee pool (no pool rules in federation.json)"), code=federation.code
+        )
     schemes = sorted(federation.schemes, key=lambda scheme: scheme.code)
     if not schemes:
-        raise PoolError(f"federation {federation.code} has no schemes")
+        raise PoolError(N_("federation %(code)s has no schemes"), code=federation.code)
     amounts = claim_amounts_by_benefit(session, [scheme.id for scheme in schemes], date_from, date_to)
     risks = [
         stress.fit_from_experience(to_json(scheme_indicators(session, scheme, date_from, date_to)), amounts[scheme.id])

@@ -18,6 +18,7 @@ from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.web import current_scheme_locale
 from mhi.pooling import accounts as pool_accounts
 from mhi.pooling import pdf, services
@@ -66,7 +67,7 @@ def index(federation_code: str):
             )
         except services.PoolError as exc:
             db.session.rollback()
-            form.date_from.errors.append(str(exc))
+            form.date_from.errors.append(say(exc))
         else:
             db.session.commit()
             if settlement.status == "closed":
@@ -111,7 +112,7 @@ def recompute(federation_code: str, settlement_id: int):
         )
     except services.PoolError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
     else:
         db.session.commit()
         flash(_("Draft settlement recomputed."), "success")
@@ -141,7 +142,7 @@ def close(federation_code: str, settlement_id: int):
         )
     except services.PoolError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
     else:
         db.session.commit()
         flash(_("Settlement closed."), "success")
@@ -224,7 +225,7 @@ def stress(federation_code: str):
                 target=float(form.target.data),
             )
         except (services.PoolError, ValueError) as exc:
-            error = str(exc)
+            error = say(exc)
         else:
             distributions = [
                 (

@@ -23,6 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from mhi.contributions.rules import build_ledger, round_exact_sum
+from mhi.core.errors import N_, UserError
 from mhi.core.money import ZERO, minor_units, money_str
 from mhi.reports import ledgers, queries
 from mhi.schemes import settings as scheme_settings
@@ -81,7 +82,7 @@ _RATIO_PLACES = 4
 _PROMPT_PAYMENT_DAYS = 30
 
 
-class MixedCurrencies(ValueError):
+class MixedCurrencies(UserError):
     """Schemes of different currencies cannot be summed (indicators.md "A federation")."""
 
 
@@ -446,8 +447,12 @@ def check_currencies(federation, schemes) -> str:
     if len(currencies) > 1:
         listing = ", ".join(f"{scheme.code} ({scheme.currency})" for scheme in schemes)
         raise MixedCurrencies(
-            f"federation {federation.code} ({federation.currency}) has schemes in different currencies: {listing}; "
-            "amounts of different currencies are not added up"
+            N_(
+                "federation %(code)s (%(currency)s) has schemes in different currencies: %(listing)s; amounts of different currencies are not added up"
+            ),
+            code=federation.code,
+            currency=federation.currency,
+            listing=listing,
         )
     return federation.currency
 

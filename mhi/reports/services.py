@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from mhi.core import sheets
 from mhi.core import validation as v
 from mhi.core.dates import add_months
+from mhi.core.errors import N_, UserError
 from mhi.core.money import ZERO
 from mhi.reports import indicators as ind
 from mhi.reports import ledgers, queries
@@ -27,7 +28,7 @@ TREND_MONTHS = 24
 PERIOD_KINDS = ("year", "quarter", "month", "range")
 
 
-class PeriodError(ValueError):
+class PeriodError(UserError):
     """A period the user typed that cannot be read; the message says what is expected."""
 
 
@@ -54,9 +55,17 @@ def read_period(kind: str | None, value: str | None, start: str | None, end: str
     except PeriodError:
         raise
     except (ValueError, OverflowError) as exc:  # year 0, or a month end past year 9999
-        raise PeriodError(f"the period must fall between {v.FIRST_YEAR} and {v.LAST_YEAR}") from exc
+        raise PeriodError(
+            N_("the period must fall between %(FIRST_YEAR)s and %(LAST_YEAR)s"),
+            FIRST_YEAR=v.FIRST_YEAR,
+            LAST_YEAR=v.LAST_YEAR,
+        ) from exc
     if not (v.FIRST_YEAR <= period.start.year and period.end.year <= v.LAST_YEAR):
-        raise PeriodError(f"the period must fall between {v.FIRST_YEAR} and {v.LAST_YEAR}")
+        raise PeriodError(
+            N_("the period must fall between %(FIRST_YEAR)s and %(LAST_YEAR)s"),
+            FIRST_YEAR=v.FIRST_YEAR,
+            LAST_YEAR=v.LAST_YEAR,
+        )
     return period
 
 
@@ -65,14 +74,14 @@ def _read_period(kind: str | None, value: str | None, start: str | None, end: st
     kind = kind or "year"
     value = (value or "").strip()
     if kind not in PERIOD_KINDS:
-        raise PeriodError(f"unknown period kind {kind!r}")
+        raise PeriodError(N_("unknown period kind %(kind)s"), kind=repr(kind))
     if kind == "range":
         try:
             first, last = date.fromisoformat((start or "").strip()), date.fromisoformat((end or "").strip())
         except ValueError as exc:
-            raise PeriodError("give both dates as YYYY-MM-DD") from exc
+            raise PeriodError(N_("give both dates as YYYY-MM-DD")) from exc
         if first > last:
-            raise PeriodError("the period ends before it starts")
+            raise PeriodError(N_("the period ends before it starts"))
         return Period("range", first, last, "")
     if not value:
         value = str(today.year - 1) if kind == "year" else ""
@@ -82,18 +91,18 @@ def _read_period(kind: str | None, value: str | None, start: str | None, end: st
             value = f"{today.year}-{today.month:02d}"
     if kind == "year":
         if not re.fullmatch(r"\d{4}", value):
-            raise PeriodError("a year is written YYYY")
+            raise PeriodError(N_("a year is written YYYY"))
         year = int(value)
         return Period(kind, date(year, 1, 1), date(year, 12, 31), value)
     if kind == "quarter":
         match = re.fullmatch(r"(\d{4})-Q([1-4])", value.upper())
         if not match:
-            raise PeriodError("a quarter is written YYYY-Qn (n from 1 to 4)")
+            raise PeriodError(N_("a quarter is written YYYY-Qn (n from 1 to 4)"))
         first = date(int(match.group(1)), 3 * int(match.group(2)) - 2, 1)
         return Period(kind, first, _month_end(add_months(first, 2)), value.upper())
     match = re.fullmatch(r"(\d{4})-(\d{2})", value)
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise PeriodError("a month is written YYYY-MM")
+        raise PeriodError(N_("a month is written YYYY-MM"))
     first = date(int(match.group(1)), int(match.group(2)), 1)
     return Period(kind, first, _month_end(first), value)
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.web import current_scheme_locale
 from mhi.reports import charts, pdf, services, yearend
 from mhi.reports import indicators as ind
@@ -38,7 +39,7 @@ def requested_period() -> services.Period:
             clock.today(),
         )
     except services.PeriodError as exc:
-        abort(400, str(exc))
+        abort(400, say(exc))
 
 
 def _pdf_response(data: bytes, filename: str) -> Response:
@@ -177,7 +178,7 @@ def _federation_report(federation, period):
     try:
         return ind.federation_indicators(db.session, federation, period.start, period.end)
     except ind.MixedCurrencies as exc:
-        abort(409, str(exc))
+        abort(409, say(exc))
 
 
 @bp.get("/federations/<federation_code>/report")

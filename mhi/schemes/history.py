@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from mhi.core import validation as v
+from mhi.core.errors import N_
 from mhi.core.validation import FieldError, InputRejected, Problem
 
 PRODUCT_RULE_FIELDS = (
@@ -66,7 +67,7 @@ def split_history(data: Any, file: str = "scheme.json") -> list[tuple[date | Non
             path = f"{section}[{i}].{key}"
             entries = item[key]
             if not isinstance(entries, list):
-                problems.append(Problem("must be a list", column=path, file=file))
+                problems.append(Problem(N_("must be a list"), column=path, file=file))
                 continue
             start = opening if key == "versions" else _start(item, key)
             previous = start
@@ -74,34 +75,40 @@ def split_history(data: Any, file: str = "scheme.json") -> list[tuple[date | Non
             for j, entry in enumerate(entries):
                 epath = f"{path}[{j}]."
                 if not isinstance(entry, dict):
-                    problems.append(Problem("must be an object", column=epath[:-1], file=file))
+                    problems.append(Problem(N_("must be an object"), column=epath[:-1], file=file))
                     continue
                 for unknown in sorted(set(entry) - _ALLOWED[key]):
-                    problems.append(Problem("unknown field (a typo?)", column=epath + unknown, file=file))
+                    problems.append(Problem(N_("unknown field (a typo?)"), column=epath + unknown, file=file))
                 date_key = _DATE_KEY[key]
                 try:
                     day = v.day(entry.get(date_key))
                 except FieldError as exc:
-                    problems.append(Problem(str(exc), column=epath + date_key, file=file))
+                    problems.append(Problem.of(exc, column=epath + date_key, file=file))
                     continue
                 if start is not None and day <= start:
-                    what = {
-                        "versions": "the scheme's opening date (the product's first version)",
-                        "terms": "the programme's valid_from (its first terms)",
-                        "tariff_changes": "the provider's contract_from (its first tariffs)",
+                    message = {
+                        "versions": N_(
+                            "%(day)s must be after the scheme's opening date (the product's first version), %(start)s"
+                        ),
+                        "terms": N_("%(day)s must be after the programme's valid_from (its first terms), %(start)s"),
+                        "tariff_changes": N_(
+                            "%(day)s must be after the provider's contract_from (its first tariffs), %(start)s"
+                        ),
                     }[key]
                     problems.append(
                         Problem(
-                            f"{day.isoformat()} must be after {what}, {start.isoformat()}",
+                            message,
                             column=epath + date_key,
                             file=file,
+                            params={"day": day.isoformat(), "start": start.isoformat()},
                         )
                     )
                     continue
                 if previous is not None and day <= previous:
                     problems.append(
                         Problem(
-                            f"{day.isoformat()} must be after the previous entry's date",
+                            N_("%(day)s must be after the previous entry's date"),
+                            params={"day": day.isoformat()},
                             column=epath + date_key,
                             file=file,
                         )

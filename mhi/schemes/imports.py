@@ -16,6 +16,7 @@ from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.cli import Rejected, emit_json, info
 from mhi.core.db import db
+from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
@@ -39,7 +40,7 @@ def _description(value) -> str:
     """Free text, at most 500 characters."""
     text = (value or "").strip()
     if len(text) > 500:
-        raise FieldError("is longer than 500 characters")
+        raise FieldError(N_("is longer than 500 characters"))
     return text
 
 

@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import N_, UserError
 from mhi.core.money import MINOR_UNITS
 from mhi.core.validation import CODE_RE, FieldError
 from mhi.schemes.models import Federation, Scheme
 from mhi.schemes.settings import CARD_LAYOUTS, THRESHOLD_KEYS, bound_names, check_bounds, thresholds_in
 
 
-class SetupError(ValueError):
+class SetupError(UserError):
     """A set-up request that cannot be carried out; the message says why."""
 
 
@@ -61,9 +62,9 @@ def create_scheme(
     _check_currency(currency)
     # data-formats.md: a scheme in a federation shares its currency (the pool sums their amounts).
     if federation is not None and federation.currency != currency:
-        raise SetupError(f"the federation's currency is {federation.currency}")
+        raise SetupError(N_("the federation's currency is %(currency)s"), currency=federation.currency)
     if target_population < 0 or opening_reserve < 0 or opening_cash < 0:
-        raise SetupError("figures cannot be negative")
+        raise SetupError(N_("figures cannot be negative"))
     scheme = Scheme(
         code=code,
         name=name.strip(),
@@ -115,13 +116,13 @@ def update_scheme(
 ) -> None:
     """Change what a scheme manager may change; ``threshold_overrides`` holds only the bounds set by hand."""
     if card_layout not in CARD_LAYOUTS:
-        raise SetupError(f"unknown card layout {card_layout!r}")
+        raise SetupError(N_("unknown card layout %(card_layout)s"), card_layout=repr(card_layout))
     if target_population < 0:
-        raise SetupError("the target population cannot be negative")
+        raise SetupError(N_("the target population cannot be negative"))
     stored: dict[str, dict[str, str]] = {}
     for key, bounds in threshold_overrides.items():
         if key not in THRESHOLD_KEYS or set(bounds) - set(bound_names(key)):
-            raise SetupError(f"unknown threshold {key!r}")
+            raise SetupError(N_("unknown threshold %(key)s"), key=repr(key))
         values = {name: str(value) for name, value in bounds.items() if value is not None}
         if values:
             stored[key] = values
@@ -133,18 +134,18 @@ def update_scheme(
         try:
             settings["override_approval_above"] = str(v.amount(override_approval_above, scheme.currency, positive=True))
         except FieldError as exc:
-            raise SetupError(f"override approval amount: {exc}") from exc
+            raise SetupError(N_("override approval amount: %(exc)s"), exc=exc) from exc
     # The quorum of meetings (mhi/governance): blank = the default half.
     if quorum_share is None:
         settings.pop("governance", None)
     else:
         if not (0 < Decimal(quorum_share) <= 1):
-            raise SetupError("the quorum is a share between 0 and 1")
+            raise SetupError(N_("the quorum is a share between 0 and 1"))
         settings["governance"] = {"quorum_share": str(quorum_share)}
     # Check the bounds in force after the change, defaults included (indicators.md "Thresholds").
     for key, bounds in thresholds_in(settings).items():
         if check_bounds(key, bounds):
-            raise SetupError(f"the thresholds of {key} are not in order")
+            raise SetupError(N_("the thresholds of %(key)s are not in order"), key=key)
     before = {
         "name": scheme.name,
         "target_population": scheme.target_population,
@@ -172,12 +173,12 @@ def update_scheme(
 def _check_code(session, model, code: str) -> None:
     """A code has the shape of data-formats.md and is not taken yet."""
     if not CODE_RE.match(code or ""):
-        raise SetupError(f"{code!r} is not a valid code")
+        raise SetupError(N_("%(code)s is not a valid code"), code=repr(code))
     if session.scalar(select(func.count()).select_from(model).where(model.code == code)):
-        raise SetupError(f"{code} already exists")
+        raise SetupError(N_("%(code)s already exists"), code=code)
 
 
 def _check_currency(currency: str) -> None:
     """Only currencies whose minor units mhi knows (conventions.md "Money")."""
     if currency not in MINOR_UNITS:
-        raise SetupError(f"{currency} is not a currency mhi knows")
+        raise SetupError(N_("%(currency)s is not a currency mhi knows"), currency=currency)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.schemes.models import PaymentOperator, Scheme
 
 OPERATOR_CODE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}$")
@@ -33,15 +34,9 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name of a translat
     return message
 
 
-class OperatorError(ValueError):
+class OperatorError(UserError):
     """An operator that cannot be saved or used: ``message`` is an English template marked for translation,
     ``params`` its values, ``field`` the form field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
 
 
 @dataclass(frozen=True)

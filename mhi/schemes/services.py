@@ -20,6 +20,7 @@ from sqlalchemy import select
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.dates import version_on
+from mhi.core.errors import N_, UserError
 from mhi.core.money import MINOR_UNITS
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.schemes.history import split_history
@@ -73,22 +74,22 @@ class _Reader:
 
     def get(self, obj: dict, key: str, path: str, reader, *, required: bool = True, default=None):
         if not isinstance(obj, dict):
-            self.problems.append(Problem("must be an object", column=path, file=self.file))
+            self.problems.append(Problem(N_("must be an object"), column=path, file=self.file))
             return default
         if key not in obj or obj[key] is None or obj[key] == "":
             if required:
-                self.problems.append(Problem("is required", column=f"{path}{key}", file=self.file))
+                self.problems.append(Problem(N_("is required"), column=f"{path}{key}", file=self.file))
             return default
         try:
             return reader(obj[key])
         except FieldError as exc:
-            self.problems.append(Problem(str(exc), column=f"{path}{key}", file=self.file))
+            self.problems.append(Problem.of(exc, column=f"{path}{key}", file=self.file))
             return default
 
     def unknown_keys(self, obj: dict, allowed: set[str], path: str) -> None:
         if isinstance(obj, dict):
             for key in sorted(set(obj) - allowed):
-                self.problems.append(Problem("unknown field (a typo?)", column=f"{path}{key}", file=self.file))
+                self.problems.append(Problem(N_("unknown field (a typo?)"), column=f"{path}{key}", file=self.file))
 
     def check(self) -> None:
         if self.problems:
@@ -98,9 +99,9 @@ class _Reader:
 def _currency(value) -> str:
     text = str(value).strip().upper()
     if len(text) != 3 or not text.isalpha():
-        raise FieldError(f"{value!r} is not an ISO 4217 currency code")
+        raise FieldError(N_("%(value)s is not an ISO 4217 currency code"), value=repr(value))
     if text not in MINOR_UNITS:
-        raise FieldError(f"{text} is not a currency mhi knows")
+        raise FieldError(N_("%(text)s is not a currency mhi knows"), text=text)
     return text
 
 
@@ -108,7 +109,7 @@ def parse_federation(data: Any, file: str = "federation.json") -> dict:
     """Validate federation.json into plain typed values; raise ``InputRejected`` listing every problem."""
     r = _Reader(file)
     if not isinstance(data, dict):
-        raise InputRejected([Problem("the file must hold one JSON object", file=file)])
+        raise InputRejected([Problem(N_("the file must hold one JSON object"), file=file)])
     r.unknown_keys(data, {"code", "name", "currency", "pool"}, "")
     out = {
         "code": r.get(data, "code", "", lambda x: v.code(x, "federation code")),
@@ -142,7 +143,9 @@ def parse_federation(data: Any, file: str = "federation.json") -> dict:
                 xol, "limit", "pool.excess_of_loss.", lambda x: v.amount(x, out["currency"]), required=False
             )
             if p["xol_limit"] is not None and p["xol_threshold"] is not None and p["xol_limit"] <= p["xol_threshold"]:
-                r.problems.append(Problem("must be above the threshold", column="pool.excess_of_loss.limit", file=file))
+                r.problems.append(
+                    Problem(N_("must be above the threshold"), column="pool.excess_of_loss.limit", file=file)
+                )
         sl = pool.get("stop_loss") if isinstance(pool, dict) else None
         if sl is not None:
             r.unknown_keys(sl, {"attachment_ratio", "share"}, "pool.stop_loss.")
@@ -157,9 +160,9 @@ def _text(limit: int):
     def read(value) -> str:
         text = str(value).strip()
         if not text:
-            raise FieldError("is required")
+            raise FieldError(N_("is required"))
         if len(text) > limit:
-            raise FieldError(f"is longer than {limit} characters")
+            raise FieldError(N_("is longer than %(limit)s characters"), limit=limit)
         return text
 
     return read
@@ -173,7 +176,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
     """Validate scheme.json into plain typed values; raise ``InputRejected`` listing every problem."""
     r = _Reader(file)
     if not isinstance(data, dict):
-        raise InputRejected([Problem("the file must hold one JSON object", file=file)])
+        raise InputRejected([Problem(N_("the file must hold one JSON object"), file=file)])
     r.unknown_keys(
         data,
         {
@@ -213,7 +216,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
     }
     products = data.get("products")
     if not isinstance(products, list) or not products:
-        r.problems.append(Problem("must list at least one product", column="products", file=file))
+        r.problems.append(Problem(N_("must list at least one product"), column="products", file=file))
         products = []
     seen: set[str] = set()
     for i, prod in enumerate(products):
@@ -236,7 +239,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         contribution = prod.get("contribution") if isinstance(prod, dict) else None
         cpath = path + "contribution."
         if not isinstance(contribution, dict):
-            r.problems.append(Problem("is required", column=cpath[:-1], file=file))
+            r.problems.append(Problem(N_("is required"), column=cpath[:-1], file=file))
             contribution = {}
         r.unknown_keys(contribution, {"basis", "amount", "period", "registration_fee"}, cpath)
         p = {
@@ -266,11 +269,15 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
             "benefits": [],
         }
         if p["code"] in seen:
-            r.problems.append(Problem(f"product {p['code']} is listed twice", column=path + "code", file=file))
+            r.problems.append(
+                Problem(
+                    N_("product %(code)s is listed twice"), column=path + "code", file=file, params={"code": p["code"]}
+                )
+            )
         seen.add(p["code"])
         benefits = prod.get("benefits") if isinstance(prod, dict) else None
         if not isinstance(benefits, list) or not benefits:
-            r.problems.append(Problem("must list at least one benefit", column=path + "benefits", file=file))
+            r.problems.append(Problem(N_("must list at least one benefit"), column=path + "benefits", file=file))
             benefits = []
         bseen: set[str] = set()
         for j, ben in enumerate(benefits):
@@ -316,9 +323,18 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
                 and b["max_age_years"] is not None
                 and b["min_age_years"] > b["max_age_years"]
             ):
-                r.problems.append(Problem("must not be above max_age_years", column=bpath + "min_age_years", file=file))
+                r.problems.append(
+                    Problem(N_("must not be above max_age_years"), column=bpath + "min_age_years", file=file)
+                )
             if b["code"] in bseen:
-                r.problems.append(Problem(f"benefit {b['code']} is listed twice", column=bpath + "code", file=file))
+                r.problems.append(
+                    Problem(
+                        N_("benefit %(code)s is listed twice"),
+                        column=bpath + "code",
+                        file=file,
+                        params={"code": b["code"]},
+                    )
+                )
             bseen.add(b["code"])
             p["benefits"].append(b)
         out["products"].append(p)
@@ -327,7 +343,7 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         r.unknown_keys(prog, {"code", "funder", "categories", "share", "valid_from", "valid_to"}, path)
         cats = prog.get("categories") if isinstance(prog, dict) else None
         if not isinstance(cats, list) or not cats or not all(isinstance(c, str) and c.strip() for c in cats):
-            r.problems.append(Problem("must list at least one category", column=path + "categories", file=file))
+            r.problems.append(Problem(N_("must list at least one category"), column=path + "categories", file=file))
             cats = []
         out["programmes"].append(
             {
@@ -346,12 +362,14 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
         tariffs = prov.get("tariffs") if isinstance(prov, dict) else None
         parsed_tariffs = {}
         if tariffs is not None and not isinstance(tariffs, dict):
-            r.problems.append(Problem("must be an object of benefit code → amount", column=path + "tariffs", file=file))
+            r.problems.append(
+                Problem(N_("must be an object of benefit code → amount"), column=path + "tariffs", file=file)
+            )
         for bcode, tval in (tariffs or {}).items():
             try:
                 parsed_tariffs[v.code(bcode, "benefit code")] = v.amount(tval, currency, positive=True)
             except FieldError as exc:
-                r.problems.append(Problem(str(exc), column=f"{path}tariffs.{bcode}", file=file))
+                r.problems.append(Problem.of(exc, column=f"{path}tariffs.{bcode}", file=file))
         out["providers"].append(
             {
                 "code": r.get(prov, "code", path, lambda x: v.code(x, "provider code")),
@@ -369,13 +387,14 @@ def parse_scheme(data: Any, file: str = "scheme.json") -> dict:
 def _country(value) -> str:
     text = str(value).strip().upper()
     if len(text) != 2 or not text.isalpha():
-        raise FieldError(f"{value!r} is not a two-letter country code")
+        raise FieldError(N_("%(value)s is not a two-letter country code"), value=repr(value))
     return text
 
 
-def _rejected(message: str, column: str, file: str) -> InputRejected:
-    """A load refused for one reason about one field of the file (conventions.md "Errors")."""
-    return InputRejected([Problem(message, column=column, file=file)])
+def _rejected(message: str, column: str, file: str, **params) -> InputRejected:
+    """A load refused for one reason about one field of the file (conventions.md "Errors"); ``message`` is a
+    msgid with ``params``."""
+    return InputRejected([Problem(message, column=column, file=file, params=params or None)])
 
 
 def _rename(session, obj, name: str, *, actor, entity: str, scheme_id: int | None, summary: LoadSummary, label: str):
@@ -448,7 +467,12 @@ def load_federation(session, data: Any, *, today: date, actor=None, file: str = 
         )
     else:
         if fed.currency != spec["currency"]:
-            raise _rejected(f"the federation's currency is {fed.currency}; it cannot change", "currency", file)
+            raise _rejected(
+                N_("the federation's currency is %(currency)s; it cannot change"),
+                "currency",
+                file,
+                currency=fed.currency,
+            )
         _rename(
             session,
             fed,
@@ -538,10 +562,19 @@ def _load_one(session, data: Any, *, today: date, effective: date, at: date | No
     if spec["federation"]:
         federation = session.scalar(select(Federation).where(Federation.code == spec["federation"]))
         if federation is None:
-            raise _rejected(f"federation {spec['federation']} is not loaded (load it first)", "federation", file)
+            raise _rejected(
+                N_("federation %(federation)s is not loaded (load it first)"),
+                "federation",
+                file,
+                federation=spec["federation"],
+            )
         if federation.currency != spec["currency"]:
             raise _rejected(
-                f"the federation's currency is {federation.currency}, the scheme's {spec['currency']}", "currency", file
+                N_("the federation's currency is %(currency)s, the scheme's %(currency2)s"),
+                "currency",
+                file,
+                currency=federation.currency,
+                currency2=spec["currency"],
             )
     scheme = session.scalar(select(Scheme).where(Scheme.code == spec["code"]))
     summary = LoadSummary(changes=[])
@@ -571,7 +604,12 @@ def _load_one(session, data: Any, *, today: date, effective: date, at: date | No
         )
     else:
         if scheme.currency != spec["currency"]:
-            raise _rejected(f"the scheme's currency is {scheme.currency}; it cannot change", "currency", file)
+            raise _rejected(
+                N_("the scheme's currency is %(currency)s; it cannot change"),
+                "currency",
+                file,
+                currency=scheme.currency,
+            )
         before = {k: getattr(scheme, k) for k in fields if getattr(scheme, k) != fields[k]}
         if before or scheme.federation_id != (federation.id if federation else None):
             for k in before:
@@ -621,10 +659,15 @@ def _load_one(session, data: Any, *, today: date, effective: date, at: date | No
         if not _same_rules(base, p):
             if effective <= latest.effective_from:
                 raise _rejected(
-                    f"product {p['code']} already has a version from {latest.effective_from.isoformat()}; a change "
-                    "takes effect after it (--effective-from)",
+                    N_(
+                        "product %(code)s already has a version from %(latest)s; a change takes effect after it"
+                        " (--effective-from)"
+                    ),
                     "products",
                     file,
+                    code=p["code"],
+                    latest=latest.effective_from.isoformat(),
+                    effective=effective.isoformat(),
                 )
             _check_date(session, scheme, effective, file)
             _add_version(session, product, p, effective)
@@ -671,10 +714,14 @@ def _load_one(session, data: Any, *, today: date, effective: date, at: date | No
         if not same_terms(base, g["share"], g["categories"]):
             if latest is not None and effective <= latest.effective_from:
                 raise _rejected(
-                    f"programme {g['code']} already has terms from {latest.effective_from.isoformat()}; a change "
-                    "takes effect after it (--effective-from)",
+                    N_(
+                        "programme %(code)s already has terms from %(latest)s; a change takes effect after it"
+                        " (--effective-from)"
+                    ),
                     "subsidy_programmes",
                     file,
+                    code=g["code"],
+                    latest=latest.effective_from.isoformat(),
                 )
             _check_date(session, scheme, effective, file)
             add_programme_terms(
@@ -723,7 +770,13 @@ def _load_one(session, data: Any, *, today: date, effective: date, at: date | No
         if base != tariffs:
             problem = tariff_date_problem(existing, dated, effective)
             if problem:
-                raise _rejected(f"provider {pr['code']}: {problem} (--effective-from)", "providers", file)
+                raise _rejected(
+                    N_("provider %(code)s: %(problem)s (--effective-from)"),
+                    "providers",
+                    file,
+                    code=pr["code"],
+                    problem=problem,
+                )
             _check_date(session, scheme, effective, file)
             _add_tariff_list(session, existing, effective, dated[-1][1] if dated else {}, tariffs)
             record(
@@ -744,13 +797,19 @@ def _load_one(session, data: Any, *, today: date, effective: date, at: date | No
     return summary
 
 
-def tariff_date_problem(provider: Provider, dated: list, day: date) -> str | None:
+def tariff_date_problem(provider: Provider, dated: list, day: date) -> UserError | None:
     """Why a new tariff list cannot start on ``day`` (plain English, the file loader's words), or None: not before
     the provider's contract, and after its latest list (amendments are added in date order, never retroactively)."""
     if day < provider.contract_from:
-        return f"a tariff change from {day.isoformat()} is before the contract starts ({provider.contract_from.isoformat()})"
+        return UserError(
+            N_("a tariff change from %(day)s is before the contract starts (%(start)s)"),
+            day=day.isoformat(),
+            start=provider.contract_from.isoformat(),
+        )
     if dated and day <= dated[-1][0]:
-        return f"the tariffs already change on {dated[-1][0].isoformat()}; a change takes effect after it"
+        return UserError(
+            N_("the tariffs already change on %(day)s; a change takes effect after it"), day=dated[-1][0].isoformat()
+        )
     return None
 
 

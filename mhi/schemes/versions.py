@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from mhi.core.audit import record
 from mhi.core.dates import add_months
+from mhi.core.errors import N_, UserError
 from mhi.core.money import round_money
 from mhi.schemes.models import Benefit, Product, ProductVersion
 
@@ -96,17 +97,17 @@ def check_rules_date(session, scheme, day: date) -> None:
         period = hook(session, scheme)
         if period is not None and day <= period[1]:
             raise VersionError(
-                _(
+                N_(
                     "the effective date %(day)s falls in the closed pool settlement of %(start)s to %(end)s; rules "
-                    "cannot change on or before %(end)s — choose a later date",
-                    day=day.isoformat(),
-                    start=period[0].isoformat(),
-                    end=period[1].isoformat(),
-                )
+                    "cannot change on or before %(end)s — choose a later date"
+                ),
+                day=day.isoformat(),
+                start=period[0].isoformat(),
+                end=period[1].isoformat(),
             )
 
 
-class VersionError(ValueError):
+class VersionError(UserError):
     """A version change that is refused; the message says why in words a scheme manager understands."""
 
 
@@ -218,7 +219,7 @@ def attach_study(session, version: ProductVersion, study, *, actor) -> ProductVe
 def activation_problems(version: ProductVersion, study, *, today: date) -> list[str]:
     """Why ``version`` cannot be activated today with ``study`` (its attached study, or None); empty if it can."""
     if version.status != "draft":
-        return ["this version is already active"]
+        return [_("this version is already active")]
     problems = []
     if version.effective_from < today:
         problems.append(

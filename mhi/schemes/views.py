@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from mhi.core.access import permission_required
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.core.formatting import display_locale
 from mhi.schemes import labels as schemes_labels
 from mhi.schemes import queries
@@ -50,7 +51,7 @@ def federation_new():
             )
         except SetupError as exc:
             db.session.rollback()
-            form.code.errors.append(str(exc))
+            form.code.errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("Federation %(code)s created.", code=federation.code), "success")
@@ -96,7 +97,7 @@ def scheme_new():
             )
         except SetupError as exc:
             db.session.rollback()
-            form.code.errors.append(str(exc))
+            form.code.errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("Scheme %(code)s created.", code=scheme.code), "success")
@@ -146,7 +147,7 @@ def edit(code: str):
             )
         except SetupError as exc:
             db.session.rollback()
-            form.name.errors.append(str(exc))
+            form.name.errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("The settings of %(code)s are saved.", code=scheme.code), "success")

@@ -22,19 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from mhi.contributions.services import N_, iter_ledgers
 from mhi.core import clock
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.tabular import bulk_insert
 from mhi.members.models import Household, Person
 from mhi.schemes.models import Scheme, SubsidyProgramme
 from mhi.subsidies.models import SubsidyClaim, SubsidyClaimLine, SubsidyReceipt
 
 
-class ClaimError(ValueError):
+class ClaimError(UserError):
     """A claim that cannot be signed off: an English template marked for translation and its parameters."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import N_
 from mhi.core.tabular import PREVIEW_ROWS, ImportResult, import_event, new_rows, read_import_rows, stored_rows
 from mhi.schemes.models import SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
@@ -59,7 +60,7 @@ def import_subsidy_receipts(
         key="reference",
         compared=COMPARED,
         file=file,
-        known=("programme_code", programmes, "{} is not a subsidy programme of this scheme"),
+        known=("programme_code", programmes, N_("%(value)s is not a subsidy programme of this scheme")),
     )
     if result.problems:
         return result

@@ -11,18 +11,15 @@ from sqlalchemy.exc import IntegrityError
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import N_, UserError
 from mhi.core.reversal import reverse_entry
 from mhi.core.validation import FieldError
 from mhi.schemes.models import Scheme, SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
 
 
-class SubsidyError(ValueError):
+class SubsidyError(UserError):
     """A subsidy receipt or reversal that cannot be accepted; ``field`` names the input."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def record_subsidy_receipt(
@@ -37,18 +34,20 @@ def record_subsidy_receipt(
 ) -> SubsidyReceipt:
     """Record money received from ``programme``'s funder (reference unique in the scheme)."""
     if programme.scheme_id != scheme.id:
-        raise SubsidyError("the programme belongs to another scheme", "programme")
+        raise SubsidyError(N_("the programme belongs to another scheme"), "programme")
     try:
         reference = v.ref(reference, "reference")
         day = v.day(date)
         value = v.amount(amount, scheme.currency, positive=True)
     except FieldError as exc:
-        raise SubsidyError(str(exc)) from exc
+        raise SubsidyError.of(exc) from exc
     taken = session.scalar(
         select(SubsidyReceipt.id).where(SubsidyReceipt.scheme_id == scheme.id, SubsidyReceipt.reference == reference)
     )
     if taken is not None:
-        raise SubsidyError(f"reference {reference} is already used in this scheme", "reference")
+        raise SubsidyError(
+            N_("reference %(reference)s is already used in this scheme"), "reference", reference=reference
+        )
     receipt = SubsidyReceipt(
         scheme_id=scheme.id,
         programme_id=programme.id,
@@ -61,7 +60,9 @@ def record_subsidy_receipt(
         with session.begin_nested():
             session.add(receipt)
     except IntegrityError as exc:
-        raise SubsidyError(f"reference {reference} is already used in this scheme", "reference") from exc
+        raise SubsidyError(
+            N_("reference %(reference)s is already used in this scheme"), "reference", reference=reference
+        ) from exc
     record(
         session,
         actor=actor,

@@ -18,6 +18,7 @@ from mhi.auth.models import User
 from mhi.core import clock
 from mhi.core.access import permission_required
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.members.uploads import add_upload_routes
 from mhi.members.views import day_arg
 from mhi.schemes.access import in_scope_or_404, scheme_or_404
@@ -75,7 +76,7 @@ def receipt_new(code: str):
             )  # fmt: skip
         except SubsidyError as exc:
             db.session.rollback()
-            getattr(form, exc.field if exc.field in ("reference", "programme") else "amount").errors.append(str(exc))
+            getattr(form, exc.field if exc.field in ("reference", "programme") else "amount").errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("Subsidy receipt %(ref)s recorded.", ref=form.reference.data), "success")
@@ -97,7 +98,7 @@ def reverse(code: str, receipt_id: int):
             reverse_subsidy_receipt(db.session, receipt, reason=form.reason.data, actor=current_user)
         except SubsidyError as exc:
             db.session.rollback()
-            form.reason.errors.append(str(exc))
+            form.reason.errors.append(say(exc))
         else:
             db.session.commit()
             flash(_("Subsidy receipt %(ref)s reversed.", ref=receipt.reference), "success")
@@ -165,7 +166,7 @@ def claim_sign_off(code: str):
         sign_off_claim(db.session, programme, form.date_from.data, form.date_to.data, actor=current_user)
     except ClaimError as exc:
         db.session.rollback()
-        flash(_(exc.message, **exc.params), "error")
+        flash(exc.translated(), "error")
     else:
         db.session.commit()
         flash(_("The claim is signed off: its figures are frozen."), "success")
