@@ -59,7 +59,7 @@ from mhi.core.db import db
 from mhi.core.errors import say
 from mhi.core.limits import JsonRefused, column_length, date_message, query_date, read_json_object, text_field
 from mhi.core.money import money_str
-from mhi.core.paging import page_number, paginate
+from mhi.core.paging import Paged, page_number, paginate
 from mhi.core.validation import FieldError, InputRejected, Problem
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes.access import bound_provider_id, in_scope_or_404, scheme_or_404
@@ -333,9 +333,18 @@ def letter_cancel(code: str, letter_id: int):
 @bp.get("/schemes/<code>/providers")
 @permission_required("claims.read")
 def providers(code: str):
-    """The scheme's providers: contract dates, claims, amounts approved, paid and outstanding."""
+    """The scheme's providers: contract dates, claims, amounts approved, paid and outstanding, 100 a page with the
+    count ("101–200 of 240")."""
     scheme = scheme_or_404(code)
-    return render_template("claims/providers.html", scheme=scheme, figures=queries.provider_figures(db.session, scheme))
+    figures = queries.provider_figures(db.session, scheme)
+    pages = -(-len(figures) // PROVIDERS_PAGE) or 1
+    page = min(max(1, page_number(request.args.get("page"))), pages)
+    paged = Paged(figures[(page - 1) * PROVIDERS_PAGE : page * PROVIDERS_PAGE], page, PROVIDERS_PAGE, len(figures))
+    return render_template("claims/providers.html", scheme=scheme, figures=paged.items, paged=paged)
+
+
+#: Providers listed per page (a federation's hospital network can pass a hundred).
+PROVIDERS_PAGE = 100
 
 
 @bp.get("/schemes/<code>/providers/<provider_code>")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from mhi.core.audit import record
 from mhi.governance.models import MEETING_KINDS, Meeting, Resolution
+from mhi.schemes import versions
 
 DEFAULT_QUORUM_SHARE = Decimal("0.5")
 
@@ -212,3 +213,7 @@ def last_assembly_decisions(session, scheme_id: int, day: date) -> tuple[Meeting
     if meeting is None:
         return None
     return meeting, [r for r in meeting.resolutions if r.adopted]
+
+
+# The version activation (schemes) applies this rule through its hook: schemes comes before governance.
+versions.on_resolution_check(resolution_problem)

@@ -7,7 +7,7 @@ import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mhi.core.db import Money, Rate, db
@@ -285,6 +285,18 @@ class Tariff(db.Model):
     amount: Mapped[Decimal | None] = mapped_column(Money())
 
     provider = relationship("Provider", back_populates="tariffs")
+
+
+@event.listens_for(Tariff, "before_insert")
+def _tariff_from_contract(mapper, connection, target: Tariff) -> None:
+    """A tariff given without a date is the provider's first list: it starts with the contract."""
+    if target.effective_from is None:
+        provider = target.provider
+        target.effective_from = (
+            provider.contract_from
+            if provider is not None
+            else connection.scalar(select(Provider.contract_from).where(Provider.id == target.provider_id))
+        )
 
 
 class Expense(db.Model):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.errors import UserError
 from mhi.core.reversal import reverse_entry
 from mhi.core.validation import FieldError
 from mhi.schemes.imports import CATEGORIES as EXPENSE_CATEGORIES
@@ -27,12 +28,8 @@ from mhi.schemes.tariffs import rows_for_change
 from mhi.schemes.versions import _, check_rules_date, rules_changed
 
 
-class SetupInputError(ValueError):
+class SetupInputError(UserError):
     """A set-up change refused; ``field`` names the input the message is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _code(session, model, scheme: Scheme, code: str, what: str) -> str:

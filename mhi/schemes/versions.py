@@ -323,12 +323,23 @@ def study_contribution(version: ProductVersion, study) -> Decimal | None:
     return round_money(yearly * version.period_months / 12, currency)
 
 
+#: The rule saying whether a resolution supports an activation: registered by governance (which comes after
+#: schemes in the import order), ``rule(resolution, scheme_id, today) -> UserError | None``.
+_RESOLUTION_RULE: list[Callable] = []
+
+
+def on_resolution_check(rule: Callable) -> None:
+    """Register the governance rule that ``resolution_problems`` applies (one rule: the last registered)."""
+    _RESOLUTION_RULE[:] = [rule]
+
+
 def resolution_problems(version: ProductVersion, resolution, *, today: date) -> list[str]:
     """Why ``resolution`` cannot support activating ``version`` today (C102 art. 72: the insured decide through
-    their general assembly or board); empty when it can. The rule is ``governance.services.resolution_problem``."""
-    from mhi.governance.services import resolution_problem
-
-    problem = resolution_problem(resolution, version.product.scheme_id, today)
+    their general assembly or board); empty when it can. The rule is ``governance.services.resolution_problem``,
+    registered through ``on_resolution_check``."""
+    if not _RESOLUTION_RULE:
+        raise RuntimeError("the governance feature is not loaded: no rule for resolutions")
+    problem = _RESOLUTION_RULE[0](resolution, version.product.scheme_id, today)
     if problem is None:
         return []
     return [problem.translated() if has_request_context() else str(problem)]

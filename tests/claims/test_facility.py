@@ -88,6 +88,7 @@ def post_claim(client, **overrides):
         "date_submitted": "2025-03-02",
         "lines-0-item": "Consultation",
         "lines-0-amount": "3000",
+        "action": "submit",  # save and submit (a plain save keeps a draft)
     }
     data.update(overrides)
     return client.post("/schemes/MUT-A/claims/new", data={k: v for k, v in data.items() if v is not None})

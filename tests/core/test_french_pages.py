@@ -115,6 +115,7 @@ def visit(app, world, locale: str) -> dict[str, str]:
         "date_submitted": "2025-03-02",
         "lines-0-item": "Consultation",
         "lines-0-amount": "1000",
+        "action": "submit",  # save and submit (a plain save keeps a draft)
     }
     pages["claim bad line"] = officer.post(
         "/schemes/MUT-A/claims/new", data={**claim, "lines-0-amount": "abc"}

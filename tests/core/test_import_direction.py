@@ -20,6 +20,7 @@ ORDER = (
     "core",
     "auth",
     "schemes",
+    "governance",  # assemblies and resolutions: read by the version activation (feasibility) and statements (cards)
     "members",
     "contributions",
     "payments",  # group payers and payment operators: receipts of contributions
@@ -37,7 +38,7 @@ ORDER = (
     "demo",
 )
 #: Delivery modules: they may import any feature but core (request and command handlers compose features).
-DELIVERY = {"views", "cli", "forms", "uploads"}
+DELIVERY = {"views", "cli", "forms", "uploads", "setup_views"}
 #: Known exceptions, each with its reason (docs/decisions.md).
 EXCEPTIONS = {
     ("pooling", "reports"): "pooling.md defines the settlement on each scheme's indicators",
@@ -89,7 +90,7 @@ def test_imports_flow_one_way():
 def test_no_cycle_between_features():
     graph: dict[str, set[str]] = {}
     for module, feature, target, _ in _imports():
-        if Path(module).stem not in DELIVERY:
+        if Path(module).stem not in DELIVERY and (feature, target) not in EXCEPTIONS:
             graph.setdefault(feature, set()).add(target)
     state: dict[str, str] = {}
     cycles = []

@@ -236,5 +236,7 @@ def test_activation_in_a_closed_pool_period_is_refused(session, setup):
     )  # fmt: skip
     session.flush()
     with pytest.raises(versions.VersionError, match="closed pool settlement of 2026-01-01 to 2026-06-30"):
-        versions.activate_version(session, setup["draft"], setup["study"], today=TODAY, actor=setup["manager"])
+        versions.activate_version(
+            session, setup["draft"], setup["study"], setup["resolution"], today=TODAY, actor=setup["manager"]
+        )
     session.rollback()

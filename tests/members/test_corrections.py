@@ -73,7 +73,7 @@ def test_a_correction_that_would_change_a_decided_claim_is_refused(session, deci
 
 def test_the_guard_is_required_for_the_facts_that_decide_claims(session, decided):
     _, _, spouse = decided
-    with pytest.raises(ValueError, match="guard"):
+    with pytest.raises(TypeError, match="guard"):
         correct_person(session, spouse, {"sex": "M"}, reason="typo")
 
 
