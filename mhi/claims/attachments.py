@@ -124,21 +124,43 @@ def add_attachment(
 ) -> ClaimAttachment:
     """Attach a checked file to ``claim`` (at any time: before or after its decision or payment — a paper never
     changes a decision); audited. Flushes; raises AttachmentError before writing anything."""
+    return _attach(
+        session, owner=claim, entity="claim", ref=claim.claim_ref, kind=kind, name=name, data=data,
+        max_bytes=max_bytes, actor=actor,
+    )  # fmt: skip
+
+
+def add_draft_attachment(
+    session, draft, *, kind: str, name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, actor
+) -> ClaimAttachment:
+    """Attach a checked file to an open draft: it follows the claim when the draft is submitted; audited."""
+    if draft.state != "draft":
+        raise AttachmentError(N_("This draft is no longer open: attach the file to its claim."))
+    return _attach(
+        session, owner=draft, entity="claim_draft", ref=f"draft-{draft.id}", kind=kind, name=name, data=data,
+        max_bytes=max_bytes, actor=actor,
+    )  # fmt: skip
+
+
+def _attach(session, *, owner, entity: str, ref: str, kind: str, name: str, data: bytes, max_bytes: int, actor):
+    """Check and store the file, then its row on ``owner`` (a claim or a draft) and the audit row."""
+    claim_id = owner.id if entity == "claim" else None
+    draft_id = owner.id if entity == "claim_draft" else None
+    column = ClaimAttachment.claim_id if claim_id is not None else ClaimAttachment.draft_id
     if kind not in KINDS:
         raise AttachmentError(N_("Choose what the file is: a bill, a referral letter or another paper."))
     content_type = check_file(name, data, max_bytes)
     stored = put_file(
-        session, data, name="", purpose=PURPOSE, expires_in=None, scheme_id=claim.scheme_id,
+        session, data, name="", purpose=PURPOSE, expires_in=None, scheme_id=owner.scheme_id,
         owner_id=getattr(actor, "id", None),
     )  # fmt: skip
-    count = session.scalar(
-        select(func.count()).select_from(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id)
-    )
-    # The download name is made here, never the sender's: the claim's reference and a number.
-    stored.name = f"{_safe(claim.claim_ref)}-{count + 1}.{EXTENSION[content_type]}"
+    count = session.scalar(select(func.count()).select_from(ClaimAttachment).where(column == owner.id))
+    # The download name is made here, never the sender's: the claim's reference (or the draft's) and a number.
+    stored.name = f"{_safe(ref)}-{count + 1}.{EXTENSION[content_type]}"
     attachment = ClaimAttachment(
-        claim_id=claim.id,
-        scheme_id=claim.scheme_id,
+        claim_id=claim_id,
+        draft_id=draft_id,
+        scheme_id=owner.scheme_id,
         kind=kind,
         file_id=stored.id,
         content_type=content_type,
@@ -150,7 +172,7 @@ def add_attachment(
     session.add(attachment)
     session.flush()
     record(
-        session, actor=actor, entity="claim", entity_id=claim.id, action="attachment_add", scheme_id=claim.scheme_id,
+        session, actor=actor, entity=entity, entity_id=owner.id, action="attachment_add", scheme_id=owner.scheme_id,
         after={"attachment": attachment.id, "kind": kind, "content_type": content_type, "size": len(data),
                "sha256": attachment.sha256, "name": attachment.display_name},
     )  # fmt: skip
@@ -171,12 +193,22 @@ def attachments_of(session, claim: Claim) -> list[ClaimAttachment]:
     )
 
 
+def draft_attachments_of(session, draft) -> list[ClaimAttachment]:
+    """The draft's attachments, oldest first."""
+    return list(
+        session.scalars(
+            select(ClaimAttachment).where(ClaimAttachment.draft_id == draft.id).order_by(ClaimAttachment.id)
+        )
+    )
+
+
 def open_attachment(session, attachment: ClaimAttachment, *, actor) -> tuple[bytes, str]:
     """The attachment's bytes and download name; the download is audited (flushed, committed by the caller)."""
     stored = session.get(StoredFile, attachment.file_id)
     data = read_file(stored)
     record(
-        session, actor=actor, entity="claim", entity_id=attachment.claim_id, action="attachment_download",
+        session, actor=actor, entity="claim" if attachment.claim_id else "claim_draft",
+        entity_id=attachment.claim_id or attachment.draft_id, action="attachment_download",
         scheme_id=attachment.scheme_id, after={"attachment": attachment.id},
     )  # fmt: skip
     return data, stored.name

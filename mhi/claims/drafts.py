@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from mhi.claims.messages import N_
-from mhi.claims.models import Claim, ClaimDraft, ClaimDraftLine
+from mhi.claims.models import Claim, ClaimAttachment, ClaimDraft, ClaimDraftLine
 from mhi.claims.rules import SERVICE
 from mhi.claims.services import ClaimEntry, scheme_benefit_kinds, submit_claim
 from mhi.core.audit import record
@@ -183,6 +183,8 @@ def submit_draft(session, scheme, draft: ClaimDraft, *, actor, today: date) -> C
         )  # fmt: skip
     claim = submit_claim(session, scheme, draft_entry(draft), source="form", actor=actor, recorded_on=today)
     draft.claim_id = claim.id
+    # The papers attached to the draft are the claim's from now on.
+    session.execute(update(ClaimAttachment).where(ClaimAttachment.draft_id == draft.id).values(claim_id=claim.id))
     session.flush()
     record(
         session, actor=actor, entity="claim_draft", entity_id=draft.id, scheme_id=scheme.id, action="submit",

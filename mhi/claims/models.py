@@ -275,10 +275,13 @@ class ClaimAttachment(db.Model):
         CheckConstraint("kind IN ('bill','referral','other')", name="kind_known"),
         CheckConstraint("content_type IN ('application/pdf','image/jpeg','image/png')", name="content_type_known"),
         CheckConstraint("size > 0", name="size_positive"),
+        CheckConstraint("claim_id IS NOT NULL OR draft_id IS NOT NULL", name="of_claim_or_draft"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
+    # A paper attached to a draft gets the claim's id when the draft is submitted (claims/drafts.submit_draft).
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("claim_draft.id"), index=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"), unique=True)

@@ -20,7 +20,14 @@ from flask_login import current_user
 
 from mhi.claims import labels as claims_labels
 from mhi.claims import queries
-from mhi.claims.attachments import AttachmentError, add_attachment, attachments_of, open_attachment
+from mhi.claims.attachments import (
+    AttachmentError,
+    add_attachment,
+    add_draft_attachment,
+    attachments_of,
+    draft_attachments_of,
+    open_attachment,
+)
 from mhi.claims.drafts import DraftError, discard_draft, drafts_of, open_drafts, save_draft, submit_draft
 from mhi.claims.forms import (
     ActionForm,
@@ -584,7 +591,51 @@ def draft(code: str, draft_id: int):
     """A draft: what was typed, its bill, and Edit / Discard / Submit while it is open."""
     scheme = scheme_or_404(code)
     item = _draft_of(scheme, draft_id)
-    return render_template("claims/draft.html", scheme=scheme, draft=item, action_form=ActionForm())
+    return render_template(
+        "claims/draft.html",
+        scheme=scheme,
+        draft=item,
+        action_form=ActionForm(),
+        attachments=draft_attachments_of(db.session, item),
+        attachment_form=AttachmentForm(),
+    )
+
+
+@bp.post("/schemes/<code>/claims/drafts/<int:draft_id>/attachments")
+@permission_required("claims.enter")
+def draft_attachment_add(code: str, draft_id: int):
+    """Attach a scanned bill or referral letter to an open draft; it follows the claim at submission."""
+    scheme = scheme_or_404(code)
+    item = _draft_of(scheme, draft_id)
+    form = AttachmentForm()
+    limit = current_app.config["MHI_MAX_ATTACHMENT_BYTES"]
+    try:
+        if not form.validate_on_submit():
+            raise AttachmentError(next(iter(form.file.errors or form.kind.errors), N_("Choose the file to attach.")))
+        data = form.file.data.read(limit + 1)
+        add_draft_attachment(
+            db.session, item, kind=form.kind.data, name=form.file.data.filename or "", data=data, max_bytes=limit,
+            actor=current_user,
+        )  # fmt: skip
+    except AttachmentError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        flash(_("File attached to draft %(n)s.", n=item.id), "success")
+    return redirect(url_for("claims.draft", code=scheme.code, draft_id=item.id) + "#attachments")
+
+
+@bp.get("/schemes/<code>/claims/drafts/<int:draft_id>/attachments/<int:attachment_id>")
+@permission_required("claims.view")
+def draft_attachment_download(code: str, draft_id: int, attachment_id: int):
+    """Download one attachment of a draft (generated name; audited)."""
+    scheme = scheme_or_404(code)
+    item = _draft_of(scheme, draft_id)
+    attachment = db.session.get(ClaimAttachment, attachment_id)
+    if attachment is None or attachment.draft_id != item.id:
+        abort(404)
+    return _attachment_response(attachment)
 
 
 @bp.route("/schemes/<code>/claims/drafts/<int:draft_id>/edit", methods=["GET", "POST"])
@@ -869,6 +920,11 @@ def attachment_download(code: str, claim_id: int, attachment_id: int):
     item = db.session.get(ClaimAttachment, attachment_id)
     if item is None or item.claim_id != claim.id:
         abort(404)
+    return _attachment_response(item)
+
+
+def _attachment_response(item: ClaimAttachment):
+    """The attachment's bytes as a download under its generated name; the download is audited and committed."""
     try:
         data, name = open_attachment(db.session, item, actor=current_user)
     except FileNotFoundError:

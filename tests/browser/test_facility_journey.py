@@ -100,11 +100,11 @@ def enter_claim(page, member_no: str, service: date, amount: str) -> None:
 
 
 def attach_bill(page) -> None:
-    """On the claim page: the scanned bill, as a bill."""
+    """On the draft's page: the scanned bill, as a bill (it follows the claim at submission)."""
     page.select_option("#kind", "bill")
     page.set_input_files("#file", {"name": "facture-keur.png", "mimeType": "image/png", "buffer": _scan()})
     page.get_by_role("button", name="Attach the file").click()
-    expect(page.locator("p.flash-success")).to_contain_text("File attached to claim")
+    expect(page.locator("p.flash-success")).to_contain_text("File attached to draft")
     expect(page.get_by_role("link", name="facture-keur.png")).to_be_visible()
 
 
@@ -129,10 +129,11 @@ def test_facility_desk_checks_a_newborn_enters_a_claim_attaches_the_bill(page, c
     journey.shot(page, "newborn-covered")
     enter_claim(page, facts["member_no"], facts["today"] - timedelta(days=2), "3000")
     journey.shot(page, "draft-entered")
+    attach_bill(page)
+    journey.shot(page, "bill-attached")
     submit_claim(page)
     journey.shot(page, "decision")
-    attach_bill(page)  # the scanned bill, on the decided claim (papers may come before or after the decision)
-    journey.shot(page, "bill-attached")
+    expect(page.get_by_role("link", name="facture-keur.png")).to_be_visible()  # the bill followed the claim
     # The decision's checks: the newborn passed the waiting period from birth.
     expect(page.locator("tr", has_text="WAITING_PERIOD").first).to_contain_text("passed")
     # The bill downloads under a generated name, never the one it was sent with.
