@@ -348,8 +348,8 @@ def console(page) -> ConsoleWatch:
 
 
 def sign_in(page, email: str, password: str = DEMO_PASSWORD, english: bool = True) -> None:
-    """Sign in through the login form; the demo's accounts speak French, so switch to English when asked (the
-    header's language button, which the account remembers), to read the pages in English."""
+    """Sign in through the login form, then read the pages in English (or in French with ``english=False``)
+    through the header's language button, which the account remembers."""
     page.goto("/login")
     form = page.locator("form").filter(has=page.locator("input[name=password]"))
     form.locator("input[name=email]").fill(email)
@@ -358,7 +358,9 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD, english: bool = Tru
     page.wait_for_load_state()
     if page.locator("input[name=password]").count():
         raise AssertionError(f"{email} could not sign in")
-    switch = page.locator("header.site form").filter(has=page.locator("input[name=lang][value=en]"))
-    if english and switch.count():
+    # The account remembers its language: an earlier test may have switched it, so switch either way.
+    wanted = "en" if english else "fr"
+    switch = page.locator("header.site form").filter(has=page.locator(f"input[name=lang][value={wanted}]"))
+    if switch.count():
         switch.locator("button").click()
         page.wait_for_load_state()
