@@ -362,5 +362,7 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD, english: bool = Tru
     wanted = "en" if english else "fr"
     switch = page.locator("header.site form").filter(has=page.locator(f"input[name=lang][value={wanted}]"))
     if switch.count():
-        switch.locator("button").click()
+        # Submitted as its button would be (on a phone the button sits in the folded menu).
+        with page.expect_navigation():
+            switch.first.evaluate("form => form.requestSubmit()")
         page.wait_for_load_state()

@@ -388,8 +388,8 @@ def _facility_records(app, world) -> dict:
 
     from PIL import Image
 
-    from mhi.claims.attachments import add_attachment
-    from mhi.claims.models import Claim, ClaimDecision, GuaranteeLetter, PaymentBatch
+    from mhi.claims.attachments import add_attachment, add_draft_attachment
+    from mhi.claims.models import Claim, ClaimDecision, ClaimDraft, ClaimDraftLine, GuaranteeLetter, PaymentBatch
     from mhi.members.models import Household, Person
     from mhi.schemes.models import Product, Provider
 
@@ -431,17 +431,30 @@ def _facility_records(app, world) -> dict:
         out = io.BytesIO()
         Image.new("RGB", (4, 4)).save(out, format="PNG")
         attachment = add_attachment(session, claim, kind="bill", name="x.png", data=out.getvalue(), actor=None)
+        draft = ClaimDraft(
+            scheme_id=scheme.id, member_no="M-1", benefit_code="OPD", provider_code="X",
+            date_of_service=date(2025, 1, 10), date_submitted=date(2025, 1, 12),
+            lines=[ClaimDraftLine(position=0, label="Consultation", amount=Decimal(2000))],
+        )  # fmt: skip
+        session.add(draft)
+        session.flush()
+        draft_attachment = add_draft_attachment(
+            session, draft, kind="bill", name="x.png", data=out.getvalue(), actor=None
+        )
         session.commit()
         desks = {name: make_user(session, "facility", provider=p) for name, p in (("x", x), ("y", y))}
         values = {
             "claim_id": claim.id, "batch_id": batch.id, "attachment_id": attachment.id, "claim_ref": "X-1",
-            "letter_id": letter.id, "provider_code": "X",
+            "letter_id": letter.id, "provider_code": "X", "draft_id": draft.id,
+            "draft_attachment_id": draft_attachment.id,
         }  # fmt: skip
     return {"desks": desks, "values": values}
 
 
 def _provider_record_url(rule, world, values) -> str:
     filled = {name: values.get(name) for name in rule.arguments}
+    if "draft_id" in rule.arguments and "attachment_id" in rule.arguments:
+        filled["attachment_id"] = values["draft_attachment_id"]  # a draft's own paper
     filled.update(
         {k: v for k, v in (("code", world["a"].code), ("scheme_code", world["a"].code)) if k in rule.arguments}
     )
@@ -478,5 +491,5 @@ def test_a_facility_desk_reaches_no_record_of_another_facility(app, world):
                 if status != 200:
                     wrong.append(f"GET {url} → {status} for X's own desk")
 
-    assert checked >= 15 and opened == 5, (checked, opened)
+    assert checked >= 16 and opened == 6, (checked, opened)  # the draft attachment route too
     assert not wrong, "\n".join(wrong)
