@@ -11,3 +11,11 @@ OWN_SCRIPT = re.compile(r'<script src="/static/js/mhi\.js" defer></script>')
 def has_inline_script(page: str) -> bool:
     """True when the page holds a script other than the application's own file (inline code, or any other)."""
     return "<script" in OWN_SCRIPT.sub("", page)
+
+
+_CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def without_tokens(page: str) -> str:
+    """The page without its CSRF tokens: they are random text and may hold a short code ("C3") by chance."""
+    return _CSRF_VALUE.sub('name="csrf_token"', page)
