@@ -279,7 +279,8 @@ def make_product(study_id: int):
             )
         except services.ProductError as exc:
             db.session.rollback()
-            form.code.errors = [*form.code.errors, say(exc)]
+            field = getattr(form, exc.field if exc.field in ("code", "name") else "code")
+            field.errors = [*field.errors, say(exc)]
         else:
             db.session.commit()
             flash(_("Product %(code)s is made as a draft; check it, then activate it.", code=product.code), "success")

@@ -9,10 +9,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select as db_select
 
 from mhi.feasibility.models import Study
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from tests.conftest import EXAMPLES
+from tests.core.test_french_pages import page_text
 from tests.factories import login, make_federation, make_resolution, make_scheme, make_user, records
 from tests.pages import has_inline_script
 
@@ -142,6 +144,27 @@ def test_bad_input_is_shown_beside_the_fields_and_nothing_saved(app, client, peo
     assert "year 2:" in page
     with records(app) as session:
         assert session.query(Study).count() == 0
+
+
+def test_bad_input_is_shown_in_french_to_a_french_manager(app, people):
+    """The method's errors are message ids: a French manager reads them in French beside the fields (numbers as
+    French writes them), an English one in English; the command line's English is unchanged (test_cli.py)."""
+    with records(app) as session:
+        a = session.scalar(db_select(Scheme).where(Scheme.code == "MUT-A"))
+        french = make_user(session, "scheme_manager", a, locale="fr")
+    client = app.test_client()
+    login(client, french)
+    data = form_data(
+        fandene(),
+        "MUT-A",
+        **{"services-1-unit_cost": "abc", "loading_admin": "", "subsidy_share": "1,5", "new_enrolment": "1800 x 900"},
+    )
+    page = page_text(client.post("/feasibility/new", data=data).get_data(as_text=True))
+    assert "'abc' n'est pas un nombre (des chiffres sont attendus, avec la virgule" in page
+    assert "Chargement : gestion est à renseigner" in page
+    assert "1,5 doit être au moins égal à 0 et inférieur à 1" in page
+    assert "année 2 : 'x' doit être un nombre entier" in page
+    assert "is missing" not in page and "is not a number" not in page and "must be at least" not in page
 
 
 def test_add_row_re_shows_the_form_with_one_more_row(app, client, people):
