@@ -14,9 +14,8 @@ from sqlalchemy import select as db_select
 from mhi.feasibility.models import Study
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from tests.conftest import EXAMPLES
-from tests.core.test_french_pages import page_text
 from tests.factories import login, make_federation, make_resolution, make_scheme, make_user, records
-from tests.pages import has_inline_script
+from tests.pages import has_inline_script, page_text
 
 EXPECTED = json.loads((EXAMPLES / "fandene-study-expected.json").read_text(encoding="utf-8"))
 
