@@ -118,6 +118,7 @@ def test_page_and_workbook_and_who_sees_them(app, umt, session):
         assert f"/schemes/{code}/year-end.pdf" not in html and f"/schemes/{code}/year-end.xlsx" not in html
     assert "Federation total" in html and "/federations/UMT/year-end.xlsx?year=2025" in html
     assert "Diop" not in html and "H-0" not in html  # figures only: no member's name or household
+    assert client.get(f"/schemes/{SCHEMES[0]}/year-end?year=2025").status_code == 200  # the linked page opens
     assert client.get("/federations/UMT/year-end?year=abcd").status_code == 400
     assert client.get("/federations/UMT/year-end?year=1990").status_code == 400
     assert client.get("/federations/UMT/year-end").status_code == 200  # last year by default
