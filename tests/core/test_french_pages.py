@@ -151,6 +151,8 @@ def visit(app, world, locale: str) -> dict[str, str]:
     pages["feasibility currency"] = manager.post(
         "/feasibility/new", data=form_data(fandene() | {"currency": "INR"}, "MUT-A")
     ).get_data(as_text=True)
+    expense = {"reference": f"E-{locale}", "date": "2025-02-01", "category": "staff", "amount": "0"}
+    pages["expense refused"] = manager.post("/schemes/MUT-A/expenses/new", data=expense).get_data(as_text=True)
     api, program = bearer(world["tokens"][locale]), app.test_client()
     refused = {
         "ref": "H-9",
@@ -183,6 +185,7 @@ def test_french_pages_show_no_english(app, world):
     assert "ligne 2, amount: 'abc' n'est pas un montant" in page_text(pages["receipts import preview"])
     assert "1,5 doit être au moins égal à 0 et inférieur à 1" in page_text(pages["feasibility form"])
     assert "la mutuelle MUT-A tient ses comptes en XOF" in page_text(pages["feasibility currency"])
+    assert "saisissez un montant supérieur à 0 en XOF" in page_text(pages["expense refused"])
     assert (
         json.loads(pages["api fields"])["errors"]["persons[0].sex"] == "Doit être l'une des valeurs suivantes : F, M."
     )
@@ -199,5 +202,6 @@ def test_the_search_finds_english_on_english_pages(app, world):
     assert any("is already used in this scheme" in line for line in found), found
     assert english_in(pages["claim twice"], fragments)
     assert english_in(pages["import preview"], fragments)
-    for name in ("receipts import preview", "feasibility form", "feasibility currency", "api fields", "api query"):
+    for name in ("receipts import preview", "feasibility form", "feasibility currency", "api fields", "api query",
+                 "expense refused"):  # fmt: skip
         assert english_in(pages[name], fragments), name
