@@ -138,7 +138,7 @@ def new_draft(session, product: Product, *, effective_from: date, today: date, a
     versions = versions_of(session, product)
     _check_date(versions, effective_from, today, None)
     if not versions:
-        raise VersionError(_("this product has no version to start from"))
+        raise VersionError(N_("this product has no version to start from"))
     latest = versions[-1]
     benefits = [
         Benefit(position=i, **{k: getattr(b, k) for k in BENEFIT_FIELDS}) for i, b in enumerate(latest.benefits)
@@ -170,7 +170,7 @@ def update_draft(
 ) -> ProductVersion:
     """Change a draft's rules and benefits. Only drafts change: an active version is history."""
     if version.status != "draft":
-        raise VersionError(_("an active version cannot change; make a new version with its own effective date"))
+        raise VersionError(N_("an active version cannot change; make a new version with its own effective date"))
     _check_rules(values, benefits)
     _check_date(versions_of(session, version.product), values["effective_from"], today, version)
     before = _snapshot(version)
@@ -197,9 +197,9 @@ def update_draft(
 def attach_study(session, version: ProductVersion, study, *, actor) -> ProductVersion:
     """Attach the feasibility study the version is decided on; it must be a study of the product's scheme."""
     if version.status != "draft":
-        raise VersionError(_("an active version keeps the study it was activated on"))
+        raise VersionError(N_("an active version keeps the study it was activated on"))
     if study.scheme_id != version.product.scheme_id:
-        raise VersionError(_("attach a study of this scheme"))
+        raise VersionError(N_("attach a study of this scheme"))
     before = {"study_id": version.study_id}
     version.study_id = study.id
     session.flush()
@@ -409,37 +409,37 @@ def benefit_pairs(old: ProductVersion | None, new: ProductVersion) -> list[Benef
 def _check_date(versions: list[ProductVersion], effective_from: date, today: date, editing) -> None:
     """A new version takes effect today or later and after every other version of the product."""
     if effective_from < today:
-        raise VersionError(_("rules never change retroactively: the effective date must be today or later"))
+        raise VersionError(N_("rules never change retroactively: the effective date must be today or later"))
     others = [v for v in versions if v is not editing]
     if any(v.effective_from >= effective_from for v in others):
         latest = max(v.effective_from for v in others)
         raise VersionError(
-            _("the product already has a version from %(day)s; choose a later date", day=latest.isoformat())
+            N_("the product already has a version from %(day)s; choose a later date"), day=latest.isoformat()
         )
 
 
 def _check_rules(values: dict[str, Any], benefits: list[dict[str, Any]]) -> None:
     """The checks the database would make, said in words (period, basis, amounts, unique benefit codes)."""
     if values["basis"] not in ("person", "household"):
-        raise VersionError(_("the contribution is per person or per household"))
+        raise VersionError(N_("the contribution is per person or per household"))
     if values["period_months"] not in (1, 3, 12):
-        raise VersionError(_("the contribution is due by month, quarter or year"))
+        raise VersionError(N_("the contribution is due by month, quarter or year"))
     if values["amount"] is None or values["amount"] <= 0:
-        raise VersionError(_("the contribution must be more than 0"))
+        raise VersionError(N_("the contribution must be more than 0"))
     if not benefits:
-        raise VersionError(_("a version covers at least one benefit"))
+        raise VersionError(N_("a version covers at least one benefit"))
     codes = [b["code"] for b in benefits]
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
-        raise VersionError(_("benefit %(codes)s appears twice", codes=", ".join(duplicates)))
+        raise VersionError(N_("benefit %(codes)s appears twice"), codes=", ".join(duplicates))
     for benefit in benefits:
         if benefit["kind"] == "service" and benefit.get("coverage_rate") is None:
-            raise VersionError(_("%(code)s: a service benefit needs a coverage rate", code=benefit["code"]))
+            raise VersionError(N_("%(code)s: a service benefit needs a coverage rate"), code=benefit["code"])
         if benefit["kind"] == "cash" and benefit.get("amount") is None:
-            raise VersionError(_("%(code)s: a cash benefit needs an amount", code=benefit["code"]))
+            raise VersionError(N_("%(code)s: a cash benefit needs an amount"), code=benefit["code"])
         low, high = benefit.get("min_age_years"), benefit.get("max_age_years")
         if low is not None and high is not None and low > high:
-            raise VersionError(_("%(code)s: the lowest age is above the highest", code=benefit["code"]))
+            raise VersionError(N_("%(code)s: the lowest age is above the highest"), code=benefit["code"])
 
 
 def _snapshot(version: ProductVersion) -> dict[str, Any]:

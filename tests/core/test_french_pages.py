@@ -18,8 +18,9 @@ from decimal import Decimal
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
-from mhi.schemes.models import Provider, Tariff
+from mhi.schemes.models import Product, Provider, Tariff
 from tests.api.helpers import bearer, token_for
 from tests.factories import login, make_user, records
 from tests.feasibility.test_views import fandene, form_data
@@ -57,8 +58,8 @@ def english_in(body: str, fragments: dict[str, str]) -> list[str]:
 
 @pytest.fixture
 def world(app):
-    """A scheme (XOF) with a provider and its tariff, one household enrolled 2025-01-10, and a clerk and a claims
-    officer in French and in English."""
+    """A scheme (XOF) with a provider and its tariff, one household enrolled 2025-01-10, a clerk, a claims officer
+    and a manager in French and in English, and an API token for each clerk."""
     with records(app) as session:
         scheme = scheme_with_programme(session, "MUT-A")
         provider = Provider(scheme_id=scheme.id, code="CS", name="Centre de santé", contract_from=date(2024, 1, 1))
@@ -72,8 +73,9 @@ def world(app):
             for role in ("clerk", "claims_officer", "scheme_manager")
             for locale in ("fr", "en")
         }
+        product_id = session.scalar(select(Product.id).where(Product.scheme_id == scheme.id))
     tokens = {locale: token_for(app, users[("clerk", locale)]) for locale in ("fr", "en")}
-    return {"household_id": household.id, "users": users, "tokens": tokens}
+    return {"household_id": household.id, "product_id": product_id, "users": users, "tokens": tokens}
 
 
 def visit(app, world, locale: str) -> dict[str, str]:
@@ -153,6 +155,9 @@ def visit(app, world, locale: str) -> dict[str, str]:
     ).get_data(as_text=True)
     expense = {"reference": f"E-{locale}", "date": "2025-02-01", "category": "staff", "amount": "0"}
     pages["expense refused"] = manager.post("/schemes/MUT-A/expenses/new", data=expense).get_data(as_text=True)
+    pages["version in the past"] = manager.post(
+        f"/feasibility/products/{world['product_id']}/versions", data={"effective_from": "2020-01-01"}
+    ).get_data(as_text=True)
     api, program = bearer(world["tokens"][locale]), app.test_client()
     refused = {
         "ref": "H-9",
@@ -186,6 +191,7 @@ def test_french_pages_show_no_english(app, world):
     assert "1,5 doit être au moins égal à 0 et inférieur à 1" in page_text(pages["feasibility form"])
     assert "la mutuelle MUT-A tient ses comptes en XOF" in page_text(pages["feasibility currency"])
     assert "saisissez un montant supérieur à 0 en XOF" in page_text(pages["expense refused"])
+    assert "rétroacti" in page_text(pages["version in the past"])
     assert (
         json.loads(pages["api fields"])["errors"]["persons[0].sex"] == "Doit être l'une des valeurs suivantes : F, M."
     )
@@ -203,5 +209,5 @@ def test_the_search_finds_english_on_english_pages(app, world):
     assert english_in(pages["claim twice"], fragments)
     assert english_in(pages["import preview"], fragments)
     for name in ("receipts import preview", "feasibility form", "feasibility currency", "api fields", "api query",
-                 "expense refused"):  # fmt: skip
+                 "expense refused", "version in the past"):  # fmt: skip
         assert english_in(pages[name], fragments), name
