@@ -364,7 +364,9 @@ def version(version_id: int):
         study=study,
         new_ratio=services.study_claims_ratio(db.session, item),
         old_ratio=services.replaced_claims_ratio(db.session, old, today=today) if old else None,
-        problems=versions.activation_problems(item, study, today=today) if item.status == "draft" else [],
+        problems=[say(p) for p in versions.activation_problems(item, study, today=today)]
+        if item.status == "draft"
+        else [],
         form=form,
         resolutions=governance.supporting_resolutions(db.session, scheme.id, today) if item.status == "draft" else [],
         kinds=governance_kinds(),

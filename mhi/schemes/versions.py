@@ -23,12 +23,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy import select
 
 from mhi.core.audit import record
 from mhi.core.dates import add_months
-from mhi.core.errors import N_, UserError
+from mhi.core.errors import N_, Message, Term, UserError, say
 from mhi.core.money import round_money
 from mhi.schemes.models import Benefit, Product, ProductVersion
 
@@ -216,31 +215,35 @@ def attach_study(session, version: ProductVersion, study, *, actor) -> ProductVe
     return version
 
 
-def activation_problems(version: ProductVersion, study, *, today: date) -> list[str]:
+def activation_problems(version: ProductVersion, study, *, today: date) -> list[Message]:
     """Why ``version`` cannot be activated today with ``study`` (its attached study, or None); empty if it can."""
     if version.status != "draft":
-        return [_("this version is already active")]
+        return [Message(N_("this version is already active"))]
     problems = []
     if version.effective_from < today:
         problems.append(
-            _(
-                "the version takes effect on %(day)s, in the past; rules never change retroactively — set a date "
-                "from today on",
+            Message(
+                N_(
+                    "the version takes effect on %(day)s, in the past; rules never change retroactively — set a date "
+                    "from today on"
+                ),
                 day=version.effective_from.isoformat(),
             )
         )
     if study is None:
-        problems.append(_("attach a feasibility study run on this version's rules before activating it"))
+        problems.append(Message(N_("attach a feasibility study run on this version's rules before activating it")))
         return problems
     if study.run_at is None or study.result is None:
-        problems.append(_("the attached study has not been run"))
+        problems.append(Message(N_("the attached study has not been run")))
         return problems
     oldest = add_months(today, -STUDY_VALID_MONTHS)
     if study.run_at.date() < oldest:
         problems.append(
-            _(
-                "the attached study was run on %(day)s, more than %(months)s months ago; run it again (or a copy "
-                "of it) on the current figures",
+            Message(
+                N_(
+                    "the attached study was run on %(day)s, more than %(months)s months ago; run it again (or a copy "
+                    "of it) on the current figures"
+                ),
                 day=study.run_at.date().isoformat(),
                 months=STUDY_VALID_MONTHS,
             )
@@ -249,16 +252,16 @@ def activation_problems(version: ProductVersion, study, *, today: date) -> list[
     return problems
 
 
-def rule_differences(version: ProductVersion, study) -> list[str]:
+def rule_differences(version: ProductVersion, study) -> list[Message]:
     """Where the version's rules differ from those the study was run on (benefits, coverage, ceilings, price)."""
     data = study.input or {}
     services = {str(s.get("code")): s for s in data.get("services") or []}
     benefits = {b.code: b for b in version.benefits}
     problems = []
     for code in sorted(set(services) - set(benefits)):
-        problems.append(_("the study covers %(code)s, which this version does not", code=code))
+        problems.append(Message(N_("the study covers %(code)s, which this version does not"), code=code))
     for code in sorted(set(benefits) - set(services)):
-        problems.append(_("this version covers %(code)s, which the study does not", code=code))
+        problems.append(Message(N_("this version covers %(code)s, which the study does not"), code=code))
     for code in sorted(set(services) & set(benefits)):
         service, benefit = services[code], benefits[code]
         coverage = Decimal(str(service["coverage_rate"]))
@@ -269,8 +272,8 @@ def rule_differences(version: ProductVersion, study) -> list[str]:
                 per_case = min(per_case, ceiling)
             if per_case * coverage != benefit.amount:
                 problems.append(
-                    _(
-                        "%(code)s: the study pays %(study)s a case, this version %(version)s",
+                    Message(
+                        N_("%(code)s: the study pays %(study)s a case, this version %(version)s"),
                         code=code,
                         study=per_case * coverage,
                         version=benefit.amount,
@@ -279,8 +282,8 @@ def rule_differences(version: ProductVersion, study) -> list[str]:
             continue
         if benefit.coverage_rate != coverage:
             problems.append(
-                _(
-                    "%(code)s: the study covers %(study)s, this version %(version)s",
+                Message(
+                    N_("%(code)s: the study covers %(study)s, this version %(version)s"),
                     code=code,
                     study=coverage,
                     version=benefit.coverage_rate,
@@ -288,18 +291,18 @@ def rule_differences(version: ProductVersion, study) -> list[str]:
             )
         if benefit.ceiling_per_case != ceiling:
             problems.append(
-                _(
-                    "%(code)s: the study's ceiling per case is %(study)s, this version's %(version)s",
+                Message(
+                    N_("%(code)s: the study's ceiling per case is %(study)s, this version's %(version)s"),
                     code=code,
-                    study=ceiling if ceiling is not None else _("none"),
-                    version=benefit.ceiling_per_case if benefit.ceiling_per_case is not None else _("none"),
+                    study=ceiling if ceiling is not None else Term(N_("none")),
+                    version=benefit.ceiling_per_case if benefit.ceiling_per_case is not None else Term(N_("none")),
                 )
             )
     needed = study_contribution(version, study)
     if needed is not None and version.amount < needed:
         problems.append(
-            _(
-                "the contribution %(amount)s is below the %(needed)s the study found necessary",
+            Message(
+                N_("the contribution %(amount)s is below the %(needed)s the study found necessary"),
                 amount=version.amount,
                 needed=needed,
             )
@@ -352,7 +355,8 @@ def activate_version(session, version: ProductVersion, study, resolution=None, *
     if version.status == "draft":
         problems += resolution_problems(version, resolution, today=today)
     if problems:
-        raise VersionError("; ".join(problems))
+        # Each problem is a message id said in the reader's language (English outside a request).
+        raise VersionError("; ".join(say(problem) for problem in problems))
     check_rules_date(session, version.product.scheme, version.effective_from)
     version.status = "active"
     version.resolution_id = resolution.id
@@ -464,11 +468,3 @@ def _optional_decimal(value) -> Decimal | None:
     if value is None or value == "":
         return None
     return Decimal(str(value))
-
-
-def _(text: str, **values) -> str:
-    """Translate a message into the user's language during a request; elsewhere (commands, tests) keep the
-    English text, since the language is chosen from the request."""
-    if has_request_context():
-        return gettext(text, **values)
-    return text % values if values else text

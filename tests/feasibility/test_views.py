@@ -256,7 +256,8 @@ def test_study_to_product_to_active_version(app, client, people):
     page = client.post(f"/feasibility/versions/{version_id}/activate", data=activate, follow_redirects=True).get_data(
         as_text=True
     )
-    assert "cannot be activated" in page and "DRUG: the study covers 0.50, this version 0.6" in page
+    # Rates are numbers written the reader's way (0.5 in English, 0,5 in French).
+    assert "cannot be activated" in page and "DRUG: the study covers 0.5, this version 0.6" in page
     form["benefits-1-coverage_rate"] = "0.5"
     assert client.post(f"/feasibility/versions/{version_id}/edit", data=form).status_code == 302
     # Without a resolution of the members, the study is not enough (C102 art. 72).
