@@ -220,8 +220,10 @@ def test_runs_need_register_read(client, world):
 
 def test_the_register_links_to_the_runs(client, world):
     login(client, world["users"]["clerk"])
-    html = client.get("/schemes/MUT-A/households?kind=arrears").get_data(as_text=True)
+    html = client.get("/schemes/MUT-A/lists/arrears").get_data(as_text=True)
     assert "/schemes/MUT-A/statements" in html
+    menu = client.get("/schemes/MUT-A").get_data(as_text=True)  # the scheme's menu
+    assert 'href="/schemes/MUT-A/statements"' in menu
 
 
 # -- the command line ----------------------------------------------------------------------------------------
