@@ -161,9 +161,11 @@ def statement_runs(code: str):
     """Choose a period and households; their statements are then printed in one PDF in the background."""
     scheme = scheme_or_404(code)
     form = StatementRunForm(villages=_villages(scheme))
-    if request.method == "GET":
-        form.date_from.data = date(clock.today().year, 1, 1)
-        form.date_to.data = clock.today()
+    if request.method == "GET":  # from the arrears list: its day, its village, its households
+        form.date_to.data = _iso_day(request.args.get("to")) or clock.today()
+        form.date_from.data = date(form.date_to.data.year, 1, 1)
+        form.village.data = request.args.get("village", "")
+        form.arrears.data = request.args.get("arrears") == "y"
         form.decisions.data = True
     if form.validate_on_submit():
         run = make_run(
@@ -187,6 +189,14 @@ def statement_runs(code: str):
     ).all()
     runs = [item for item in runs if _may_see_run(item)]
     return render_template("cards/statement_runs.html", scheme=scheme, form=form, jobs=runs)
+
+
+def _iso_day(value: str | None) -> date | None:
+    """A YYYY-MM-DD date from a link, or None."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _may_see_run(item: Job) -> bool:

@@ -222,6 +222,12 @@ def test_the_register_links_to_the_runs(client, world):
     login(client, world["users"]["clerk"])
     html = client.get("/schemes/MUT-A/lists/arrears").get_data(as_text=True)
     assert "/schemes/MUT-A/statements" in html
+    assert "/schemes/MUT-A/statements?arrears=y" in html  # "print their statements"
+    form = client.get("/schemes/MUT-A/statements?arrears=y&to=2024-03-31&village=Pout").get_data(as_text=True)
+    assert 'value="2024-03-31"' in form and 'value="2024-01-01"' in form
+    tag = next(t for t in form.split("<input")[1:] if 'name="arrears"' in t.split(">", 1)[0]).split(">", 1)[0]
+    assert "checked" in tag
+    assert client.get("/schemes/MUT-A/statements?to=2024-02-30").status_code == 200  # a bad day: today
     menu = client.get("/schemes/MUT-A").get_data(as_text=True)  # the scheme's menu
     assert 'href="/schemes/MUT-A/statements"' in menu
 
