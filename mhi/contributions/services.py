@@ -617,7 +617,32 @@ class Account:
 
 def household_account(session, household: Household, on: date) -> Account:
     """The household's coverage status, dues, periods and receipts on ``on`` (contributions.md §1–§5)."""
-    ledger = ledger_for(session, household)
+    scheme = session.get(Scheme, household.scheme_id)
+    return household_accounts(session, scheme, [household.id], on)[household.id]
+
+
+def household_accounts(session, scheme: Scheme, household_ids: Sequence[int], on: date) -> dict[int, Account]:
+    """``household_account`` of many households of ``scheme`` at once (statement runs): the engine's inputs
+    bulk-loaded (``household_inputs``) and every receipt in one query — never a query per household."""
+    inputs = household_inputs(session, scheme, household_ids)
+    receipts: dict[int, list[Receipt]] = defaultdict(list)
+    ids = sorted(inputs)
+    for start in range(0, len(ids), CHUNK):
+        for receipt in session.scalars(
+            select(Receipt)
+            .where(Receipt.household_id.in_(ids[start : start + CHUNK]))
+            .order_by(Receipt.household_id, Receipt.date, Receipt.id)
+        ):
+            receipts[receipt.household_id].append(receipt)
+    accounts = {}
+    for hid, h in inputs.items():
+        ledger = build_ledger(h)
+        accounts[hid] = _account(ledger, on, _receipt_lines(receipts.get(hid, []), ledger.strike_off_date))
+    return accounts
+
+
+def _account(ledger: Ledger, on: date, receipts: list[ReceiptLine]) -> Account:
+    """The account on ``on`` from the household's ledger and its receipt lines."""
     r, _ = ledger.registration_split
     paid = ledger.C(on)
     paid_until = ledger.paid_until(on)
@@ -678,16 +703,12 @@ def household_account(session, household: Household, on: date) -> Account:
         strike_off_date=ledger.strike_off_date,
         exit_date=ledger.exit_date,
         periods=lines,
-        receipts=_receipt_lines(session, household, ledger.strike_off_date),
+        receipts=receipts,
     )
 
 
-def _receipt_lines(session, household: Household, strike_off: date | None) -> list[ReceiptLine]:
-    """The household's receipts in date order, reversals paired with what they cancel."""
-    rows = session.execute(
-        select(Receipt).where(Receipt.household_id == household.id).order_by(Receipt.date, Receipt.id)
-    ).scalars()
-    rows = list(rows)
+def _receipt_lines(rows: list[Receipt], strike_off: date | None) -> list[ReceiptLine]:
+    """A household's receipts (in date order), reversals paired with what they cancel."""
     reversed_by = {r.reversal_of_id: r.receipt_no for r in rows if r.reversal_of_id is not None}
     lines = []
     for r in rows:

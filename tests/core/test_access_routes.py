@@ -493,3 +493,66 @@ def test_a_facility_desk_reaches_no_record_of_another_facility(app, world):
 
     assert checked >= 16 and opened == 6, (checked, opened)  # the draft attachment route too
     assert not wrong, "\n".join(wrong)
+
+
+def test_statement_run_and_year_end_document_pages_follow_their_permissions(app, world):
+    """Issue 17's job pages with real jobs of scheme A: a statement run (register.read; one printed with claims
+    only for claims readers) and year-end documents (figures.read); scheme B's users get 404."""
+    from datetime import date
+
+    from mhi.cards.statements import STATEMENT_JOB, make_run
+    from mhi.core import jobs
+    from mhi.reports.documents import YEAR_END_JOB
+
+    run = make_run(date(2025, 1, 1), date(2025, 12, 31))
+    with records(app) as session:
+        scheme = world["a"]
+        plain = jobs.create_job(
+            session, STATEMENT_JOB, scheme=scheme, params={"run": run.as_json(), "today": "2026-01-05"}
+        )
+        with_claims = jobs.create_job(
+            session,
+            STATEMENT_JOB,
+            scheme=scheme,
+            params={"run": {**run.as_json(), "claims": True}, "today": "2026-01-05"},
+        )
+        year_end = jobs.create_job(
+            session,
+            YEAR_END_JOB,
+            scheme=scheme,
+            params={"year": 2025, "language": "en", "today": "2026-01-05"},
+            total=3,
+        )
+        session.commit()  # the suite's queue runs them now
+        other = make_user(session, "scheme_manager", scheme=world["b"])
+    code = world["a"].code
+
+    def allowed(permission):
+        return lambda user: 200 if has_permission(user, permission) else 403
+
+    def claims_run(user):  # the page needs register.read; a run with claims is then not found without claims.read
+        if not has_permission(user, "register.read"):
+            return 403
+        return 200 if has_permission(user, "claims.read") else 404
+
+    pages = {
+        f"/schemes/{code}/statements": allowed("register.read"),
+        f"/schemes/{code}/statements/{plain.id}": allowed("register.read"),
+        f"/schemes/{code}/statements/{with_claims.id}": claims_run,
+        f"/schemes/{code}/year-end/documents": allowed("figures.read"),
+        f"/schemes/{code}/year-end/documents/{year_end.id}": allowed("figures.read"),
+    }
+    wrong = []
+    for role, user in world["users"].items():
+        client = app.test_client()
+        login(client, user)
+        for url, expected in pages.items():
+            status = client.get(url).status_code
+            if status != expected(user):
+                wrong.append((role, url, status, expected(user)))
+    assert not wrong
+    client = app.test_client()
+    login(client, other)
+    for url in list(pages)[1:]:
+        if "/documents/" in url or "/statements/" in url:
+            assert client.get(url.replace(code, world["b"].code)).status_code == 404, url
