@@ -16,11 +16,11 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from mhi.core import sheets
 from mhi.core.validation import REF_RE
-from mhi.members.models import CategoryChange, Household, Person
+from mhi.members.models import CategoryChange, Household, Person, ProductChange
 from mhi.members.services import name_key, phone_key
 
 
@@ -298,5 +298,18 @@ def category_changes(session, household: Household) -> list[CategoryChange]:
     return list(
         session.scalars(
             select(CategoryChange).where(CategoryChange.household_id == household.id).order_by(CategoryChange.from_date)
+        )
+    )
+
+
+def product_changes(session, household: Household) -> list[ProductChange]:
+    """The household's dated product changes, oldest first, with their products (docs/decisions.md "Product
+    changes")."""
+    return list(
+        session.scalars(
+            select(ProductChange)
+            .where(ProductChange.household_id == household.id)
+            .order_by(ProductChange.from_date)
+            .options(selectinload(ProductChange.product))
         )
     )

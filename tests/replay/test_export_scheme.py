@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import EXAMPLES, empty_database
 from tests.replay.machinery import PERIOD, replay, run
 
-ORDER = ("members", "categories", "contributions", "subsidy-receipts", "claims", "expenses")
+ORDER = ("members", "categories", "product-changes", "contributions", "subsidy-receipts", "claims", "expenses")
 CASES = {
     "ndiagane": (
         "UMT",
@@ -62,6 +62,7 @@ def test_export_then_reload_gives_the_same_figures(app, runner, tmp_path, exampl
             "scheme.json",
             "members.csv",
             "categories.csv",
+            "product_changes.csv",
             "contributions.csv",
             "subsidy_receipts.csv",
             "claims.csv",
