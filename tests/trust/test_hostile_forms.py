@@ -414,8 +414,11 @@ VALID = {
     "members.person_exit": {"date": "2025-12-01", "reason": "other"},
     "members.product": {"product": OPTION, "from_date": "2026-02-01", "reason": "Demande du ménage"},
     "members.product_confirmed": {
-        "product": OPTION, "from_date": "2026-02-01", "reason": "Demande du ménage", "confirmed": "yes",
-    },  # fmt: skip
+        "product": OPTION,
+        "from_date": "2026-02-01",
+        "reason": "Demande du ménage",
+        "confirmed": "yes",
+    },
     "contributions.reverse": {"reason": "Erreur de saisie"},
     "subsidies.reverse": {"reason": "Erreur de saisie"},
 }
