@@ -40,7 +40,8 @@ from mhi.core import clock
 from mhi.core.formatting import display_locale, money
 from mhi.core.pdf import FONT, FONT_BOLD, column_widths, register_fonts, stylesheet
 from mhi.members.models import Household, Person
-from mhi.schemes.models import Scheme
+from mhi.members.queries import product_id_on
+from mhi.schemes.models import Product, Scheme
 from mhi.schemes.queries import benefit_names
 
 Gettext = Callable[[str], str]
@@ -182,6 +183,9 @@ def statement_pdf(
     persons = list(
         session.scalars(select(Person).where(Person.household_id == household.id).order_by(Person.member_no))
     )
+    product_name = session.scalar(
+        select(Product.name).join(Household, product_id_on(date_to) == Product.id).where(Household.id == household.id)
+    )
     head = next((p for p in persons if p.relation == "head"), persons[0] if persons else None)
 
     story: list = [
@@ -197,7 +201,7 @@ def statement_pdf(
                 (_("Household"), household.ref),
                 (_("Head of household"), head.full_name if head else "—"),
                 (_("Village"), household.village or "—"),
-                (_("Product"), household.product.name if household.product else "—"),
+                (_("Product"), product_name or "—"),  # the product on T (members/queries.product_id_on)
                 (_("Category"), household.category or "standard"),
                 (_("Enrolled on"), fmt.day(household.enrolment_date)),
                 (_("Cover on %(day)s") % {"day": fmt.day(date_to)}, coverage_sentence(account, _, fmt)),

@@ -204,3 +204,22 @@ def test_changes_go_in_date_order(session, scheme, household):
     assert "already changes product on 2025-04-10" in str(refused.value)
     change_product(session, household, product="BASE", from_date="2025-06-10", reason="back")
     assert household_page(session, household, date(2025, 7, 1)).product.code == "BASE"
+
+
+def test_lists_read_the_same_product_on_a_day_in_sql(app, session, scheme, household):
+    """members.queries.product_id_on (cards, API, FHIR, statement) gives members.products.product_on's answer."""
+    from mhi.api.queries import households as api_households
+    from mhi.core import clock
+    from mhi.members.queries import product_id_on
+
+    change_product(session, household, product="PLUS", from_date=D, reason="r")
+    change_product(session, household, product="YEAR", from_date="2025-06-10", reason="r")
+    session.commit()
+    ids = {p.code: p.id for p in session.scalars(select(Product))}
+    dated = [(D, ids["PLUS"]), (date(2025, 6, 10), ids["YEAR"])]
+    for day in (E, date(2025, 2, 9), D, date(2025, 6, 9), date(2025, 6, 10), date(2026, 1, 1)):
+        in_sql = session.scalar(select(product_id_on(day)).where(Household.id == household.id))
+        assert in_sql == product_on(ids["BASE"], dated, day), day
+    with clock.frozen(date(2025, 3, 1)):
+        rows = api_households(session, scheme, {"page": 1, "per_page": 10})
+    assert [code for _, code in rows] == ["PLUS"]
