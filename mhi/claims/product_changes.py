@@ -143,7 +143,8 @@ def _check_rows(session, scheme: Scheme, rows: list[dict], *, file: str | None =
                 continue
             last = decided.get(hid)
             if last is not None and last >= day:
-                _, following = period_boundaries(inputs[hid], last)
+                # The grid without this change: the day suggested is a period start as things stand.
+                _, following = period_boundaries(inputs[hid], last, changes_before=day)
                 at(r, "from_date",
                    N_("household %(household_ref)s has claims already decided for care on or after %(day)s (the last "
                       "on %(last)s): a product change cannot alter them — choose %(next)s or a later period start, "

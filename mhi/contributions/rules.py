@@ -702,16 +702,17 @@ def grid_anchors(enrolment: date, months: int, changes: Sequence[date], terms_on
     return anchors
 
 
-def period_boundaries(h: HouseholdInput, day: date) -> tuple[date, date]:
-    """The household's period boundaries around ``day`` on the grid its product changes before ``day`` give: (the
-    last period start on or before it, the first after it); ``day`` is a boundary when the first equals it. Used to
-    refuse a product change that would cut a period (docs/decisions.md "Product changes"); independent of dues."""
+def period_boundaries(h: HouseholdInput, day: date, *, changes_before: date | None = None) -> tuple[date, date]:
+    """The household's period boundaries around ``day`` on the grid its product changes before ``day`` (or before
+    ``changes_before``) give: (the last period start on or before it, the first after it); ``day`` is a boundary
+    when the first equals it. Used to refuse a product change that would cut a period (docs/decisions.md "Product
+    changes"); independent of dues."""
     dates = [d for d, _ in h.terms]
 
     def terms_on(on: date) -> Terms:
         return version_on(h.terms, on, dates=dates)[1]
 
-    earlier = [c for c in h.product_changes if c < day]
+    earlier = [c for c in h.product_changes if c < (changes_before or day)]
     anchors = grid_anchors(h.enrolment, terms_on(h.enrolment).period_months, earlier, terms_on)
     start, state = h.enrolment, (0, 0)
     while True:

@@ -158,6 +158,11 @@ def test_a_change_on_or_before_a_decided_claim_is_refused(session, scheme, house
     assert "claims already decided for care on or after 2025-02-10 (the last on 2025-03-15)" in message
     assert "choose 2025-04-10 or a later period start" in message
     session.rollback()
+    # To a yearly product too, the day suggested is a start of the household's monthly grid as it stands.
+    with pytest.raises(ProductChangeError) as yearly:
+        change_product(session, household, product="YEAR", from_date=D, reason="late")
+    assert "choose 2025-04-10 or a later period start" in str(yearly.value)
+    session.rollback()
     change_product(session, household, product="PLUS", from_date="2025-04-10", reason="after the claim")
     assert session.scalar(select(func.count()).select_from(ProductChange)) == 1
 
