@@ -51,6 +51,7 @@ from mhi.core import clock
 from mhi.core.formatting import display_locale, money
 from mhi.core.pdf import FONT, FONT_BOLD, column_widths, register_fonts, stylesheet
 from mhi.members.models import Household, Person
+from mhi.members.queries import product_id_on
 from mhi.schemes.models import Product, Scheme
 from mhi.schemes.queries import benefit_names
 
@@ -196,10 +197,17 @@ def load_statements(
             select(Person).where(Person.household_id.in_(ids)).order_by(Person.household_id, Person.member_no)
         ):
             persons[person.household_id].append(person)
-    product_ids = {h.product_id for h in households if h.product_id is not None}
+    # The product on T (members/queries.product_id_on: the latest product change on or before T, else the
+    # product at enrolment), one query for the batch.
     products = (
-        dict(session.execute(select(Product.id, Product.name).where(Product.id.in_(product_ids))).all())
-        if product_ids
+        dict(
+            session.execute(
+                select(Household.id, Product.name)
+                .join(Product, product_id_on(date_to) == Product.id)
+                .where(Household.id.in_(ids))
+            ).all()
+        )
+        if ids
         else {}
     )
     claims: dict[int, list[tuple[Claim, str]]] | None = None
@@ -223,7 +231,7 @@ def load_statements(
             StatementData(
                 scheme=scheme,
                 household=household,
-                product=products.get(household.product_id, "—"),
+                product=products.get(household.id, "—"),
                 account=account,
                 balance=statement_balance(account, household, date_from, date_to),
                 persons=persons.get(household.id, []),

@@ -15,12 +15,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from mhi.core import sheets
 from mhi.core.validation import REF_RE
-from mhi.members.models import CategoryChange, Household, Person
+from mhi.members.models import CategoryChange, Household, Person, ProductChange
 from mhi.members.services import name_key, phone_key
 
 
@@ -299,4 +299,41 @@ def category_changes(session, household: Household) -> list[CategoryChange]:
         session.scalars(
             select(CategoryChange).where(CategoryChange.household_id == household.id).order_by(CategoryChange.from_date)
         )
+    )
+
+
+def product_changes(session, household: Household) -> list[ProductChange]:
+    """The household's dated product changes, oldest first, with their products (docs/decisions.md "Product
+    changes")."""
+    return list(
+        session.scalars(
+            select(ProductChange)
+            .where(ProductChange.household_id == household.id)
+            .order_by(ProductChange.from_date)
+            .options(selectinload(ProductChange.product))
+        )
+    )
+
+
+def product_id_on(day: date):
+    """SQL: the household's product id on ``day`` — the rule of ``members.products.product_on`` (the latest
+    product change dated on or before the day, else the product at enrolment) as a column expression, so that a
+    list (cards, the API, FHIR) joins the product of the day in the same query. Tested against product_on."""
+    latest = (
+        select(ProductChange.product_id)
+        .where(ProductChange.household_id == Household.id, ProductChange.from_date <= day)
+        .order_by(ProductChange.from_date.desc())
+        .limit(1)
+        .correlate(Household)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, Household.product_id)
+
+
+def product_code_on(session, household: Household, day: date) -> str:
+    """The code of the household's product on ``day`` (one query)."""
+    from mhi.schemes.models import Product
+
+    return session.scalar(
+        select(Product.code).join(Household, product_id_on(day) == Product.id).where(Household.id == household.id)
     )

@@ -556,3 +556,35 @@ def test_statement_run_and_year_end_document_pages_follow_their_permissions(app,
     for url in list(pages)[1:]:
         if "/documents/" in url or "/statements/" in url:
             assert client.get(url.replace(code, world["b"].code)).status_code == 404, url
+
+
+def test_a_households_product_change_is_for_the_register_writers_of_its_scheme(app, world):
+    """The product change page (members.product) and its upload: register.write of the household's own scheme;
+    another scheme's household is 404 even to a clerk, a read-only role gets 403."""
+    from datetime import date
+
+    from mhi.members.models import Household
+
+    with records(app) as session:
+        households = {}
+        for key in ("a", "b"):
+            scheme = session.get(type(world[key]), world[key].id)
+            household = Household(
+                scheme_id=scheme.id, ref=f"H-{key}", product_id=scheme.products[0].id, enrolment_date=date(2024, 1, 1)
+            )
+            session.add(household)
+            session.flush()
+            households[key] = household.id
+        session.commit()
+    code = world["a"].code
+    clerk = app.test_client()
+    login(clerk, world["users"]["clerk"])
+    assert clerk.get(f"/schemes/{code}/households/{households['a']}/product").status_code == 200
+    assert clerk.get(f"/schemes/{code}/households/{households['b']}/product").status_code == 404
+    assert clerk.get(f"/schemes/{world['b'].code}/households/{households['b']}/product").status_code == 404
+    assert clerk.get(f"/schemes/{code}/imports/product-changes").status_code == 200
+    auditor = app.test_client()
+    login(auditor, world["users"]["auditor"])
+    data = {"product": "BASE", "from_date": "2024-02-01", "reason": "r", "confirmed": "yes"}
+    assert auditor.post(f"/schemes/{code}/households/{households['a']}/product", data=data).status_code == 403
+    assert auditor.get(f"/schemes/{code}/imports/product-changes").status_code == 403
