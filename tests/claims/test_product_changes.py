@@ -228,3 +228,26 @@ def test_lists_read_the_same_product_on_a_day_in_sql(app, session, scheme, house
     with clock.frozen(date(2025, 3, 1)):
         rows = api_households(session, scheme, {"page": 1, "per_page": 10})
     assert [code for _, code in rows] == ["PLUS"]
+
+
+def test_the_experience_of_a_product_follows_the_moved_household(session, scheme, household):
+    """feasibility/experience.py (experience against assumptions): a household moved to PLUS on D counts its days
+    and claims under BASE before D and under PLUS from D (members.queries.product_periods), not under its
+    enrolment product for the whole year."""
+    from mhi.feasibility.experience import product_experience
+
+    before = claim(session, scheme, "C-1", "OPD", date(2025, 1, 15))
+    change_product(session, household, product="PLUS", from_date=D, reason="asked for dental care")
+    after = claim(session, scheme, "C-2", "OPD", date(2025, 3, 15))
+    session.commit()
+    assert before.status == after.status == "APPROVED"
+    products = {p.code: p for p in session.scalars(select(Product).where(Product.scheme_id == scheme.id))}
+    year = (date(2025, 1, 1), date(2025, 12, 31))
+    base = product_experience(session, scheme, products["BASE"], *year)
+    plus = product_experience(session, scheme, products["PLUS"], *year)
+    # One person, covered the whole year: 40 days on BASE (1 January to 9 February), the rest on PLUS.
+    assert (base.person_days, plus.person_days) == (40, 325)
+    assert (base.households_start, base.households_end) == (1, 0)
+    assert (plus.households_start, plus.households_end, plus.persons_end) == (0, 1, 1)
+    cases = {p: {b.code: b.cases for b in e.benefits} for p, e in (("BASE", base), ("PLUS", plus))}
+    assert cases["BASE"]["OPD"] == 1 and cases["PLUS"]["OPD"] == 1
