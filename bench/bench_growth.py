@@ -22,8 +22,10 @@ beside its wall seconds — those of this process and of the PostgreSQL backends
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,7 +48,7 @@ from mhi.claims.models import Claim  # noqa: E402
 from mhi.claims.services import eligibility  # noqa: E402
 from mhi.contributions.imports import import_contributions, import_register  # noqa: E402
 from mhi.core.db import db  # noqa: E402
-from mhi.core.tabular import bulk_insert, read_table  # noqa: E402
+from mhi.core.tabular import ReadLimits, bulk_insert, read_table  # noqa: E402
 from mhi.members.models import Person  # noqa: E402
 from mhi.members.queries import search_register  # noqa: E402
 from mhi.reports import indicators as ind  # noqa: E402
@@ -56,6 +58,7 @@ from mhi.schemes.services import load_federation, load_scheme  # noqa: E402
 
 F, T = date(2025, 1, 1), date(2025, 12, 31)
 CLAIMS_PER_HOUSEHOLD_YEAR = 10
+NATIONAL_LIMITS = ReadLimits(max_bytes=10**12, max_rows=10**9, max_cells=10**11)
 
 #: The §6 sums a report takes from the stored ledgers, by hand: one pass over the periods, one over the households.
 LEDGER_FLOOR = """
@@ -121,8 +124,9 @@ def empty_schema() -> None:
     db.create_all()
 
 
-def claims_rows(session, scheme: Scheme, households: int, seed: int) -> list[dict]:
-    """10 claims per household-year over the scheme's persons: mostly approved, some reduced or rejected."""
+def claims_rows(session, scheme: Scheme, households: int, seed: int, chunk: int = 200_000):
+    """10 claims per household-year over the scheme's persons: mostly approved, some reduced or rejected; yielded
+    in chunks, so that 10 M claims never sit in memory at once."""
     rng = random.Random(seed)
     persons = session.execute(select(Person.id, Person.member_no).where(Person.scheme_id == scheme.id)).all()
     rows = []
@@ -148,15 +152,21 @@ def claims_rows(session, scheme: Scheme, households: int, seed: int) -> list[dic
                 "recorded_on": submitted,
                 "amount_claimed": claimed,
                 "diagnosis_code": "",
+                "guarantee_ref": "",
                 "source": "import",
                 "status": status,
                 "amount_approved": approved,
                 "reasons": "",
                 "overridden": False,
+                "awaiting_approval": False,
                 "paid_on": paid if paid is None or paid <= T else None,
             }
         )
-    return rows
+        if len(rows) == chunk:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
 
 
 def _versus(report: tuple, floor: tuple) -> str:
@@ -183,9 +193,51 @@ def floor_seconds(session, scheme, repeat: int = 2) -> float:
     return best
 
 
-def run_size(app, households: int, seed: int, folder: Path) -> list[tuple[str, str]]:
+def split_by_household(path: Path, households: int):
+    """Yield ``path`` (a CSV ordered by household_ref, as bench_register writes it) as files of at most
+    ``households`` households, each with the header."""
+    with path.open(encoding="utf-8", newline="") as source:
+        reader = csv.reader(source)
+        header = next(reader)
+        column = header.index("household_ref")
+        part, target, writer, seen, last = 0, None, None, 0, None
+        part_path = path
+        for row in reader:
+            if row[column] != last:
+                last = row[column]
+                seen += 1
+                if writer is None or seen > households:
+                    if target is not None:
+                        target.close()
+                        yield part_path
+                    part += 1
+                    seen = 1
+                    part_path = path.with_name(f"{path.stem}-{part:03d}.csv")
+                    target = part_path.open("w", encoding="utf-8", newline="")
+                    writer = csv.writer(target)
+                    writer.writerow(header)
+            writer.writerow(row)
+        if target is not None:
+            target.close()
+            yield part_path
+
+
+class _Lines(list):
+    """The step lines of one size, also printed as they come (a 1,000,000-household run takes an hour)."""
+
+    def __init__(self, households: int) -> None:
+        super().__init__()
+        self.households = households
+
+    def append(self, line: tuple[str, str]) -> None:
+        super().append(line)
+        print(f"  [{self.households:,}] {line[0]}: {line[1]}", file=sys.stderr, flush=True)
+
+
+def run_size(app, households: int, seed: int, folder: Path, file_households: int = 100_000) -> list[tuple[str, str]]:
     """Load a register of ``households`` and time every step; returns (step, figure) lines."""
-    out: list[tuple[str, str]] = [("load before", uptime().split("load average:")[-1].strip())]
+    out = _Lines(households)
+    out.append(("load before", uptime().split("load average:")[-1].strip()))
     started = time.perf_counter()
     members_path, receipts_path, persons, receipts = generate(folder, households, seed)
     out.append(("generated", f"{persons:,} persons, {receipts:,} receipts in {time.perf_counter() - started:.0f} s"))
@@ -200,17 +252,24 @@ def run_size(app, households: int, seed: int, folder: Path) -> list[tuple[str, s
         scheme = session.scalar(select(Scheme).where(Scheme.code == "BENCH"))
 
         def timed_import(importer, path: Path, target: Scheme):
+            """Import ``path`` as files of at most ``file_households`` households each, as a national register
+            arrives (a file stays under MHI_IMPORT_MAX_ROWS and the import's memory stays flat); one cost."""
             cost = Cost(session)
-            table = read_table(path)
-            result = importer(session, target, table.header, table.rows, dry_run=False, file=path.name)
-            assert result.ok, [str(p) for p in result.problems[:5]]
-            session.commit()
-            return cost.text(), result
+            added = 0
+            for part in split_by_household(path, file_households):
+                table = read_table(part, limits=NATIONAL_LIMITS)
+                result = importer(session, target, table.header, table.rows, dry_run=False, file=part.name)
+                assert result.ok, [str(p) for p in result.problems[:5]]
+                session.commit()
+                added += result.added
+                del table, result
+                part.unlink()
+            return cost.text(), added
 
-        figures, result = timed_import(import_register, members_path, scheme)
-        out.append((f"members import ({result.added:,} persons)", figures))
-        figures, result = timed_import(import_contributions, receipts_path, scheme)
-        out.append((f"a year of receipts ({result.added:,})", figures))
+        figures, added = timed_import(import_register, members_path, scheme)
+        out.append((f"members import ({added:,} persons)", figures))
+        figures, added = timed_import(import_contributions, receipts_path, scheme)
+        out.append((f"a year of receipts ({added:,})", figures))
 
         small = folder / "sister"
         small.mkdir(exist_ok=True)
@@ -220,12 +279,13 @@ def run_size(app, households: int, seed: int, folder: Path) -> list[tuple[str, s
         timed_import(import_contributions, sister_receipts, sister_scheme)
 
         cost = Cost(session)
-        rows = claims_rows(session, scheme, households, seed)
-        bulk_insert(session, Claim.__table__, rows)
+        loaded = 0
+        for chunk in claims_rows(session, scheme, households, seed):
+            bulk_insert(session, Claim.__table__, chunk)
+            loaded += len(chunk)
         session.execute(text("ANALYZE claim"))
         session.commit()
-        out.append((f"claims loaded ({len(rows):,}, COPY; not an app step)", cost.text()))
-        del rows
+        out.append((f"claims loaded ({loaded:,}, COPY; not an app step)", cost.text()))
 
         assert ledgers.covers(session, scheme, T), "the imports left ledgers to build"
         cost = Cost(session)
@@ -297,6 +357,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seed", type=int, default=20261204)
+    parser.add_argument(
+        "--file-households", type=int, default=100_000, help="households per imported file (default 100,000)"
+    )
     args = parser.parse_args()
     url = os.environ.get("MHI_BENCH_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
@@ -306,13 +369,15 @@ def main() -> None:
     for households in args.sizes:
         folder = Path(tempfile.mkdtemp(prefix="mhi-growth-"))
         try:
-            lines = run_size(app, households, args.seed, folder)
+            lines = run_size(app, households, args.seed, folder, args.file_households)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         width = max(len(name) for name, _ in lines)
         print(f"\n{households:,} households")
         for name, value in lines:
             print(f"  {name.ljust(width)}  {value}", flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {'peak memory of this process'.ljust(width)}  {peak:,.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

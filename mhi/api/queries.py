@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mhi.claims.models import Claim
+from mhi.core import clock
 from mhi.core.money import money_str
 from mhi.members.models import Household, Person
-from mhi.members.queries import search_register
+from mhi.members.queries import product_id_on, search_register
 from mhi.schemes.models import Product
 
 
@@ -21,7 +22,7 @@ def households(session, scheme, args: dict) -> list[tuple[Household, str]]:
     """(household, product code) by reference, filtered by village, reference prefix and strike-off."""
     query = (
         select(Household, Product.code)
-        .join(Product, Household.product_id == Product.id)
+        .join(Product, product_id_on(clock.today()) == Product.id)  # the product on the day asked
         .where(Household.scheme_id == scheme.id)
         .order_by(Household.ref)
     )

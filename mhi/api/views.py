@@ -31,7 +31,7 @@ from mhi.core.errors import say
 from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
 from mhi.members.models import Household, Person
-from mhi.members.queries import household_by_ref
+from mhi.members.queries import household_by_ref, product_code_on
 from mhi.members.services import (
     PersonData,
     RegisterError,
@@ -203,7 +203,9 @@ def household(code: str, ref: str):
     """A household with its persons."""
     scheme = scheme_or_404(code)
     item = _household_or_404(scheme, ref)
-    return schemas.HouseholdOut().dump(queries.household_view(item, item.product.code, with_persons=True))
+    return schemas.HouseholdOut().dump(
+        queries.household_view(item, product_code_on(db.session, item, clock.today()), with_persons=True)
+    )
 
 
 @bp.get("/schemes/<code>/households/<path:ref>/account")
@@ -242,7 +244,9 @@ def household_create(code: str):
     except RegisterError as exc:
         raise refused_input(exc, people=True) from exc
     db.session.commit()
-    body = schemas.HouseholdOut().dump(queries.household_view(item, item.product.code, with_persons=True))
+    body = schemas.HouseholdOut().dump(
+        queries.household_view(item, product_code_on(db.session, item, clock.today()), with_persons=True)
+    )
     return body, 201
 
 
@@ -262,7 +266,9 @@ def household_correct(code: str, ref: str):
     except RegisterError as exc:
         raise refused_input(exc) from exc
     db.session.commit()
-    return schemas.HouseholdOut().dump(queries.household_view(item, item.product.code, with_persons=True))
+    return schemas.HouseholdOut().dump(
+        queries.household_view(item, product_code_on(db.session, item, clock.today()), with_persons=True)
+    )
 
 
 @bp.get("/schemes/<code>/persons")

@@ -1,4 +1,5 @@
-"""``cards`` and ``statement`` (cli.md): member cards and a household's statement, written to a PDF file.
+"""``cards``, ``statement`` and ``statements`` (cli.md): member cards, a household's statement and a statement
+run (many households' statements in one PDF, the same function as the web's background job), written to a PDF.
 
 ``cards`` prints everyone by default, or one household (``--household``), a village (``--village``) or everyone
 enrolled since a date (``--since``); at most one of the three. Exit codes as in conventions.md: 1 when the
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from mhi.cards.services import CardScopeError, card_language, make_scope, print_cards
 from mhi.cards.statement import document_language, statement_pdf
+from mhi.cards.statements import StatementRunError, make_run, write_statement_run
 from mhi.core import clock
 from mhi.core.cli import Rejected, info
 from mhi.core.dates import DateError, parse_date
@@ -124,7 +126,44 @@ def statement_command(scheme_code, household_ref, date_from, date_to, out):
     info(f"statement of {household_ref} ({date_from} to {date_to}) written to {out}")
 
 
+@click.command("statements")
+@click.option("--scheme", "scheme_code", required=True, help="The scheme's code.")
+@click.option("--from", "date_from", required=True, callback=_date_option, help="First day (YYYY-MM-DD).")
+@click.option("--to", "date_to", required=True, callback=_date_option, help="Last day (YYYY-MM-DD).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The PDF file to write.")
+@click.option("--village", help="Only the households of this village.")
+@click.option("--arrears", is_flag=True, help="Only the households in arrears on the last day (the arrears list).")
+@click.option("--no-decisions", "no_decisions", is_flag=True, help="Leave out the general assembly's decisions.")
+@with_appcontext
+def statements_command(scheme_code, date_from, date_to, out, village, arrears, no_decisions):
+    """Print the statements of many households for a period in one PDF, each in its household's language."""
+    if date_from > date_to:
+        raise click.UsageError("--from is after --to")
+    scheme = _scheme(scheme_code)
+    # The command line is run by the scheme's staff on their own server: the statements are printed whole.
+    run = make_run(
+        date_from, date_to, village=village, arrears=arrears, decisions=not no_decisions, include_claims=True
+    )
+    config = current_app.config
+    try:
+        count, pdf = write_statement_run(
+            db.session,
+            scheme,
+            run,
+            languages=config["LANGUAGES"],
+            default_language=config["BABEL_DEFAULT_LOCALE"],
+            today=clock.today(),
+        )
+    except StatementRunError as exc:
+        raise Rejected(str(exc)) from exc
+    finally:
+        db.session.rollback()  # only read
+    _write(out, pdf)
+    info(f"statements: {count} household(s) ({date_from} to {date_to}) written to {out}")
+
+
 def init_app(app) -> None:
-    """``cards`` and ``statement`` are top-level commands (cli.md)."""
+    """``cards``, ``statement`` and ``statements`` are top-level commands (cli.md)."""
     app.cli.add_command(cards_command)
     app.cli.add_command(statement_command)
+    app.cli.add_command(statements_command)

@@ -62,3 +62,27 @@ class StatementForm(FlaskForm):
             self.date_to.errors.append(_l("The end comes before the start."))
             return False
         return True
+
+
+class StatementRunForm(FlaskForm):
+    """A statement run: the period, an optional village, and which households and parts to print."""
+
+    date_from = DateField(_l("From"), validators=[InputRequired()])
+    date_to = DateField(_l("To"), validators=[InputRequired()])
+    village = SelectField(_l("Village"), choices=[], validators=[Optional()])
+    arrears = BooleanField(_l("Only households in arrears at the end of the period"))
+    decisions = BooleanField(_l("Print the decisions of the last general assembly"))
+
+    def __init__(self, *args, villages: list[str] = (), **kwargs):
+        """``villages``: the scheme's villages, offered as choices ("" for every village)."""
+        super().__init__(*args, **kwargs)
+        self.village.choices = [("", _l("Every village"))] + [(v, v) for v in villages]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Both dates, the first not after the second."""
+        if not super().validate(extra_validators):
+            return False
+        if self.date_from.data > self.date_to.data:
+            self.date_to.errors.append(_l("The end comes before the start."))
+            return False
+        return True

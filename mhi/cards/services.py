@@ -25,6 +25,7 @@ from mhi.core.errors import N_, UserError
 from mhi.core.formatting import display_locale
 from mhi.core.jobs import Job
 from mhi.members.models import Household, Person
+from mhi.members.queries import product_id_on
 from mhi.messaging.services import queue_card_ready_messages
 from mhi.schemes.models import Product, Scheme
 from mhi.schemes.settings import card_layout
@@ -218,7 +219,7 @@ def iter_person_cards(session: Session, person_ids: Sequence[int]) -> Iterator[P
         rows = session.execute(
             select(Person, Household.ref, Product.name)
             .join(Household, Person.household_id == Household.id)
-            .join(Product, Household.product_id == Product.id)
+            .join(Product, product_id_on(clock.today()) == Product.id)  # the product on the day printed
             .where(Person.id.in_(chunk))
             .options(undefer(Person.photo))
         ).all()
@@ -248,7 +249,7 @@ def iter_household_cards(session: Session, household_ids: Sequence[int], *, on: 
         rows = session.execute(
             select(Person, Household, Product.name)
             .join(Household, Person.household_id == Household.id)
-            .join(Product, Household.product_id == Product.id)
+            .join(Product, product_id_on(on) == Product.id)  # the product on the day printed
             .where(Household.id.in_(chunk), _active(on))
             .order_by(Person.household_id, _head_first(), Person.member_no)
         ).all()

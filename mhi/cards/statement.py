@@ -18,7 +18,8 @@ Every user-supplied text (names, references, collectors) goes into a Paragraph t
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,17 +31,28 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mhi.claims.models import Claim
-from mhi.contributions.services import Account, household_account
+from mhi.contributions.services import Account, household_accounts
 from mhi.core import clock
 from mhi.core.formatting import display_locale, money
 from mhi.core.pdf import FONT, FONT_BOLD, column_widths, register_fonts, stylesheet
 from mhi.members.models import Household, Person
-from mhi.schemes.models import Scheme
+from mhi.members.queries import product_id_on
+from mhi.schemes.models import Product, Scheme
 from mhi.schemes.queries import benefit_names
 
 Gettext = Callable[[str], str]
@@ -146,45 +158,137 @@ def _method_text(receipt, methods: dict[str, str]) -> str:
     return text
 
 
-def _claims(session: Session, household: Household, date_from: date, date_to: date) -> list[tuple[Claim, str]]:
-    """The claims of the household's members with care in [F, T], with the patient's name."""
-    rows = session.execute(
-        select(Claim, Person.first_name, Person.last_name)
-        .join(Person, Claim.person_id == Person.id)
-        .where(Person.household_id == household.id, Claim.date_of_service.between(date_from, date_to))
-        .order_by(Claim.date_of_service, Claim.claim_ref)
-    ).all()
-    return [(claim, f"{first} {last}") for claim, first, last in rows]
+@dataclass
+class StatementData:
+    """Everything one household's statement prints, loaded beforehand (``load_statements``) so that drawing
+    never queries: a run of thousands of statements reads its data in a few set-based queries per batch."""
+
+    scheme: Scheme
+    household: Household
+    product: str
+    account: Account
+    balance: Balance
+    persons: list[Person]
+    claims: list[tuple[Claim, str]] | None  # None: not shown to this reader
+    benefit_names: dict[str, str]
+    assembly: tuple | None  # (meeting, adopted resolutions) when the decisions are printed and there are some
+    decisions: bool
 
 
-def statement_pdf(
+def load_statements(
     session: Session,
-    household: Household,
+    scheme: Scheme,
+    households: Sequence[Household],
     date_from: date,
     date_to: date,
     *,
-    language: str,
-    gettext: Gettext,
     include_claims: bool,
-    today: date | None = None,
-    decisions: bool = True,
-) -> bytes:
-    """Render the statement of ``household`` for [date_from, date_to] and return the PDF bytes.
+    decisions: bool,
+    today: date,
+) -> list[StatementData]:
+    """The statements of ``households`` (all of ``scheme``), in that order: accounts from
+    ``contributions.services.household_accounts`` on T, then one query each for the persons, the products, the
+    claims, the benefit names and the assembly's decisions — whatever the number of households."""
+    ids = [h.id for h in households]
+    accounts = household_accounts(session, scheme, ids, date_to)
+    persons: dict[int, list[Person]] = defaultdict(list)
+    if ids:
+        for person in session.scalars(
+            select(Person).where(Person.household_id.in_(ids)).order_by(Person.household_id, Person.member_no)
+        ):
+            persons[person.household_id].append(person)
+    # The product on T (members/queries.product_id_on: the latest product change on or before T, else the
+    # product at enrolment), one query for the batch.
+    products = (
+        dict(
+            session.execute(
+                select(Household.id, Product.name)
+                .join(Product, product_id_on(date_to) == Product.id)
+                .where(Household.id.in_(ids))
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    claims: dict[int, list[tuple[Claim, str]]] | None = None
+    names: dict[str, str] = {}
+    if include_claims:
+        claims = defaultdict(list)
+        if ids:
+            for claim, household_id, first, last in session.execute(
+                select(Claim, Person.household_id, Person.first_name, Person.last_name)
+                .join(Person, Claim.person_id == Person.id)
+                .where(Person.household_id.in_(ids), Claim.date_of_service.between(date_from, date_to))
+                .order_by(Person.household_id, Claim.date_of_service, Claim.claim_ref)
+            ):
+                claims[household_id].append((claim, f"{first} {last}"))
+        names = benefit_names(session, [scheme.id])  # the benefit's name, not its code (issue 16)
+    assembly = _assembly(session, scheme, today) if decisions else None
+    result = []
+    for household in households:
+        account = accounts[household.id]
+        result.append(
+            StatementData(
+                scheme=scheme,
+                household=household,
+                product=products.get(household.id, "—"),
+                account=account,
+                balance=statement_balance(account, household, date_from, date_to),
+                persons=persons.get(household.id, []),
+                claims=None if claims is None else claims.get(household.id, []),
+                benefit_names=names,
+                assembly=assembly,
+                decisions=decisions,
+            )
+        )
+    return result
 
-    ``gettext`` must already translate into ``language`` (the caller wraps this in ``force_locale``).
-    """
-    scheme = session.get(Scheme, household.scheme_id)
-    account = household_account(session, household, date_to)
-    balance = statement_balance(account, household, date_from, date_to)
+
+def _assembly(session: Session, scheme: Scheme, today: date) -> tuple | None:
+    """The adopted resolutions of the scheme's last general assembly with quorum (C102 art. 72: the members
+    are told what their assembly decided), resolutions loaded; None when there is none."""
+    from mhi.governance.services import last_assembly_decisions
+
+    found = last_assembly_decisions(session, scheme.id, today)
+    if found is None:
+        return None
+    meeting, adopted = found
+    return meeting, [(resolution.position, resolution.text) for resolution in adopted]
+
+
+class _Section(Flowable):
+    """An invisible mark opening one household's statement: it hands the page footer its text and where the
+    household's pages start (a run prints many households in one document, each numbered from 1)."""
+
+    def __init__(self, footer: str, state: dict):
+        super().__init__()
+        self.footer, self.state = footer, state
+        self.width = self.height = 0
+
+    def wrap(self, available_width, available_height):
+        """Takes no room."""
+        return 0, 0
+
+    def draw(self) -> None:
+        """Drawn at the top of the household's first page: the footers from here on are its own."""
+        self.state.update(footer=self.footer, first_page=self.canv.getPageNumber())
+
+
+def statement_story(
+    data: StatementData, date_from: date, date_to: date, *, language: str, gettext: Gettext, today: date, state: dict
+) -> list:
+    """The flowables of one household's statement (its footer mark first). ``gettext`` must already translate
+    into ``language``; nothing here queries the database."""
+    scheme, household, account, balance = data.scheme, data.household, data.account, data.balance
     fmt = Formats(language, scheme)
     styles = document_styles()
     _ = gettext
-    persons = list(
-        session.scalars(select(Person).where(Person.household_id == household.id).order_by(Person.member_no))
-    )
+    persons = data.persons
     head = next((p for p in persons if p.relation == "head"), persons[0] if persons else None)
+    printed = _("Printed on %(day)s") % {"day": fmt.day(today)}
 
     story: list = [
+        _Section(f"{scheme.name} — {household.ref} — {printed} — {_('Page')} ", state),
         Paragraph(escape(scheme.name), styles["scheme"]),
         Paragraph(escape(_("Household statement")), styles["title"]),
         Paragraph(
@@ -197,7 +301,7 @@ def statement_pdf(
                 (_("Household"), household.ref),
                 (_("Head of household"), head.full_name if head else "—"),
                 (_("Village"), household.village or "—"),
-                (_("Product"), household.product.name if household.product else "—"),
+                (_("Product"), data.product),
                 (_("Category"), household.category or "standard"),
                 (_("Enrolled on"), fmt.day(household.enrolment_date)),
                 (_("Cover on %(day)s") % {"day": fmt.day(date_to)}, coverage_sentence(account, _, fmt)),
@@ -281,13 +385,13 @@ def statement_pdf(
         story.append(Paragraph(escape(_("No receipt in this period.")), styles["body"]))
 
     story += _section(_("Claims"), styles)
-    if not include_claims:
+    if data.claims is None:
         story.append(Paragraph(escape(_("Claims are shown only to claims staff.")), styles["body"]))
     else:
-        claims = _claims(session, household, date_from, date_to)
+        claims = data.claims
         if claims:
             statuses = {"APPROVED": _("approved"), "REDUCED": _("reduced"), "REJECTED": _("rejected")}
-            names = benefit_names(session, [household.scheme_id])  # the benefit's name, not its code (issue 16)
+            names = data.benefit_names
             claim_rows = [
                 [
                     _("Date of care"),
@@ -334,51 +438,108 @@ def statement_pdf(
     if balance.closing < 0:
         story.append(Paragraph(escape(_("A negative amount is paid in advance.")), styles["small"]))
 
-    today = today or clock.today()
-    printed = _("Printed on %(day)s") % {"day": fmt.day(today)}
-    if decisions:
-        story += _decisions(session, scheme, today, _, fmt, styles)
+    if data.decisions:
+        story += _decisions(data.assembly, _, fmt, styles)
+    return story
+
+
+class _Story(list):
+    """The flowables of a document, taken from ``parts`` one part at a time as the document is laid out, so
+    that a run of thousands of statements never holds them all (ReportLab's ``build`` consumes its list from
+    the front and asks for its length before each flowable)."""
+
+    def __init__(self, parts: Iterator[list]):
+        super().__init__()
+        self._parts = parts
+
+    def __len__(self) -> int:
+        while not super().__len__():
+            part = next(self._parts, None)
+            if part is None:
+                return 0
+            self.extend(part)
+        return super().__len__()
+
+
+def render_statements(parts: Iterable[list], *, title: str, author: str, state: dict) -> bytes:
+    """The PDF of one or more statements: ``parts`` yields flowables (``statement_story``, each household's
+    after a page break), ``state`` is the one their footer marks write to."""
+    state.setdefault("footer", "")
+    state.setdefault("first_page", 1)
 
     def footer(canvas, doc) -> None:
-        """Page number and print date on every page."""
+        """The household's name, print date and page number (counted from the household's first page)."""
         canvas.saveState()
         canvas.setFont(FONT, 7)
         canvas.setFillColor(colors.grey)
-        text = f"{scheme.name} — {household.ref} — {printed} — {_('Page')} {doc.page}"
-        canvas.drawString(15 * mm, 10 * mm, text)
+        page = canvas.getPageNumber() - state["first_page"] + 1
+        canvas.drawString(15 * mm, 10 * mm, f"{state['footer']}{page}")
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = BaseDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=18 * mm,
-        title=f"{_('Household statement')} {household.ref}",
-        author=scheme.name,
+        title=title,
+        author=author,
         invariant=1,
     )
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body")
+    doc.addPageTemplates([PageTemplate(id="statement", frames=[frame], onPageEnd=footer)])
+    doc.build(_Story(iter(parts)))
     return buffer.getvalue()
 
 
-def _decisions(session: Session, scheme: Scheme, today: date, gettext: Gettext, fmt: Formats, styles) -> list:
-    """The adopted resolutions of the scheme's last general assembly with quorum (C102 art. 72: the members
-    are told what their assembly decided); nothing when there is none."""
-    from mhi.governance.services import last_assembly_decisions
+def statement_pdf(
+    session: Session,
+    household: Household,
+    date_from: date,
+    date_to: date,
+    *,
+    language: str,
+    gettext: Gettext,
+    include_claims: bool,
+    today: date | None = None,
+    decisions: bool = True,
+) -> bytes:
+    """Render the statement of ``household`` for [date_from, date_to] and return the PDF bytes.
 
-    found = last_assembly_decisions(session, scheme.id, today)
-    if found is None:
+    ``gettext`` must already translate into ``language`` (the caller wraps this in ``force_locale``).
+    """
+    scheme = session.get(Scheme, household.scheme_id)
+    today = today or clock.today()
+    [data] = load_statements(
+        session,
+        scheme,
+        [household],
+        date_from,
+        date_to,
+        include_claims=include_claims,
+        decisions=decisions,
+        today=today,
+    )
+    state: dict = {}
+    story = statement_story(data, date_from, date_to, language=language, gettext=gettext, today=today, state=state)
+    return render_statements(
+        [story], title=f"{gettext('Household statement')} {household.ref}", author=scheme.name, state=state
+    )
+
+
+def _decisions(assembly: tuple | None, gettext: Gettext, fmt: Formats, styles) -> list:
+    """The adopted resolutions of the scheme's last general assembly with quorum; nothing when there is none."""
+    if assembly is None:
         return []
-    meeting, adopted = found
+    meeting, adopted = assembly
     _ = gettext
     story = _section(_("Decisions of the general assembly of %(day)s") % {"day": fmt.day(meeting.held_on)}, styles)
     if not adopted:
         return [*story, Paragraph(escape(_("The general assembly adopted no resolution.")), styles["body"])]
-    for resolution in adopted:
-        story.append(Paragraph(escape(f"{resolution.position}. {resolution.text}"), styles["body"]))
+    for position, text in adopted:
+        story.append(Paragraph(escape(f"{position}. {text}"), styles["body"]))
     return story
 
 

@@ -1,7 +1,9 @@
 """Printing screens (blueprint ``cards``): the card batch form, its job page (progress, then the download), a
 household's statement and a receipt's slip.
 
-Card printing needs "register.write" (it hands out proof of membership); statements and slips "register.read".
+Card printing needs "register.write" (it hands out proof of membership); statements, statement runs and slips
+"register.read". A statement run that prints claims (its author may read them) is shown only to readers who may
+read claims: another register reader gets 404 for it.
 The job page polls with a Refresh header and a meta refresh — no script, the CSP forbids inline JavaScript.
 """
 
@@ -16,11 +18,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mhi.cards.forms import CardPrintForm, StatementForm
+from mhi.cards.forms import CardPrintForm, StatementForm, StatementRunForm
 from mhi.cards.group_statement import group_statement_pdf
 from mhi.cards.receipt import receipt_pdf, slip_size
 from mhi.cards.services import CARD_JOB, CardScopeError, create_card_job, make_scope
 from mhi.cards.statement import document_language, statement_pdf
+from mhi.cards.statements import STATEMENT_JOB, StatementRunError, create_statement_job, make_run
 from mhi.contributions.models import Receipt
 from mhi.core import clock
 from mhi.core.access import has_permission, permission_required
@@ -150,6 +153,87 @@ def statement(code: str, household_id: int):
         form.date_to.data = clock.today()
         form.decisions.data = True
     return render_template("cards/statement.html", scheme=scheme, household=household, form=form)
+
+
+@bp.route("/schemes/<code>/statements", methods=["GET", "POST"])
+@permission_required("register.read")
+def statement_runs(code: str):
+    """Choose a period and households; their statements are then printed in one PDF in the background."""
+    scheme = scheme_or_404(code)
+    form = StatementRunForm(villages=_villages(scheme))
+    if request.method == "GET":  # from the arrears list: its day, its village, its households
+        form.date_to.data = _iso_day(request.args.get("to")) or clock.today()
+        form.date_from.data = date(form.date_to.data.year, 1, 1)
+        form.village.data = request.args.get("village", "")
+        form.arrears.data = request.args.get("arrears") == "y"
+        form.decisions.data = True
+    if form.validate_on_submit():
+        run = make_run(
+            form.date_from.data,
+            form.date_to.data,
+            village=form.village.data,
+            arrears=form.arrears.data,
+            decisions=form.decisions.data,
+            include_claims=has_permission(current_user, "claims.read"),
+        )
+        try:
+            job = create_statement_job(db.session, scheme, run, actor=current_user, today=clock.today())
+        except StatementRunError:
+            db.session.rollback()
+            form.form_errors.append(_("No household in this selection: check the period, village or arrears filter."))
+        else:
+            db.session.commit()  # sends the job to the queue
+            return redirect(url_for("cards.statement_run", code=scheme.code, job_id=job.id))
+    runs = db.session.scalars(
+        select(Job).where(Job.scheme_id == scheme.id, Job.kind == STATEMENT_JOB).order_by(Job.id.desc()).limit(10)
+    ).all()
+    runs = [item for item in runs if _may_see_run(item)]
+    return render_template("cards/statement_runs.html", scheme=scheme, form=form, jobs=runs)
+
+
+def _iso_day(value: str | None) -> date | None:
+    """A YYYY-MM-DD date from a link, or None."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _may_see_run(item: Job) -> bool:
+    """A run printed with claims is for readers of claims only (module docstring)."""
+    return not (item.params or {}).get("run", {}).get("claims") or has_permission(current_user, "claims.read")
+
+
+def _statement_job(scheme, job_id: int) -> Job:
+    """A statement run of ``scheme`` the user may see, else 404."""
+    item = _of_scheme(Job, job_id, scheme)
+    if item.kind != STATEMENT_JOB or not _may_see_run(item):
+        abort(404)
+    return item
+
+
+@bp.get("/schemes/<code>/statements/<int:job_id>")
+@permission_required("register.read")
+def statement_run(code: str, job_id: int):
+    """A run's progress; the page reloads itself until the PDF is ready."""
+    scheme = scheme_or_404(code)
+    item = _statement_job(scheme, job_id)
+    response = Response(render_template("cards/statement_run.html", scheme=scheme, job=item, poll=POLL_SECONDS))
+    if not item.finished:
+        response.headers["Refresh"] = str(POLL_SECONDS)
+    return response
+
+
+@bp.get("/schemes/<code>/statements/<int:job_id>/statements.pdf")
+@permission_required("register.read")
+def statement_run_pdf(code: str, job_id: int):
+    """The finished run's PDF."""
+    scheme = scheme_or_404(code)
+    item = _statement_job(scheme, job_id)
+    stored = result_file(db.session, item) if item.state == "done" else None
+    if stored is None:
+        abort(404)
+    return _pdf(read_file(stored), f"statements-{scheme.code}-{item.id}", download=True)
 
 
 @bp.get("/schemes/<code>/payers/<int:payer_id>/statement")

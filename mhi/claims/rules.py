@@ -211,6 +211,9 @@ class PatientRule:
     date_of_birth: date | None = None
     relationship: str | None = None
     household_enrolment: date | None = None  # the household's enrolment date E (its head's)
+    # The household's product change dates (docs/decisions.md "Product changes"); ``product_at`` already follows
+    # them. A benefit the product before a change did not have waits from the change (``first_covered_day``).
+    product_changes: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,18 +517,41 @@ def waiting_days(patient: PatientRule, product: ProductRule, benefit: BenefitRul
     return benefit.waiting_period_days if benefit.waiting_period_days is not None else product.waiting_period_days
 
 
-def first_covered_day(patient: PatientRule, product: ProductRule, benefit: BenefitRule) -> date:
-    """The first day of service the waiting period allows: start day + waiting days (check 8). The one
-    definition of the waiting period's first day: the claim checks and the eligibility desk both read it."""
-    return start_day(patient, product) + timedelta(days=waiting_days(patient, product, benefit))
+def benefit_since(patient: PatientRule, code: str, day: date) -> date | None:
+    """The latest product change on or before ``day`` that brought benefit ``code`` to the household (the
+    product in force the day before did not have it), or None when the household had it before every change
+    (docs/decisions.md "Product changes": a benefit kept across a change keeps its waiting period's continuity)."""
+    start = patient.household_enrolment or patient.enrolment_date
+    for change in reversed(patient.product_changes):
+        if change > day or change <= start:
+            continue
+        before = patient.product_at(change - timedelta(days=1))
+        if before is None or code not in before.benefits:
+            return change
+    return None
 
 
-def benefit_window(patient: PatientRule, product: ProductRule, benefit: BenefitRule) -> tuple[date | None, date | None]:
+def first_covered_day(patient: PatientRule, product: ProductRule, benefit: BenefitRule, on: date | None = None) -> date:
+    """The first day of service the waiting period allows: start day + waiting days (check 8); for a benefit new
+    to the household at a product change on or before ``on``, the waiting period runs from that change when it is
+    later than the start day. The one definition of the waiting period's first day: the claim checks and the
+    eligibility desk both read it."""
+    start = start_day(patient, product)
+    if on is not None and patient.product_changes:
+        since = benefit_since(patient, benefit.code, on)
+        if since is not None and since > start:
+            start = since
+    return start + timedelta(days=waiting_days(patient, product, benefit))
+
+
+def benefit_window(
+    patient: PatientRule, product: ProductRule, benefit: BenefitRule, on: date | None = None
+) -> tuple[date | None, date | None]:
     """The days of service on which checks 3 and 8 let this person use the benefit: (first, last), last None when
     open-ended; (None, None) when never (a benefit for the other sex). The desk's "may use it, and from when"."""
     if benefit.sex is not None and patient.sex is not None and patient.sex != benefit.sex:
         return None, None
-    first = first_covered_day(patient, product, benefit)
+    first = first_covered_day(patient, product, benefit, on)
     last = None
     born = patient.date_of_birth
     if born is not None and benefit.min_age_years is not None:
@@ -676,7 +702,7 @@ def decide(claim: ClaimInput, ctx: Context, history: History, currency: str) -> 
 
     # 8. Waiting period: the benefit's own replaces the product's, none for a newborn; on the day of service.
     wait = waiting_days(patient, product, benefit)
-    first_day = start + timedelta(days=wait)
+    first_day = first_covered_day(patient, product, benefit, on=service_day)
     if service_day < first_day:
         return _rejected(
             checks,

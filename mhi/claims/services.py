@@ -50,7 +50,8 @@ from mhi.core.errors import N_, UserError
 from mhi.core.money import ZERO, money_str, quantum
 from mhi.core.numbering import allocate_number
 from mhi.core.validation import AMOUNT_LIMIT
-from mhi.members.models import Household, Person
+from mhi.members.models import Household, Person, ProductChange
+from mhi.members.products import household_versions, product_on
 from mhi.schemes.models import Benefit, Product, ProductVersion, Provider, Scheme, Tariff
 from mhi.schemes.tariffs import history as tariff_history
 
@@ -95,6 +96,11 @@ class _VersionLookup:
         """``versions`` are the product's active versions in date order."""
         self._dates = [day for day, _ in versions]
         self._versions = versions
+
+    @property
+    def items(self) -> list[tuple[date, ProductRule]]:
+        """(effective_from, rules) of the versions in date order."""
+        return self._versions
 
     def __call__(self, day: date) -> ProductRule | None:
         """The rules in force on ``day`` (None when the product has no active version)."""
@@ -182,6 +188,28 @@ def product_lookups(session, scheme, product_ids=None) -> dict[int, _VersionLook
     return {product_id: _VersionLookup(items) for product_id, items in by_product.items()}
 
 
+def household_product_changes(session, scheme, household_ids=None) -> dict[int, list[tuple[date, int]]]:
+    """(from_date, product id) of the product changes of the scheme's households (or of ``household_ids``), in
+    date order, by household: one query."""
+    query = select(ProductChange.household_id, ProductChange.from_date, ProductChange.product_id).where(
+        ProductChange.scheme_id == scheme.id
+    )
+    if household_ids is not None:
+        query = query.where(ProductChange.household_id.in_(sorted(household_ids) or [-1]))
+    changes: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for household_id, day, product_id in session.execute(
+        query.order_by(ProductChange.household_id, ProductChange.from_date)
+    ):
+        changes[household_id].append((day, product_id))
+    return dict(changes)
+
+
+def _household_lookup(session, scheme, initial: int, dated: list[tuple[date, int]]) -> _VersionLookup:
+    """The version lookup of one household moved to other products (members/products.py): two queries."""
+    lookups = product_lookups(session, scheme, {initial, *(p for _, p in dated)})
+    return _VersionLookup(household_versions(initial, dated, {p: lk.items for p, lk in lookups.items()}))
+
+
 def scheme_benefit_kinds(session, scheme) -> dict[str, str]:
     """Every benefit code of the scheme's products (all versions) with its kind; ``cash`` wins if a code is
     cash in any version (a claims.csv amount of 0 is then readable, data-formats.md)."""
@@ -229,23 +257,33 @@ def load_context(session, scheme, member_nos: Iterable[str] | None = None, provi
     if wanted is not None and not narrow:
         person_rows = [row for row in person_rows if row.member_no in wanted]
 
-    product_ids = {row.product_id for row in person_rows} if narrow else None
+    changes = household_product_changes(session, scheme, {row.household_id for row in person_rows} if narrow else None)
+    product_ids = None
+    if narrow:
+        product_ids = {row.product_id for row in person_rows} | {p for dated in changes.values() for _, p in dated}
     lookups = product_lookups(session, scheme, product_ids)
     empty = _VersionLookup([])
+    # A household moved to another product reads its versions over time (members/products.py): one lookup each.
+    moved = {
+        hid: _VersionLookup(household_versions(initial, changes[hid], {p: lk.items for p, lk in lookups.items()}))
+        for hid, initial in {(row.household_id, row.product_id) for row in person_rows if row.household_id in changes}
+    }
     patients: dict[str, PatientRule] = {}
     person_ids: dict[str, int] = {}
     household_ids: set[int] = set()
     for row in person_rows:
+        dated = changes.get(row.household_id, ())
         patients[row.member_no] = PatientRule(
             member_no=row.member_no,
             enrolment_date=row.enrolment_date,
             exit_date=row.exit_date,
             household_key=row.household_id,
-            product_at=lookups.get(row.product_id, empty),
+            product_at=moved[row.household_id] if dated else lookups.get(row.product_id, empty),
             sex=row.sex,
             date_of_birth=row.date_of_birth,
             relationship=row.relation,
             household_enrolment=row.household_enrolment,
+            product_changes=tuple(day for day, _ in dated),
         )
         person_ids[row.member_no] = row.id
         household_ids.add(row.household_id)
@@ -1045,6 +1083,11 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
     if found is None:
         return Eligibility(member_no, on, False, reasons=[(ELIGIBILITY_MESSAGES["unknown"], {"member_no": member_no})])
     person, household, product_code = found
+    # The product on the day (members/products.py): a household moved to another product reads the new one.
+    dated = household_product_changes(session, scheme, [household.id]).get(household.id, [])
+    product_id = product_on(household.product_id, dated, on)
+    if product_id != household.product_id:
+        product_code = session.scalar(select(Product.code).where(Product.id == product_id))
     members = list(
         session.scalars(select(Person).where(Person.household_id == household.id).order_by(Person.member_no))
     )
@@ -1081,7 +1124,7 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
     for version, benefit in session.execute(
         select(ProductVersion, Benefit)
         .join(Benefit, Benefit.version_id == ProductVersion.id)
-        .where(ProductVersion.product_id == household.product_id, ProductVersion.status == "active")
+        .where(ProductVersion.product_id == product_id, ProductVersion.status == "active")
         .order_by(ProductVersion.effective_from, Benefit.position)
     ):
         by_version.setdefault(version.id, (version, []))[1].append(benefit)
@@ -1115,17 +1158,18 @@ def eligibility(session, scheme, member_no: str, on: date) -> Eligibility:
         enrolment_date=person.enrolment_date,
         exit_date=person.exit_date,
         household_key=household.id,
-        product_at=lambda day: rule,
+        product_at=_household_lookup(session, scheme, household.product_id, dated) if dated else lambda day: rule,
         sex=person.sex,
         date_of_birth=person.date_of_birth,
         relationship=person.relation,
         household_enrolment=household.enrolment_date,
+        product_changes=tuple(day for day, _ in dated),
     )
     for benefit in rule.benefits.values():
-        first_day = first_covered_day(patient, rule, benefit)
+        first_day = first_covered_day(patient, rule, benefit, on)
         cases, total = used.get(benefit.code, (0, ZERO))
         remaining = None if benefit.ceiling_per_year is None else max(benefit.ceiling_per_year - total, ZERO)
-        usable_from, usable_until = benefit_window(patient, rule, benefit)
+        usable_from, usable_until = benefit_window(patient, rule, benefit, on)
         refusal = _refusal(result.covered, on, first_day, usable_from, usable_until)
         result.benefits.append(
             BenefitStanding(

@@ -15,7 +15,8 @@ from mhi.contributions.rules import UNBOUNDED
 from mhi.contributions.services import Account, household_account, iter_ledgers
 from mhi.core.tabular import write_csv
 from mhi.members.models import Household, Person
-from mhi.members.queries import HouseholdLine, category_changes, head_columns, household_line
+from mhi.members.products import product_on
+from mhi.members.queries import HouseholdLine, category_changes, head_columns, household_line, product_changes
 from mhi.schemes.models import Product
 
 
@@ -122,6 +123,7 @@ class HouseholdPage:
     reenrolled_as: Household | None
     category: str = "standard"  # on the day shown
     category_changes: list = field(default_factory=list)
+    product_changes: list = field(default_factory=list)  # ProductChange rows, oldest first
 
 
 def household_page(session, household: Household, on: date) -> HouseholdPage:
@@ -129,11 +131,15 @@ def household_page(session, household: Household, on: date) -> HouseholdPage:
     persons = sorted(household.persons, key=lambda p: (p.relation != "head", p.enrolment_date, p.member_no))
     changes = category_changes(session, household)
     in_force = [change.category for change in changes if change.from_date <= on]
+    moves = product_changes(session, household)
+    # The product on the day shown (members/products.py, the one "product on D").
+    product_id = product_on(household.product_id, [(m.from_date, m.product_id) for m in moves], on)
     return HouseholdPage(
+        product_changes=moves,
         category=in_force[-1] if in_force else household.category,
         category_changes=changes,
         household=household,
-        product=session.get(Product, household.product_id),
+        product=session.get(Product, product_id),
         persons=persons,
         account=household_account(session, household, on),
         previous=session.get(Household, household.previous_household_id) if household.previous_household_id else None,

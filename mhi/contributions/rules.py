@@ -13,6 +13,11 @@ Decisions where the spec is silent (the brief of this module):
   and basis come from the version in force on its start_k; the registration fee from the version at E.
   The version "in force" on a day is the last one dated on or before it; the first version applies from E even
   when it is dated later.
+- A household moved to another product from D (docs/decisions.md "Product changes"): ``terms`` are its
+  versions over time, so periods starting on or after D take the new product's amount and basis. D is a period
+  boundary (the service refuses other days); when the new product's period length differs, the grid restarts at
+  D with the new length (``grid_next``), else it goes on unchanged. Grace, lapse and registration fee stay those of
+  the version in force at E.
 - ``paid_until`` returns ``None`` while it is undefined and the sentinel ``UNBOUNDED`` (``date.max``) when
   it is unbounded (§3: every due period from some k on has member due 0 and all before it are paid).
 - A receipt and its reversal counter-entry carry the same date, so the §5 walk takes the receipts of one
@@ -109,6 +114,10 @@ class HouseholdInput:
     # Dated category changes (from_date, category), data-formats.md categories.csv: c_k is the category of the
     # latest change with from_date ≤ start_k, else ``category`` (contributions.md notation).
     category_changes: Sequence[tuple[date, str]] = ()
+    # The dates of the household's product changes (docs/decisions.md "Product changes"); ``terms`` is then the
+    # household's versions over time (mhi.members.products.household_versions). At a change to a product whose
+    # period length differs the period grid restarts on that day.
+    product_changes: Sequence[date] = ()
 
 
 @dataclass(frozen=True)
@@ -285,6 +294,10 @@ class Ledger:
         base = self._terms_on(h.enrolment)
         # Decision (module docstring): grid, grace, lapse and registration fee from the version in force at E.
         self._months = base.period_months
+        # Period grid anchors (day, months): E with the first product's length, then each product change whose
+        # product's length differs (module docstring).
+        self._anchors = grid_anchors(h.enrolment, base.period_months, h.product_changes, self._terms_on)
+        self._grid_state = (0, 0)  # (anchor index, step within it) of the last generated start
         self.grace_days = base.grace_days
         self.lapse_days = base.lapse_days
         self.exit_date = household_exit_date(h)
@@ -371,7 +384,10 @@ class Ledger:
         self._subs.append(parts)
         self._d.append(due)
         self._cum.append((self._cum[-1] if self._cum else 0) + due)
-        following = add_months(self.enrolment, (k + 1) * self._months) if start < CALENDAR_END else UNBOUNDED
+        if start < CALENDAR_END:
+            following, self._grid_state = grid_next(self._anchors, self._grid_state)
+        else:
+            following = UNBOUNDED
         self._starts.append(following)
         self._zero_tail = due == 0 and start >= self._stationary_from
 
@@ -671,6 +687,51 @@ class Ledger:
             earned_gross_fraction=earned_gross / unit,
             earned_member_fraction=earned_member / unit,
         )
+
+
+def grid_anchors(enrolment: date, months: int, changes: Sequence[date], terms_on) -> list[tuple[date, int]]:
+    """The period grid's anchors (day, months): E with ``months``, then each product change whose version in force
+    (``terms_on(day)``) has another period length (docs/decisions.md "Product changes")."""
+    anchors = [(enrolment, months)]
+    for day in sorted(changes):
+        if day <= enrolment:
+            continue
+        length = terms_on(day).period_months
+        if length != anchors[-1][1]:
+            anchors.append((day, length))
+    return anchors
+
+
+def period_boundaries(h: HouseholdInput, day: date, *, changes_before: date | None = None) -> tuple[date, date]:
+    """The household's period boundaries around ``day`` on the grid its product changes before ``day`` (or before
+    ``changes_before``) give: (the last period start on or before it, the first after it); ``day`` is a boundary
+    when the first equals it. Used to refuse a product change that would cut a period (docs/decisions.md "Product
+    changes"); independent of dues."""
+    dates = [d for d, _ in h.terms]
+
+    def terms_on(on: date) -> Terms:
+        return version_on(h.terms, on, dates=dates)[1]
+
+    earlier = [c for c in h.product_changes if c < (changes_before or day)]
+    anchors = grid_anchors(h.enrolment, terms_on(h.enrolment).period_months, earlier, terms_on)
+    start, state = h.enrolment, (0, 0)
+    while True:
+        following, state = grid_next(anchors, state)
+        if following > day:
+            return start, following
+        start = following
+
+
+def grid_next(anchors: Sequence[tuple[date, int]], state: tuple[int, int]) -> tuple[date, tuple[int, int]]:
+    """The next period start after the one ``state`` = (anchor index, step) names, and its state: steps of the
+    anchor's months from the anchor's day (add_months from the anchor keeps month-end days), cut at the next
+    anchor, where the grid restarts."""
+    index, step = state
+    anchor, months = anchors[index]
+    following = add_months(anchor, (step + 1) * months)
+    if index + 1 < len(anchors) and following >= anchors[index + 1][0]:
+        return anchors[index + 1][0], (index + 1, 0)
+    return following, (index, step + 1)
 
 
 def _running_totals(values: Sequence[int]) -> list[int]:

@@ -33,7 +33,8 @@ from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
 from mhi.core.tabular import bulk_insert
 from mhi.core.validation import FieldError
-from mhi.members.models import CategoryChange, Household, Person
+from mhi.members.models import CategoryChange, Household, Person, ProductChange
+from mhi.members.products import household_versions
 from mhi.schemes.models import Product, ProductVersion, Scheme, SubsidyProgramme
 from mhi.schemes.operators import OperatorError, usable_operator
 from mhi.schemes.programmes import ProgrammeTerms
@@ -142,9 +143,10 @@ class _Loaded:
     stored: dict[int, tuple[date | None, date | None]]  # id → (exit_date, strike_off_date)
 
 
-def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -> _Loaded:
-    """Four queries (households, persons, receipts, category changes) for the households that
-    ``where(Household.id)`` selects."""
+def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable, extra=None) -> _Loaded:
+    """Five queries (households, persons, receipts, category and product changes) for the households that
+    ``where(Household.id)`` selects; ``extra`` (household id → [(from_date, product id)]) adds product changes not
+    stored yet, to check them (claims/product_changes.py)."""
     households = session.execute(
         select(
             Household.id,
@@ -161,6 +163,7 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
     persons: dict[int, list[PersonDates]] = defaultdict(list)
     receipts: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
     categories: dict[int, list[tuple[date, str]]] = defaultdict(list)
+    products: dict[int, list[tuple[date, int]]] = defaultdict(list)
     if ids:
         for household_id, enrolment, exit_ in session.execute(
             select(Person.household_id, Person.enrolment_date, Person.exit_date).where(Person.household_id.in_(ids))
@@ -176,10 +179,18 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
             )
         ):
             categories[household_id].append((day, category))
+        for household_id, day, product_id in session.execute(
+            select(ProductChange.household_id, ProductChange.from_date, ProductChange.product_id)
+            .where(ProductChange.household_id.in_(ids))
+            .order_by(ProductChange.household_id, ProductChange.from_date)
+        ):
+            products[household_id].append((day, product_id))
     inputs: dict[int, HouseholdInput] = {}
     stored: dict[int, tuple[date | None, date | None]] = {}
     for hid, enrolment, category, product_id, exit_date, strike_off in households:
-        terms = rules.terms.get(product_id)
+        changes = sorted([*products.get(hid, []), *(extra or {}).get(hid, [])])
+        # The household's versions over time (members/products.py, the one "product on D").
+        terms = household_versions(product_id, changes, rules.terms) if changes else rules.terms.get(product_id)
         if not terms:
             raise ContributionError(N_("household %(hid)s: its product has no active version"), hid=hid)
         inputs[hid] = HouseholdInput(
@@ -191,6 +202,7 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
             programmes=rules.programmes,
             currency=rules.currency,
             category_changes=categories.get(hid, ()),
+            product_changes=tuple(day for day, _ in changes),
         )
         stored[hid] = (exit_date, strike_off)
     return _Loaded(inputs, stored)
@@ -223,6 +235,20 @@ def household_inputs(session, scheme: Scheme, household_ids: Sequence[int] | Non
     for where in _batches(session, scheme, household_ids):
         result.update(_load_batch(session, scheme, rules, where).inputs)
     return result
+
+
+def inputs_with_product_changes(
+    session, scheme: Scheme, extra: dict[int, list[tuple[date, int]]]
+) -> tuple[dict[int, HouseholdInput], dict[int, list[tuple[date, Terms]]]]:
+    """The ``HouseholdInput`` of the households of ``extra`` as if its product changes (household id →
+    [(from_date, product id)]) were stored beside theirs, and the scheme's active terms by product id: what a
+    product change is checked on before it is written (claims/product_changes.py)."""
+    session.flush()
+    rules = _scheme_rules(session, scheme)
+    result: dict[int, HouseholdInput] = {}
+    for where in _batches(session, scheme, list(extra)):
+        result.update(_load_batch(session, scheme, rules, where, extra).inputs)
+    return result, rules.terms
 
 
 def iter_inputs(
@@ -617,7 +643,32 @@ class Account:
 
 def household_account(session, household: Household, on: date) -> Account:
     """The household's coverage status, dues, periods and receipts on ``on`` (contributions.md §1–§5)."""
-    ledger = ledger_for(session, household)
+    scheme = session.get(Scheme, household.scheme_id)
+    return household_accounts(session, scheme, [household.id], on)[household.id]
+
+
+def household_accounts(session, scheme: Scheme, household_ids: Sequence[int], on: date) -> dict[int, Account]:
+    """``household_account`` of many households of ``scheme`` at once (statement runs): the engine's inputs
+    bulk-loaded (``household_inputs``) and every receipt in one query — never a query per household."""
+    inputs = household_inputs(session, scheme, household_ids)
+    receipts: dict[int, list[Receipt]] = defaultdict(list)
+    ids = sorted(inputs)
+    for start in range(0, len(ids), CHUNK):
+        for receipt in session.scalars(
+            select(Receipt)
+            .where(Receipt.household_id.in_(ids[start : start + CHUNK]))
+            .order_by(Receipt.household_id, Receipt.date, Receipt.id)
+        ):
+            receipts[receipt.household_id].append(receipt)
+    accounts = {}
+    for hid, h in inputs.items():
+        ledger = build_ledger(h)
+        accounts[hid] = _account(ledger, on, _receipt_lines(receipts.get(hid, []), ledger.strike_off_date))
+    return accounts
+
+
+def _account(ledger: Ledger, on: date, receipts: list[ReceiptLine]) -> Account:
+    """The account on ``on`` from the household's ledger and its receipt lines."""
     r, _ = ledger.registration_split
     paid = ledger.C(on)
     paid_until = ledger.paid_until(on)
@@ -678,16 +729,12 @@ def household_account(session, household: Household, on: date) -> Account:
         strike_off_date=ledger.strike_off_date,
         exit_date=ledger.exit_date,
         periods=lines,
-        receipts=_receipt_lines(session, household, ledger.strike_off_date),
+        receipts=receipts,
     )
 
 
-def _receipt_lines(session, household: Household, strike_off: date | None) -> list[ReceiptLine]:
-    """The household's receipts in date order, reversals paired with what they cancel."""
-    rows = session.execute(
-        select(Receipt).where(Receipt.household_id == household.id).order_by(Receipt.date, Receipt.id)
-    ).scalars()
-    rows = list(rows)
+def _receipt_lines(rows: list[Receipt], strike_off: date | None) -> list[ReceiptLine]:
+    """A household's receipts (in date order), reversals paired with what they cancel."""
     reversed_by = {r.reversal_of_id: r.receipt_no for r in rows if r.reversal_of_id is not None}
     lines = []
     for r in rows:

@@ -47,6 +47,7 @@ def input_fingerprint(rules: str, h: HouseholdInput) -> str:
             sorted((day, Decimal(amount).normalize()) for day, amount in h.receipts),
             list(h.terms),
             sorted(h.category_changes or ()),
+            *([sorted(h.product_changes)] if h.product_changes else []),
         )
     )
     return hashlib.sha1(text.encode()).hexdigest()

@@ -31,7 +31,8 @@ from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select
 from mhi.contributions.models import CoverageSpan
 from mhi.core.dates import add_months
 from mhi.core.money import round_money
-from mhi.members.models import Household, Person
+from mhi.members.models import Person
+from mhi.members.queries import product_periods
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from mhi.schemes.services import version_in_force
 
@@ -159,12 +160,14 @@ def product_experience(
     households_end = _households_covered(session, scheme.id, product.id, date_to)
     retained = _households_covered(session, scheme.id, product.id, date_from, also_on=date_to)
     persons_end = _persons_covered(session, scheme.id, product.id, date_to)
+    periods = product_periods(scheme.id)
     new_beneficiaries = session.scalar(
         select(func.count(Person.id))
-        .join(Household, Household.id == Person.household_id)
+        .join(periods, periods.c.household_id == Person.household_id)
         .where(
-            Household.scheme_id == scheme.id,
-            Household.product_id == product.id,
+            Person.scheme_id == scheme.id,
+            periods.c.product_id == product.id,
+            _in_period(periods, Person.enrolment_date),
             Person.enrolment_date >= date_from,
             Person.enrolment_date <= date_to,
         )
@@ -311,16 +314,23 @@ def _person_days(session, scheme_id: int, product_id: int, date_from: date, end:
     dialect = session.get_bind().dialect.name
     low = literal(date_from, Date)
     high = literal(end, Date)
-    start = _greatest(dialect, CoverageSpan.start, Person.enrolment_date, low)
-    stop = _least(dialect, func.coalesce(CoverageSpan.end, high), func.coalesce(Person.exit_date, high), high)
+    periods = product_periods(scheme_id)  # the days the household was on this product (a product change)
+    start = _greatest(dialect, CoverageSpan.start, Person.enrolment_date, periods.c.start, low)
+    stop = _least(
+        dialect,
+        func.coalesce(CoverageSpan.end, high),
+        func.coalesce(Person.exit_date, high),
+        func.coalesce(periods.c.end, high),
+        high,
+    )
     query = (
         select(func.coalesce(func.sum(_days_between(dialect, start, stop)), 0))
         .select_from(CoverageSpan)
-        .join(Household, Household.id == CoverageSpan.household_id)
-        .join(Person, Person.household_id == Household.id)
+        .join(periods, periods.c.household_id == CoverageSpan.household_id)
+        .join(Person, Person.household_id == CoverageSpan.household_id)
         .where(
             CoverageSpan.scheme_id == scheme_id,
-            Household.product_id == product_id,
+            periods.c.product_id == product_id,
             start < stop,
         )
     )
@@ -332,12 +342,23 @@ def _covered_on(day: date):
     return and_(CoverageSpan.start <= day, or_(CoverageSpan.end.is_(None), CoverageSpan.end > day))
 
 
+def _in_period(periods, day):
+    """The product interval of ``periods`` (members.queries.product_periods) holds ``day`` (a date or a column)."""
+    return and_(periods.c.start <= day, or_(periods.c.end.is_(None), periods.c.end > day))
+
+
 def _households_covered(session, scheme_id: int, product_id: int, day: date, *, also_on: date | None = None) -> int:
-    """Households of the product covered on ``day`` (and, with ``also_on``, on that day too)."""
+    """Households of the product (on ``day``) covered on ``day`` (and, with ``also_on``, on that day too)."""
+    periods = product_periods(scheme_id)
     covered = (
         select(CoverageSpan.household_id)
-        .join(Household, Household.id == CoverageSpan.household_id)
-        .where(CoverageSpan.scheme_id == scheme_id, Household.product_id == product_id, _covered_on(day))
+        .join(periods, periods.c.household_id == CoverageSpan.household_id)
+        .where(
+            CoverageSpan.scheme_id == scheme_id,
+            periods.c.product_id == product_id,
+            _in_period(periods, literal(day, Date)),
+            _covered_on(day),
+        )
     )
     if also_on is not None:
         later = select(CoverageSpan.household_id).where(CoverageSpan.scheme_id == scheme_id, _covered_on(also_on))
@@ -346,15 +367,17 @@ def _households_covered(session, scheme_id: int, product_id: int, day: date, *, 
 
 
 def _persons_covered(session, scheme_id: int, product_id: int, day: date) -> int:
-    """Persons of the product covered on ``day``: their household covered, enrolled, not exited."""
+    """Persons of the product (on ``day``) covered on ``day``: their household covered, enrolled, not exited."""
+    periods = product_periods(scheme_id)
     query = (
         select(func.count(func.distinct(Person.id)))
         .select_from(CoverageSpan)
-        .join(Household, Household.id == CoverageSpan.household_id)
-        .join(Person, Person.household_id == Household.id)
+        .join(periods, periods.c.household_id == CoverageSpan.household_id)
+        .join(Person, Person.household_id == CoverageSpan.household_id)
         .where(
             CoverageSpan.scheme_id == scheme_id,
-            Household.product_id == product_id,
+            periods.c.product_id == product_id,
+            _in_period(periods, literal(day, Date)),
             _covered_on(day),
             Person.enrolment_date <= day,
             or_(Person.exit_date.is_(None), Person.exit_date > day),
@@ -369,6 +392,7 @@ def _cases_by_benefit(
     """Per benefit code: the count, Σ amount_claimed and Σ amount_approved of the product's incurred claims."""
     from mhi.claims.models import Claim
 
+    periods = product_periods(scheme_id)
     query = (
         select(
             Claim.benefit_code,
@@ -377,10 +401,11 @@ def _cases_by_benefit(
             func.coalesce(func.sum(Claim.amount_approved), 0),
         )
         .join(Person, Person.id == Claim.person_id)
-        .join(Household, Household.id == Person.household_id)
+        .join(periods, periods.c.household_id == Person.household_id)
         .where(
             Claim.scheme_id == scheme_id,
-            Household.product_id == product_id,
+            periods.c.product_id == product_id,  # the product on the day of service
+            _in_period(periods, Claim.date_of_service),
             Claim.status.in_(INCURRED_STATUSES),
             Claim.date_of_service >= date_from,
             Claim.date_of_service <= date_to,

@@ -31,6 +31,7 @@ from mhi.core.problems import Refused, answer_refused
 from mhi.core.validation import InputRejected
 from mhi.fhir import resources
 from mhi.members.models import Household, Person
+from mhi.members.queries import product_id_on
 from mhi.schemes.access import visible_scheme_ids
 from mhi.schemes.models import Product, Scheme
 
@@ -195,7 +196,8 @@ def _coverages(persons: list[Person]) -> list[dict]:
         return []
     rows = db.session.execute(
         select(Household, Product, Scheme)
-        .join(Product, Household.product_id == Product.id)
+        .select_from(Household)
+        .join(Product, product_id_on(clock.today()) == Product.id)  # the product on the day asked
         .join(Scheme, Household.scheme_id == Scheme.id)
         .where(Household.id.in_({p.household_id for p in persons}))
     )

@@ -40,6 +40,7 @@ SCHEME_ACTIONS: list[Action] = [
     Action("reports.scheme", _l("Indicators"), "figures.read"),
     Action("pooling.scheme_accounts", _l("Accounts"), "figures.read"),
     Action("cards.print_form", _l("Membership cards"), "register.write"),
+    Action("cards.statement_runs", _l("Household statements"), "register.read"),
     Action("feasibility.experience", _l("Experience"), "feasibility"),
     Action("schemes.detail", _l("Set-up"), "account"),
     Action("schemes.edit", _l("Settings"), "scheme.settings"),

@@ -130,6 +130,21 @@ class CategoryForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
+class ProductChangeForm(FlaskForm):
+    """The household's product from a date on, with the reason (docs/decisions.md "Product changes")."""
+
+    product = SelectField(_l("Product"), validators=[DataRequired()])
+    from_date = DateField(
+        _l("From"),
+        validators=[DataRequired()],
+        description=_l(
+            "A contribution period start: periods starting on or after it are due at the new product's amount, and "
+            "care from that day follows its benefits."
+        ),
+    )
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
 class PersonCorrectionForm(FlaskForm):
     """Correct a person (rectification): every field as stored, changed where wrong, and why."""
 

@@ -108,3 +108,25 @@ class CategoryChange(db.Model):
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ProductChange(db.Model):
+    """The household buys ``product`` from ``from_date`` on (docs/decisions.md "Product changes", the
+    product_changes.csv extension): contribution periods starting on or after it are due at that product's
+    amount, claims with a service date on or after it follow its benefits. Before the first change the household
+    has ``Household.product`` (the head's row of members.csv). Natural key (household, from_date); a row is never
+    edited: a later change is a new row. Read through ``mhi.members.products``, the one "product on D"."""
+
+    __tablename__ = "product_change"
+    __table_args__ = (UniqueConstraint("household_id", "from_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    from_date: Mapped[date]
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    product = relationship("Product")

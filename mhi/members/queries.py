@@ -15,12 +15,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Date, and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased, selectinload
 
 from mhi.core import sheets
 from mhi.core.validation import REF_RE
-from mhi.members.models import CategoryChange, Household, Person
+from mhi.members.models import CategoryChange, Household, Person, ProductChange
 from mhi.members.services import name_key, phone_key
 
 
@@ -299,4 +299,70 @@ def category_changes(session, household: Household) -> list[CategoryChange]:
         session.scalars(
             select(CategoryChange).where(CategoryChange.household_id == household.id).order_by(CategoryChange.from_date)
         )
+    )
+
+
+def product_changes(session, household: Household) -> list[ProductChange]:
+    """The household's dated product changes, oldest first, with their products (docs/decisions.md "Product
+    changes")."""
+    return list(
+        session.scalars(
+            select(ProductChange)
+            .where(ProductChange.household_id == household.id)
+            .order_by(ProductChange.from_date)
+            .options(selectinload(ProductChange.product))
+        )
+    )
+
+
+def product_id_on(day: date):
+    """SQL: the household's product id on ``day`` — the rule of ``members.products.product_on`` (the latest
+    product change dated on or before the day, else the product at enrolment) as a column expression, so that a
+    list (cards, the API, FHIR) joins the product of the day in the same query. Tested against product_on."""
+    latest = (
+        select(ProductChange.product_id)
+        .where(ProductChange.household_id == Household.id, ProductChange.from_date <= day)
+        .order_by(ProductChange.from_date.desc())
+        .limit(1)
+        .correlate(Household)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, Household.product_id)
+
+
+#: The first day of a household's first product interval in ``product_periods`` (before any enrolment).
+_BEFORE_ANY = date(1900, 1, 1)
+
+
+def product_periods(scheme_id: int):
+    """SQL: the household's product intervals of a scheme, one row (household_id, product_id, start, end) per
+    interval [start, end) with ``end`` NULL for the one in force — the rule of ``product_id_on`` laid out over
+    time (the product at enrolment until the first change, then each change until the next), so that a query over
+    a period (exposure, claims by product) joins the product of each day. The first interval starts before any
+    enrolment."""
+    initial = select(
+        Household.id.label("household_id"),
+        Household.product_id.label("product_id"),
+        literal(_BEFORE_ANY, Date).label("start"),
+    ).where(Household.scheme_id == scheme_id)
+    changes = select(
+        ProductChange.household_id.label("household_id"),
+        ProductChange.product_id.label("product_id"),
+        ProductChange.from_date.label("start"),
+    ).where(ProductChange.scheme_id == scheme_id)
+    laid = union_all(initial, changes).subquery()
+    return select(
+        laid.c.household_id,
+        laid.c.product_id,
+        laid.c.start,
+        func.lead(laid.c.start).over(partition_by=laid.c.household_id, order_by=laid.c.start).label("end"),
+    ).subquery("product_period")
+
+
+def product_code_on(session, household: Household, day: date) -> str:
+    """The code of the household's product on ``day`` (one query)."""
+    from mhi.schemes.models import Product
+
+    return session.scalar(
+        select(Product.code).join(Household, product_id_on(day) == Product.id).where(Household.id == household.id)
     )

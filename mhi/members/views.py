@@ -13,12 +13,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from mhi.claims.product_changes import ProductChangeError, change_product, check_product_change, import_product_changes
 from mhi.claims.services import claims_decided_otherwise
 from mhi.contributions import queries as contributions_queries
 from mhi.contributions.imports import import_category_changes, import_register
 from mhi.contributions.services import refresh_households
 from mhi.core import clock, sheets
 from mhi.core.access import permission_required
+from mhi.core.confirm import confirmation_page, confirmed
 from mhi.core.db import db
 from mhi.core.limits import INT_MAX, query_date, query_int
 from mhi.core.validation import Problem
@@ -33,6 +35,7 @@ from mhi.members.forms import (
     HouseholdCorrectionForm,
     PersonCorrectionForm,
     PersonForm,
+    ProductChangeForm,
     candidates,
     show_problems,
 )
@@ -177,6 +180,49 @@ def category(code: str, household_id: int):
     return render_template("members/category_form.html", scheme=scheme, household=household, form=form, changes=changes)
 
 
+@bp.route("/schemes/<code>/households/<int:household_id>/product", methods=["GET", "POST"])
+@permission_required("register.write")
+def product(code: str, household_id: int):
+    """Move the household to another product from a period start on, with the reason; asks first, then writes,
+    audits and recomputes coverage and arrears (claims/product_changes.py)."""
+    scheme = scheme_or_404(code)
+    household = household_in(scheme, household_id)
+    form = ProductChangeForm()
+    form.product.choices = [
+        (p.code, f"{p.code} — {p.name}")
+        for p in db.session.scalars(select(Product).where(Product.scheme_id == scheme.id).order_by(Product.code))
+    ]
+    if form.validate_on_submit():
+        fields = {"product": form.product.data, "from_date": form.from_date.data, "reason": form.reason.data}
+        try:
+            if not confirmed():
+                change = check_product_change(db.session, household, **fields)
+                db.session.rollback()
+                return confirmation_page(
+                    title=_("Change the product of household %(ref)s", ref=household.ref),
+                    what=_("From %(day)s household %(ref)s has product %(after)s instead of %(before)s: contribution "
+                           "periods starting on or after that day are due at the new product's amount, and care from "
+                           "that day follows its benefits. Reason: %(reason)s",
+                           day=change["from_date"].isoformat(), ref=household.ref, after=change["product_code"],
+                           before=change["before"], reason=change["reason"]),
+                    irreversible=_("A product change is kept in the register and never edited. To undo it, record "
+                                   "another change back to the former product from a later period start."),
+                    button=_("Change the product"),
+                    back_url=url_for("members.product", code=code, household_id=household.id),
+                    hidden={**fields, "from_date": change["from_date"].isoformat()},
+                )  # fmt: skip
+            change_product(db.session, household, **fields, actor=current_user)
+        except ProductChangeError as exc:
+            db.session.rollback()
+            show_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("The product of household %(ref)s is changed.", ref=household.ref), "success")
+            return redirect(url_for("members.detail", code=code, household_id=household.id))
+    changes = queries.product_changes(db.session, household)
+    return render_template("members/product_form.html", scheme=scheme, household=household, form=form, changes=changes)
+
+
 @bp.route("/schemes/<code>/persons/<int:person_id>/exit", methods=["GET", "POST"])
 @permission_required("register.write")
 def person_exit(code: str, person_id: int):
@@ -298,6 +344,17 @@ add_upload_routes(
     permission="register.write",
     done_endpoint="members.index",
     endpoint="categories_upload",
+)
+
+
+add_upload_routes(
+    bp,
+    kind="product-changes",
+    importer=import_product_changes,
+    title=lambda: _("Import product changes"),
+    permission="register.write",
+    done_endpoint="members.index",
+    endpoint="product_changes_upload",
 )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased, selectinload
 from mhi.claims.models import Claim
 from mhi.contributions.models import Receipt
 from mhi.core.money import money_str
-from mhi.members.models import CategoryChange, Household, Person
+from mhi.members.models import CategoryChange, Household, Person, ProductChange
 from mhi.schemes.models import Expense, Product, ProductVersion, Provider, Scheme, SubsidyProgramme
 from mhi.subsidies.models import SubsidyReceipt
 
@@ -59,6 +59,7 @@ FILES = (
     "scheme.json",
     "members.csv",
     "categories.csv",
+    "product_changes.csv",
     "contributions.csv",
     "subsidy_receipts.csv",
     "claims.csv",
@@ -275,6 +276,21 @@ def categories_csv(session, scheme: Scheme) -> str:
     return _csv(("household_ref", "category", "from_date"), ((r, c, d.isoformat()) for r, c, d in rows))
 
 
+def product_changes_csv(session, scheme: Scheme) -> str:
+    """product_changes.csv (docs/decisions.md "Product changes"): every household's dated product changes."""
+    rows = session.execute(
+        select(Household.ref, ProductChange.from_date, Product.code, ProductChange.reason)
+        .join(Household, ProductChange.household_id == Household.id)
+        .join(Product, ProductChange.product_id == Product.id)
+        .where(ProductChange.scheme_id == scheme.id)
+        .order_by(Household.ref, ProductChange.from_date)
+    )
+    return _csv(
+        ("household_ref", "from_date", "product_code", "reason"),
+        ((ref, d.isoformat(), code, reason) for ref, d, code, reason in rows),
+    )
+
+
 def contributions_csv(session, scheme: Scheme) -> str:
     rows = session.execute(
         select(Receipt.receipt_no, Household.ref, Receipt.date, Receipt.amount, Receipt.method, Receipt.collector)
@@ -346,6 +362,7 @@ def scheme_files(session, scheme: Scheme) -> dict[str, str]:
         "scheme.json": json.dumps(scheme_document(session, scheme), ensure_ascii=False, indent=2) + "\n",
         "members.csv": members_csv(session, scheme),
         "categories.csv": categories_csv(session, scheme),
+        "product_changes.csv": product_changes_csv(session, scheme),
         "contributions.csv": contributions_csv(session, scheme),
         "subsidy_receipts.csv": subsidy_receipts_csv(session, scheme),
         "claims.csv": claims_csv(session, scheme),

@@ -8,16 +8,24 @@ patient's claim. Another scheme's or federation's pages answer 404 (core/access.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+import re
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
 
 from mhi.core import clock, sheets
 from mhi.core.access import permission_required
 from mhi.core.db import db
 from mhi.core.errors import say
+from mhi.core.jobs import Job, result_file
+from mhi.core.storage import read_file
 from mhi.core.web import current_scheme_locale
-from mhi.reports import charts, federation_yearend, pdf, services, yearend
+from mhi.reports import charts, documents, federation_yearend, pdf, services, yearend
 from mhi.reports import indicators as ind
+from mhi.reports.forms import YearEndDocumentsForm
 from mhi.reports.labels import LABELS, grouped_keys
 from mhi.schemes.access import federation_or_404, scheme_or_404
 from mhi.schemes.queries import benefit_names
@@ -26,6 +34,8 @@ bp = Blueprint("reports", __name__)
 
 
 TABLES = ("indicators", "benefits", "trend", "all")
+#: Seconds between two looks at a job that is not finished.
+POLL_SECONDS = 2
 
 
 def requested_period() -> services.Period:
@@ -288,22 +298,87 @@ def year_end(code: str):
     return render_template("reports/year_end.html", scheme=scheme, pack=pack, yearend=yearend)
 
 
-@bp.get("/schemes/<code>/year-end.pdf")
+def _reportable_years(scheme) -> range:
+    """The years a year-end pack can be asked for (``yearend.year_bounds``)."""
+    return range(scheme.opening_date.year, clock.today().year + yearend.FUTURE_YEARS + 1)
+
+
+@bp.route("/schemes/<code>/year-end/documents", methods=["GET", "POST"])
 @permission_required("figures.read")
-def year_end_pdf(code: str):
+def year_end_documents(code: str):
+    """The year-end documents prepared lately (PDF and workbook), and the form that prepares a year's in the
+    background (docs/decisions.md: the documents are a job, not a download built in the request)."""
+    scheme = scheme_or_404(code)
+    form = YearEndDocumentsForm(years=_reportable_years(scheme))
+    if request.method == "GET":
+        today = clock.today()
+        asked = request.args.get("year", "")
+        form.year.data = int(asked) if asked.isdigit() else max(today.year - 1, scheme.opening_date.year)
+    if form.validate_on_submit():
+        job = documents.create_year_end_job(
+            db.session,
+            scheme,
+            form.year.data,
+            actor=current_user,
+            language=str(get_locale() or "en"),
+            today=clock.today(),
+        )
+        db.session.commit()  # sends the job to the queue
+        return redirect(url_for("reports.year_end_document", code=scheme.code, job_id=job.id))
+    items = db.session.scalars(
+        select(Job)
+        .where(Job.scheme_id == scheme.id, Job.kind == documents.YEAR_END_JOB)
+        .order_by(Job.id.desc())
+        .limit(20)
+    ).all()
+    return render_template("reports/year_end_documents.html", scheme=scheme, form=form, jobs=items)
+
+
+def _year_end_job(scheme, job_id: int) -> Job:
+    """Year-end documents of ``scheme``, else 404."""
+    item = db.session.get(Job, job_id)
+    if item is None or item.scheme_id != scheme.id or item.kind != documents.YEAR_END_JOB:
+        abort(404)
+    return item
+
+
+@bp.get("/schemes/<code>/year-end/documents/<int:job_id>")
+@permission_required("figures.read")
+def year_end_document(code: str, job_id: int):
+    """The documents' progress; the page reloads itself until they are ready, then offers both."""
+    scheme = scheme_or_404(code)
+    item = _year_end_job(scheme, job_id)
+    response = Response(render_template("reports/year_end_document.html", scheme=scheme, job=item, poll=POLL_SECONDS))
+    if not item.finished:
+        response.headers["Refresh"] = str(POLL_SECONDS)
+    return response
+
+
+def _document(code: str, job_id: int, purpose: str, mimetype: str) -> Response:
+    """One of the finished job's files, as a download."""
+    scheme = scheme_or_404(code)
+    item = _year_end_job(scheme, job_id)
+    stored = result_file(db.session, item, purpose) if item.state == "done" else None
+    if stored is None:
+        abort(404)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stored.name) or "document"
+    return Response(
+        read_file(stored), mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.get("/schemes/<code>/year-end/documents/<int:job_id>/year-end.pdf")
+@permission_required("figures.read")
+def year_end_document_pdf(code: str, job_id: int):
     """The year-end pack as a PDF for the general assembly."""
-    scheme, pack = _year_end_pack(code)
-    data = pdf.year_end_pdf(pack, locale=current_scheme_locale(scheme.country))
-    return _pdf_response(data, f"{scheme.code}-year-end-{pack.year}.pdf")
+    return _document(code, job_id, documents.PDF, "application/pdf")
 
 
-@bp.get("/schemes/<code>/year-end.xlsx")
+@bp.get("/schemes/<code>/year-end/documents/<int:job_id>/year-end.xlsx")
 @permission_required("figures.read")
-def year_end_xlsx(code: str):
+def year_end_document_xlsx(code: str, job_id: int):
     """The year-end pack as a workbook: the income statement and the balance sheet."""
-    scheme, pack = _year_end_pack(code)
-    locale = current_scheme_locale(scheme.country)
-    return sheets.download(yearend.tables(pack), "xlsx", f"{scheme.code}-year-end-{pack.year}", locale)
+    return _document(code, job_id, documents.XLSX, sheets.XLSX_MIMETYPE)
 
 
 def _federation_year_end(federation_code: str):

@@ -106,7 +106,9 @@ def test_a_period_without_the_rows_shows_none(app, world):
     client = client_of(app, world["admin"])
     past = date.today() - timedelta(days=400)
 
-    page = without_tokens(client.get(f"/audit?date_from={past}&date_to={past + timedelta(days=10)}").get_data(as_text=True))
+    page = without_tokens(
+        client.get(f"/audit?date_from={past}&date_to={past + timedelta(days=10)}").get_data(as_text=True)
+    )
 
     assert "H-A1" not in page and "No change in this period." in page
 

@@ -218,8 +218,8 @@ def test_household_inputs_bulk_loads_in_fixed_queries(session, scheme, app):
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert (
-        len(inputs) == 12 and len(statements) == 8
-    )  # ids, versions, programmes, programme terms, households, persons, receipts, categories
+        len(inputs) == 12 and len(statements) == 9
+    )  # ids, versions, programmes, programme terms, households, persons, receipts, categories, product changes
     assert inputs[households[0].id].receipts == [(E, Decimal(1600))]
     assert inputs[households[0].id].terms[0][1].amount == Decimal(300)
 

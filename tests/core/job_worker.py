@@ -3,7 +3,9 @@
 
 It is the real consumer (``huey_consumer mhi.worker.huey`` does the same) plus one job kind of its own,
 ``test.slow``: a job that takes a few seconds, reports its progress, writes a file and a result naming the run
-that finished it — long enough to kill its worker in the middle.
+that finished it — long enough to kill its worker in the middle. With ``TEST_STATEMENT_DELAY`` set, the real
+statement runs (``cards.statements``) read one household per batch and wait that many seconds before each, so
+that one can be killed in the middle too.
 """
 
 from __future__ import annotations
@@ -28,9 +30,26 @@ def slow_job(session, job: jobs.JobInfo, progress: jobs.Progress) -> dict:
     return {"attempt": job.attempt, "pid": os.getpid()}
 
 
+def slow_statement_runs(delay: float) -> None:
+    """Make ``cards.statements`` jobs slow: batches of one household, ``delay`` seconds before each."""
+    from mhi.cards import statements
+
+    load = statements.load_statements
+
+    def slow_load(*args, **kwargs):
+        time.sleep(delay)
+        return load(*args, **kwargs)
+
+    statements.BATCH = 1
+    statements.load_statements = slow_load
+
+
 def main() -> None:
     """Build the application from the environment and consume until stopped."""
     from mhi import create_app
+
+    if os.environ.get("TEST_STATEMENT_DELAY"):
+        slow_statement_runs(float(os.environ["TEST_STATEMENT_DELAY"]))
 
     logging.basicConfig(level=logging.INFO, format="worker %(process)d %(levelname)s %(name)s: %(message)s")
     app = create_app()

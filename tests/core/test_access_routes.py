@@ -493,3 +493,98 @@ def test_a_facility_desk_reaches_no_record_of_another_facility(app, world):
 
     assert checked >= 16 and opened == 6, (checked, opened)  # the draft attachment route too
     assert not wrong, "\n".join(wrong)
+
+
+def test_statement_run_and_year_end_document_pages_follow_their_permissions(app, world):
+    """Issue 17's job pages with real jobs of scheme A: a statement run (register.read; one printed with claims
+    only for claims readers) and year-end documents (figures.read); scheme B's users get 404."""
+    from datetime import date
+
+    from mhi.cards.statements import STATEMENT_JOB, make_run
+    from mhi.core import jobs
+    from mhi.reports.documents import YEAR_END_JOB
+
+    run = make_run(date(2025, 1, 1), date(2025, 12, 31))
+    with records(app) as session:
+        scheme = world["a"]
+        plain = jobs.create_job(
+            session, STATEMENT_JOB, scheme=scheme, params={"run": run.as_json(), "today": "2026-01-05"}
+        )
+        with_claims = jobs.create_job(
+            session,
+            STATEMENT_JOB,
+            scheme=scheme,
+            params={"run": {**run.as_json(), "claims": True}, "today": "2026-01-05"},
+        )
+        year_end = jobs.create_job(
+            session,
+            YEAR_END_JOB,
+            scheme=scheme,
+            params={"year": 2025, "language": "en", "today": "2026-01-05"},
+            total=3,
+        )
+        session.commit()  # the suite's queue runs them now
+        other = make_user(session, "scheme_manager", scheme=world["b"])
+    code = world["a"].code
+
+    def allowed(permission):
+        return lambda user: 200 if has_permission(user, permission) else 403
+
+    def claims_run(user):  # the page needs register.read; a run with claims is then not found without claims.read
+        if not has_permission(user, "register.read"):
+            return 403
+        return 200 if has_permission(user, "claims.read") else 404
+
+    pages = {
+        f"/schemes/{code}/statements": allowed("register.read"),
+        f"/schemes/{code}/statements/{plain.id}": allowed("register.read"),
+        f"/schemes/{code}/statements/{with_claims.id}": claims_run,
+        f"/schemes/{code}/year-end/documents": allowed("figures.read"),
+        f"/schemes/{code}/year-end/documents/{year_end.id}": allowed("figures.read"),
+    }
+    wrong = []
+    for role, user in world["users"].items():
+        client = app.test_client()
+        login(client, user)
+        for url, expected in pages.items():
+            status = client.get(url).status_code
+            if status != expected(user):
+                wrong.append((role, url, status, expected(user)))
+    assert not wrong
+    client = app.test_client()
+    login(client, other)
+    for url in list(pages)[1:]:
+        if "/documents/" in url or "/statements/" in url:
+            assert client.get(url.replace(code, world["b"].code)).status_code == 404, url
+
+
+def test_a_households_product_change_is_for_the_register_writers_of_its_scheme(app, world):
+    """The product change page (members.product) and its upload: register.write of the household's own scheme;
+    another scheme's household is 404 even to a clerk, a read-only role gets 403."""
+    from datetime import date
+
+    from mhi.members.models import Household
+
+    with records(app) as session:
+        households = {}
+        for key in ("a", "b"):
+            scheme = session.get(type(world[key]), world[key].id)
+            household = Household(
+                scheme_id=scheme.id, ref=f"H-{key}", product_id=scheme.products[0].id, enrolment_date=date(2024, 1, 1)
+            )
+            session.add(household)
+            session.flush()
+            households[key] = household.id
+        session.commit()
+    code = world["a"].code
+    clerk = app.test_client()
+    login(clerk, world["users"]["clerk"])
+    assert clerk.get(f"/schemes/{code}/households/{households['a']}/product").status_code == 200
+    assert clerk.get(f"/schemes/{code}/households/{households['b']}/product").status_code == 404
+    assert clerk.get(f"/schemes/{world['b'].code}/households/{households['b']}/product").status_code == 404
+    assert clerk.get(f"/schemes/{code}/imports/product-changes").status_code == 200
+    auditor = app.test_client()
+    login(auditor, world["users"]["auditor"])
+    data = {"product": "BASE", "from_date": "2024-02-01", "reason": "r", "confirmed": "yes"}
+    assert auditor.post(f"/schemes/{code}/households/{households['a']}/product", data=data).status_code == 403
+    assert auditor.get(f"/schemes/{code}/imports/product-changes").status_code == 403

@@ -72,11 +72,12 @@ def sender(app, broker):
         db.engine.dispose()
 
 
-def _consumer(app, broker, tmp_path, name: str) -> subprocess.Popen:
+def _consumer(app, broker, tmp_path, name: str, **extra_env: str) -> subprocess.Popen:
     """Start a consumer process (tests/core/job_worker.py) on the suite's database and ``broker``."""
     url, queue_name = broker
     env = dict(
         os.environ,
+        **extra_env,
         MHI_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
         MHI_QUEUE_URL=url,
         TEST_QUEUE_NAME=queue_name,
@@ -153,3 +154,50 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another(app, sender, broker
         files = db.session.scalars(select(StoredFile).where(StoredFile.job_id == job_id)).all()
         assert [read_file(f) for f in files] == [b"finished by attempt 2"]  # A's run left nothing
         db.session.remove()
+
+
+@pytest.mark.parametrize("kind", ["sqlite"])
+def test_a_statement_run_whose_worker_is_killed_is_finished_by_another(app, sender, broker, tmp_path):
+    """The real ``cards.statements`` job (issue 17), slowed down by the worker script: worker A is killed in the
+    middle of the run, worker B prints every household once, and A's half-run left no file."""
+    from datetime import date
+
+    from mhi.cards.statements import STATEMENT_JOB, create_statement_job, make_run
+    from mhi.schemes.models import Scheme
+    from tests.cards.helpers import make_household, pdf_text
+    from tests.factories import make_scheme, records
+
+    refs = [f"H-{n:03d}" for n in range(12)]
+    with records(app) as session:
+        scheme = make_scheme(session, "MUT-RUN")
+        for n, ref in enumerate(refs):
+            make_household(session, scheme, ref, first_no=10 * n + 1, enrolment=date(2024, 1, 1))
+    with sender.app_context():
+        run = make_run(date(2024, 1, 1), date(2024, 3, 31), include_claims=True)
+        scheme = db.session.scalar(select(Scheme).where(Scheme.code == "MUT-RUN"))
+        job_id = create_statement_job(db.session, scheme, run, actor=None, today=date(2024, 4, 1)).id
+        db.session.commit()  # sent to the queue
+        db.session.remove()
+    first = _consumer(app, broker, tmp_path, "first", TEST_STATEMENT_DELAY="0.4")
+    try:
+        running = _wait(sender, job_id, lambda j: j.state == "running" and j.progress >= 3, "progress under worker A")
+        assert running.attempts == 1 and running.kind == STATEMENT_JOB and running.progress < len(refs)
+        first.send_signal(signal.SIGKILL)
+        first.wait(20)
+    finally:
+        _stop(first)
+    time.sleep(STALE + 0.5)  # nobody heard: the job's heartbeat has to go stale first
+    second = _consumer(app, broker, tmp_path, "second", TEST_STATEMENT_DELAY="0.05")
+    try:
+        done = _wait(sender, job_id, lambda j: j.finished, "the end under worker B")
+    finally:
+        _stop(second)
+    logs = "".join((tmp_path / f"{n}.log").read_text(errors="replace") for n in ("first", "second"))
+    assert (done.state, done.error, done.progress, done.total) == ("done", "", len(refs), len(refs)), logs
+    assert done.attempts == 2 and done.result == {"households": len(refs)}
+    with sender.app_context():
+        files = db.session.scalars(select(StoredFile).where(StoredFile.job_id == job_id)).all()
+        assert len(files) == 1  # A's run left nothing
+        text = pdf_text(read_file(files[0]))
+        db.session.remove()
+    assert all(f"— {ref} —" in text for ref in refs)

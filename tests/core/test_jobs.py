@@ -202,3 +202,15 @@ def test_progress_is_written_by_the_heartbeat(app, session):
         jobs.HANDLERS.pop("test.watched")
     session.refresh(job)
     assert seen == [(3, 7)] and job.state == "done"
+
+
+def test_every_job_kind_is_listed_in_the_readme(app):
+    """README's "Background jobs" names every registered handler kind (issue 17), each as `kind`."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Background jobs", 1)[1].split("\n## ", 1)[0]
+    kinds = {kind for kind in jobs.HANDLERS if not kind.startswith("test.")}  # the suite's own kinds
+    assert {"cards.print", "cards.statements", "reports.year_end", "import.members", "sms.send"} <= kinds
+    missing = sorted(kind for kind in kinds if f"`{kind}`" not in section)
+    assert not missing, f"README's Background jobs section does not list: {missing}"

@@ -274,3 +274,103 @@ def test_category_change_on_the_household_page(app, client, world):
         assert (change.category, change.reason) == ("indigent", "CMU list 2025")
     auditor = signed_in(app.test_client(), world, "auditor")
     assert auditor.post(url, data={"category": "x", "from_date": "2025-04-11", "reason": "r"}).status_code == 403
+
+
+def _second_product(app, code="PLUS", amount=500):
+    """A second product of scheme MUT-A (a person a month), for the product change pages."""
+    from mhi.schemes.models import Product, ProductVersion, Scheme
+
+    with records(app) as session:
+        scheme = session.scalar(select(Scheme).where(Scheme.code == "MUT-A"))
+        product = Product(scheme_id=scheme.id, code=code, name="Extended package")
+        version = ProductVersion(
+            product=product, effective_from=date(2024, 1, 1), basis="person", amount=Decimal(amount), period_months=1,
+            registration_fee=Decimal(1000), waiting_period_days=90, grace_period_days=30, lapse_after_days=180,
+        )  # fmt: skip
+        session.add_all([product, version])
+        session.commit()
+
+
+def test_product_change_on_the_household_page_asks_first(app, client, world):
+    from mhi.contributions.services import ledger_for
+    from mhi.members.models import ProductChange
+
+    _second_product(app)
+    hid = world["household_id"]
+    signed_in(client, world, "clerk")
+    assert b"/product" in client.get(f"/schemes/MUT-A/households/{hid}").data
+    url = f"/schemes/MUT-A/households/{hid}/product"
+    form = client.get(url)
+    assert form.status_code == 200 and b"PLUS" in form.data
+    cut = client.post(url, data={"product": "PLUS", "from_date": "2025-04-11", "reason": "asked"})
+    assert cut.status_code == 200 and b"here 2025-04-10 or 2025-05-10" in cut.data
+    no_reason = client.post(url, data={"product": "PLUS", "from_date": "2025-04-10", "reason": ""})
+    assert no_reason.status_code == 200
+    asked = client.post(url, data={"product": "PLUS", "from_date": "2025-04-10", "reason": "asked"})
+    assert asked.status_code == 200 and b"cannot be undone" in asked.data and b'name="confirmed"' in asked.data
+    assert b"instead of BASE" in asked.data
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(ProductChange)) == 0  # nothing before confirming
+    done = client.post(url, data={"product": "PLUS", "from_date": "2025-04-10", "reason": "asked", "confirmed": "yes"})
+    assert done.status_code == 302
+    page = client.get(f"/schemes/MUT-A/households/{hid}?on=2025-05-01")
+    assert b"PLUS from" in page.data and b"(PLUS)" in page.data
+    with records(app) as session:
+        change = session.scalar(select(ProductChange))
+        assert (change.product.code, change.reason, change.from_date) == ("PLUS", "asked", date(2025, 4, 10))
+        household = session.get(Household, hid)
+        periods = {p.start: p.gross for p in ledger_for(session, household).periods_until(date(2025, 5, 1))}
+        assert periods[date(2025, 3, 10)] == 600 and periods[date(2025, 4, 10)] == 1000  # two persons
+    # The arrears list shows what the household page shows (the one "arrears at T"): fee, three months of BASE and
+    # April on PLUS, two persons.
+    from mhi.core.formatting import money
+
+    owed = money(Decimal(1000 + 3 * 600 + 1000), "XOF", "en")
+    assert owed in page.get_data(as_text=True)
+    listed = client.get("/schemes/MUT-A/lists/arrears?on=2025-05-01").get_data(as_text=True)
+    assert "H-1" in listed and owed in listed
+    french = signed_in(app.test_client(), world, "clerk")
+    with records(app) as session:
+        from mhi.auth.models import User
+
+        session.get(User, world["users"]["clerk"].id).locale = "fr"
+        session.commit()
+    refused = french.post(url, data={"product": "BASE", "from_date": "2025-06-11", "reason": "r"})
+    body = refused.get_data(as_text=True)
+    assert "n&#39;est pas le début d&#39;une période de cotisation" in body
+    auditor = signed_in(app.test_client(), world, "auditor")
+    assert auditor.get(url).status_code == 403
+    assert auditor.post(url, data={"product": "PLUS", "from_date": "2025-05-10", "reason": "r"}).status_code == 403
+
+
+def test_product_changes_upload_previews_then_writes_all_or_nothing(app, client, world):
+    from mhi.members.models import ProductChange
+
+    _second_product(app)
+    signed_in(client, world, "clerk")
+    assert client.get("/schemes/MUT-A/households").data.count(b"/imports/product-changes") == 1
+    good = "household_ref,from_date,product_code,reason\nH-1,2025-04-10,PLUS,list 2025\n"
+    preview = client.post(
+        "/schemes/MUT-A/imports/product-changes",
+        data={"file": (io.BytesIO(good.encode()), "product_changes.csv")},
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200 and b"PLUS" in preview.data
+    token = preview.data.decode().split('name="token" type="hidden" value="')[1][:32]
+    with records(app) as session:
+        assert session.scalar(select(func.count()).select_from(ProductChange)) == 0
+    assert client.post("/schemes/MUT-A/imports/product-changes/confirm", data={"token": token}).status_code == 302
+    bad = "household_ref,from_date,product_code,reason\nH-1,2025-06-10,BASE,back\nH-404,2025-04-10,PLUS,x\n"
+    shown = client.post(
+        "/schemes/MUT-A/imports/product-changes",
+        data={"file": (io.BytesIO(bad.encode()), "product_changes.csv")},
+        content_type="multipart/form-data",
+    )
+    assert b"row 2, household_ref: H-404 is not a household of this scheme" in shown.data
+    assert b'name="token"' not in shown.data
+    with records(app) as session:
+        assert [(c.from_date, c.reason) for c in session.scalars(select(ProductChange))] == [
+            (date(2025, 4, 10), "list 2025")
+        ]
+    auditor = signed_in(app.test_client(), world, "auditor")
+    assert auditor.get("/schemes/MUT-A/imports/product-changes").status_code == 403

@@ -13,10 +13,12 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from mhi.core.jobs import Job
 from mhi.reports import yearend
+from mhi.reports.documents import YEAR_END_JOB
 from mhi.schemes.models import Scheme
 from tests.conftest import EXAMPLES
-from tests.factories import login, make_user
+from tests.factories import login, make_user, records
 from tests.replay.machinery import run
 
 SCHEMES = ("MUT-NDIAGANE", "MUT-POUT")
@@ -111,31 +113,74 @@ def test_year_out_of_range_is_refused(loaded, session):
         yearend.year_end(session, loaded["MUT-POUT"], 2999, TODAY)
 
 
-def test_page_pdf_and_xlsx(app, client, loaded, session):
+def test_page_and_documents_job(app, client, loaded, session):
     user = make_user(session, "scheme_manager", scheme=loaded["MUT-NDIAGANE"])
     session.commit()
     login(client, user)
     page = client.get("/schemes/MUT-NDIAGANE/year-end?year=2025")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "/schemes/MUT-NDIAGANE/indicators" in html and "year-end.pdf" in html
+    assert "/schemes/MUT-NDIAGANE/indicators" in html and "/schemes/MUT-NDIAGANE/year-end/documents" in html
+    assert "year-end.pdf" not in html  # the documents are a job now (docs/decisions.md)
     indicators = client.get("/schemes/MUT-NDIAGANE/indicators?kind=year&value=2025").get_data(as_text=True)
     assert "/schemes/MUT-NDIAGANE/year-end?year=2025" in indicators
     assert client.get("/schemes/MUT-NDIAGANE/year-end?year=abcd").status_code == 400
     assert client.get("/schemes/MUT-NDIAGANE/year-end?year=1990").status_code == 400
     assert client.get("/schemes/MUT-POUT/year-end?year=2025").status_code == 404  # another scheme
+    assert client.get("/schemes/MUT-NDIAGANE/year-end.pdf?year=2025").status_code == 404  # the old direct route
 
-    response = client.get("/schemes/MUT-NDIAGANE/year-end.pdf?year=2025")
-    assert response.status_code == 200
+    listing = client.get("/schemes/MUT-NDIAGANE/year-end/documents?year=2025")
+    assert listing.status_code == 200 and "No document prepared yet." in listing.get_data(as_text=True)
+    response = client.post("/schemes/MUT-NDIAGANE/year-end/documents", data={"year": "2025"})
+    assert response.status_code == 302
+    job_url = response.headers["Location"]  # the suite's queue is immediate: the job ran on commit
+    with records(app) as check:
+        job = check.scalars(select(Job)).one()
+        assert (job.kind, job.state, job.progress, job.total, job.error) == (YEAR_END_JOB, "done", 3, 3, "")
+        assert job.params["year"] == 2025 and job.created_by_id == user.id
+    job_page = client.get(job_url)
+    assert job_page.status_code == 200 and "Refresh" not in job_page.headers
+    assert f"{job_url}/year-end.pdf" in job_page.get_data(as_text=True)
+    assert job_url in client.get("/schemes/MUT-NDIAGANE/year-end/documents").get_data(as_text=True)
+
+    response = client.get(f"{job_url}/year-end.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert 'filename="MUT-NDIAGANE-year-end-2025.pdf"' in response.headers["Content-Disposition"]
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     flat = "".join(text.split()).replace("\u202f", "").replace("\xa0", "").replace(",", "")
     assert "1176430" in flat  # claims incurred
-    response = client.get("/schemes/MUT-NDIAGANE/year-end.xlsx?year=2025")
+    response = client.get(f"{job_url}/year-end.xlsx")
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.data))
     assert len(workbook.sheetnames) == 2
     values = [row[1] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)]
     assert -1176430 in values
+
+    # Out of range, or another scheme's job: refused, nothing made.
+    refused = client.post("/schemes/MUT-NDIAGANE/year-end/documents", data={"year": "1990"})
+    assert refused.status_code == 200
+    with records(app) as check:
+        assert len(check.scalars(select(Job)).all()) == 1
+    assert client.get(job_url.replace("MUT-NDIAGANE", "MUT-POUT")).status_code == 404
+
+
+def test_year_end_documents_in_french_for_a_french_reader(app, client, loaded, session):
+    user = make_user(session, "auditor", scheme=loaded["MUT-POUT"])
+    user.locale = "fr"
+    session.commit()
+    login(client, user)
+    job_url = client.post("/schemes/MUT-POUT/year-end/documents", data={"year": "2025"}).headers["Location"]
+    response = client.get(f"{job_url}/year-end.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Comptes de l'exercice 2025" in text and "Compte de résultat" in text, text[:300]
+
+
+def test_year_end_documents_need_figures_read(app, client, loaded, session):
+    user = make_user(session, "clerk", scheme=loaded["MUT-POUT"])
+    session.commit()
+    login(client, user)
+    assert client.get("/schemes/MUT-POUT/year-end/documents").status_code == 403
+    assert client.post("/schemes/MUT-POUT/year-end/documents", data={"year": "2025"}).status_code == 403
 
 
 def test_cli_writes_pdf_and_xlsx(loaded, runner, tmp_path):

@@ -102,7 +102,7 @@ def test_every_setup_screen_round_trips_through_export_scheme(app, runner, clien
     empty_database(app)
     run(runner, "federation", "load", str(tmp_path / "out" / "federation.json"))
     run(runner, "scheme", "load", str(tmp_path / "out" / "scheme.json"))
-    for what in ("members", "categories", "contributions", "subsidy-receipts", "claims", "expenses"):
+    for what in ("members", "categories", "product-changes", "contributions", "subsidy-receipts", "claims", "expenses"):
         run(runner, "import", what, "--scheme", CODE, str(tmp_path / "out" / f"{what.replace('-', '_')}.csv"))
     assert figures(runner) == before
     with records(app) as session:

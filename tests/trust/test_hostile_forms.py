@@ -412,6 +412,13 @@ VALID = {
     },
     "schemes.federation_new": {"code": "FT{n}", "name": "Fédération test", "currency": "XOF"},
     "members.person_exit": {"date": "2025-12-01", "reason": "other"},
+    "members.product": {"product": OPTION, "from_date": "2026-02-01", "reason": "Demande du ménage"},
+    "members.product_confirmed": {
+        "product": OPTION,
+        "from_date": "2026-02-01",
+        "reason": "Demande du ménage",
+        "confirmed": "yes",
+    },
     "contributions.reverse": {"reason": "Erreur de saisie"},
     "subsidies.reverse": {"reason": "Erreur de saisie"},
 }
@@ -425,7 +432,8 @@ def test_one_hostile_field_in_an_otherwise_valid_form(app, client, walker):
     with records(app) as session:
         ids["member_no"] = session.scalar(select(Person.member_no).where(Person.id == ids["person_id"]))
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
-    urls = {endpoint: _url(rules[endpoint], ids) for endpoint in VALID}
+    # "<endpoint>_confirmed": the same form posted from its confirmation page (core/confirm.py).
+    urls = {endpoint: _url(rules[endpoint.removesuffix("_confirmed")], ids) for endpoint in VALID}
     forms = _page_forms(client, list(urls.values()))
     counter = iter(range(1, 10**6))
 
