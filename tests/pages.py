@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 #: The only script a page may load: the application's own file (CSP "script-src 'self'", no inline code).
@@ -19,3 +20,10 @@ _CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
 def without_tokens(page: str) -> str:
     """The page without its CSRF tokens: they are random text and may hold a short code ("C3") by chance."""
     return _CSRF_VALUE.sub('name="csrf_token"', page)
+
+
+def page_text(body: str) -> str:
+    """What a reader sees: no scripts, styles or tags, entities decoded, white space collapsed."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S | re.I)
+    body = re.sub(r"<[^>]+>", " ", body)
+    return " ".join(html.unescape(body).split())

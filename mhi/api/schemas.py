@@ -6,10 +6,13 @@ float is refused before any schema sees it (``mhi/api/views.py``).
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
+
+from mhi.core.errors import N_, translate
 
 MAX_PER_PAGE = 200
 
@@ -32,11 +35,81 @@ class Amount(fields.Field):
         return None if value is None else str(value)
 
 
+#: marshmallow's own messages for the fields and validators of these schemas (marshmallow 4's English, exactly),
+#: marked for the catalogue. ``Strict`` gives each schema made during a request these messages in the caller's
+#: language, so the ``errors`` of a problem detail are French for a French caller. ``{min}``, ``{max}``,
+#: ``{choices}`` and ``{input}`` are marshmallow's placeholders, filled in after the translation.
+#: tests/api/test_messages.py fails when a field or validator used here has a message missing from this list.
+MARSHMALLOW_MESSAGES = frozenset(
+    {
+        N_("Missing data for required field."),
+        N_("Field may not be null."),
+        N_("Invalid value."),
+        N_("Invalid input type."),
+        N_("Unknown field."),
+        N_("Not a valid string."),
+        N_("Not a valid utf-8 string."),
+        N_("Not a valid integer."),
+        N_("Number too large."),
+        N_("Not a valid boolean."),
+        N_("Not a valid date."),
+        N_("Not a valid {awareness} {obj_type}."),
+        N_('"{input}" cannot be formatted as a date.'),
+        N_("Not a valid list."),
+        N_("Invalid type."),
+        N_("Not a valid mapping type."),
+        N_("Must be greater than or equal to {min}."),
+        N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+        N_("Must be less than or equal to {max}."),
+        N_("Length must be between {min} and {max}."),
+        N_("Shorter than minimum length {min}."),
+        N_("Longer than maximum length {max}."),
+        N_("Length must be {equal}."),
+        N_("Must be one of: {choices}."),
+    }
+)
+#: The attributes of marshmallow's validators that hold a message.
+VALIDATOR_MESSAGES = ("error", "message_min", "message_max", "message_all", "message_equal")
+
+
+def _said(messages: dict) -> dict:
+    """A field's or schema's messages with the marked ones in the request's language (English outside one)."""
+    return {key: translate(text) if text in MARSHMALLOW_MESSAGES else text for key, text in messages.items()}
+
+
+def _said_field(field: fields.Field) -> None:
+    """Put ``field``'s messages, its validators' and its list items' into the request's language. New dicts,
+    lists and validator copies: the field belongs to this schema instance, but what it refers to may be shared."""
+    field.error_messages = _said(field.error_messages)
+    validators = []
+    for validator in field.validators:
+        texts = {name: getattr(validator, name, None) for name in VALIDATOR_MESSAGES}
+        if any(text in MARSHMALLOW_MESSAGES for text in texts.values()):
+            validator = copy.copy(validator)
+            for name, text in texts.items():
+                if text in MARSHMALLOW_MESSAGES:
+                    setattr(validator, name, translate(text))
+        validators.append(validator)
+    field.validators = validators
+    inner = getattr(field, "inner", None)
+    if isinstance(inner, fields.Field):
+        _said_field(inner)
+
+
 class Strict(Schema):
-    """Unknown fields are refused, not ignored: a misspelt field must not pass silently."""
+    """Unknown fields are refused, not ignored: a misspelt field must not pass silently. Its messages are said
+    in the caller's language (``MARSHMALLOW_MESSAGES``)."""
 
     class Meta:
         ordered = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.error_messages = _said(self.error_messages)
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        """marshmallow's hook for each field as the schema is made: translate its messages."""
+        _said_field(field_obj)
 
 
 # ----------------------------------------------------------------------------------------------- query strings

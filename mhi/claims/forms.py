@@ -146,7 +146,12 @@ class LetterForm(FlaskForm):
     provider_code = SelectField(_l("Provider"), validators=[DataRequired()])
     valid_from = DateField(_l("Valid from"), validators=[InputRequired()], default=date.today)
     valid_to = DateField(_l("Valid to (included)"), validators=[InputRequired()])
-    amount = StringField(_l("Amount promised"), validators=[DataRequired(), Length(max=30)], description=AMOUNT_HINT)
+    amount = StringField(
+        _l("Amount promised"),
+        validators=[DataRequired(), Length(max=30)],
+        filters=[locale_number],
+        description=AMOUNT_HINT,
+    )
     note = StringField(_l("Note for the provider"), validators=[Optional(), Length(max=500)])
 
     def set_choices(self, benefits: list[tuple[str, str]], providers: list[tuple[str, str]]) -> None:

@@ -693,7 +693,7 @@ def draft_submit(code: str, draft_id: int):
         flash(_(exc.message, **exc.params), "error")
     except ClaimError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(say(exc), "error")
     else:
         db.session.commit()
         flash(

@@ -76,6 +76,25 @@ class Term(str):
         return translate(str(self))
 
 
+class Message(str):
+    """A message kept as data rather than raised (a list of every error of a study, each beside its field): its
+    English text as a ``str`` — so logs, the command line and comparisons see plain English —, with the msgid
+    (``N_``) and parameters that ``translated()`` (and ``say``) turn into the request's language."""
+
+    message: str
+    params: dict[str, Any]
+
+    def __new__(cls, message: str, /, **params: Any):
+        text = super().__new__(cls, english(message, params))
+        text.message = message
+        text.params = params
+        return text
+
+    def translated(self) -> str:
+        """The message in the request's language (English outside a request)."""
+        return translate(self.message, self.params)
+
+
 class UserError(ValueError):
     """An input or action refused, with a message a clerk understands: ``message`` (the msgid, English, marked
     ``N_``), ``field`` the input concerned (or None) and ``params`` the values of the placeholders."""

@@ -219,7 +219,7 @@ class StudyForm(FlaskForm):
         """Put each ``(path, message)`` of ``StudyError`` beside its field; call after ``study_data``."""
         for path, message in errors:
             field, prefix = self._field_for(path)
-            text = f"{prefix}{message}"
+            text = f"{prefix}{say(message)}"
             if field is None:
                 if path.startswith("services"):
                     self.services_errors.append(text)

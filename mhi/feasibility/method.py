@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from mhi.core.errors import N_, Message
 from mhi.core.money import money_str, quantum, ratio, round_money, round_ratio, round_up_to
 
 ZERO = Decimal(0)
@@ -40,9 +41,16 @@ _SERVICE_KEYS = frozenset({"code", "name", "frequency", "unit_cost", "coverage_r
 _DECIMAL_TEXT = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
+#: The messages several checks share.
+MISSING = N_("is missing")
+NOT_A_NUMBER = N_("%(value)s is not a number (expected digits with '.' as decimal separator)")
+
 
 class StudyError(ValueError):
-    """A study that cannot be run; ``errors`` lists every ``(field path, message)`` found, all of them."""
+    """A study that cannot be run; ``errors`` lists every ``(field path, message)`` found, all of them.
+
+    Each message is a ``Message``: English as a string (the command line and the logs), with its msgid and
+    parameters so a screen shows it in the reader's language (``say(message)``)."""
 
     def __init__(self, errors: Sequence[tuple[str, str]]):
         """Keep the errors and make a one-line summary for logs and the command line."""
@@ -108,15 +116,36 @@ def load_study_text(text: str) -> Study:
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError):
             raise StudyError(
-                [("", f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")]
+                [
+                    (
+                        "",
+                        Message(
+                            N_("the file is not valid JSON (line %(line)s, column %(column)s: %(reason)s)"),
+                            line=exc.lineno,
+                            column=exc.colno,
+                            reason=exc.msg,
+                        ),
+                    )
+                ]
             ) from exc
-        raise StudyError([("", str(exc))]) from exc
+        if isinstance(exc, _NotANumber):
+            message = Message(N_("the file contains %(name)s, which is not a number a study can use"), name=exc.name)
+            raise StudyError([("", message)]) from exc
+        raise StudyError([("", Message(N_("the file cannot be read: %(reason)s"), reason=str(exc)))]) from exc
     return parse_study(data)
+
+
+class _NotANumber(ValueError):
+    """NaN or Infinity met while reading the JSON (its name in ``name``)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
 
 
 def _reject_constant(name: str) -> Any:
     """NaN and Infinity are not numbers a study can use; refuse them while reading."""
-    raise ValueError(f"the file contains {name}, which is not a number a study can use")
+    raise _NotANumber(name)
 
 
 def parse_study(data: Any) -> Study:
@@ -127,29 +156,39 @@ def parse_study(data: Any) -> Study:
     """
     errors: list[tuple[str, str]] = []
     if not isinstance(data, dict):
-        raise StudyError([("", "the study must be a JSON object ({…}) with the fields of feasibility.md")])
+        raise StudyError([("", Message(N_("the study must be a JSON object ({…}) with the fields of feasibility.md")))])
     for key in sorted(set(data) - _TOP_LEVEL_KEYS):
-        errors.append((key, "is not a field of a study (check the spelling)"))
+        errors.append((key, Message(N_("is not a field of a study (check the spelling)"))))
 
     name = _text(errors, data, "name", "name")
     currency = _text(errors, data, "currency", "currency")
     if currency is not None and not _CURRENCY_CODE.fullmatch(currency):
-        errors.append(("currency", f"{currency!r} is not an ISO 4217 currency code such as XOF or INR"))
+        errors.append(
+            (
+                "currency",
+                Message(N_("%(value)s is not an ISO 4217 currency code such as XOF or INR"), value=repr(currency)),
+            )
+        )
         currency = None
     target_population = _integer(errors, data, "target_population", "target_population", low=0)
     household_size = _decimal(errors, data, "household_size", "household_size", low=ZERO, low_open=True)
     services = _services(errors, data.get("services"), currency) if "services" in data else None
     if services is None and "services" not in data:
-        errors.append(("services", "is missing"))
+        errors.append(("services", Message(MISSING)))
     insurance_effect = _decimal(errors, data, "insurance_effect", "insurance_effect", low=ZERO)
     loading_basis = _text(errors, data, "loading_basis", "loading_basis")
     if loading_basis is not None and loading_basis not in LOADING_BASES:
-        errors.append(("loading_basis", f"{loading_basis!r} must be 'gross' or 'pure'"))
+        errors.append(("loading_basis", Message(N_("%(value)s must be 'gross' or 'pure'"), value=repr(loading_basis))))
         loading_basis = None
     loadings = _loadings(errors, data, loading_basis)
     rounding = _decimal(errors, data, "rounding", "rounding", required=False, low=ZERO, low_open=True)
     if rounding is not None and currency is not None and rounding % quantum(currency):
-        errors.append(("rounding", f"{rounding} has more decimals than {currency} allows"))
+        errors.append(
+            (
+                "rounding",
+                Message(N_("%(value)s has more decimals than %(currency)s allows"), value=rounding, currency=currency),
+            )
+        )
     subsidy_share = _decimal(errors, data, "subsidy_share", "subsidy_share", low=ZERO, high=ONE, high_open=True)
     per_capita_income = _decimal(errors, data, "per_capita_income", "per_capita_income", low=ZERO, low_open=True)
     willingness = _willingness(errors, data)
@@ -189,7 +228,7 @@ def parse_study(data: Any) -> Study:
 def _services(errors: list, value: Any, currency: str | None) -> tuple[Service, ...] | None:
     """Read the ``services`` list: codes unique, frequency, cost and coverage positive, coverage at most 1."""
     if not isinstance(value, list) or not value:
-        errors.append(("services", 'must be a non-empty list of services ([{"code": …}, …])'))
+        errors.append(("services", Message(N_('must be a non-empty list of services ([{"code": …}, …])'))))
         return None
     services: list[Service] = []
     seen: set[str] = set()
@@ -197,15 +236,20 @@ def _services(errors: list, value: Any, currency: str | None) -> tuple[Service, 
     for index, item in enumerate(value):
         path = f"services[{index}]"
         if not isinstance(item, dict):
-            errors.append((path, "must be an object with code, frequency, unit_cost and coverage_rate"))
+            errors.append((path, Message(N_("must be an object with code, frequency, unit_cost and coverage_rate"))))
             ok = False
             continue
         before = len(errors)
         for key in sorted(set(item) - _SERVICE_KEYS):
-            errors.append((f"{path}.{key}", "is not a field of a service (check the spelling)"))
+            errors.append((f"{path}.{key}", Message(N_("is not a field of a service (check the spelling)"))))
         code = _text(errors, item, "code", f"{path}.code")
         if code is not None and code in seen:
-            errors.append((f"{path}.code", f"{code!r} appears twice; each service needs its own code"))
+            errors.append(
+                (
+                    f"{path}.code",
+                    Message(N_("%(value)s appears twice; each service needs its own code"), value=repr(code)),
+                )
+            )
         seen.add(code)
         name = _text(errors, item, "name", f"{path}.name", required=False)
         frequency = _decimal(errors, item, "frequency", f"{path}.frequency", low=ZERO, low_open=True)
@@ -231,13 +275,13 @@ def _loadings(errors: list, data: dict, basis: str | None) -> dict[str, Decimal]
     """Read admin, reserve and safety loadings; on the gross basis they must leave something for claims."""
     value = data.get("loadings")
     if value is None:
-        errors.append(("loadings", 'is missing (give admin, reserve and safety, e.g. "0.15")'))
+        errors.append(("loadings", Message(N_('is missing (give admin, reserve and safety, e.g. "0.15")'))))
         return None
     if not isinstance(value, dict):
-        errors.append(("loadings", 'must be an object {"admin": …, "reserve": …, "safety": …}'))
+        errors.append(("loadings", Message(N_('must be an object {"admin": …, "reserve": …, "safety": …}'))))
         return None
     for key in sorted(set(value) - set(LOADING_KEYS)):
-        errors.append((f"loadings.{key}", "is not a loading; use admin, reserve and safety"))
+        errors.append((f"loadings.{key}", Message(N_("is not a loading; use admin, reserve and safety"))))
     loadings = {
         key: _decimal(errors, value, key, f"loadings.{key}", low=ZERO, high=ONE, high_open=True) for key in LOADING_KEYS
     }
@@ -246,7 +290,7 @@ def _loadings(errors: list, data: dict, basis: str | None) -> dict[str, Decimal]
     # feasibility.md step 4: on the gross basis the contribution is adjusted / (1 − Σ loadings), which only
     # means something while the loadings leave a positive share of the contribution for claims.
     if basis == "gross" and sum(loadings.values()) >= ONE:
-        errors.append(("loadings", "on the gross basis admin + reserve + safety must be less than 1"))
+        errors.append(("loadings", Message(N_("on the gross basis admin + reserve + safety must be less than 1"))))
         return None
     return loadings
 
@@ -257,7 +301,7 @@ def _willingness(errors: list, data: dict) -> tuple[Decimal, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        errors.append(("willingness_to_pay", 'must be a list of amounts, e.g. ["2000", "3500"]'))
+        errors.append(("willingness_to_pay", Message(N_('must be a list of amounts, e.g. ["2000", "3500"]'))))
         return None
     answers = [
         _decimal_value(errors, answer, f"willingness_to_pay[{index}]", low=ZERO) for index, answer in enumerate(value)
@@ -271,10 +315,12 @@ def _enrolment(errors: list, data: dict) -> tuple[int, ...] | None:
     """Read ``new_enrolment``: newcomers per projection year, at least one year, whole people."""
     value = data.get("new_enrolment")
     if value is None:
-        errors.append(("new_enrolment", "is missing (newcomers per year, e.g. [1800, 900, 900])"))
+        errors.append(("new_enrolment", Message(N_("is missing (newcomers per year, e.g. [1800, 900, 900])"))))
         return None
     if not isinstance(value, list) or not value:
-        errors.append(("new_enrolment", "must be a non-empty list of whole numbers, one per projection year"))
+        errors.append(
+            ("new_enrolment", Message(N_("must be a non-empty list of whole numbers, one per projection year")))
+        )
         return None
     counts = [_integer_value(errors, count, f"new_enrolment[{index}]", low=0) for index, count in enumerate(value)]
     if any(count is None for count in counts):
@@ -287,10 +333,10 @@ def _text(errors: list, data: dict, key: str, path: str, *, required: bool = Tru
     value = data.get(key)
     if value is None:
         if required:
-            errors.append((path, "is missing"))
+            errors.append((path, Message(MISSING)))
         return None
     if not isinstance(value, str) or not value.strip():
-        errors.append((path, "must be a non-empty text"))
+        errors.append((path, Message(N_("must be a non-empty text"))))
         return None
     return value.strip()
 
@@ -299,7 +345,7 @@ def _decimal(errors: list, data: dict, key: str, path: str, *, required: bool = 
     """A decimal field (see ``_decimal_value``); ``None`` when absent and optional."""
     if data.get(key) is None:
         if required:
-            errors.append((path, "is missing"))
+            errors.append((path, Message(MISSING)))
         return None
     return _decimal_value(errors, data[key], path, **bounds)
 
@@ -317,7 +363,15 @@ def _decimal_value(
     """Read an exact decimal from a string, an integer or a ``Decimal`` and check it is within the bounds."""
     if isinstance(value, bool) or isinstance(value, float):
         # conventions.md "Money": a float is not exact; the JSON loader of this module never produces one.
-        errors.append((path, f'{value!r} must be written as a decimal string such as "0.90" or a whole number'))
+        errors.append(
+            (
+                path,
+                Message(
+                    N_('%(value)s must be written as a decimal string such as "0.90" or a whole number'),
+                    value=repr(value),
+                ),
+            )
+        )
         return None
     if isinstance(value, int):
         number = Decimal(value)
@@ -331,7 +385,7 @@ def _decimal_value(
     else:
         number = None
     if number is None or not number.is_finite():
-        errors.append((path, f"{value!r} is not a number (expected digits with '.' as decimal separator)"))
+        errors.append((path, Message(NOT_A_NUMBER, value=repr(value))))
         return None
     message = _bounds_message(number, low, high, low_open, high_open)
     if message:
@@ -342,19 +396,31 @@ def _decimal_value(
 
 def _bounds_message(
     number: Decimal, low: Decimal | None, high: Decimal | None, low_open: bool, high_open: bool
-) -> str | None:
+) -> Message | None:
     """Say in words why ``number`` is outside its bounds, or ``None`` when it is inside."""
     too_low = low is not None and (number <= low if low_open else number < low)
     too_high = high is not None and (number >= high if high_open else number > high)
     if not (too_low or too_high):
         return None
     if low is not None and high is not None:
-        left = f"more than {low}" if low_open else f"at least {low}"
-        right = f"less than {high}" if high_open else f"at most {high}"
-        return f"{number} must be {left} and {right}"
-    if low is not None:
-        return f"{number} must be {'more than' if low_open else 'at least'} {low}"
-    return f"{number} must be {'less than' if high_open else 'at most'} {high}"
+        template = _BOTH_BOUNDS[low_open, high_open]
+    elif low is not None:
+        template = _LOW_BOUND[low_open]
+    else:
+        template = _HIGH_BOUND[high_open]
+    return Message(template, number=number, low=low, high=high)
+
+
+#: Why a number is out of bounds, by (low bound excluded, high bound excluded); one whole sentence each so a
+#: translator sees it whole.
+_BOTH_BOUNDS = {
+    (True, True): N_("%(number)s must be more than %(low)s and less than %(high)s"),
+    (True, False): N_("%(number)s must be more than %(low)s and at most %(high)s"),
+    (False, True): N_("%(number)s must be at least %(low)s and less than %(high)s"),
+    (False, False): N_("%(number)s must be at least %(low)s and at most %(high)s"),
+}
+_LOW_BOUND = {True: N_("%(number)s must be more than %(low)s"), False: N_("%(number)s must be at least %(low)s")}
+_HIGH_BOUND = {True: N_("%(number)s must be less than %(high)s"), False: N_("%(number)s must be at most %(high)s")}
 
 
 def _integer(errors: list, data: dict, key: str, path: str, **bounds) -> int | None:
@@ -370,11 +436,14 @@ def _integer_value(
 ) -> int | None:
     """Read a whole number (a JSON integer) within ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.append((path, f"{value!r} must be a whole number"))
+        errors.append((path, Message(N_("%(value)s must be a whole number"), value=repr(value))))
         return None
     if (low is not None and value < low) or (high is not None and value > high):
-        span = f"between {low} and {high}" if high is not None else f"at least {low}"
-        errors.append((path, f"{value} must be {span}"))
+        if high is not None:
+            message = Message(N_("%(value)s must be between %(low)s and %(high)s"), value=value, low=low, high=high)
+        else:
+            message = Message(N_("%(value)s must be at least %(low)s"), value=value, low=low)
+        errors.append((path, message))
         return None
     return value
 

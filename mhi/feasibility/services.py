@@ -13,13 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy import false, or_, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.errors import UserError
+from mhi.core.errors import N_, Message, UserError
 from mhi.core.validation import FieldError
 from mhi.feasibility.method import StudyError, parse_study, run_study
 from mhi.feasibility.models import Study
@@ -142,7 +140,7 @@ def update_study(session, study: Study, data: dict[str, Any], *, scheme: Scheme 
     """Re-run a study on changed input (and scheme); refused for a study that backs a product version (the
     evidence of a decision does not change afterwards: copy it instead)."""
     if is_locked(session, study):
-        raise StudyLocked(_("this study backs a product version and cannot change; make a copy and change the copy"))
+        raise StudyLocked(N_("this study backs a product version and cannot change; make a copy and change the copy"))
     result = run_input(data)
     _check_currency(data, scheme)
     before = {
@@ -191,18 +189,10 @@ def is_locked(session, study: Study) -> bool:
 def _check_currency(data: dict[str, Any], scheme: Scheme | None) -> None:
     """A study attached to a scheme is in the scheme's currency (conventions.md: every amount has one)."""
     if scheme is not None and data.get("currency") != scheme.currency:
-        raise StudyError(
-            [
-                (
-                    "currency",
-                    _(
-                        "the scheme %(code)s keeps its accounts in %(currency)s",
-                        code=scheme.code,
-                        currency=scheme.currency,
-                    ),
-                )
-            ]
+        message = Message(
+            N_("the scheme %(code)s keeps its accounts in %(currency)s"), code=scheme.code, currency=scheme.currency
         )
+        raise StudyError([("currency", message)])
 
 
 def _storable(data: dict[str, Any]) -> dict[str, Any]:
@@ -273,21 +263,19 @@ def create_product_from_study(
     except FieldError as exc:
         raise ProductError.of(exc) from exc
     if not name.strip():
-        raise ProductError(_("give the product a name"))
+        raise ProductError(N_("give the product a name"), "name")
     if period_months not in CONTRIBUTION_PERIODS:
-        raise ProductError(_("a product made from a study charges by month or by year"))
+        raise ProductError(N_("a product made from a study charges by month or by year"))
     if study.result is None:
-        raise ProductError(_("run the study before making a product of it"))
+        raise ProductError(N_("run the study before making a product of it"))
     if study.input.get("currency") != scheme.currency:
         raise ProductError(
-            _(
-                "the study is in %(study)s, the scheme's accounts in %(scheme)s",
-                study=study.input.get("currency"),
-                scheme=scheme.currency,
-            )
+            N_("the study is in %(study)s, the scheme's accounts in %(scheme)s"),
+            study=study.input.get("currency"),
+            scheme=scheme.currency,
         )
     if session.scalar(select(Product.id).where(Product.scheme_id == scheme.id, Product.code == code)):
-        raise ProductError(_("the scheme already has a product %(code)s", code=code))
+        raise ProductError(N_("the scheme already has a product %(code)s"), "code", code=code)
     benefits = _benefits_from_study(study.input)
     product = Product(scheme=scheme, code=code, name=name.strip())
     session.add(product)
@@ -339,7 +327,7 @@ def _benefits_from_study(data: dict[str, Any]) -> list[Benefit]:
         try:
             code = v.code(service.get("code"), "benefit code")
         except FieldError as exc:
-            raise ProductError(_("service %(row)s: %(problem)s", row=position + 1, problem=exc)) from exc
+            raise ProductError(N_("service %(row)s: %(problem)s"), row=position + 1, problem=exc) from exc
         ceiling = service.get("ceiling_per_case")
         benefits.append(
             Benefit(
@@ -385,11 +373,3 @@ def replaced_claims_ratio(session, version: ProductVersion, *, today: date) -> C
     date_from, date_to = last_twelve_months(today)
     observed = scheme_indicator(session, version.product.scheme, date_from, date_to, "incurred_claims_ratio")
     return ClaimsRatio(observed, "observed" if observed is not None else None)
-
-
-def _(text: str, **values) -> str:
-    """Translate a message into the user's language during a request; elsewhere (commands, tests) keep the
-    English text, since the language is chosen from the request."""
-    if has_request_context():
-        return gettext(text, **values)
-    return text % values if values else text

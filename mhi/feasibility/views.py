@@ -279,7 +279,8 @@ def make_product(study_id: int):
             )
         except services.ProductError as exc:
             db.session.rollback()
-            form.code.errors = [*form.code.errors, say(exc)]
+            field = getattr(form, exc.field if exc.field in ("code", "name") else "code")
+            field.errors = [*field.errors, say(exc)]
         else:
             db.session.commit()
             flash(_("Product %(code)s is made as a draft; check it, then activate it.", code=product.code), "success")
@@ -363,7 +364,9 @@ def version(version_id: int):
         study=study,
         new_ratio=services.study_claims_ratio(db.session, item),
         old_ratio=services.replaced_claims_ratio(db.session, old, today=today) if old else None,
-        problems=versions.activation_problems(item, study, today=today) if item.status == "draft" else [],
+        problems=[say(p) for p in versions.activation_problems(item, study, today=today)]
+        if item.status == "draft"
+        else [],
         form=form,
         resolutions=governance.supporting_resolutions(db.session, scheme.id, today) if item.status == "draft" else [],
         kinds=governance_kinds(),

@@ -23,7 +23,7 @@ from mhi.core.errors import say
 from mhi.core.jobs import Job, result_file
 from mhi.core.storage import read_file
 from mhi.core.web import current_scheme_locale
-from mhi.reports import charts, documents, pdf, services, yearend
+from mhi.reports import charts, documents, federation_yearend, pdf, services, yearend
 from mhi.reports import indicators as ind
 from mhi.reports.forms import YearEndDocumentsForm
 from mhi.reports.labels import LABELS, grouped_keys
@@ -379,6 +379,41 @@ def year_end_document_pdf(code: str, job_id: int):
 def year_end_document_xlsx(code: str, job_id: int):
     """The year-end pack as a workbook: the income statement and the balance sheet."""
     return _document(code, job_id, documents.XLSX, sheets.XLSX_MIMETYPE)
+
+
+def _federation_year_end(federation_code: str):
+    """The federation (if the user may see it) and its schemes' year-end figures for ``?year=`` (last year by
+    default): 400 for a year that is not a number or out of range, 409 when the schemes' currencies differ."""
+    federation = federation_or_404(federation_code)
+    today = clock.today()
+    raw = request.args.get("year") or str(federation_yearend.default_year(federation, today))
+    if not raw.isdigit() or len(raw) != 4:
+        abort(400, str(_l("The year is four digits, such as 2025.")))
+    try:
+        return federation, federation_yearend.federation_year_end(db.session, federation, int(raw), today)
+    except yearend.YearError as exc:
+        abort(400, exc.translated())
+    except ind.MixedCurrencies as exc:
+        abort(409, say(exc))
+
+
+@bp.get("/federations/<federation_code>/year-end")
+@permission_required("federation.read")
+def federation_year_end(federation_code: str):
+    """The year-end figures of the federation's schemes side by side, with the federation's total."""
+    federation, report = _federation_year_end(federation_code)
+    country = next((s.country for s in federation.schemes), None)
+    return render_template("reports/federation_year_end.html", federation=federation, report=report, country=country)
+
+
+@bp.get("/federations/<federation_code>/year-end.xlsx")
+@permission_required("federation.read")
+def federation_year_end_xlsx(federation_code: str):
+    """The same figures as a workbook: the income statement and the balance sheet, a column per scheme."""
+    federation, report = _federation_year_end(federation_code)
+    locale = current_scheme_locale(next((s.country for s in federation.schemes), None))
+    stem = f"{federation.code}-year-end-{report.year}"
+    return sheets.download(federation_yearend.tables(report), "xlsx", stem, locale)
 
 
 def init_app(app) -> None:

@@ -300,39 +300,48 @@ def year_end(session, scheme, year: int, today: date | None = None) -> YearEnd:
 
 @dataclass(frozen=True)
 class Row:
-    """One printed row: ``heading`` (a section title, no amount), ``line`` or ``total`` (bold)."""
+    """One printed row: ``heading`` (a section title, no amount), ``line`` or ``total`` (bold). ``key`` names
+    the row the same way in every scheme's pack, so a federation's packs line up side by side."""
 
     kind: str
     label: object
     amount: Decimal | None = None
+    key: str = ""
 
 
 def income_rows(pack: YearEnd) -> list[Row]:
     """The income statement: income, charges (negative), result before the pool, the pool, result."""
-    rows = [Row("heading", _l("Income"))]
-    rows += [Row("line", line.label, line.amount) for line in pack.income]
-    rows.append(Row("total", _l("Total income"), pack.total_income))
-    rows.append(Row("heading", _l("Charges")))
-    rows.append(Row("line", _l("Claims incurred"), -pack.claims_incurred))
-    rows += [Row("line", line.label, -line.amount) for line in pack.expenses]
-    rows.append(Row("total", _l("Running costs"), -pack.total_expenses))
-    rows.append(Row("total", _l("Result before the pool"), pack.result_before_pool))
-    rows += [Row("line", line.label, line.amount) for line in pack.pool]
-    rows.append(Row("total", _l("Result for the year"), pack.result_after_pool))
+    rows = [Row("heading", _l("Income"), key="income")]
+    rows += [Row("line", line.label, line.amount, f"income.{line.key}") for line in pack.income]
+    rows.append(Row("total", _l("Total income"), pack.total_income, "total_income"))
+    rows.append(Row("heading", _l("Charges"), key="charges"))
+    rows.append(Row("line", _l("Claims incurred"), -pack.claims_incurred, "claims_incurred"))
+    rows += [Row("line", line.label, -line.amount, f"charges.{line.key}") for line in pack.expenses]
+    rows.append(Row("total", _l("Running costs"), -pack.total_expenses, "running_costs"))
+    rows.append(Row("total", _l("Result before the pool"), pack.result_before_pool, "result_before_pool"))
+    rows += [Row("line", line.label, line.amount, f"pool.{line.key}") for line in pack.pool]
+    rows.append(Row("total", _l("Result for the year"), pack.result_after_pool, "result"))
     return rows
 
 
 def balance_rows(pack: YearEnd) -> list[Row]:
     """The balance sheet at the year end: assets, then liabilities and reserves."""
-    rows = [Row("heading", _l("Assets"))]
-    rows += [Row("line", line.label, line.amount) for line in pack.assets]
-    rows.append(Row("total", _l("Total assets"), pack.total_assets))
-    rows.append(Row("heading", _l("Liabilities and reserves")))
-    rows += [Row("line", line.label, line.amount) for line in pack.liabilities]
-    rows.append(Row("line", _l("Reserves at the start of the year"), pack.reserves_start))
-    rows.append(Row("line", _l("Result for the year"), pack.result_after_pool))
-    rows.append(Row("total", _l("Reserves at the year end"), pack.reserves_end))
-    rows.append(Row("total", _l("Total liabilities and reserves"), pack.total_liabilities + pack.reserves_end))
+    rows = [Row("heading", _l("Assets"), key="assets")]
+    rows += [Row("line", line.label, line.amount, f"assets.{line.key}") for line in pack.assets]
+    rows.append(Row("total", _l("Total assets"), pack.total_assets, "total_assets"))
+    rows.append(Row("heading", _l("Liabilities and reserves"), key="liabilities"))
+    rows += [Row("line", line.label, line.amount, f"liabilities.{line.key}") for line in pack.liabilities]
+    rows.append(Row("line", _l("Reserves at the start of the year"), pack.reserves_start, "reserves_start"))
+    rows.append(Row("line", _l("Result for the year"), pack.result_after_pool, "result"))
+    rows.append(Row("total", _l("Reserves at the year end"), pack.reserves_end, "reserves_end"))
+    rows.append(
+        Row(
+            "total",
+            _l("Total liabilities and reserves"),
+            pack.total_liabilities + pack.reserves_end,
+            "total_liabilities_and_reserves",
+        )
+    )
     return rows
 
 

@@ -43,7 +43,6 @@ from mhi.schemes.versions import (
     BENEFIT_FIELDS,
     VERSION_FIELDS,
     VersionError,
-    _,
     check_rules_date,
     rules_changed,
 )
@@ -826,7 +825,7 @@ def _check_date(session, scheme: Scheme, day: date, file: str) -> None:
     try:
         check_rules_date(session, scheme, day)
     except VersionError as exc:
-        raise _rejected(str(exc), "effective_from", file) from exc
+        raise _rejected(exc.message, "effective_from", file, **exc.params) from exc
 
 
 def add_programme_terms(
@@ -860,21 +859,19 @@ def change_programme_terms(
     try:
         share = v.share(share)
     except FieldError as exc:
-        raise VersionError(_("the share must be between 0 and 1")) from exc
+        raise VersionError(N_("the share must be between 0 and 1")) from exc
     categories = [str(c).strip() for c in categories or () if str(c).strip()]
     if not categories:
-        raise VersionError(_("list at least one household category"))
+        raise VersionError(N_("list at least one household category"))
     if effective_from < programme.valid_from:
         raise VersionError(
-            _("the programme starts on %(day)s; its terms cannot change before", day=programme.valid_from.isoformat())
+            N_("the programme starts on %(day)s; its terms cannot change before"), day=programme.valid_from.isoformat()
         )
     latest = programme.terms[-1] if programme.terms else None
     if latest is not None and effective_from <= latest.effective_from:
         raise VersionError(
-            _(
-                "the programme already has terms from %(day)s; choose a later date",
-                day=latest.effective_from.isoformat(),
-            )
+            N_("the programme already has terms from %(day)s; choose a later date"),
+            day=latest.effective_from.isoformat(),
         )
     if same_terms(terms_on(programme, effective_from), share, categories):
         return None

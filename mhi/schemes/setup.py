@@ -18,14 +18,14 @@ from sqlalchemy.exc import IntegrityError
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.errors import UserError
+from mhi.core.errors import N_, UserError
 from mhi.core.reversal import reverse_entry
 from mhi.core.validation import FieldError
 from mhi.schemes.imports import CATEGORIES as EXPENSE_CATEGORIES
 from mhi.schemes.models import Expense, Provider, Scheme, SubsidyProgramme, Tariff
 from mhi.schemes.services import PROVIDER_KINDS
 from mhi.schemes.tariffs import rows_for_change
-from mhi.schemes.versions import _, check_rules_date, rules_changed
+from mhi.schemes.versions import check_rules_date, rules_changed
 
 
 class SetupInputError(UserError):
@@ -36,20 +36,20 @@ def _code(session, model, scheme: Scheme, code: str, what: str) -> str:
     try:
         code = v.code(code, what)
     except FieldError as exc:
-        raise SetupInputError(_("Capital letters, digits, - and _ only, at most 20 characters."), "code") from exc
+        raise SetupInputError(N_("Capital letters, digits, - and _ only, at most 20 characters."), "code") from exc
     if session.scalar(select(model.id).where(model.scheme_id == scheme.id, model.code == code)) is not None:
-        raise SetupInputError(_("%(code)s is already used in this scheme", code=code), "code")
+        raise SetupInputError(N_("%(code)s is already used in this scheme"), "code", code=code)
     return code
 
 
 def _contract(contract_from: date, contract_to: date | None) -> None:
     if contract_to is not None and contract_to < contract_from:
-        raise SetupInputError(_("the contract cannot end before it starts"), "contract_to")
+        raise SetupInputError(N_("the contract cannot end before it starts"), "contract_to")
 
 
 def _kind(kind: str) -> str:
     if kind not in PROVIDER_KINDS:
-        raise SetupInputError(_("choose a kind from the list"), "kind")
+        raise SetupInputError(N_("choose a kind from the list"), "kind")
     return kind
 
 
@@ -63,8 +63,10 @@ def _tariffs(scheme: Scheme, tariffs: Mapping[str, object]) -> dict[str, Decimal
             out[v.code(code, "benefit code")] = v.amount(amount, scheme.currency, positive=True)
         except FieldError as exc:
             raise SetupInputError(
-                _("tariff %(code)s: write an amount above 0 in %(currency)s", code=code, currency=scheme.currency),
+                N_("tariff %(code)s: write an amount above 0 in %(currency)s"),
                 f"tariff_{code}",
+                code=code,
+                currency=scheme.currency,
             ) from exc
     return out
 
@@ -89,7 +91,7 @@ def create_provider(
     code = _code(session, Provider, scheme, code, "provider code")
     name = (name or "").strip()
     if not name:
-        raise SetupInputError(_("a name is required"), "name")
+        raise SetupInputError(N_("a name is required"), "name")
     _contract(contract_from, contract_to)
     values = _tariffs(scheme, tariffs)
     provider = Provider(
@@ -125,13 +127,14 @@ def update_provider(
     after its first tariff list nor after care already claimed there. Returns whether anything changed."""
     name = (name or "").strip()
     if not name:
-        raise SetupInputError(_("a name is required"), "name")
+        raise SetupInputError(N_("a name is required"), "name")
     _contract(contract_from, contract_to)
     dated = provider.tariff_history()
     if dated and contract_from > dated[0][0]:
         raise SetupInputError(
-            _("the tariffs start on %(day)s: the contract cannot start after them", day=dated[0][0].isoformat()),
+            N_("the tariffs start on %(day)s: the contract cannot start after them"),
             "contract_from",
+            day=dated[0][0].isoformat(),
         )
     values = {"name": name, "kind": _kind(kind), "contract_from": contract_from, "contract_to": contract_to}
     before = {k: getattr(provider, k) for k in values if getattr(provider, k) != values[k]}
@@ -161,19 +164,18 @@ def change_tariffs(session, provider: Provider, *, effective_from: date, tariffs
     values = _tariffs(scheme, tariffs)
     if effective_from < provider.contract_from:
         raise SetupInputError(
-            _(
-                "a tariff change from %(day)s is before the contract starts (%(start)s)",
-                day=effective_from.isoformat(),
-                start=provider.contract_from.isoformat(),
-            ),
+            N_("a tariff change from %(day)s is before the contract starts (%(start)s)"),
             "effective_from",
+            day=effective_from.isoformat(),
+            start=provider.contract_from.isoformat(),
         )
     dated = provider.tariff_history()
     latest = dated[-1] if dated else None
     if latest is not None and effective_from <= latest[0]:
         raise SetupInputError(
-            _("the tariffs already change on %(day)s; choose a later date", day=latest[0].isoformat()),
+            N_("the tariffs already change on %(day)s; choose a later date"),
             "effective_from",
+            day=latest[0].isoformat(),
         )
     previous = latest[1] if latest else {}
     if values == previous:
@@ -183,7 +185,7 @@ def change_tariffs(session, provider: Provider, *, effective_from: date, tariffs
     try:
         check_rules_date(session, scheme, effective_from)
     except VersionError as exc:
-        raise SetupInputError(str(exc), "effective_from") from exc
+        raise SetupInputError.of(exc, "effective_from") from exc
     for bcode, amount in rows_for_change(previous, values).items():
         session.add(Tariff(provider_id=provider.id, effective_from=effective_from, benefit_code=bcode, amount=amount))
     session.flush()
@@ -217,22 +219,22 @@ def create_programme(
     code = _code(session, SubsidyProgramme, scheme, code, "programme code")
     funder = (funder or "").strip()
     if not funder:
-        raise SetupInputError(_("a funder is required"), "funder")
+        raise SetupInputError(N_("a funder is required"), "funder")
     categories = [c.strip() for c in categories if c and c.strip()]
     if not categories:
-        raise SetupInputError(_("list at least one household category"), "categories")
+        raise SetupInputError(N_("list at least one household category"), "categories")
     try:
         share = v.share(share)
     except FieldError as exc:
-        raise SetupInputError(_("the share must be between 0 and 1"), "share") from exc
+        raise SetupInputError(N_("the share must be between 0 and 1"), "share") from exc
     if valid_to is not None and valid_to < valid_from:
-        raise SetupInputError(_("the programme cannot end before it starts"), "valid_to")
+        raise SetupInputError(N_("the programme cannot end before it starts"), "valid_to")
     from mhi.schemes.versions import VersionError
 
     try:
         check_rules_date(session, scheme, valid_from)
     except VersionError as exc:
-        raise SetupInputError(str(exc), "valid_from") from exc
+        raise SetupInputError.of(exc, "valid_from") from exc
     position = (session.scalar(select(func.max(SubsidyProgramme.position)).where(SubsidyProgramme.scheme_id == scheme.id)) or 0) + 1  # fmt: skip
     programme = SubsidyProgramme(
         scheme_id=scheme.id, code=code, funder=funder, position=position, valid_from=valid_from, valid_to=valid_to,
@@ -259,9 +261,9 @@ def update_programme(session, programme: SubsidyProgramme, *, funder: str, valid
     """Change a programme's funder name or end date (audited); every household's dues follow an end date."""
     funder = (funder or "").strip()
     if not funder:
-        raise SetupInputError(_("a funder is required"), "funder")
+        raise SetupInputError(N_("a funder is required"), "funder")
     if valid_to is not None and valid_to < programme.valid_from:
-        raise SetupInputError(_("the programme cannot end before it starts"), "valid_to")
+        raise SetupInputError(N_("the programme cannot end before it starts"), "valid_to")
     values = {"funder": funder, "valid_to": valid_to}
     before = {k: getattr(programme, k) for k in values if getattr(programme, k) != values[k]}
     if not before:
@@ -272,7 +274,7 @@ def update_programme(session, programme: SubsidyProgramme, *, funder: str, valid
         try:
             check_rules_date(session, programme.scheme, min(d for d in (valid_to, programme.valid_to) if d) if (valid_to or programme.valid_to) else programme.valid_from)  # fmt: skip
         except VersionError as exc:
-            raise SetupInputError(str(exc), "valid_to") from exc
+            raise SetupInputError.of(exc, "valid_to") from exc
     for key in before:
         setattr(programme, key, values[key])
     session.flush()
@@ -298,19 +300,21 @@ def record_expense(
     try:
         reference = v.ref(reference, "reference")
     except FieldError as exc:
-        raise SetupInputError(_("1 to 40 letters, digits or / - _ . characters"), "reference") from exc
+        raise SetupInputError(N_("1 to 40 letters, digits or / - _ . characters"), "reference") from exc
     if category not in EXPENSE_CATEGORIES:
-        raise SetupInputError(_("choose a category from the list"), "category")
+        raise SetupInputError(N_("choose a category from the list"), "category")
     try:
         value = v.amount(amount, scheme.currency, positive=True)
     except FieldError as exc:
-        raise SetupInputError(_("write an amount above 0 in %(currency)s", currency=scheme.currency), "amount") from exc
+        raise SetupInputError(
+            N_("write an amount above 0 in %(currency)s"), "amount", currency=scheme.currency
+        ) from exc
     description = (description or "").strip()
     if len(description) > 500:
-        raise SetupInputError(_("at most 500 characters"), "description")
+        raise SetupInputError(N_("at most 500 characters"), "description")
     taken = session.scalar(select(Expense.id).where(Expense.scheme_id == scheme.id, Expense.reference == reference))
     if taken is not None:
-        raise SetupInputError(_("reference %(ref)s is already used in this scheme", ref=reference), "reference")
+        raise SetupInputError(N_("reference %(ref)s is already used in this scheme"), "reference", ref=reference)
     expense = Expense(
         scheme_id=scheme.id, reference=reference, date=day, category=category, amount=value,
         description=description, created_by_id=getattr(actor, "id", None),
@@ -320,7 +324,7 @@ def record_expense(
             session.add(expense)
     except IntegrityError as exc:
         raise SetupInputError(
-            _("reference %(ref)s is already used in this scheme", ref=reference), "reference"
+            N_("reference %(ref)s is already used in this scheme"), "reference", ref=reference
         ) from exc
     record(
         session,
@@ -337,7 +341,7 @@ def record_expense(
 def reverse_expense(session, expense: Expense, *, reason: str, actor) -> Expense:
     """Cancel an expense by a counter-entry (same date, negated amount, ``<reference>-R``) with its reason; once."""
     if not (reason or "").strip():
-        raise SetupInputError(_("a reason is required to reverse an expense"), "reason")
+        raise SetupInputError(N_("a reason is required to reverse an expense"), "reason")
     return reverse_entry(
         session,
         expense,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from mhi.core import clock
 from mhi.core.access import permission_required
 from mhi.core.db import db
+from mhi.core.errors import say
 from mhi.members.uploads import add_upload_routes
 from mhi.schemes import queries
 from mhi.schemes import setup as services
@@ -43,7 +44,7 @@ def _field_error(form, exc, default: str) -> None:
     """Show a refused change beside the field it is about (else beside ``default``)."""
     name = getattr(exc, "field", None)
     target = form[name] if name and name in form else form[default]
-    target.errors = [*target.errors, str(exc)]
+    target.errors = [*target.errors, say(exc)]
 
 
 def _provider_of(scheme, provider_code: str) -> Provider:
@@ -214,7 +215,7 @@ def programme_terms(code: str, programme_code: str):
             )  # fmt: skip
         except VersionError as exc:
             db.session.rollback()
-            form.effective_from.errors = [*form.effective_from.errors, str(exc)]
+            form.effective_from.errors = [*form.effective_from.errors, say(exc)]
         else:
             db.session.commit()
             flash(
@@ -284,7 +285,7 @@ def expense_reverse(code: str, expense_id: int):
             services.reverse_expense(db.session, expense, reason=form.reason.data, actor=current_user)
         except services.SetupInputError as exc:
             db.session.rollback()
-            form.reason.errors = [*form.reason.errors, str(exc)]
+            form.reason.errors = [*form.reason.errors, say(exc)]
         else:
             db.session.commit()
             flash(_("Expense %(ref)s reversed.", ref=expense.reference), "success")

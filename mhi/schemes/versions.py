@@ -23,12 +23,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy import select
 
 from mhi.core.audit import record
 from mhi.core.dates import add_months
-from mhi.core.errors import N_, UserError
+from mhi.core.errors import N_, Message, Term, UserError, say
 from mhi.core.money import round_money
 from mhi.schemes.models import Benefit, Product, ProductVersion
 
@@ -138,7 +137,7 @@ def new_draft(session, product: Product, *, effective_from: date, today: date, a
     versions = versions_of(session, product)
     _check_date(versions, effective_from, today, None)
     if not versions:
-        raise VersionError(_("this product has no version to start from"))
+        raise VersionError(N_("this product has no version to start from"))
     latest = versions[-1]
     benefits = [
         Benefit(position=i, **{k: getattr(b, k) for k in BENEFIT_FIELDS}) for i, b in enumerate(latest.benefits)
@@ -170,7 +169,7 @@ def update_draft(
 ) -> ProductVersion:
     """Change a draft's rules and benefits. Only drafts change: an active version is history."""
     if version.status != "draft":
-        raise VersionError(_("an active version cannot change; make a new version with its own effective date"))
+        raise VersionError(N_("an active version cannot change; make a new version with its own effective date"))
     _check_rules(values, benefits)
     _check_date(versions_of(session, version.product), values["effective_from"], today, version)
     before = _snapshot(version)
@@ -197,9 +196,9 @@ def update_draft(
 def attach_study(session, version: ProductVersion, study, *, actor) -> ProductVersion:
     """Attach the feasibility study the version is decided on; it must be a study of the product's scheme."""
     if version.status != "draft":
-        raise VersionError(_("an active version keeps the study it was activated on"))
+        raise VersionError(N_("an active version keeps the study it was activated on"))
     if study.scheme_id != version.product.scheme_id:
-        raise VersionError(_("attach a study of this scheme"))
+        raise VersionError(N_("attach a study of this scheme"))
     before = {"study_id": version.study_id}
     version.study_id = study.id
     session.flush()
@@ -216,31 +215,35 @@ def attach_study(session, version: ProductVersion, study, *, actor) -> ProductVe
     return version
 
 
-def activation_problems(version: ProductVersion, study, *, today: date) -> list[str]:
+def activation_problems(version: ProductVersion, study, *, today: date) -> list[Message]:
     """Why ``version`` cannot be activated today with ``study`` (its attached study, or None); empty if it can."""
     if version.status != "draft":
-        return [_("this version is already active")]
+        return [Message(N_("this version is already active"))]
     problems = []
     if version.effective_from < today:
         problems.append(
-            _(
-                "the version takes effect on %(day)s, in the past; rules never change retroactively — set a date "
-                "from today on",
+            Message(
+                N_(
+                    "the version takes effect on %(day)s, in the past; rules never change retroactively — set a date "
+                    "from today on"
+                ),
                 day=version.effective_from.isoformat(),
             )
         )
     if study is None:
-        problems.append(_("attach a feasibility study run on this version's rules before activating it"))
+        problems.append(Message(N_("attach a feasibility study run on this version's rules before activating it")))
         return problems
     if study.run_at is None or study.result is None:
-        problems.append(_("the attached study has not been run"))
+        problems.append(Message(N_("the attached study has not been run")))
         return problems
     oldest = add_months(today, -STUDY_VALID_MONTHS)
     if study.run_at.date() < oldest:
         problems.append(
-            _(
-                "the attached study was run on %(day)s, more than %(months)s months ago; run it again (or a copy "
-                "of it) on the current figures",
+            Message(
+                N_(
+                    "the attached study was run on %(day)s, more than %(months)s months ago; run it again (or a copy "
+                    "of it) on the current figures"
+                ),
                 day=study.run_at.date().isoformat(),
                 months=STUDY_VALID_MONTHS,
             )
@@ -249,16 +252,16 @@ def activation_problems(version: ProductVersion, study, *, today: date) -> list[
     return problems
 
 
-def rule_differences(version: ProductVersion, study) -> list[str]:
+def rule_differences(version: ProductVersion, study) -> list[Message]:
     """Where the version's rules differ from those the study was run on (benefits, coverage, ceilings, price)."""
     data = study.input or {}
     services = {str(s.get("code")): s for s in data.get("services") or []}
     benefits = {b.code: b for b in version.benefits}
     problems = []
     for code in sorted(set(services) - set(benefits)):
-        problems.append(_("the study covers %(code)s, which this version does not", code=code))
+        problems.append(Message(N_("the study covers %(code)s, which this version does not"), code=code))
     for code in sorted(set(benefits) - set(services)):
-        problems.append(_("this version covers %(code)s, which the study does not", code=code))
+        problems.append(Message(N_("this version covers %(code)s, which the study does not"), code=code))
     for code in sorted(set(services) & set(benefits)):
         service, benefit = services[code], benefits[code]
         coverage = Decimal(str(service["coverage_rate"]))
@@ -269,8 +272,8 @@ def rule_differences(version: ProductVersion, study) -> list[str]:
                 per_case = min(per_case, ceiling)
             if per_case * coverage != benefit.amount:
                 problems.append(
-                    _(
-                        "%(code)s: the study pays %(study)s a case, this version %(version)s",
+                    Message(
+                        N_("%(code)s: the study pays %(study)s a case, this version %(version)s"),
                         code=code,
                         study=per_case * coverage,
                         version=benefit.amount,
@@ -279,8 +282,8 @@ def rule_differences(version: ProductVersion, study) -> list[str]:
             continue
         if benefit.coverage_rate != coverage:
             problems.append(
-                _(
-                    "%(code)s: the study covers %(study)s, this version %(version)s",
+                Message(
+                    N_("%(code)s: the study covers %(study)s, this version %(version)s"),
                     code=code,
                     study=coverage,
                     version=benefit.coverage_rate,
@@ -288,18 +291,18 @@ def rule_differences(version: ProductVersion, study) -> list[str]:
             )
         if benefit.ceiling_per_case != ceiling:
             problems.append(
-                _(
-                    "%(code)s: the study's ceiling per case is %(study)s, this version's %(version)s",
+                Message(
+                    N_("%(code)s: the study's ceiling per case is %(study)s, this version's %(version)s"),
                     code=code,
-                    study=ceiling if ceiling is not None else _("none"),
-                    version=benefit.ceiling_per_case if benefit.ceiling_per_case is not None else _("none"),
+                    study=ceiling if ceiling is not None else Term(N_("none")),
+                    version=benefit.ceiling_per_case if benefit.ceiling_per_case is not None else Term(N_("none")),
                 )
             )
     needed = study_contribution(version, study)
     if needed is not None and version.amount < needed:
         problems.append(
-            _(
-                "the contribution %(amount)s is below the %(needed)s the study found necessary",
+            Message(
+                N_("the contribution %(amount)s is below the %(needed)s the study found necessary"),
                 amount=version.amount,
                 needed=needed,
             )
@@ -352,7 +355,8 @@ def activate_version(session, version: ProductVersion, study, resolution=None, *
     if version.status == "draft":
         problems += resolution_problems(version, resolution, today=today)
     if problems:
-        raise VersionError("; ".join(problems))
+        # Each problem is a message id said in the reader's language (English outside a request).
+        raise VersionError("; ".join(say(problem) for problem in problems))
     check_rules_date(session, version.product.scheme, version.effective_from)
     version.status = "active"
     version.resolution_id = resolution.id
@@ -409,37 +413,37 @@ def benefit_pairs(old: ProductVersion | None, new: ProductVersion) -> list[Benef
 def _check_date(versions: list[ProductVersion], effective_from: date, today: date, editing) -> None:
     """A new version takes effect today or later and after every other version of the product."""
     if effective_from < today:
-        raise VersionError(_("rules never change retroactively: the effective date must be today or later"))
+        raise VersionError(N_("rules never change retroactively: the effective date must be today or later"))
     others = [v for v in versions if v is not editing]
     if any(v.effective_from >= effective_from for v in others):
         latest = max(v.effective_from for v in others)
         raise VersionError(
-            _("the product already has a version from %(day)s; choose a later date", day=latest.isoformat())
+            N_("the product already has a version from %(day)s; choose a later date"), day=latest.isoformat()
         )
 
 
 def _check_rules(values: dict[str, Any], benefits: list[dict[str, Any]]) -> None:
     """The checks the database would make, said in words (period, basis, amounts, unique benefit codes)."""
     if values["basis"] not in ("person", "household"):
-        raise VersionError(_("the contribution is per person or per household"))
+        raise VersionError(N_("the contribution is per person or per household"))
     if values["period_months"] not in (1, 3, 12):
-        raise VersionError(_("the contribution is due by month, quarter or year"))
+        raise VersionError(N_("the contribution is due by month, quarter or year"))
     if values["amount"] is None or values["amount"] <= 0:
-        raise VersionError(_("the contribution must be more than 0"))
+        raise VersionError(N_("the contribution must be more than 0"))
     if not benefits:
-        raise VersionError(_("a version covers at least one benefit"))
+        raise VersionError(N_("a version covers at least one benefit"))
     codes = [b["code"] for b in benefits]
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
-        raise VersionError(_("benefit %(codes)s appears twice", codes=", ".join(duplicates)))
+        raise VersionError(N_("benefit %(codes)s appears twice"), codes=", ".join(duplicates))
     for benefit in benefits:
         if benefit["kind"] == "service" and benefit.get("coverage_rate") is None:
-            raise VersionError(_("%(code)s: a service benefit needs a coverage rate", code=benefit["code"]))
+            raise VersionError(N_("%(code)s: a service benefit needs a coverage rate"), code=benefit["code"])
         if benefit["kind"] == "cash" and benefit.get("amount") is None:
-            raise VersionError(_("%(code)s: a cash benefit needs an amount", code=benefit["code"]))
+            raise VersionError(N_("%(code)s: a cash benefit needs an amount"), code=benefit["code"])
         low, high = benefit.get("min_age_years"), benefit.get("max_age_years")
         if low is not None and high is not None and low > high:
-            raise VersionError(_("%(code)s: the lowest age is above the highest", code=benefit["code"]))
+            raise VersionError(N_("%(code)s: the lowest age is above the highest"), code=benefit["code"])
 
 
 def _snapshot(version: ProductVersion) -> dict[str, Any]:
@@ -464,11 +468,3 @@ def _optional_decimal(value) -> Decimal | None:
     if value is None or value == "":
         return None
     return Decimal(str(value))
-
-
-def _(text: str, **values) -> str:
-    """Translate a message into the user's language during a request; elsewhere (commands, tests) keep the
-    English text, since the language is chosen from the request."""
-    if has_request_context():
-        return gettext(text, **values)
-    return text % values if values else text

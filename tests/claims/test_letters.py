@@ -197,3 +197,18 @@ def test_letter_pages(app, client):
     assert client.post(f"/schemes/MUT-TEST/letters/{letter_id}/cancel", data={"reason": "moved"}).status_code == 302
     with records(app) as session:
         assert session.scalar(select(GuaranteeLetter.status)) == "cancelled"
+
+
+def test_a_french_officer_types_the_amount_the_french_way(app, client):
+    """The amount promised is read as the screens write it (issue 16): ``3 500`` in French is 3500."""
+    with records(app) as session:
+        scheme = make_scheme(session)
+        make_household(session, scheme, "H-1", [("M-1", "head")])
+        officer = make_user(session, "claims_officer", scheme, locale="fr")
+        session.commit()
+    login(client, officer)
+    form = {"member_no": "M-1", "benefit_code": "OPD", "provider_code": "HR", "valid_from": "2025-03-01",
+            "valid_to": "2025-03-31", "amount": "3\u00a0500", "note": ""}  # fmt: skip
+    assert client.post("/schemes/MUT-TEST/letters/new", data=form).status_code == 302
+    with records(app) as session:
+        assert session.scalar(select(GuaranteeLetter.amount)) == D(3500)

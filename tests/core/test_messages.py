@@ -171,3 +171,18 @@ def test_retyping_keeps_the_message_id():
     assert retyped.field == "amount"
     with pytest.raises(Mine):
         raise retyped
+
+
+def test_a_message_kept_as_data_is_english_text_said_in_french(app):
+    """``Message``: a message listed rather than raised (a study's errors) is a ``str`` of its English, carrying
+    its msgid and parameters for the page."""
+    from flask_babel import force_locale
+
+    from mhi.core.errors import Message
+
+    message = Message(N_("%(value)s must be at least %(low)s"), value=Decimal("-1.5"), low=Decimal(0))
+    assert message == "-1.5 must be at least 0" and f"x: {message}" == "x: -1.5 must be at least 0"
+    assert message.message == "%(value)s must be at least %(low)s"
+    with app.test_request_context(headers={"Accept-Language": "fr"}), force_locale("fr"):
+        assert say(message) == "-1,5 doit être au moins égal à 0"
+    assert message.translated() == "-1.5 must be at least 0"  # outside a request: English

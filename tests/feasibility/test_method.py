@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mhi.core.errors import Message, say
 from mhi.feasibility.method import (
     SENSITIVITY_CASES,
     StudyError,
@@ -326,6 +327,34 @@ def test_every_bad_field_is_named_at_once():
         "services[3].code": "'OPD' appears twice; each service needs its own code",
         "loadings.admin": "1.2 must be at least 0 and less than 1",
     }
+
+
+def test_every_message_is_a_message_id_said_in_the_readers_language(app):
+    """Each error is a ``Message`` (issue 16): its English is the text above, and a French request reads it in
+    French, numbers written the French way."""
+    data = fandene_data()
+    del data["fixed_costs"]
+    data["subsidy_share"] = "1.5"
+    data["household_size"] = "six"
+    data["renewal_rat"] = "0.8"
+    with pytest.raises(StudyError) as caught:
+        parse_study(data)
+    messages = dict(caught.value.errors)
+    assert all(isinstance(message, Message) for message in messages.values())
+    assert messages["subsidy_share"].message == "%(number)s must be at least %(low)s and less than %(high)s"
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        from flask_babel import force_locale
+
+        with force_locale("fr"):
+            french = {path: say(message) for path, message in messages.items()}
+    assert french == {
+        "fixed_costs": "est à renseigner",
+        "subsidy_share": "1,5 doit être au moins égal à 0 et inférieur à 1",
+        "household_size": "'six' n'est pas un nombre (des chiffres sont attendus, avec la virgule comme séparateur "
+        "décimal : 1 250,50)",
+        "renewal_rat": "n'est pas un champ d'une étude (vérifiez l'orthographe)",
+    }
+    assert "household_size: 'six' is not a number (expected digits with '.'" in str(caught.value)  # CLI: English
 
 
 def test_study_error_message_lists_the_fields():

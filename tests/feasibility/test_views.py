@@ -9,12 +9,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select as db_select
 
 from mhi.feasibility.models import Study
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from tests.conftest import EXAMPLES
 from tests.factories import login, make_federation, make_resolution, make_scheme, make_user, records
-from tests.pages import has_inline_script
+from tests.pages import has_inline_script, page_text
 
 EXPECTED = json.loads((EXAMPLES / "fandene-study-expected.json").read_text(encoding="utf-8"))
 
@@ -144,6 +145,27 @@ def test_bad_input_is_shown_beside_the_fields_and_nothing_saved(app, client, peo
         assert session.query(Study).count() == 0
 
 
+def test_bad_input_is_shown_in_french_to_a_french_manager(app, people):
+    """The method's errors are message ids: a French manager reads them in French beside the fields (numbers as
+    French writes them), an English one in English; the command line's English is unchanged (test_cli.py)."""
+    with records(app) as session:
+        a = session.scalar(db_select(Scheme).where(Scheme.code == "MUT-A"))
+        french = make_user(session, "scheme_manager", a, locale="fr")
+    client = app.test_client()
+    login(client, french)
+    data = form_data(
+        fandene(),
+        "MUT-A",
+        **{"services-1-unit_cost": "abc", "loading_admin": "", "subsidy_share": "1,5", "new_enrolment": "1800 x 900"},
+    )
+    page = page_text(client.post("/feasibility/new", data=data).get_data(as_text=True))
+    assert "'abc' n'est pas un nombre (des chiffres sont attendus, avec la virgule" in page
+    assert "Chargement : gestion est à renseigner" in page
+    assert "1,5 doit être au moins égal à 0 et inférieur à 1" in page
+    assert "année 2 : 'x' doit être un nombre entier" in page
+    assert "is missing" not in page and "is not a number" not in page and "must be at least" not in page
+
+
 def test_add_row_re_shows_the_form_with_one_more_row(app, client, people):
     """ "Add a service row" is a plain submit: the form comes back with one more blank row, nothing saved."""
     login(client, people["manager"])
@@ -234,7 +256,8 @@ def test_study_to_product_to_active_version(app, client, people):
     page = client.post(f"/feasibility/versions/{version_id}/activate", data=activate, follow_redirects=True).get_data(
         as_text=True
     )
-    assert "cannot be activated" in page and "DRUG: the study covers 0.50, this version 0.6" in page
+    # Rates are numbers written the reader's way (0.5 in English, 0,5 in French).
+    assert "cannot be activated" in page and "DRUG: the study covers 0.5, this version 0.6" in page
     form["benefits-1-coverage_rate"] = "0.5"
     assert client.post(f"/feasibility/versions/{version_id}/edit", data=form).status_code == 302
     # Without a resolution of the members, the study is not enough (C102 art. 72).
