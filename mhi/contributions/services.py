@@ -28,6 +28,7 @@ from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDat
 from mhi.contributions.stored import store_ledgers
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.db import one_of
 from mhi.core.errors import UserError
 from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
@@ -163,16 +164,18 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable) -
     categories: dict[int, list[tuple[date, str]]] = defaultdict(list)
     if ids:
         for household_id, enrolment, exit_ in session.execute(
-            select(Person.household_id, Person.enrolment_date, Person.exit_date).where(Person.household_id.in_(ids))
+            select(Person.household_id, Person.enrolment_date, Person.exit_date).where(
+                one_of(session, Person.household_id, ids)
+            )
         ):
             persons[household_id].append(PersonDates(enrolment, exit_))
         for household_id, day, amount in session.execute(
-            select(Receipt.household_id, Receipt.date, Receipt.amount).where(Receipt.household_id.in_(ids))
+            select(Receipt.household_id, Receipt.date, Receipt.amount).where(one_of(session, Receipt.household_id, ids))
         ):
             receipts[household_id].append((day, amount))
         for household_id, day, category in session.execute(
             select(CategoryChange.household_id, CategoryChange.from_date, CategoryChange.category).where(
-                CategoryChange.household_id.in_(ids)
+                one_of(session, CategoryChange.household_id, ids)
             )
         ):
             categories[household_id].append((day, category))
@@ -208,7 +211,7 @@ def _batches(session, scheme: Scheme, household_ids: Sequence[int] | None, chunk
         ids = sorted(set(household_ids))
         for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
-            yield lambda column, part=part: column.in_(part)
+            yield lambda column, part=part: one_of(session, column, part)
 
 
 def household_inputs(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> dict[int, HouseholdInput]:
@@ -260,7 +263,7 @@ def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | N
         if batch.inputs:
             session.execute(
                 delete(CoverageSpan)
-                .where(CoverageSpan.household_id.in_(list(batch.inputs)))
+                .where(one_of(session, CoverageSpan.household_id, batch.inputs))
                 .execution_options(synchronize_session=False)
             )
         _write_derived(session, scheme, batch, rules.fingerprint)

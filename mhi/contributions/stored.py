@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from mhi.contributions.models import ReportHousehold, ReportPeriod
 from mhi.contributions.rules import HouseholdInput, Ledger
 from mhi.core.clock import today as clock_today
+from mhi.core.db import one_of
 from mhi.core.tabular import bulk_insert
 
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
@@ -124,7 +125,11 @@ def store_ledgers(session, scheme, items: dict, *, rules: str, horizon: date | N
         households.append(household)
         periods.extend(rows)
     ids = list(items)
-    session.execute(delete(ReportPeriod).where(ReportPeriod.household_id.in_(ids)))
-    session.execute(delete(ReportHousehold).where(ReportHousehold.household_id.in_(ids)))
+    # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
+    # otherwise fetch the deleted ids back).
+    for table in (ReportPeriod, ReportHousehold):
+        session.execute(
+            delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
+        )
     bulk_insert(session, ReportHousehold.__table__, households)
     bulk_insert(session, ReportPeriod.__table__, periods)
