@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
@@ -314,8 +314,9 @@ def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
     changes: list[dict] = []
     spans: list[dict] = []
     ledgers: dict[int, tuple[HouseholdInput, Ledger]] = {}
+    shared: dict[tuple, Ledger] = {}
     for hid, h in batch.inputs.items():
-        ledger = build_ledger(h)
+        ledger = _shared_ledger(shared, h)
         ledgers[hid] = (h, ledger)
         derived = (ledger.exit_date, ledger.strike_off_date)
         if derived != batch.stored[hid]:
@@ -327,6 +328,30 @@ def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
         _expire_loaded(session, [c["id"] for c in changes])
     bulk_insert(session, CoverageSpan.__table__, spans)
     store_ledgers(session, scheme, ledgers, rules=rules)
+
+
+def _shared_ledger(shared: dict[tuple, Ledger], h: HouseholdInput) -> Ledger:
+    """``build_ledger(h)``, built once for households without receipts whose inputs are all equal (issue 17: a
+    register import enrols hundreds of households on one campaign day, with the same members' dates; their
+    ledgers are equal). The key is every field of the input, the scheme-wide terms and programmes by identity
+    (one object per product for the whole refresh); a field that cannot be a key means no sharing."""
+    if h.receipts:
+        return build_ledger(h)
+    parts = []
+    for f in fields(h):
+        value = getattr(h, f.name)
+        if f.name in ("terms", "programmes"):
+            parts.append(id(value))
+        else:
+            parts.append(tuple(value) if isinstance(value, list | tuple) else value)
+    key = tuple(parts)
+    try:
+        ledger = shared.get(key)
+    except TypeError:  # an unhashable input
+        return build_ledger(h)
+    if ledger is None:
+        ledger = shared[key] = build_ledger(h)
+    return ledger
 
 
 def _expire_loaded(session, household_ids: list[int]) -> None:

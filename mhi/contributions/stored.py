@@ -120,8 +120,17 @@ def store_ledgers(session, scheme, items: dict, *, rules: str, horizon: date | N
         return
     horizon = horizon or default_horizon()
     households, periods = [], []
+    # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives the
+    # same rows but for the household id: computed once, copied for the others (issue 17).
+    done: dict[int, tuple[HouseholdInput, dict, list[dict]]] = {}
     for household_id, (h, ledger) in items.items():
-        household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+        earlier = done.get(id(ledger))
+        if earlier is not None and earlier[0] == h:
+            household = {**earlier[1], "household_id": household_id}
+            rows = [{**row, "household_id": household_id} for row in earlier[2]]
+        else:
+            household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+            done[id(ledger)] = (h, household, rows)
         households.append(household)
         periods.extend(rows)
     ids = list(items)
