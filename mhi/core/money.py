@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from mhi.core.errors import N_, UserError
 
@@ -63,11 +64,13 @@ MINOR_UNITS: dict[str, int] = {
 ZERO = Decimal(0)
 
 
+@lru_cache(maxsize=64)  # asked for every amount of an import (issue 17); MINOR_UNITS never changes
 def minor_units(currency: str) -> int:
     """Number of decimals of ``currency`` (ISO 4217)."""
     return MINOR_UNITS.get(currency.upper(), 2)
 
 
+@lru_cache(maxsize=64)
 def quantum(currency: str) -> Decimal:
     """The smallest amount of ``currency``: 1, 0.01 or 0.001."""
     return Decimal(1).scaleb(-minor_units(currency))
