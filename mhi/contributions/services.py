@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
@@ -28,6 +28,7 @@ from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDat
 from mhi.contributions.stored import store_ledgers
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.db import one_of
 from mhi.core.errors import UserError
 from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
@@ -166,16 +167,18 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable, e
     products: dict[int, list[tuple[date, int]]] = defaultdict(list)
     if ids:
         for household_id, enrolment, exit_ in session.execute(
-            select(Person.household_id, Person.enrolment_date, Person.exit_date).where(Person.household_id.in_(ids))
+            select(Person.household_id, Person.enrolment_date, Person.exit_date).where(
+                one_of(session, Person.household_id, ids)
+            )
         ):
             persons[household_id].append(PersonDates(enrolment, exit_))
         for household_id, day, amount in session.execute(
-            select(Receipt.household_id, Receipt.date, Receipt.amount).where(Receipt.household_id.in_(ids))
+            select(Receipt.household_id, Receipt.date, Receipt.amount).where(one_of(session, Receipt.household_id, ids))
         ):
             receipts[household_id].append((day, amount))
         for household_id, day, category in session.execute(
             select(CategoryChange.household_id, CategoryChange.from_date, CategoryChange.category).where(
-                CategoryChange.household_id.in_(ids)
+                one_of(session, CategoryChange.household_id, ids)
             )
         ):
             categories[household_id].append((day, category))
@@ -220,7 +223,7 @@ def _batches(session, scheme: Scheme, household_ids: Sequence[int] | None, chunk
         ids = sorted(set(household_ids))
         for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
-            yield lambda column, part=part: column.in_(part)
+            yield lambda column, part=part: one_of(session, column, part)
 
 
 def household_inputs(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> dict[int, HouseholdInput]:
@@ -286,7 +289,7 @@ def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | N
         if batch.inputs:
             session.execute(
                 delete(CoverageSpan)
-                .where(CoverageSpan.household_id.in_(list(batch.inputs)))
+                .where(one_of(session, CoverageSpan.household_id, batch.inputs))
                 .execution_options(synchronize_session=False)
             )
         _write_derived(session, scheme, batch, rules.fingerprint)
@@ -337,8 +340,9 @@ def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
     changes: list[dict] = []
     spans: list[dict] = []
     ledgers: dict[int, tuple[HouseholdInput, Ledger]] = {}
+    shared: dict[tuple, Ledger] = {}
     for hid, h in batch.inputs.items():
-        ledger = build_ledger(h)
+        ledger = _shared_ledger(shared, h)
         ledgers[hid] = (h, ledger)
         derived = (ledger.exit_date, ledger.strike_off_date)
         if derived != batch.stored[hid]:
@@ -350,6 +354,30 @@ def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
         _expire_loaded(session, [c["id"] for c in changes])
     bulk_insert(session, CoverageSpan.__table__, spans)
     store_ledgers(session, scheme, ledgers, rules=rules)
+
+
+def _shared_ledger(shared: dict[tuple, Ledger], h: HouseholdInput) -> Ledger:
+    """``build_ledger(h)``, built once for households without receipts whose inputs are all equal (issue 17: a
+    register import enrols hundreds of households on one campaign day, with the same members' dates; their
+    ledgers are equal). The key is every field of the input, the scheme-wide terms and programmes by identity
+    (one object per product for the whole refresh); a field that cannot be a key means no sharing."""
+    if h.receipts:
+        return build_ledger(h)
+    parts = []
+    for f in fields(h):
+        value = getattr(h, f.name)
+        if f.name in ("terms", "programmes"):
+            parts.append(id(value))
+        else:
+            parts.append(tuple(value) if isinstance(value, list | tuple) else value)
+    key = tuple(parts)
+    try:
+        ledger = shared.get(key)
+    except TypeError:  # an unhashable input
+        return build_ledger(h)
+    if ledger is None:
+        ledger = shared[key] = build_ledger(h)
+    return ledger
 
 
 def _expire_loaded(session, household_ids: list[int]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from mhi.contributions.models import ReportHousehold, ReportPeriod
 from mhi.contributions.rules import HouseholdInput, Ledger
 from mhi.core.clock import today as clock_today
+from mhi.core.db import one_of
 from mhi.core.tabular import bulk_insert
 
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
@@ -120,12 +121,25 @@ def store_ledgers(session, scheme, items: dict, *, rules: str, horizon: date | N
         return
     horizon = horizon or default_horizon()
     households, periods = [], []
+    # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives the
+    # same rows but for the household id: computed once, copied for the others (issue 17).
+    done: dict[int, tuple[HouseholdInput, dict, list[dict]]] = {}
     for household_id, (h, ledger) in items.items():
-        household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+        earlier = done.get(id(ledger))
+        if earlier is not None and earlier[0] == h:
+            household = {**earlier[1], "household_id": household_id}
+            rows = [{**row, "household_id": household_id} for row in earlier[2]]
+        else:
+            household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+            done[id(ledger)] = (h, household, rows)
         households.append(household)
         periods.extend(rows)
     ids = list(items)
-    session.execute(delete(ReportPeriod).where(ReportPeriod.household_id.in_(ids)))
-    session.execute(delete(ReportHousehold).where(ReportHousehold.household_id.in_(ids)))
+    # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
+    # otherwise fetch the deleted ids back).
+    for table in (ReportPeriod, ReportHousehold):
+        session.execute(
+            delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
+        )
     bulk_insert(session, ReportHousehold.__table__, households)
     bulk_insert(session, ReportPeriod.__table__, periods)

@@ -85,3 +85,15 @@ class Rate(ScaledDecimal):
 
     def __init__(self):
         super().__init__(6)
+
+
+def one_of(session, column, values):
+    """``column IN values`` for a long list of ``values`` (a batch of ids): on PostgreSQL one array parameter,
+    ``column = ANY(:values)``, since psycopg rewrites a statement's every placeholder in Python and thousands of
+    them cost more than the query (issue 17, import speed); elsewhere a plain IN list."""
+    from sqlalchemy import ARRAY, any_, bindparam
+
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)

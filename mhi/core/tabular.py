@@ -614,6 +614,8 @@ def bulk_insert(session, table, rows: list[dict], *, return_ids: bool = False) -
     faster for the hundreds of thousands of rows of a register import (ids then come from the table's sequence
     in one query, so they are known before the copy).
     """
+    from operator import itemgetter
+
     from sqlalchemy import insert, text
     from sqlalchemy.types import TypeDecorator
 
@@ -638,24 +640,29 @@ def bulk_insert(session, table, rows: list[dict], *, return_ids: bool = False) -
         )
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
     columns = list(rows[0])
-    # The column types' own conversions (Money → integer thousandths); psycopg adapts the plain values.
+    # The column types' own conversions (Money → integer thousandths), bound once; psycopg adapts the plain
+    # values. Rows are read as tuples (itemgetter) and only the converted columns are touched (issue 17: this
+    # loop runs for every person, receipt and stored period of a national import).
     converters = [
-        (lambda value, t=table.c[name].type: t.process_bind_param(value, dialect))
+        (index, table.c[name].type.process_bind_param)
+        for index, name in enumerate(columns)
         if isinstance(table.c[name].type, TypeDecorator)
-        else None
-        for name in columns
     ]
+    values_of = itemgetter(*columns) if len(columns) > 1 else (lambda row, name=columns[0]: (row[name],))
     names = ", ".join(f'"{name}"' for name in columns)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        row[name] if convert is None else convert(row[name])
-                        for name, convert in zip(columns, converters, strict=True)
-                    ]
-                )
+            write = copy.write_row
+            if not converters:
+                for row in rows:
+                    write(values_of(row))
+            else:
+                for row in rows:
+                    values = list(values_of(row))
+                    for index, convert in converters:
+                        values[index] = convert(values[index], dialect)
+                    write(values)
     finally:
         cursor.close()
     return ids

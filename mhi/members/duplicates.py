@@ -18,7 +18,7 @@ the scheme when many keys are looked for), never one per person, and compared th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
@@ -117,9 +117,20 @@ def _village_key(value: str | None) -> str:
     return name_key(value)
 
 
-def _entry_of_candidate(c: Candidate) -> _Entry:
-    first, last = name_key(c.first_name), name_key(c.last_name)
-    phone = phone_key(c.phone)
+def _entry_of_candidate(c: Candidate, keys: dict[str, str] | None = None) -> _Entry:
+    """``keys``: a cache of folded names and villages (a register repeats a few hundred of them)."""
+    if keys is None:
+        keys = {}
+    first = keys.get(c.first_name)
+    if first is None:
+        first = keys[c.first_name] = name_key(c.first_name)
+    last = keys.get(c.last_name)
+    if last is None:
+        last = keys[c.last_name] = name_key(c.last_name)
+    village = keys.get(c.village)
+    if village is None:
+        village = keys[c.village] = _village_key(c.village)
+    phone = phone_key(c.phone) if c.phone else ""
     return _Entry(
         name=c.name,
         name_key=f"{last} {first}",
@@ -129,9 +140,9 @@ def _entry_of_candidate(c: Candidate) -> _Entry:
         born=c.date_of_birth,
         household=f"new:{c.household_ref}",
         household_ref=c.household_ref,
-        village=_village_key(c.village),
+        village=village,
         phone=phone if len(phone) >= PHONE_DIGITS else "",
-        national_id=_national_key(c.national_id),
+        national_id=_national_key(c.national_id) if c.national_id else "",
         row=c.row,
     )
 
@@ -268,23 +279,35 @@ class _Index:
                 self.similar[bucket].append(e)
 
     def matches(self, e: _Entry) -> list[tuple[str, _Entry]]:
-        """(key, other) for each entry of the index ``e`` is likely the same person as, each other once."""
+        """(key, other) for each entry of the index ``e`` is likely the same person as, each other once, in the
+        order of KEYS (a hot loop of a national import: plain loops, no closures)."""
         found: dict[int, tuple[str, _Entry]] = {}
-
-        def note(key: str, others: Iterable[_Entry], keep=lambda o: True) -> None:
-            for other in others:
-                if id(other) not in found and keep(other):
-                    found[id(other)] = (key, other)
-
         if e.national_id:
-            note("national_id", self.national_id.get(e.national_id, ()))
+            for other in self.national_id.get(e.national_id, ()):
+                if id(other) not in found:
+                    found[id(other)] = ("national_id", other)
         if e.phone:
-            note("phone", self.phone.get(e.phone, ()), lambda o: o.household != e.household)
-        note("name_and_birth", self.name_and_birth.get((e.first_key, e.last_key, e.born), ()))
+            for other in self.phone.get(e.phone, ()):
+                if id(other) not in found and other.household != e.household:
+                    found[id(other)] = ("phone", other)
+        for other in self.name_and_birth.get((e.first_key, e.last_key, e.born), ()):
+            if id(other) not in found:
+                found[id(other)] = ("name_and_birth", other)
         if e.village:
+            similar = self.similar
+            unlike: set[int] = set()  # compared and not alike: a pair born on the same day shares three buckets
             for bucket in self._similar_buckets(e):
-                note("similar_name", self.similar.get(bucket, ()), lambda o: _similar(e.name_key, o.name_key))
-        return list(found.values())
+                others = similar.get(bucket)
+                if not others:
+                    continue
+                for other in others:
+                    if id(other) in found or id(other) in unlike:
+                        continue
+                    if _similar(e.name_key, other.name_key):
+                        found[id(other)] = ("similar_name", other)
+                    else:
+                        unlike.add(id(other))
+        return list(found.values()) if found else []
 
 
 def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) -> list[Duplicate]:
@@ -292,7 +315,8 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
     against the earlier ones), in row order."""
     if not candidates:
         return []
-    entries = [_entry_of_candidate(c) for c in candidates]
+    keys: dict[str, str] = {}
+    entries = [_entry_of_candidate(c, keys) for c in candidates]
     register = _Index()
     for stored in _stored(session, scheme_id, entries):
         register.add(stored)
