@@ -54,7 +54,7 @@ def make_household(
     prefix: str = "M",
 ) -> Household:
     """A household of ``members`` (head first) numbered ``<prefix>-<n>`` from ``first_no``; committed."""
-    product = session.query(Product).filter_by(scheme_id=scheme.id).first()
+    product = session.query(Product).filter_by(scheme_id=scheme.id).order_by(Product.id).first()
     household = Household(
         scheme_id=scheme.id,
         ref=ref,

@@ -293,10 +293,19 @@ def test_study_to_product_to_active_version(app, client, people):
 def test_file_versions_are_marked_and_reviewers_cannot_change_them(app, client, people):
     """A version loaded from scheme.json is marked as set up outside the application; a reviewer sees, not acts."""
     with records(app) as session:
-        version = session.query(ProductVersion).join(Product).filter(Product.code == "BASE").first()
+        # MUT-A and MUT-B both have a BASE product: name the manager's scheme and the first version, or PostgreSQL
+        # may hand back the other scheme's row (no order without ORDER BY).
+        version = (
+            session.query(ProductVersion)
+            .join(Product)
+            .join(Scheme, Scheme.id == Product.scheme_id)
+            .filter(Product.code == "BASE", Scheme.code == "MUT-A")
+            .order_by(ProductVersion.id)
+            .first()
+        )
         product_id, version_id = version.product_id, version.id
         other = session.query(ProductVersion).join(Product).filter(Product.scheme_id != version.product.scheme_id)
-        other_id = other.first().id
+        other_id = other.order_by(ProductVersion.id).first().id
     login(client, people["manager"])
     page = client.get(f"/feasibility/products/{product_id}").get_data(as_text=True)
     assert "outside the application" in page
