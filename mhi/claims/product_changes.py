@@ -24,8 +24,9 @@ from mhi.contributions.services import inputs_with_product_changes, refresh_hous
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.errors import N_
-from mhi.core.tabular import PREVIEW_ROWS, ImportResult, bulk_insert, check_columns, import_event, records, stored_rows
+from mhi.core.tabular import PREVIEW_ROWS, ImportResult, bulk_insert, check_columns, import_event, stored_rows
 from mhi.core.validation import FieldError, InputRejected, Problem
+from mhi.members.imports import dated_rows
 from mhi.members.models import Household, Person, ProductChange
 from mhi.members.products import product_on
 from mhi.members.services import text
@@ -252,37 +253,7 @@ def import_product_changes(
         "reason": lambda x: text(x, 500, required=False),
     }
     problems = result.problems
-    parsed: list[tuple[int, dict]] = []
-    first_row: dict[tuple, int] = {}
-    for number, cells in records(header, rows):
-        values: dict = {}
-        for column, reader in readers.items():
-            raw = cells.get(column)
-            if raw is None and column != "reason":
-                problems.append(Problem(N_("is required"), row=number, column=column, file=file))
-                continue
-            try:
-                values[column] = reader(raw)
-            except FieldError as exc:
-                problems.append(Problem.of(exc, row=number, column=column, file=file))
-        if len(values) < len(readers):
-            continue
-        key = (values["household_ref"], values["from_date"])
-        if key in first_row:
-            problems.append(
-                Problem(
-                    N_(
-                        "%(value)s from %(value2)s already appears in row %(value3)s (household_ref and from_date are unique together)"
-                    ),
-                    row=number,
-                    column="from_date",
-                    file=file,
-                    params={"value": key[0], "value2": key[1].isoformat(), "value3": first_row[key]},
-                )
-            )
-            continue
-        first_row[key] = number
-        parsed.append((number, values))
+    parsed = dated_rows(header, rows, readers, problems, optional="reason", file=file)
     households = {
         row.ref: row
         for row in stored_rows(

@@ -446,34 +446,19 @@ def _check_new_household(ref: str, members, products: dict[str, int], problems: 
 CATEGORY_COLUMNS = ("household_ref", "category", "from_date")
 
 
-def import_categories(
-    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
-) -> ImportResult:
-    """Import categories.csv (data-formats.md): each row puts a household in a category from ``from_date`` on.
-
-    Natural key (household_ref, from_date): a stored pair with the same category is ``unchanged``, with another
-    a ``conflict``. An unknown household, a from_date before the household's enrolment, a pair repeated in the
-    file: a problem naming the row, and nothing is written. The households touched are in ``result.touched``: the
-    caller refreshes them (``contributions.imports.import_category_changes``; contributions.md §2 reads the
-    category on each period's start).
-    """
-    result = ImportResult("categories")
-    result.problems = check_columns(header, CATEGORY_COLUMNS, (), file)
-    if result.problems:
-        return result
-    readers = {
-        "household_ref": lambda x: v.ref(x, "household_ref"),
-        "category": category_of,  # blank = standard (data-formats.md)
-        "from_date": v.day,
-    }
-    problems = result.problems
+def dated_rows(
+    header, rows, readers: dict, problems: list, *, optional: str, file: str | None
+) -> list[tuple[int, dict]]:
+    """The rows of a per-household dated file (categories.csv, product_changes.csv): each cell read by its
+    column's reader, every column required but ``optional``, and the natural key (household_ref, from_date) unique
+    in the file. Returns (row number, values) of the good rows; each problem names its row and is appended."""
     parsed: list[tuple[int, dict]] = []
     first_row: dict[tuple, int] = {}
     for number, cells in records(header, rows):
         values: dict = {}
         for column, reader in readers.items():
             raw = cells.get(column)
-            if raw is None and column != "category":
+            if raw is None and column != optional:
                 problems.append(Problem(N_("is required"), row=number, column=column, file=file))
                 continue
             try:
@@ -498,6 +483,31 @@ def import_categories(
             continue
         first_row[key] = number
         parsed.append((number, values))
+    return parsed
+
+
+def import_categories(
+    session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
+) -> ImportResult:
+    """Import categories.csv (data-formats.md): each row puts a household in a category from ``from_date`` on.
+
+    Natural key (household_ref, from_date): a stored pair with the same category is ``unchanged``, with another
+    a ``conflict``. An unknown household, a from_date before the household's enrolment, a pair repeated in the
+    file: a problem naming the row, and nothing is written. The households touched are in ``result.touched``: the
+    caller refreshes them (``contributions.imports.import_category_changes``; contributions.md §2 reads the
+    category on each period's start).
+    """
+    result = ImportResult("categories")
+    result.problems = check_columns(header, CATEGORY_COLUMNS, (), file)
+    if result.problems:
+        return result
+    readers = {
+        "household_ref": lambda x: v.ref(x, "household_ref"),
+        "category": category_of,  # blank = standard (data-formats.md)
+        "from_date": v.day,
+    }
+    problems = result.problems
+    parsed = dated_rows(header, rows, readers, problems, optional="category", file=file)
     refs = sorted({values["household_ref"] for _, values in parsed})
     households = {
         row.ref: row
