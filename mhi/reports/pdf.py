@@ -291,3 +291,46 @@ def year_end_pdf(pack, locale: str) -> bytes:
                 lights.append((len(rows) - 1, 2, light))
             story += [KeepTogether(_table(rows, width, lights=lights)), Spacer(1, 3 * mm)]
         return _build(story, A4, title)
+
+
+def federation_year_end_pdf(report, locale: str) -> bytes:
+    """A federation's year-end figures (``mhi.reports.federation_yearend``): the income statement and the balance
+    sheet with one column per member scheme and the federation's total, landscape, figures only (no member)."""
+    with force_locale(_language(locale)):
+        styles = stylesheet()
+        pagesize = landscape(A4)
+        width = pagesize[0] - 30 * mm
+        money = money_formatter(report.currency, locale)
+        federation = report.federation
+        title = f"{federation.name} ({federation.code}) — {report.year}"
+        story = [
+            Paragraph(_("Year-end accounts %(year)s", year=report.year), styles["Title"]),
+            Paragraph(escape(title), styles["Heading2"]),  # the federation's name is text, not mark-up
+            Paragraph(
+                _(
+                    "Amounts in %(currency)s. Each column is the year-end pack of a member scheme; the total of a "
+                    "row is the sum of the schemes' amounts on that row.",
+                    currency=report.currency,
+                ),
+                styles["Normal"],
+            ),
+            Spacer(1, 4 * mm),
+        ]
+        codes = [scheme.code for scheme in report.schemes]
+        for heading, side_rows in ((_("Income statement"), report.income), (_("Balance sheet"), report.balance)):
+            data = [[heading, *codes, _("Federation total")]]
+            bold = []
+            for row in side_rows:
+                amounts = [*row.amounts, row.total]
+                data.append([str(row.label), *("" if amount is None else money(amount) for amount in amounts)])
+                if row.kind != "line":
+                    bold.append(len(data) - 1)
+            story += [fitted_table(data, width, bold_rows=bold), Spacer(1, 4 * mm)]
+        if any(pack.pending_settlements for pack in report.packs):
+            story.append(
+                Paragraph(
+                    _("A pool settlement of the year is still a draft: it is not in these accounts."),
+                    styles["Normal"],
+                )
+            )
+        return _build(story, pagesize, title)

@@ -416,6 +416,16 @@ def federation_year_end_xlsx(federation_code: str):
     return sheets.download(federation_yearend.tables(report), "xlsx", stem, locale)
 
 
+@bp.get("/federations/<federation_code>/year-end.pdf")
+@permission_required("federation.read")
+def federation_year_end_pdf(federation_code: str):
+    """The same figures as a PDF for the federation's general assembly and its funders."""
+    federation, report = _federation_year_end(federation_code)
+    locale = current_scheme_locale(next((s.country for s in federation.schemes), None))
+    data = pdf.federation_year_end_pdf(report, locale)
+    return _pdf_response(data, f"{federation.code}-year-end-{report.year}.pdf")
+
+
 def init_app(app) -> None:
     """Register the blueprint."""
     app.register_blueprint(bp)

@@ -117,6 +117,7 @@ def test_page_and_workbook_and_who_sees_them(app, umt, session):
         assert f'href="/schemes/{code}/year-end?year=2025"' in html
         assert f"/schemes/{code}/year-end.pdf" not in html and f"/schemes/{code}/year-end.xlsx" not in html
     assert "Federation total" in html and "/federations/UMT/year-end.xlsx?year=2025" in html
+    assert "/federations/UMT/year-end.pdf?year=2025" in html
     assert "Diop" not in html and "H-0" not in html  # figures only: no member's name or household
     assert client.get(f"/schemes/{SCHEMES[0]}/year-end?year=2025").status_code == 200  # the linked page opens
     assert client.get("/federations/UMT/year-end?year=abcd").status_code == 400
@@ -142,7 +143,36 @@ def test_page_and_workbook_and_who_sees_them(app, umt, session):
     for user in (manager, clerk):
         assert client_of(user).get("/federations/UMT/year-end?year=2025").status_code == 403
         assert client_of(user).get("/federations/UMT/year-end.xlsx?year=2025").status_code == 403
+        assert client_of(user).get("/federations/UMT/year-end.pdf?year=2025").status_code == 403
+    assert client_of(stranger).get("/federations/UMT/year-end.pdf?year=2025").status_code == 404
+    assert client_of(mixed_reviewer).get("/federations/MIX/year-end.pdf?year=2025").status_code == 409
     refused = client_of(mixed_reviewer).get("/federations/MIX/year-end?year=2025")
     assert refused.status_code == 409 and "different currencies" in refused.get_data(as_text=True)
     french_page = client_of(french).get("/federations/UMT/year-end?year=2025").get_data(as_text=True)
     assert "Total de la fédération" in french_page and "Compte de résultat" in french_page
+
+
+def test_the_pdf_has_every_scheme_and_the_total_and_prints_clean_in_french(app, umt, session):
+    """The PDF for the general assembly: a column per scheme and the total, the same amounts as the screen, in
+    French without a header cell printed over its neighbour or a word cut in two; figures only."""
+    from flask_babel import force_locale
+
+    from tests.core.test_pdf_layout import _assert_nothing_overlaps, _assert_whole_words, _fragments
+
+    french = make_user(session, "federation_reviewer", federation=umt, locale="fr")
+    session.commit()
+    client = app.test_client()
+    login(client, french)
+    response = client.get("/federations/UMT/year-end.pdf?year=2025")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert client.get("/federations/UMT/year-end.pdf?year=abcd").status_code == 400
+    _assert_nothing_overlaps(response.data)
+    text = " ".join(piece[4] for piece in _fragments(response.data))
+    assert "Compte de résultat" in text and "Total de la fédération" in text
+    for code in SCHEMES:
+        assert code in text
+    assert "Diop" not in text and "H-0" not in text
+    report = federation_yearend.federation_year_end(session, umt, 2025, date.today())
+    with app.test_request_context(), force_locale("fr"):
+        labels = [str(row.label) for row in report.income + report.balance if row.kind == "line"]
+    _assert_whole_words(response.data, labels)
