@@ -17,7 +17,6 @@ carries the horizons on. The results equal the engine's (tests/reports/test_ledg
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -106,56 +105,69 @@ def covers(session, scheme, upto: date) -> bool:
 
 # -- the §6 sums -----------------------------------------------------------------------------------------------
 
+#: A report's period [F, T]. The sums below take several at once: the monthly trend asks 24 months in one scan.
+Window = tuple[date, date]
+#: Windows summed by one query (six sums a window in the widest of them).
+WINDOWS_PER_QUERY = 36
 
-def _earned_sums(session, scheme_id: int, date_from: date, date_to: date, opening: date):
-    """Per period length: Σ g·overlap and Σ d·overlap over [F, T], Σ g·overlap over [opening, T], and the dues
-    and subsidies of the periods starting in [F, T] (raw thousandths; one GROUP BY over the scheme's periods)."""
+
+def _earned_sums(session, scheme_id: int, windows: list[Window], opening: date) -> list[list[tuple]]:
+    """For each window [F, T], per period length: Σ g·overlap and Σ d·overlap over [F, T], Σ g·overlap over
+    [opening, T], and the dues and subsidies of the periods starting in [F, T] (raw thousandths). One GROUP BY
+    over the scheme's periods for all the windows, five conditional sums a window."""
     p = ReportPeriod
-    after_t = date_to + timedelta(days=1)
-    paid = and_(p.paid_on.isnot(None), p.paid_on <= date_to, p.start <= date_to)
+    columns = []
+    for date_from, date_to in windows:
+        after_t = date_to + timedelta(days=1)
+        paid = and_(p.paid_on.isnot(None), p.paid_on <= date_to, p.start <= date_to)
 
-    def overlap(first: date):
-        lo = queries.greatest(session, p.start, literal(first))
-        hi = queries.least(session, p.end, literal(after_t))
-        return queries.days_between(session, hi, lo)
+        def overlap(first: date, after_t: date = after_t):
+            lo = queries.greatest(session, p.start, literal(first))
+            hi = queries.least(session, p.end, literal(after_t))
+            return queries.days_between(session, hi, lo)
 
-    in_period = and_(p.start >= date_from, p.start <= date_to)
-    return session.execute(
-        select(
-            p.days,
+        in_period = and_(p.start >= date_from, p.start <= date_to)
+        columns += [
             func.sum(case((and_(paid, p.end > date_from), _raw(p.gross) * overlap(date_from)), else_=0)),
             func.sum(case((and_(paid, p.end > date_from), _raw(p.member_due) * overlap(date_from)), else_=0)),
             func.sum(case((and_(paid, p.end > opening), _raw(p.gross) * overlap(opening)), else_=0)),
             func.sum(case((in_period, _raw(p.member_due)), else_=0)),
             func.sum(case((in_period, _raw(p.gross) - _raw(p.member_due)), else_=0)),
-        )
-        .where(queries.of_scheme(session, p.scheme_id, scheme_id))
-        .group_by(p.days)
+        ]
+    rows = session.execute(
+        select(p.days, *columns).where(queries.of_scheme(session, p.scheme_id, scheme_id)).group_by(p.days)
     ).all()
+    return [[(row[0], *row[1 + 5 * index : 6 + 5 * index]) for row in rows] for index in range(len(windows))]
 
 
-def _household_terms(session, scheme_id: int, date_from: date, date_to: date):
-    """Per stored household (``ReportHousehold`` joined to its cumulative dues and C(T)): the expressions of the
-    §6 dues paid and arrears at T, and the select to put them in. Shared by the report sums and by
-    ``household_arrears`` so that the cache computes "arrears at T" one way."""
+def _household_terms(session, scheme_id: int, windows: list[Window]):
+    """Per stored household (``ReportHousehold`` joined to its cumulative dues and C(T)): for each window, the
+    expressions of the §6 dues paid and arrears at T, and the select to put them in. Shared by the report sums and
+    by ``household_arrears`` so that the cache computes "arrears at T" one way."""
     p = ReportPeriod
     h = ReportHousehold
-    cumulative = (
-        select(
-            p.household_id.label("hid"),
-            func.max(case((p.start < date_from, _raw(p.cumulative)), else_=None)).label("before"),
-            func.max(case((p.start <= date_to, _raw(p.cumulative)), else_=None)).label("upto"),
+    cumulative_columns = []
+    paid_columns = []
+    for index, (date_from, date_to) in enumerate(windows):
+        cumulative_columns += [
+            func.max(case((p.start < date_from, _raw(p.cumulative)), else_=None)).label(f"before_{index}"),
+            func.max(case((p.start <= date_to, _raw(p.cumulative)), else_=None)).label(f"upto_{index}"),
+        ]
+        paid_columns.append(
+            func.sum(case((Receipt.date <= date_to, _raw(Receipt.amount)), else_=None)).label(f"total_{index}")
         )
+    cumulative = (
+        select(p.household_id.label("hid"), *cumulative_columns)
         .where(queries.of_scheme(session, p.scheme_id, scheme_id))
         .group_by(p.household_id)
         .subquery()
     )
     paid = (
-        select(Receipt.household_id.label("hid"), func.sum(_raw(Receipt.amount)).label("total"))
+        select(Receipt.household_id.label("hid"), *paid_columns)
         .join(h, h.household_id == Receipt.household_id)
         .where(
             queries.of_scheme(session, Receipt.scheme_id, scheme_id),
-            Receipt.date <= date_to,
+            Receipt.date <= max(date_to for _, date_to in windows),
             or_(h.strike_off_date.is_(None), Receipt.date < h.strike_off_date),
         )
         .group_by(Receipt.household_id)
@@ -163,19 +175,22 @@ def _household_terms(session, scheme_id: int, date_from: date, date_to: date):
     )
     member_fee = _raw(h.registration_member)
     zero = literal(0, BigInteger)
-    # §6: ``before`` = r (if E < F) + dues of the periods before F; ``upto`` = r + dues of the periods to T.
-    before = case((h.enrolment < date_from, func.coalesce(cumulative.c.before, member_fee)), else_=zero)
-    upto = case((h.enrolment <= date_to, func.coalesce(cumulative.c.upto, member_fee)), else_=zero)
-    c_t = func.coalesce(paid.c.total, zero)
-    dues_paid = queries.least(
-        session, upto - before, queries.greatest(session, zero, c_t - before, type_=BigInteger), type_=BigInteger
-    )
-    active = and_(
-        h.enrolment <= date_to,
-        or_(h.exit_date.is_(None), h.exit_date > date_to),
-        or_(h.strike_off_date.is_(None), h.strike_off_date > date_to),
-    )
-    arrears = case((active, queries.greatest(session, zero, upto - c_t, type_=BigInteger)), else_=zero)
+    terms = []
+    for index, (date_from, date_to) in enumerate(windows):
+        # §6: ``before`` = r (if E < F) + dues of the periods before F; ``upto`` = r + dues of the periods to T.
+        before = case((h.enrolment < date_from, func.coalesce(cumulative.c[f"before_{index}"], member_fee)), else_=zero)
+        upto = case((h.enrolment <= date_to, func.coalesce(cumulative.c[f"upto_{index}"], member_fee)), else_=zero)
+        c_t = func.coalesce(paid.c[f"total_{index}"], zero)
+        dues_paid = queries.least(
+            session, upto - before, queries.greatest(session, zero, c_t - before, type_=BigInteger), type_=BigInteger
+        )
+        active = and_(
+            h.enrolment <= date_to,
+            or_(h.exit_date.is_(None), h.exit_date > date_to),
+            or_(h.strike_off_date.is_(None), h.strike_off_date > date_to),
+        )
+        arrears = case((active, queries.greatest(session, zero, upto - c_t, type_=BigInteger)), else_=zero)
+        terms.append((dues_paid, arrears))
 
     def joined(*columns):
         return (
@@ -186,26 +201,28 @@ def _household_terms(session, scheme_id: int, date_from: date, date_to: date):
             .where(h.scheme_id == scheme_id)
         )
 
-    return dues_paid, arrears, joined
+    return terms, joined
 
 
 def household_arrears(session, scheme, on: date) -> dict[int, Decimal]:
     """Arrears at ``on`` of each household owing something, from the stored ledgers: the cache of
     ``Ledger.arrears`` (contributions/rules.py), tested against it household by household."""
-    _, arrears, joined = _household_terms(session, scheme.id, on, on)
+    [(_, arrears)], joined = _household_terms(session, scheme.id, [(on, on)])
     rows = session.execute(joined(ReportHousehold.household_id, arrears)).all()
     return {hid: _units(value) for hid, value in rows if value}
 
 
-def _household_sums(session, scheme_id: int, date_from: date, date_to: date, opening: date):
-    """Dues of the period paid, arrears at T and the registration sums, household by household in SQL (§6)."""
+def _household_sums(session, scheme_id: int, windows: list[Window], opening: date) -> list[tuple]:
+    """For each window: dues of the period paid, arrears at T and the registration sums, household by household
+    in SQL (§6), six sums a window in one query."""
     h = ReportHousehold
     zero = literal(0, BigInteger)
     member_fee = _raw(h.registration_member)
-    dues_paid, arrears, joined = _household_terms(session, scheme_id, date_from, date_to)
-    enrolled_in = and_(h.enrolment >= date_from, h.enrolment <= date_to)
-    return session.execute(
-        joined(
+    terms, joined = _household_terms(session, scheme_id, windows)
+    columns = []
+    for (date_from, date_to), (dues_paid, arrears) in zip(windows, terms, strict=True):
+        enrolled_in = and_(h.enrolment >= date_from, h.enrolment <= date_to)
+        columns += [
             func.sum(dues_paid),
             func.sum(arrears),
             func.sum(case((enrolled_in, member_fee), else_=zero)),
@@ -214,58 +231,73 @@ def _household_sums(session, scheme_id: int, date_from: date, date_to: date, ope
             func.sum(
                 case((and_(h.enrolment >= opening, h.enrolment <= date_to), _raw(h.registration_fee)), else_=zero)
             ),
-        )
-    ).one()
+        ]
+    row = session.execute(joined(*columns)).one()
+    return [tuple(row[6 * index : 6 * index + 6]) for index in range(len(windows))]
 
 
-def amounts_reader(session, scheme, upto: date) -> Callable:
-    """A function (F, T, opening) → the §6 amounts, for reports of ``scheme`` ending on or before ``upto``: SQL
-    over the stored ledgers when they reach ``upto``, else the engine over ledgers loaded once (both only read)."""
+def amounts_many(session, scheme, windows: list[Window], opening: date) -> list:
+    """contributions.md §6 amounts of ``scheme`` for each window [F, T] (and earned since ``opening``), in the
+    windows' order; reads only. SQL over the stored ledgers when they reach the last T — the same few scans
+    whatever the number of windows (a 24-month trend costs about what one report does) — else the engine over
+    ledgers loaded once."""
+    if not windows:
+        return []
+    upto = max(date_to for _, date_to in windows)
     if covers(session, scheme, upto):
-        return lambda date_from, date_to, opening: _stored_amounts(session, scheme, date_from, date_to, opening)
+        # A few dozen windows a query keeps its column count far below SQLite's limit of 2,000.
+        return [
+            amounts
+            for start in range(0, len(windows), WINDOWS_PER_QUERY)
+            for amounts in _stored_amounts(session, scheme, windows[start : start + WINDOWS_PER_QUERY], opening)
+        ]
     from mhi.reports.indicators import engine_contribution_amounts
 
     engine = [build_ledger(h) for h in household_inputs(session, scheme).values()]
-    return lambda date_from, date_to, opening: engine_contribution_amounts(
-        engine, scheme.currency, date_from, date_to, opening
-    )
+    return [
+        engine_contribution_amounts(engine, scheme.currency, date_from, date_to, opening)
+        for date_from, date_to in windows
+    ]
 
 
 def contribution_amounts(session, scheme, date_from: date, date_to: date, opening: date):
     """contributions.md §6 amounts of ``scheme`` for [F, T] (and earned since ``opening``); reads only."""
-    return amounts_reader(session, scheme, date_to)(date_from, date_to, opening)
+    return amounts_many(session, scheme, [(date_from, date_to)], opening)[0]
 
 
-def _stored_amounts(session, scheme, date_from: date, date_to: date, opening: date):
-    """The §6 amounts summed in SQL over the stored ledgers (module docstring)."""
+def _stored_amounts(session, scheme, windows: list[Window], opening: date) -> list:
+    """The §6 amounts of each window summed in SQL over the stored ledgers (module docstring)."""
     from mhi.reports.indicators import ContributionAmounts
 
     currency = scheme.currency
     unit = Fraction(10**_SCALE)
-    earned: list[Fraction] = []
-    member: list[Fraction] = []
-    earned_since: list[Fraction] = []
-    expected = subsidies = 0
-    for days, gross, member_part, gross_since, dues, subsidy in _earned_sums(
-        session, scheme.id, date_from, date_to, opening
-    ):
-        # Each group is one exact fraction: Σ g · overlap over periods of ``days`` days, divided by ``days``.
-        earned.append(Fraction(int(gross or 0), days) / unit)
-        member.append(Fraction(int(member_part or 0), days) / unit)
-        earned_since.append(Fraction(int(gross_since or 0), days) / unit)
-        expected += int(dues or 0)
-        subsidies += int(subsidy or 0)
-    dues_paid, arrears, fees_member, fees_subsidy, fees, fees_since = _household_sums(
-        session, scheme.id, date_from, date_to, opening
-    )
-    return ContributionAmounts(
-        contributions_expected=_units(expected + int(fees_member or 0)),
-        period_dues_paid=_units(dues_paid),
-        subsidies_due=_units(subsidies + int(fees_subsidy or 0)),
-        contributions_earned=round_exact_sum(earned, currency),
-        member_contributions_earned=round_exact_sum(member, currency),
-        registration_fees=_units(fees),
-        arrears=_units(arrears),
-        earned_since_opening=round_exact_sum(earned_since, currency),
-        registration_fees_since_opening=_units(fees_since),
-    )
+    results = []
+    earned_groups = _earned_sums(session, scheme.id, windows, opening)
+    household_groups = _household_sums(session, scheme.id, windows, opening)
+    for groups, household in zip(earned_groups, household_groups, strict=True):
+        earned: list[Fraction] = []
+        member: list[Fraction] = []
+        earned_since: list[Fraction] = []
+        expected = subsidies = 0
+        for days, gross, member_part, gross_since, dues, subsidy in groups:
+            # Each group is one exact fraction: Σ g · overlap over periods of ``days`` days, divided by ``days``.
+            earned.append(Fraction(int(gross or 0), days) / unit)
+            member.append(Fraction(int(member_part or 0), days) / unit)
+            earned_since.append(Fraction(int(gross_since or 0), days) / unit)
+            expected += int(dues or 0)
+            subsidies += int(subsidy or 0)
+        dues_paid, arrears, fees_member, fees_subsidy, fees, fees_since = household
+        results.append(
+            ContributionAmounts(
+                contributions_expected=_units(expected + int(fees_member or 0)),
+                period_dues_paid=_units(dues_paid),
+                subsidies_due=_units(subsidies + int(fees_subsidy or 0)),
+                contributions_earned=round_exact_sum(earned, currency),
+                member_contributions_earned=round_exact_sum(member, currency),
+                registration_fees=_units(fees),
+                arrears=_units(arrears),
+                earned_since_opening=round_exact_sum(earned_since, currency),
+                registration_fees_since_opening=_units(fees_since),
+            )
+        )
+    return results

@@ -131,15 +131,15 @@ def trend_months(end: date, count: int = TREND_MONTHS) -> list[tuple[date, date]
 def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list[TrendPoint]:
     """Month by month over the ``count`` months ending with ``end``'s month (indicators.md formulas per month).
 
-    Efficient by construction: each month's §6 amounts are two aggregate queries over the stored ledgers
-    (``ledgers``); membership, claims and expenses of all the months come from one query each. Each month's reserves are
+    Efficient by construction: the §6 amounts of all the months are two aggregate queries over the stored ledgers
+    (``ledgers.amounts_many``); membership, claims and expenses of all the months come from one query each. Each month's reserves are
     the balance at its end (opening reserve + net result since the opening date), and its reserve months divide
     them by that month's claims (indicators.md reserve_months with [F, T] the month).
     """
     months = trend_months(end, count)
     opening = scheme.opening_date
-    # The stored ledgers when they reach the last month, else the engine's ledgers loaded once: a read either way.
-    amounts = ledgers.amounts_reader(session, scheme, months[-1][1])
+    # Every month's §6 amounts in the same few scans of the stored ledgers (else the engine's ledgers loaded once).
+    amounts = ledgers.amounts_many(session, scheme, months, opening)
     covered = queries.beneficiaries_covered_on(session, scheme.id, [last for _, last in months])
     incurred = queries.monthly_claims_incurred(session, scheme.id, months)
     expenses = queries.monthly_expenses(session, scheme.id, months)
@@ -154,7 +154,7 @@ def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list
     running_claims = claims_before
     running_expenses = expenses_before
     for index, (first, last) in enumerate(months):
-        money = amounts(first, last, opening)
+        money = amounts[index]
         running_claims += incurred[index]
         running_expenses += expenses[index]
         reserves = (

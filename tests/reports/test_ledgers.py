@@ -48,6 +48,14 @@ def assert_same(session, scheme) -> None:
             engine_ledgers, scheme.currency, date_from, date_to, scheme.opening_date
         )
         assert stored == engine, (date_from, date_to)
+    # All the periods at once (the monthly trend's way: a few scans for any number of windows) give the same.
+    windows = periods()
+    assert ledgers.covers(session, scheme, max(date_to for _, date_to in windows))  # the stored path is the one run
+    together = ledgers.amounts_many(session, scheme, windows, scheme.opening_date)
+    assert together == [
+        ind.engine_contribution_amounts(engine_ledgers, scheme.currency, date_from, date_to, scheme.opening_date)
+        for date_from, date_to in windows
+    ]
 
 
 def test_hand_scheme_matches_the_engine(session):
