@@ -47,6 +47,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     _ensure_secret(app)
+    reporting = app.config.get("MHI_REPORTING_DATABASE_URL")
+    if reporting:  # reports and exports read from this replica (mhi/core/db.py RoutingSession)
+        from mhi.core.db import REPORTING_BIND
+
+        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        binds[REPORTING_BIND] = normalise_database_url(reporting)
+        app.config["SQLALCHEMY_BINDS"] = binds
 
     import_models()
     from mhi.core import jobs, web
@@ -94,8 +101,13 @@ def _apply_environment(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if os.environ.get("MHI_SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["MHI_SECRET_KEY"]
-    # The job queue (redis://… when several machines serve) and the shared file directory (mhi/core/jobs.py).
-    for variable, key in (("MHI_QUEUE_URL", "QUEUE_URL"), ("MHI_STORAGE_DIR", "STORAGE_DIR")):
+    # The job queue (redis://… when several machines serve), the shared file directory (mhi/core/jobs.py) and
+    # the reporting replica the report views read from (mhi/core/db.py).
+    for variable, key in (
+        ("MHI_QUEUE_URL", "QUEUE_URL"),
+        ("MHI_STORAGE_DIR", "STORAGE_DIR"),
+        ("MHI_REPORTING_DATABASE_URL", "MHI_REPORTING_DATABASE_URL"),
+    ):
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]
     if os.environ.get("MHI_MAX_ATTACHMENT_BYTES"):

@@ -8,8 +8,11 @@ back as ``Decimal``, also from SQL aggregates (``func.sum`` keeps the column's t
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import wraps
 
+from flask import g, has_request_context
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import BigInteger, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -31,7 +34,48 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+#: The bind of the reporting replica (``MHI_REPORTING_DATABASE_URL``): a streaming replica of the primary.
+REPORTING_BIND = "reporting"
+
+
+class RoutingSession(FlaskSession):
+    """The session of every request, job and command: the primary database, except the plain reads of a view
+    marked ``@reporting_read`` when a reporting replica is configured.
+
+    Only a SELECT without FOR UPDATE goes to the replica; a flush, an INSERT/UPDATE/DELETE, raw SQL and a locking
+    read stay on the primary, so a report view that audits what it showed still writes where writes belong.
+    Without the replica setting, or outside a request, nothing changes.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and not self._flushing and _reporting_wanted(clause):
+            engine = self._db.engines.get(REPORTING_BIND)
+            if engine is not None:
+                return engine
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def _reporting_wanted(clause) -> bool:
+    """A plain read inside a view that asked for the replica."""
+    if not (has_request_context() and g.get("mhi_reporting_read")):
+        return False
+    return bool(getattr(clause, "is_select", False)) and getattr(clause, "_for_update_arg", None) is None
+
+
+def reporting_read(view):
+    """Mark a view as a pure read of figures (a report, an export): its SELECTs may be served by the reporting
+    replica, which may lag the primary by a few seconds. Register views, the desk and every write stay on the
+    primary."""
+
+    @wraps(view)
+    def routed(*args, **kwargs):
+        g.mhi_reporting_read = True
+        return view(*args, **kwargs)
+
+    return routed
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 
 
 class ScaledDecimal(TypeDecorator):

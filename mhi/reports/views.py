@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from mhi.core import clock, sheets
 from mhi.core.access import permission_required
-from mhi.core.db import db
+from mhi.core.db import db, reporting_read
 from mhi.core.errors import say
 from mhi.core.jobs import Job, result_file
 from mhi.core.storage import read_file
@@ -94,6 +94,7 @@ def _trend_charts(points: list[services.TrendPoint], scheme) -> list[tuple[str, 
 
 @bp.get("/schemes/<code>/indicators")
 @permission_required("figures.read")
+@reporting_read
 def scheme(code: str):
     """The scheme's indicators for the chosen period, with lights and per-benefit figures. The 24-month trend is
     a page of its own (``scheme_trend``): it is 24 months of the same sums, too heavy for the page a manager opens
@@ -115,6 +116,7 @@ def scheme(code: str):
 
 @bp.get("/schemes/<code>/indicators/trend")
 @permission_required("figures.read")
+@reporting_read
 def scheme_trend(code: str):
     """The scheme's last 24 months up to the chosen period's end: membership, collection rate, incurred claims
     ratio and reserves in months of claims, month by month (charts and downloads)."""
@@ -139,6 +141,7 @@ def _query_args(period: services.Period) -> dict:
 
 @bp.get("/schemes/<code>/indicators.json")
 @permission_required("figures.read", tokens=True)
+@reporting_read
 def scheme_json(code: str):
     """cli.md's ``report indicators --format json`` document for the period."""
     scheme = scheme_or_404(code)
@@ -148,6 +151,7 @@ def scheme_json(code: str):
 
 @bp.get("/schemes/<code>/indicators.pdf")
 @permission_required("figures.read")
+@reporting_read
 def scheme_pdf(code: str):
     """The scheme's printed monitoring report for the period."""
     scheme = scheme_or_404(code)
@@ -163,6 +167,7 @@ def scheme_pdf(code: str):
 
 @bp.get("/schemes/<code>/indicators/<table>.<any(csv, xlsx):fmt>")
 @permission_required("figures.read")
+@reporting_read
 def scheme_table(code: str, table: str, fmt: str):
     """One table of the dashboard as CSV or XLSX (the indicators, the per-benefit figures or the trend); the
     whole report as one workbook with ``all.xlsx``."""
@@ -193,6 +198,7 @@ def _federation_report(federation, period):
 
 @bp.get("/federations/<federation_code>/report")
 @permission_required("federation.read")
+@reporting_read
 def federation(federation_code: str):
     """The federation's schemes side by side with the total; red schemes first, then by the chosen column."""
     federation = federation_or_404(federation_code)
@@ -220,6 +226,7 @@ def federation(federation_code: str):
 
 @bp.get("/federations/<federation_code>/report.json")
 @permission_required("federation.read", tokens=True)
+@reporting_read
 def federation_json(federation_code: str):
     """cli.md's ``report federation --format json`` document."""
     federation = federation_or_404(federation_code)
@@ -228,6 +235,7 @@ def federation_json(federation_code: str):
 
 @bp.get("/federations/<federation_code>/report.pdf")
 @permission_required("federation.read")
+@reporting_read
 def federation_pdf(federation_code: str):
     """The federation's printed consolidated report."""
     federation = federation_or_404(federation_code)
@@ -241,6 +249,7 @@ def federation_pdf(federation_code: str):
 
 @bp.get("/federations/<federation_code>/report/<table>.<any(csv, xlsx):fmt>")
 @permission_required("federation.read")
+@reporting_read
 def federation_table(federation_code: str, table: str, fmt: str):
     """The schemes side by side (``indicators``) or the total's per-benefit figures (``benefits``), as CSV or
     XLSX; both as one workbook with ``all.xlsx``."""
@@ -261,6 +270,7 @@ def federation_table(federation_code: str, table: str, fmt: str):
 
 @bp.get("/schemes/<code>/export.zip")
 @permission_required("scheme.settings")
+@reporting_read
 def scheme_export(code: str):
     """The whole scheme as the folder ``export scheme`` writes (cli.md), zipped: for the manager's own copy, or to
     move the scheme to another installation."""
@@ -292,6 +302,7 @@ def _year_end_pack(code: str):
 
 @bp.get("/schemes/<code>/year-end")
 @permission_required("figures.read")
+@reporting_read
 def year_end(code: str):
     """The scheme's accounts for a financial year: income statement and balance sheet (the year-end pack)."""
     scheme, pack = _year_end_pack(code)
@@ -399,6 +410,7 @@ def _federation_year_end(federation_code: str):
 
 @bp.get("/federations/<federation_code>/year-end")
 @permission_required("federation.read")
+@reporting_read
 def federation_year_end(federation_code: str):
     """The year-end figures of the federation's schemes side by side, with the federation's total."""
     federation, report = _federation_year_end(federation_code)
@@ -408,6 +420,7 @@ def federation_year_end(federation_code: str):
 
 @bp.get("/federations/<federation_code>/year-end.xlsx")
 @permission_required("federation.read")
+@reporting_read
 def federation_year_end_xlsx(federation_code: str):
     """The same figures as a workbook: the income statement and the balance sheet, a column per scheme."""
     federation, report = _federation_year_end(federation_code)
@@ -418,6 +431,7 @@ def federation_year_end_xlsx(federation_code: str):
 
 @bp.get("/federations/<federation_code>/year-end.pdf")
 @permission_required("federation.read")
+@reporting_read
 def federation_year_end_pdf(federation_code: str):
     """The same figures as a PDF for the federation's general assembly and its funders."""
     federation, report = _federation_year_end(federation_code)
