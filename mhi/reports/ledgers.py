@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import BigInteger, and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, null, or_, select, type_coerce, union_all
 
 from mhi.contributions.models import Receipt, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import build_ledger, round_exact_sum
@@ -146,33 +146,42 @@ def _household_terms(session, scheme_id: int, windows: list[Window]):
     by ``household_arrears`` so that the cache computes "arrears at T" one way."""
     p = ReportPeriod
     h = ReportHousehold
-    cumulative_columns = []
-    paid_columns = []
+    # The periods and the receipts as one stream grouped once by household (UNION ALL, then GROUP BY): a single
+    # aggregate that PostgreSQL runs in parallel, where two grouped subqueries joined to the households were each
+    # rebuilt in every parallel worker (3× the work at 100,000 households).
+    nothing = cast(null(), BigInteger)
+    period_columns = []
+    receipt_columns = []
     for index, (date_from, date_to) in enumerate(windows):
-        cumulative_columns += [
-            func.max(case((p.start < date_from, _raw(p.cumulative)), else_=None)).label(f"before_{index}"),
-            func.max(case((p.start <= date_to, _raw(p.cumulative)), else_=None)).label(f"upto_{index}"),
+        period_columns += [
+            case((p.start < date_from, _raw(p.cumulative)), else_=None).label(f"before_{index}"),
+            case((p.start <= date_to, _raw(p.cumulative)), else_=None).label(f"upto_{index}"),
         ]
-        paid_columns.append(
-            func.sum(case((Receipt.date <= date_to, _raw(Receipt.amount)), else_=None)).label(f"total_{index}")
+        receipt_columns += [nothing.label(f"before_{index}"), nothing.label(f"upto_{index}")]
+    for index, (_, date_to) in enumerate(windows):
+        period_columns.append(nothing.label(f"total_{index}"))
+        receipt_columns.append(
+            case((Receipt.date <= date_to, _raw(Receipt.amount)), else_=None).label(f"total_{index}")
         )
-    cumulative = (
-        select(p.household_id.label("hid"), *cumulative_columns)
-        .where(queries.of_scheme(session, p.scheme_id, scheme_id))
-        .group_by(p.household_id)
-        .subquery()
-    )
-    paid = (
-        select(Receipt.household_id.label("hid"), *paid_columns)
+    stream = union_all(
+        select(p.household_id.label("hid"), *period_columns).where(queries.of_scheme(session, p.scheme_id, scheme_id)),
+        select(Receipt.household_id.label("hid"), *receipt_columns)
         .join(h, h.household_id == Receipt.household_id)
         .where(
             queries.of_scheme(session, Receipt.scheme_id, scheme_id),
             Receipt.date <= max(date_to for _, date_to in windows),
             or_(h.strike_off_date.is_(None), Receipt.date < h.strike_off_date),
-        )
-        .group_by(Receipt.household_id)
-        .subquery()
-    )
+        ),
+    ).subquery()
+    aggregates = []
+    for index in range(len(windows)):
+        aggregates += [
+            func.max(stream.c[f"before_{index}"]).label(f"before_{index}"),
+            func.max(stream.c[f"upto_{index}"]).label(f"upto_{index}"),
+            func.sum(stream.c[f"total_{index}"]).label(f"total_{index}"),
+        ]
+    grouped = select(stream.c.hid, *aggregates).group_by(stream.c.hid).subquery()
+    cumulative = paid = grouped
     member_fee = _raw(h.registration_member)
     zero = literal(0, BigInteger)
     terms = []
@@ -196,8 +205,7 @@ def _household_terms(session, scheme_id: int, windows: list[Window]):
         return (
             select(*columns)
             .select_from(h)
-            .outerjoin(cumulative, cumulative.c.hid == h.household_id)
-            .outerjoin(paid, paid.c.hid == h.household_id)
+            .outerjoin(grouped, grouped.c.hid == h.household_id)
             .where(h.scheme_id == scheme_id)
         )
 
