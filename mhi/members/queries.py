@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, and_, bindparam, case, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import BigInteger, Date, and_, bindparam, case, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import aliased, selectinload
 
 from mhi.core import sheets
@@ -124,13 +124,13 @@ def _name_walk(key: str, other: str, count: int):
     walk = walk.union_all(
         select(nxt.id, getattr(nxt, key), getattr(nxt, other), hit, walk.c.n + hit)
         .join_from(walk, nxt, nxt.id == following)
-        .where(walk.c.n < bindparam("wanted"))
+        .where(walk.c.n < bindparam("wanted", type_=BigInteger))
     )
     return (
         select(walk.c.id)
         .where(walk.c.hit == 1)
         .order_by(walk.c.k, walk.c.o, walk.c.id)
-        .limit(bindparam("wanted", type_=Integer))
+        .limit(bindparam("wanted", type_=BigInteger))  # page × per_page: past 2³¹ for a hostile page
     )
 
 

@@ -140,6 +140,8 @@ def test_name_walk_finds_the_rows_of_the_filtering_query_in_its_order(session, s
         *("W-10-01", "W-1-01", "W-1-02", "H-1-02", "W-0-02", "W-2-01", "W-2-02", "W-3-02", "W-5-01", "W-5-02"),
         *("W-9-01", "W-9-02", "W-6-02", "W-3-01"),
     ]
+    far = search_register(session, sid, "fatou ndiaye", page=2**31 - 1)  # page × per_page past a 32-bit integer
+    assert far.items == [] and not far.has_next
 
 
 def test_village_search_merges_the_spellings_by_village_then_household(session, scheme):
