@@ -55,9 +55,11 @@ class Person(db.Model):
         CheckConstraint("sex IN ('F','M')", name="sex_known"),
         CheckConstraint("relationship IN ('head','spouse','child','parent','other')", name="relationship_known"),
         # Search (members/queries.py): prefix ranges on the folded names, and the phone's last digits (they
-        # replace indexes on the raw last/first names and phone, which no query could use).
-        Index("ix_person_scheme_last_key", "scheme_id", "last_key", "first_key"),
-        Index("ix_person_scheme_first_key", "scheme_id", "first_key", "last_key"),
+        # replace indexes on the raw last/first names and phone, which no query could use). The name indexes
+        # end with the id, the search's last sort key: a page is read in index order, 26 entries, not sorted
+        # from all the persons of a common name, and the name walk steps through them one probe at a time.
+        Index("ix_person_scheme_last_first_id", "scheme_id", "last_key", "first_key", "id"),
+        Index("ix_person_scheme_first_last_id", "scheme_id", "first_key", "last_key", "id"),
         Index("ix_person_scheme_phone_key", "scheme_id", "phone_key"),
     )
 

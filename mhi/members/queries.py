@@ -4,18 +4,22 @@ round, households about to lapse, households struck off), each exportable as CSV
 Search is a few indexed queries whatever the register's size: exact member number, household reference and
 phone (its last nine digits), and prefixes of the folded first or last name (``members.services.name_key``)
 read as an index range; each branch is limited to the page asked for, so a common name costs no more than a
-rare one. The arrears list and the household page need the contribution rules, so they are contributions'
+rare one. The extra words of a name ("fatou ndiaye") are tested on the distinct pairs of name keys met while
+walking the name index (``_name_walk``), not on every person of the first word's prefix, and the village
+branch reads each spelling of the village apart (``_heads_of_villages``): at 5 M persons in one scheme every
+search stays a few milliseconds (docs/scale.md "Member search at 5 M persons"). The arrears list and the household page need the contribution rules, so they are contributions'
 (``mhi.contributions.queries``), built on ``HouseholdLine`` and ``head_columns`` here.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, and_, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, Date, and_, bindparam, case, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import aliased, selectinload
 
 from mhi.core import sheets
@@ -61,14 +65,81 @@ def _starts_with(column, prefix: str):
     return and_(column >= prefix, column < _next_prefix(prefix))
 
 
-def _has_word(word: str):
-    """Some word of the first or last name starts with ``word``."""
-    return or_(
-        Person.first_key.like(word + "%"),
-        Person.first_key.like("% " + word + "%"),
-        Person.last_key.like(word + "%"),
-        Person.last_key.like("% " + word + "%"),
+def _words_match(count: int, first_key, last_key):
+    """SQL, 1 or 0: for each of ``count`` words, some word of the first or last name starts with it. The words
+    are bound as their two patterns (``word%`` as ``start_i``, ``% word%`` as ``inner_i``): built once a shape."""
+    tests = [
+        or_(
+            first_key.like(bindparam(f"start_{i}")),
+            first_key.like(bindparam(f"inner_{i}")),
+            last_key.like(bindparam(f"start_{i}")),
+            last_key.like(bindparam(f"inner_{i}")),
+        )
+        for i in range(count)
+    ]
+    return case((and_(*tests), 1), else_=0)
+
+
+@functools.cache
+def _name_walk(key: str, other: str, count: int):
+    """SQL: the ids of the first ``wanted`` persons of the scheme whose ``key`` name key starts with ``first``
+    (up to ``after``, ``_next_prefix(first)``) and whose names have a word starting with each of ``count`` more
+    words (``_words_match``), in the order (key, other, id): the rows of ``select(Person.id).where(scheme,
+    _starts_with(key, first), words match).order_by(key, other, Person.id).limit(wanted)``, the query this was.
+
+    That query reads every row of the prefix (a common first name is 100,000 persons in a national register)
+    and tests the words on each, since "% word%" can be served by no index. The words depend on the pair of
+    name keys only, so this walks the index (scheme_id, key, other, id) in its order instead, a recursive query
+    of one index probe a step: within a pair that matches, to the next person; past a pair that does not, to
+    the first person of the next pair. It reads the distinct name pairs before the last person wanted and the
+    persons wanted, not the persons of the pairs that do not match. Built once per shape (bound parameters)."""
+    probe = aliased(Person)
+    k, o = getattr(probe, key), getattr(probe, other)
+
+    def step(*after):
+        return (
+            select(probe.id)
+            .where(probe.scheme_id == bindparam("scheme_id"), k < bindparam("after"), *after)
+            .order_by(k, o, probe.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    found = aliased(Person)
+    hit = _words_match(count, found.first_key, found.last_key)
+    start = select(
+        found.id.label("id"),
+        getattr(found, key).label("k"),
+        getattr(found, other).label("o"),
+        hit.label("hit"),
+        hit.label("n"),
+    ).where(found.id == step(k >= bindparam("first")))
+    walk = start.cte("name_walk", recursive=True)
+    nxt = aliased(Person)
+    hit = _words_match(count, nxt.first_key, nxt.last_key)
+    following = case(
+        (walk.c.hit == 1, step(tuple_(k, o, probe.id) > tuple_(walk.c.k, walk.c.o, walk.c.id))),
+        else_=step(tuple_(k, o) > tuple_(walk.c.k, walk.c.o)),
     )
+    walk = walk.union_all(
+        select(nxt.id, getattr(nxt, key), getattr(nxt, other), hit, walk.c.n + hit)
+        .join_from(walk, nxt, nxt.id == following)
+        .where(walk.c.n < bindparam("wanted", type_=BigInteger))
+    )
+    return (
+        select(walk.c.id)
+        .where(walk.c.hit == 1)
+        .order_by(walk.c.k, walk.c.o, walk.c.id)
+        .limit(bindparam("wanted", type_=BigInteger))  # page × per_page: past 2³¹ for a hostile page
+    )
+
+
+def _walk_names(session, scheme_id: int, key: str, other: str, first: str, words: list[str], wanted: int):
+    """``_name_walk`` run: the ids, in order."""
+    params = {"scheme_id": scheme_id, "first": first, "after": _next_prefix(first), "wanted": wanted}
+    for i, word in enumerate(words):
+        params[f"start_{i}"], params[f"inner_{i}"] = word + "%", "% " + word + "%"
+    return session.scalars(_name_walk(key, other, len(words)), params)
 
 
 def search_register(session, scheme_id: int, text: str, *, page: int = 1, per_page: int = 25) -> Page:
@@ -107,30 +178,46 @@ def search_register(session, scheme_id: int, text: str, *, page: int = 1, per_pa
     # A member number, household reference or phone found exactly is what the clerk typed: no name search.
     if words and any(c.isalpha() for c in query) and not ids:
         first, rest = words[0], words[1:]
-        extra = [_has_word(word) for word in rest]
-        for key, other in ((Person.last_key, Person.first_key), (Person.first_key, Person.last_key)):
-            add(
-                session.scalars(
-                    select(Person.id)
-                    .where(in_scheme, _starts_with(key, first), *extra)
-                    .order_by(key, other, Person.id)
-                    .limit(wanted)
+        for key, other in (("last_key", "first_key"), ("first_key", "last_key")):
+            if rest:
+                add(_walk_names(session, scheme_id, key, other, first, rest, wanted))
+            else:
+                column = getattr(Person, key)
+                add(
+                    session.scalars(
+                        select(Person.id)
+                        .where(in_scheme, _starts_with(column, first))
+                        .order_by(column, getattr(Person, other), Person.id)
+                        .limit(wanted)
+                    )
                 )
-            )
         if len(ids) < wanted:
-            villages = list({query, query.title(), query.upper(), query.lower()})
-            add(
-                session.scalars(
-                    select(Person.id)
-                    .join(Household, Household.id == Person.household_id)
-                    .where(Household.scheme_id == scheme_id, Household.village.in_(villages), Person.relation == "head")
-                    .order_by(Household.village, Household.ref)
-                    .limit(wanted)
-                )
-            )
+            add(session.scalars(_heads_of_villages(scheme_id, query, wanted)))
     start = (page - 1) * per_page
     chosen = ids[start : start + per_page]
     return Page(_hits(session, chosen), page, per_page, len(ids) > start + per_page)
+
+
+def _heads_of_villages(scheme_id: int, query: str, wanted: int):
+    """SQL: the first ``wanted`` heads of household of the village(s) spelt ``query`` (as typed, capitalised,
+    in capitals or in small letters), by village and household reference.
+
+    One part per spelling, each read in the order of the index (scheme_id, village, ref) as far as ``wanted``,
+    then merged: with ``village IN (…)`` PostgreSQL walked the whole scheme's index in (village, ref) order
+    instead, filtering on the village (1,000,000 households read for a village that does not exist)."""
+    parts = []
+    for village in sorted({query, query.title(), query.upper(), query.lower()}):
+        part = (
+            select(Person.id.label("id"), Household.village.label("village"), Household.ref.label("ref"))
+            .join(Household, Household.id == Person.household_id)
+            .where(Household.scheme_id == scheme_id, Household.village == village, Person.relation == "head")
+            .order_by(Household.ref)
+            .limit(wanted)
+            .subquery()
+        )
+        parts.append(select(part))
+    merged = union_all(*parts).subquery()
+    return select(merged.c.id).order_by(merged.c.village, merged.c.ref).limit(wanted)
 
 
 def _hits(session, person_ids: list[int]) -> list[SearchHit]:

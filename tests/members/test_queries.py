@@ -6,10 +6,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import or_, select
 
 from mhi.contributions.queries import households_in_arrears
 from mhi.contributions.services import record_receipt, refresh_households
+from mhi.members.models import Household, Person
 from mhi.members.queries import (
+    _starts_with,
+    _walk_names,
     about_to_lapse_table,
     arrears_table,
     households_about_to_lapse,
@@ -72,6 +76,97 @@ def test_search_by_name_number_reference_phone_and_village(session, scheme):
     assert set(found(first)) | set(found(second)) == {"H-1-02", "H-2-01", "H-2-02"}
     hit = search_register(session, sid, "aissatou").items[0]
     assert (hit.household_ref, hit.village, hit.phone) == ("H-1", "Ndiagane", "+221 76 352 37 08")
+
+
+def _has_word(word: str):
+    """Some word of the first or last name starts with ``word`` (the search's test before the name walk)."""
+    return or_(
+        Person.first_key.like(word + "%"),
+        Person.first_key.like("% " + word + "%"),
+        Person.last_key.like(word + "%"),
+        Person.last_key.like("% " + word + "%"),
+    )
+
+
+def test_name_walk_finds_the_rows_of_the_filtering_query_in_its_order(session, scheme):
+    """A search of several words walks the name index (issue 17); it returns what the query that tested every
+    person of the prefix returned, in the same order, at every page size: compound names, a word matching the
+    first name key itself, several persons of one name pair (ordered by id), another scheme's persons ignored."""
+    names = [
+        ("Mame Diarra", "Ndiaye"),
+        ("Fatou", "Ba Ndiaye"),
+        ("Fatou", "Ndiaye"),
+        ("Fatoumata", "Ndiaye"),
+        ("Ndeye Fatou", "Diop"),
+        ("Fatou", "Ndiaye"),
+        ("Awa", "Ndiaye Diop"),
+        ("Mame", "Diop"),
+        ("Fatou Binetou", "Fall"),
+        ("Fatou", "Ndiaye"),
+        ("Ndiaye", "Fatou"),
+        ("Diarra", "Mame"),
+    ]
+    for n, (first, last) in enumerate(names):
+        enrol_household(
+            session,
+            scheme,
+            ref=f"W-{n}",
+            product_code="BASE",
+            persons=[person(first, "head", E, last=last), person("Fatou", "spouse", E, last=last)],
+        )
+    other = scheme_with_programme(session, code="OTHER")
+    enrol_household(session, other, ref="W-X", product_code="BASE", persons=[person("Fatou", "head", E)])
+    session.commit()
+    queries = [
+        "fatou ndiaye", "ndiaye fatou", "mame diarra", "diarra mame", "fatou ba", "ba ndiaye", "fa nd", "n d",
+        "fatou fatou", "fatou binetou fall", "mame diop ndiaye", "fatou zz", "a b", "ndiaye diop awa",
+    ]  # fmt: skip
+    sid = scheme.id
+    for text in queries:
+        first, *rest = text.split()
+        for key, other_key in ((Person.last_key, Person.first_key), (Person.first_key, Person.last_key)):
+            for wanted in (1, 2, 3, 5, 50):
+                before = session.scalars(
+                    select(Person.id)
+                    .where(Person.scheme_id == sid, _starts_with(key, first), *[_has_word(w) for w in rest])
+                    .order_by(key, other_key, Person.id)
+                    .limit(wanted)
+                ).all()
+                walked = list(_walk_names(session, sid, key.key, other_key.key, first, rest, wanted))
+                assert walked == before, (text, key.key, wanted)
+    # Last names starting with "fatou", then first names, by (first name, last name, id); "Ndeye Fatou" is not
+    # a first name starting with "fatou".
+    assert found(search_register(session, sid, "fatou ndiaye")) == [
+        *("W-10-01", "W-1-01", "W-1-02", "H-1-02", "W-0-02", "W-2-01", "W-2-02", "W-3-02", "W-5-01", "W-5-02"),
+        *("W-9-01", "W-9-02", "W-6-02", "W-3-01"),
+    ]
+    far = search_register(session, sid, "fatou ndiaye", page=2**31 - 1)  # page × per_page past a 32-bit integer
+    assert far.items == [] and not far.has_next
+
+
+def test_village_search_merges_the_spellings_by_village_then_household(session, scheme):
+    """The village branch reads each spelling apart (issue 17) and merges them in the order of one query."""
+    for n, village in enumerate(["Ndar", "NDAR", "ndar", "Ndar", "Ndar Toute", "NDAR"]):
+        enrol_household(
+            session,
+            scheme,
+            ref=f"V-{5 - n}",
+            product_code="BASE",
+            village=village,
+            persons=[person("Zoe", "head", E, last="Zz"), person("Zoe", "spouse", E, last="Zz")],
+        )
+    session.commit()
+    heads = (
+        select(Person.member_no)
+        .join(Household, Household.id == Person.household_id)
+        .where(Household.scheme_id == scheme.id, Household.village.in_(["Ndar", "NDAR", "ndar"]))
+        .where(Person.relation == "head")
+        .order_by(Household.village, Household.ref)
+    )
+    expected = session.scalars(heads).all()
+    assert len(expected) == 5
+    assert found(search_register(session, scheme.id, "ndar")) == expected
+    assert found(search_register(session, scheme.id, "ndar", per_page=2, page=2)) == expected[2:4]
 
 
 def test_lists(session, scheme):
