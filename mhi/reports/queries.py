@@ -235,10 +235,11 @@ class ClaimTotals:
 
 
 def claim_totals(session, scheme_id: int, date_from: date, date_to: date, opening_date: date) -> ClaimTotals:
-    """Every claim figure of the period in one pass over the scheme's claims.
+    """Every claim figure of the period in two passes over the scheme's claims.
 
-    One GROUP BY (benefit code, payment delay of a claim paid in the period) with conditional sums: a few
-    hundred groups, which Python adds up. A large scheme's claims table is read once, not once per figure.
+    One GROUP BY benefit code with conditional sums (a few groups, which Python adds up), and one GROUP BY
+    payment delay over the claims paid in the period. The two are apart because grouped together PostgreSQL
+    expects a group per claim and sorts the whole scheme's claims on disk (1.1 s at 1,000,000 claims).
     """
     payable = Claim.status.in_(PAYABLE)
     amount = Claim.amount_approved
@@ -252,26 +253,23 @@ def claim_totals(session, scheme_id: int, date_from: date, date_to: date, openin
         Claim.date_submitted <= date_to,
         or_(Claim.paid_on.is_(None), Claim.paid_on > date_to),
     )
-    delay = case((paid_in, days_between(session, Claim.paid_on, Claim.date_submitted)), else_=None)
     rows = session.execute(
         select(
             Claim.benefit_code,
-            delay,
             _count_if(submitted_in),
             _count_if(and_(submitted_in, Claim.status == "REJECTED")),
             _count_if(incurred_in),
             _sum_if(incurred_in, amount),
             _sum_if(paid_in, amount),
-            _count_if(paid_in),
             _sum_if(outstanding, amount),
             _sum_if(and_(payable, _between(Claim.date_of_service, opening_date, date_to)), amount),
             _sum_if(and_(payable, _between(Claim.paid_on, opening_date, date_to)), amount),
         )
         .where(of_scheme(session, Claim.scheme_id, scheme_id))
-        .group_by(Claim.benefit_code, delay)
+        .group_by(Claim.benefit_code)
     ).all()
     totals = ClaimTotals()
-    for code, days, submitted, rejected, cases, incurred, paid, paid_count, owed, incurred_since, paid_since in rows:
+    for code, submitted, rejected, cases, incurred, paid, owed, incurred_since, paid_since in rows:
         totals.submitted += int(submitted)
         totals.rejected += int(rejected)
         totals.incurred += incurred or ZERO
@@ -282,8 +280,11 @@ def claim_totals(session, scheme_id: int, date_from: date, date_to: date, openin
         if cases:
             previous_cases, previous_amount = totals.by_benefit.get(code, (0, ZERO))
             totals.by_benefit[code] = (previous_cases + int(cases), previous_amount + (incurred or ZERO))
-        if days is not None and paid_count:
-            totals.payment_delays[int(days)] += int(paid_count)
+    delay = days_between(session, Claim.paid_on, Claim.date_submitted)
+    for days, count in session.execute(
+        select(delay, func.count()).where(of_scheme(session, Claim.scheme_id, scheme_id), paid_in).group_by(delay)
+    ):
+        totals.payment_delays[int(days)] += int(count)
     return totals
 
 
