@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy import BigInteger, and_, case, cast, func, literal, null, or_, select, type_coerce, union_all
 
 from mhi.contributions.models import Receipt, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import build_ledger, round_exact_sum
@@ -87,19 +87,16 @@ def rebuild(session, scheme, household_ids, horizon: date | None = None) -> None
 
 
 def covers(session, scheme, upto: date) -> bool:
-    """Whether the stored ledgers answer a report up to ``upto``: every household of the scheme is stored, and
-    stored to a horizon on or after ``upto`` (two index reads)."""
-    missing = session.scalar(
-        select(Household.id)
-        .where(
-            Household.scheme_id == scheme.id,
-            ~exists().where(ReportHousehold.household_id == Household.id),
-        )
-        .limit(1)
-    )
-    if missing is not None:
+    """Whether the stored ledgers answer a report up to ``upto``: every household of the scheme is stored (as
+    many stored ledgers as households: a stored ledger belongs to one household of its scheme), and stored to a
+    horizon on or after ``upto``. Two index-only counts and one index read; an anti-join of the households
+    against the ledgers cost a second at 1,000,000 households."""
+    households = session.scalar(select(func.count()).select_from(Household).where(Household.scheme_id == scheme.id))
+    stored, lowest = session.execute(
+        select(func.count(), func.min(ReportHousehold.horizon)).where(ReportHousehold.scheme_id == scheme.id)
+    ).one()
+    if stored != households:
         return False
-    lowest = session.scalar(select(func.min(ReportHousehold.horizon)).where(ReportHousehold.scheme_id == scheme.id))
     return lowest is None or lowest >= upto
 
 

@@ -39,8 +39,9 @@ def periods() -> list[tuple[date, date]]:
     return result
 
 
-def assert_same(session, scheme) -> None:
-    """Stored ledgers and engine agree on every §6 amount for every period of ``periods``."""
+def assert_same(session, scheme, *, from_store: bool = True) -> None:
+    """Stored ledgers and engine agree on every §6 amount for every period of ``periods`` (``from_store``: the
+    stored ledgers answer, else the report reads the engine)."""
     engine_ledgers = ind.scheme_ledgers(session, scheme)
     for date_from, date_to in periods():
         stored = ledgers.contribution_amounts(session, scheme, date_from, date_to, scheme.opening_date)
@@ -50,7 +51,7 @@ def assert_same(session, scheme) -> None:
         assert stored == engine, (date_from, date_to)
     # All the periods at once (the monthly trend's way: a few scans for any number of windows) give the same.
     windows = periods()
-    assert ledgers.covers(session, scheme, max(date_to for _, date_to in windows))  # the stored path is the one run
+    assert ledgers.covers(session, scheme, max(date_to for _, date_to in windows)) == from_store  # the path run
     together = ledgers.amounts_many(session, scheme, windows, scheme.opening_date)
     assert together == [
         ind.engine_contribution_amounts(engine_ledgers, scheme.currency, date_from, date_to, scheme.opening_date)
@@ -105,3 +106,17 @@ def test_rule_change_rebuilds_everything(session, currency):
     programme.terms[0].share = Decimal("0.25")  # changed behind the application's back
     session.flush()
     assert ledgers.refresh(session, scheme, builders.T) == 6
+
+
+def test_a_household_without_its_stored_ledger_sends_the_report_to_the_engine(session):
+    """A household whose ledger is missing (rows written behind the application's back, a restore before
+    ``refresh-ledgers``) is noticed, and the report reads the engine: the same figures, never a partial sum."""
+    scheme = builders.build_hand_scheme(session)
+    assert ledgers.covers(session, scheme, builders.T)
+    h6 = session.scalar(select(builders.Household).where(builders.Household.ref == "H6"))
+    session.execute(ReportPeriod.__table__.delete().where(ReportPeriod.household_id == h6.id))
+    session.execute(ReportHousehold.__table__.delete().where(ReportHousehold.household_id == h6.id))
+    assert not ledgers.covers(session, scheme, builders.T)
+    assert_same(session, scheme, from_store=False)
+    assert ledgers.refresh(session, scheme, builders.T) == 1  # the repair stores it again
+    assert ledgers.covers(session, scheme, builders.T)
