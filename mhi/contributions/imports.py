@@ -42,6 +42,22 @@ def _collector(value) -> str:
     return text
 
 
+def _remembered(reader):
+    """``reader`` keeping the values it has read (immutable: dates, Decimals, texts): a year of receipts repeats
+    a few hundred dates and amounts, each household's reference about eleven times (issue 17). A cell it refuses
+    is read, and refused, again each time."""
+    done: dict = {}
+
+    def read(cell):
+        try:
+            return done[cell]
+        except KeyError:
+            value = done[cell] = reader(cell)
+            return value
+
+    return read
+
+
 #: Keys per query when an import looks up what is stored: one array parameter on PostgreSQL (core/db.one_of),
 #: an IN list elsewhere (under SQLite's limit on parameters).
 KEYS_PER_QUERY = {"postgresql": 100_000}
@@ -98,11 +114,11 @@ def import_contributions(
     result = ImportResult("contributions")
     readers = {
         "receipt_no": lambda x: v.ref(x, "receipt number"),
-        "household_ref": lambda x: v.ref(x, "household reference"),
-        "date": v.day,
-        "amount": lambda x: v.amount(x, scheme.currency, positive=True),
-        "method": lambda x: v.choice(x, METHODS, "payment method") if x else "cash",
-        "collector": _collector,
+        "household_ref": _remembered(lambda x: v.ref(x, "household reference")),
+        "date": _remembered(v.day),
+        "amount": _remembered(lambda x: v.amount(x, scheme.currency, positive=True)),
+        "method": _remembered(lambda x: v.choice(x, METHODS, "payment method") if x else "cash"),
+        "collector": _remembered(_collector),
     }
     parsed = read_import_rows(
         result, header, rows, readers, required=REQUIRED, optional=OPTIONAL, key="receipt_no", file=file
