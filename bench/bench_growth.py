@@ -234,7 +234,9 @@ class _Lines(list):
         print(f"  [{self.households:,}] {line[0]}: {line[1]}", file=sys.stderr, flush=True)
 
 
-def run_size(app, households: int, seed: int, folder: Path, file_households: int = 100_000) -> list[tuple[str, str]]:
+def run_size(
+    app, households: int, seed: int, folder: Path, file_households: int = 100_000, imports_only: bool = False
+) -> list[tuple[str, str]]:
     """Load a register of ``households`` and time every step; returns (step, figure) lines."""
     out = _Lines(households)
     out.append(("load before", uptime().split("load average:")[-1].strip()))
@@ -251,25 +253,39 @@ def run_size(app, households: int, seed: int, folder: Path, file_households: int
         session.commit()
         scheme = session.scalar(select(Scheme).where(Scheme.code == "BENCH"))
 
-        def timed_import(importer, path: Path, target: Scheme):
+        def timed_import(importer, path: Path, target: Scheme, label: str | None = None):
             """Import ``path`` as files of at most ``file_households`` households each, as a national register
-            arrives (a file stays under MHI_IMPORT_MAX_ROWS and the import's memory stays flat); one cost."""
+            arrives (a file stays under MHI_IMPORT_MAX_ROWS and the import's memory stays flat); one cost. With
+            ``label``, each file's cost is printed too: a file's work should depend on the file only, so the
+            last file should cost what the first did."""
             cost = Cost(session)
             added = 0
             for part in split_by_household(path, file_households):
+                file_cost = Cost(session)
                 table = read_table(part, limits=NATIONAL_LIMITS)
                 result = importer(session, target, table.header, table.rows, dry_run=False, file=part.name)
                 assert result.ok, [str(p) for p in result.problems[:5]]
                 session.commit()
                 added += result.added
+                if label:
+                    print(
+                        f"  [{households:,}] {label} {part.name} ({result.added:,}): {file_cost.text()}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 del table, result
                 part.unlink()
             return cost.text(), added
 
-        figures, added = timed_import(import_register, members_path, scheme)
+        figures, added = timed_import(import_register, members_path, scheme, "members")
         out.append((f"members import ({added:,} persons)", figures))
-        figures, added = timed_import(import_contributions, receipts_path, scheme)
+        figures, added = timed_import(import_contributions, receipts_path, scheme, "receipts")
         out.append((f"a year of receipts ({added:,})", figures))
+        if imports_only:
+            session.rollback()
+            db.session.remove()
+            out.append(("load after", uptime().split("load average:")[-1].strip()))
+            return out
 
         small = folder / "sister"
         small.mkdir(exist_ok=True)
@@ -360,6 +376,9 @@ def main() -> None:
     parser.add_argument(
         "--file-households", type=int, default=100_000, help="households per imported file (default 100,000)"
     )
+    parser.add_argument(
+        "--imports-only", action="store_true", help="stop after the members and receipts imports (their per-file costs)"
+    )
     args = parser.parse_args()
     url = os.environ.get("MHI_BENCH_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
@@ -369,7 +388,7 @@ def main() -> None:
     for households in args.sizes:
         folder = Path(tempfile.mkdtemp(prefix="mhi-growth-"))
         try:
-            lines = run_size(app, households, args.seed, folder, args.file_households)
+            lines = run_size(app, households, args.seed, folder, args.file_households, args.imports_only)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         width = max(len(name) for name, _ in lines)

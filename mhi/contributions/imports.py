@@ -14,15 +14,16 @@ from mhi.contributions.models import CoverageSpan, Receipt
 from mhi.contributions.services import ANALYZE_ROWS, LEDGER_TABLES, METHODS, analyze, refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.db import one_of
 from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
     bulk_insert,
+    chunked,
     import_event,
     new_rows,
     read_import_rows,
-    stored_rows,
 )
 from mhi.core.validation import FieldError
 from mhi.members.imports import import_categories, import_members
@@ -41,6 +42,71 @@ def _collector(value) -> str:
     return text
 
 
+def _remembered(reader):
+    """``reader`` keeping the values it has read (immutable: dates, Decimals, texts): a year of receipts repeats
+    a few hundred dates and amounts, each household's reference about eleven times (issue 17). A cell it refuses
+    is read, and refused, again each time."""
+    done: dict = {}
+
+    def read(cell):
+        try:
+            return done[cell]
+        except KeyError:
+            value = done[cell] = reader(cell)
+            return value
+
+    return read
+
+
+#: Keys per query when an import looks up what is stored: one array parameter on PostgreSQL (core/db.one_of),
+#: an IN list elsewhere (under SQLite's limit on parameters).
+KEYS_PER_QUERY = {"postgresql": 100_000}
+
+
+def _with_keys(session, statement, key_column, keys) -> list:
+    """The rows of ``statement`` (already restricted to the scheme) whose ``key_column`` is one of ``keys``, found
+    through the column's index. Issue 17: a national register arrives as files, and reading the whole scheme
+    for each file made every later file slower than the one before; each file's lookups now depend on the file."""
+    size = KEYS_PER_QUERY.get(session.get_bind().dialect.name, 5000)
+    rows: list = []
+    for part in chunked(sorted(set(keys)), size):
+        rows.extend(session.execute(statement.where(one_of(session, key_column, part))))
+    return rows
+
+
+def _stored_receipts(session, scheme, receipt_nos, households: dict[str, int]) -> dict[str, dict]:
+    """The stored receipts among ``receipt_nos``, as dicts of the COMPARED columns by receipt number. The
+    household's reference comes from ``households`` (the file's, ref → id) or, for a receipt stored on a household
+    the file does not name (a conflict), from one more indexed query: no join that could scan the register."""
+    found = _with_keys(
+        session,
+        select(
+            Receipt.receipt_no, Receipt.household_id, Receipt.date, Receipt.amount, Receipt.method, Receipt.collector
+        ).where(Receipt.scheme_id == scheme.id),
+        Receipt.receipt_no,
+        receipt_nos,
+    )
+    if not found:
+        return {}
+    refs = {household_id: ref for ref, household_id in households.items()}
+    others = {row.household_id for row in found} - refs.keys()
+    if others:
+        refs.update(
+            (row.id, row.ref) for row in _with_keys(session, select(Household.id, Household.ref), Household.id, others)
+        )
+    return {
+        row.receipt_no: {
+            "receipt_no": row.receipt_no,
+            "household_ref": refs[row.household_id],
+            "date": row.date,
+            "amount": row.amount,
+            "method": row.method,
+            "collector": row.collector,
+        }
+        for row in found
+    }
+
+
 def import_contributions(
     session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
 ) -> ImportResult:
@@ -48,11 +114,11 @@ def import_contributions(
     result = ImportResult("contributions")
     readers = {
         "receipt_no": lambda x: v.ref(x, "receipt number"),
-        "household_ref": lambda x: v.ref(x, "household reference"),
-        "date": v.day,
-        "amount": lambda x: v.amount(x, scheme.currency, positive=True),
-        "method": lambda x: v.choice(x, METHODS, "payment method") if x else "cash",
-        "collector": _collector,
+        "household_ref": _remembered(lambda x: v.ref(x, "household reference")),
+        "date": _remembered(v.day),
+        "amount": _remembered(lambda x: v.amount(x, scheme.currency, positive=True)),
+        "method": _remembered(lambda x: v.choice(x, METHODS, "payment method") if x else "cash"),
+        "collector": _remembered(_collector),
     }
     parsed = read_import_rows(
         result, header, rows, readers, required=REQUIRED, optional=OPTIONAL, key="receipt_no", file=file
@@ -61,32 +127,14 @@ def import_contributions(
         return result
 
     households = dict(
-        (row.ref, row.id)
-        for row in stored_rows(
+        _with_keys(
             session,
             select(Household.ref, Household.id).where(Household.scheme_id == scheme.id),
             Household.ref,
-            sorted({values["household_ref"] for _, values in parsed}),
+            {values["household_ref"] for _, values in parsed},
         )
     )
-    stored = {
-        row.receipt_no: row._asdict()
-        for row in stored_rows(
-            session,
-            select(
-                Receipt.receipt_no,
-                Household.ref.label("household_ref"),
-                Receipt.date,
-                Receipt.amount,
-                Receipt.method,
-                Receipt.collector,
-            )
-            .join(Household, Household.id == Receipt.household_id)
-            .where(Receipt.scheme_id == scheme.id),
-            Receipt.receipt_no,
-            [values["receipt_no"] for _, values in parsed],
-        )
-    }
+    stored = _stored_receipts(session, scheme, [values["receipt_no"] for _, values in parsed], households)
     to_add = [
         {**values, "household_id": households[values["household_ref"]]}
         for values in new_rows(

@@ -85,8 +85,12 @@ class ReportPeriod(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    # No foreign keys: rows are written only by ``store_ledgers``, for households the same transaction has just
+    # read and locked, with their scheme's id; PostgreSQL checks a foreign key row by row, about 60 % of the
+    # time spent copying a year of receipts' periods (issue 17, docs/scale.md). ``report_household``
+    # keeps its foreign key.
+    scheme_id: Mapped[int]
+    household_id: Mapped[int]
     start: Mapped[dt.date]
     end: Mapped[dt.date]
     days: Mapped[int]  # end − start

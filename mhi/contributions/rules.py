@@ -489,10 +489,14 @@ class Ledger:
         parts = tuple((code, _from_minor(part, self._scale)) for code, part in self._reg_parts)
         return _from_minor(self._r, self._scale), parts
 
+    def _count_until(self, day: date) -> int:
+        """How many due periods start on or before ``day`` (generating them)."""
+        self._ensure_date(day)
+        return bisect_right(self._starts, day, 0, len(self._d))
+
     def periods_until(self, day: date) -> list[Period]:
         """The due periods that start on or before ``day`` (§1, §2)."""
-        self._ensure_date(day)
-        count = bisect_right(self._starts, day, 0, len(self._d))
+        count = self._count_until(day)
         scale = self._scale
         return [
             Period(
@@ -505,6 +509,16 @@ class Ledger:
                 member_due=_from_minor(self._d[k], scale),
             )
             for k in range(count)
+        ]
+
+    def dues_until(self, day: date) -> list[tuple[date, date, Decimal, Decimal]]:
+        """(start, end, g_k, d_k) of the due periods that start on or before ``day``: ``periods_until`` without
+        the persons and the programme parts, for the stored ledgers (issue 17: a year of receipts stores some
+        forty periods a household)."""
+        count = self._count_until(day)
+        scale, starts, gross, due = self._scale, self._starts, self._g, self._d
+        return [
+            (starts[k], starts[k + 1], _from_minor(gross[k], scale), _from_minor(due[k], scale)) for k in range(count)
         ]
 
     def C(self, day: date) -> Decimal:

@@ -84,17 +84,17 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
     paid_on = _paid_on(h.receipts, ledger.strike_off_date, h.enrolment)
     periods = []
     cumulative = member_fee
-    for period in ledger.periods_until(horizon):
-        cumulative += period.member_due
+    for start, end, gross, member_due in ledger.dues_until(horizon):
+        cumulative += member_due
         periods.append(
             {
                 "scheme_id": scheme_id,
                 "household_id": household_id,
-                "start": period.start,
-                "end": period.end,
-                "days": (period.end - period.start).days,
-                "gross": period.gross,
-                "member_due": period.member_due,
+                "start": start,
+                "end": end,
+                "days": (end - start).days,
+                "gross": gross,
+                "member_due": member_due,
                 "cumulative": cumulative,
                 "paid_on": paid_on(cumulative),
             }
