@@ -47,6 +47,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     _ensure_secret(app)
+    work_mem = app.config.get("MHI_REPORT_WORK_MEM")
+    if work_mem:
+        from mhi.reports.queries import WORK_MEM_PATTERN
+
+        if not WORK_MEM_PATTERN.fullmatch(str(work_mem)):
+            raise RuntimeError(f"MHI_REPORT_WORK_MEM is a size such as 128MB or 1GB, not {work_mem!r}")
     reporting = app.config.get("MHI_REPORTING_DATABASE_URL")
     if reporting:  # reports and exports read from this replica (mhi/core/db.py RoutingSession)
         from mhi.core.db import REPORTING_BIND
@@ -107,6 +113,7 @@ def _apply_environment(app: Flask) -> None:
         ("MHI_QUEUE_URL", "QUEUE_URL"),
         ("MHI_STORAGE_DIR", "STORAGE_DIR"),
         ("MHI_REPORTING_DATABASE_URL", "MHI_REPORTING_DATABASE_URL"),
+        ("MHI_REPORT_WORK_MEM", "MHI_REPORT_WORK_MEM"),
     ):
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]

@@ -52,9 +52,15 @@ def app(tmp_path_factory):
         }
     )
     with app.app_context():
-        _drop_leftover_tables()
-        db.drop_all()
-        _drop_alembic_version()
+        if db.engine.dialect.name == "postgresql":
+            # A test database is the suite's own: start from an empty schema, whatever an older schema left
+            # (a foreign key the models no longer declare would stop drop_all).
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        else:
+            _drop_leftover_tables()
+            db.drop_all()
+            _drop_alembic_version()
         db.create_all()
     yield app
     with app.app_context():

@@ -342,6 +342,7 @@ def scheme_parts(session, scheme, date_from: date, date_to: date) -> Parts:
     """The additive parts of one scheme's report for [F, T]."""
     currency = scheme.currency
     opening = scheme.opening_date
+    queries.prepare(session)
     members = queries.membership(session, scheme.id, date_from, date_to)
     claims = queries.claim_totals(session, scheme.id, date_from, date_to, opening)
     flows = queries.cash_flows(session, scheme.id, date_from, date_to, opening)

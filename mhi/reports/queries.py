@@ -8,11 +8,13 @@ which SQLite and PostgreSQL spell differently: ``days_between``, ``greatest`` an
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
@@ -57,6 +59,24 @@ def least(session, *values, type_=Date):
     if _dialect(session) == "sqlite":
         return func.min(*values, type_=type_)
     return func.least(*values, type_=type_)
+
+
+#: Memory each sort or hash of a report query may use on PostgreSQL (``MHI_REPORT_WORK_MEM``), for this
+#: transaction only: grouping a million households' periods and receipts spills to disk at the server's default
+#: 4 MB (8.7 s against 5.7 s at 1,000,000 households).
+REPORT_WORK_MEM = "128MB"
+WORK_MEM_PATTERN = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB)")
+
+
+def prepare(session) -> None:
+    """Give this transaction's report queries room to aggregate in memory (PostgreSQL; nothing on SQLite).
+
+    ``set_config(…, true)`` is ``SET LOCAL`` written as a SELECT, so on a reporting replica it is sent to the
+    connection that runs the report's queries (mhi/core/db.py routes plain reads there)."""
+    if _dialect(session) != "postgresql":
+        return
+    value = current_app.config.get("MHI_REPORT_WORK_MEM") or REPORT_WORK_MEM  # checked by create_app
+    session.execute(select(func.set_config("work_mem", str(value), True)))
 
 
 #: On SQLite, a scheme holding at least this share of a table is read by a sequential scan (see ``of_scheme``).

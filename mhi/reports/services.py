@@ -138,6 +138,7 @@ def monthly_trend(session, scheme, end: date, count: int = TREND_MONTHS) -> list
     """
     months = trend_months(end, count)
     opening = scheme.opening_date
+    queries.prepare(session)
     # Every month's §6 amounts in the same few scans of the stored ledgers (else the engine's ledgers loaded once).
     amounts = ledgers.amounts_many(session, scheme, months, opening)
     covered = queries.beneficiaries_covered_on(session, scheme.id, [last for _, last in months])

@@ -89,3 +89,22 @@ def test_only_plain_reads_go_to_the_replica(app, session):
         db.session.execute(select(Scheme.id)).all()  # a view that did not ask for the replica
         db.session.remove()
     assert seen["primary"] and not seen["replica"]
+
+
+def test_report_memory_is_set_for_the_report_only(app, session):
+    """On PostgreSQL a report's transaction gets MHI_REPORT_WORK_MEM (SET LOCAL), on the connection that runs
+    the report's queries; a wrong size stops the application at start-up with a message."""
+    import pytest
+
+    from mhi.reports import queries
+
+    with pytest.raises(RuntimeError, match="MHI_REPORT_WORK_MEM"):
+        create_app({**app.config, "MHI_REPORT_WORK_MEM": "lots"})
+    if session.get_bind().dialect.name != "postgresql":
+        queries.prepare(session)  # nothing to set on SQLite, and no error
+        return
+    before = session.scalar(text("SHOW work_mem"))
+    queries.prepare(session)
+    assert session.scalar(text("SHOW work_mem")) == queries.REPORT_WORK_MEM
+    session.rollback()
+    assert session.scalar(text("SHOW work_mem")) == before  # the transaction's only
