@@ -53,18 +53,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         if not WORK_MEM_PATTERN.fullmatch(str(work_mem)):
             raise RuntimeError(f"MHI_REPORT_WORK_MEM is a size such as 128MB or 1GB, not {work_mem!r}")
-    reporting = app.config.get("MHI_REPORTING_DATABASE_URL")
-    if reporting:  # reports and exports read from this replica (mhi/core/db.py RoutingSession)
-        from mhi.core.db import REPORTING_BIND
-
-        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
-        binds[REPORTING_BIND] = normalise_database_url(reporting)
-        app.config["SQLALCHEMY_BINDS"] = binds
+    if app.config.get("MHI_REPORTING_DATABASE_URL"):  # reports read from this replica (mhi/core/db.py)
+        app.config["MHI_REPORTING_DATABASE_URL"] = normalise_database_url(app.config["MHI_REPORTING_DATABASE_URL"])
 
     import_models()
+    from mhi.core import db as db_module
     from mhi.core import jobs, web
 
     web.init_app(app)
+    db_module.init_reporting(app)
     jobs.init_app(app)
     for module in _feature_modules():
         module.init_app(app)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import wraps
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import BigInteger, MetaData
+from sqlalchemy import BigInteger, MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -34,8 +34,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-#: The bind of the reporting replica (``MHI_REPORTING_DATABASE_URL``): a streaming replica of the primary.
-REPORTING_BIND = "reporting"
+#: Where the application keeps the reporting replica's engine (``MHI_REPORTING_DATABASE_URL``): an engine of its
+#: own, not a Flask-SQLAlchemy bind, since no table lives there and ``create_all`` must never reach it.
+REPORTING_ENGINE = "mhi.reporting_engine"
+
+
+def init_reporting(app) -> None:
+    """Open the reporting replica's engine when one is configured (a streaming replica of the primary)."""
+    url = app.config.get("MHI_REPORTING_DATABASE_URL")
+    if url:
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        app.extensions[REPORTING_ENGINE] = create_engine(url, **options)
 
 
 class RoutingSession(FlaskSession):
@@ -49,7 +58,7 @@ class RoutingSession(FlaskSession):
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and not self._flushing and _reporting_wanted(clause):
-            engine = self._db.engines.get(REPORTING_BIND)
+            engine = current_app.extensions.get(REPORTING_ENGINE)
             if engine is not None:
                 return engine
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

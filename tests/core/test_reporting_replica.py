@@ -11,7 +11,7 @@ from flask import g
 from sqlalchemy import event, select, text
 
 from mhi import create_app
-from mhi.core.db import REPORTING_BIND, db
+from mhi.core.db import REPORTING_ENGINE, db
 from mhi.members.models import Household
 from mhi.schemes.models import Federation, Scheme
 from tests.factories import login, make_user
@@ -27,7 +27,7 @@ def _statements(replica_app):
     """The SQL each engine of ``replica_app`` runs inside the block: {"primary": [...], "replica": [...]}."""
     seen = {"primary": [], "replica": []}
     with replica_app.app_context():
-        engines = {"primary": db.engines[None], "replica": db.engines[REPORTING_BIND]}
+        engines = {"primary": db.engines[None], "replica": replica_app.extensions[REPORTING_ENGINE]}
     listeners = {}
     for name, engine in engines.items():
 
