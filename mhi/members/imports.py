@@ -17,12 +17,14 @@ from sqlalchemy import select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.db import one_of
 from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
     bulk_insert,
     check_columns,
+    chunked,
     import_event,
     records,
     stored_rows,
@@ -151,7 +153,7 @@ def import_members(
     refs = sorted({values["household_ref"] for _, values in parsed})
     stored_households = {
         row.ref: row
-        for row in stored_rows(
+        for row in _keyed_rows(
             session,
             select(
                 Household.ref,
@@ -168,7 +170,7 @@ def import_members(
     }
     stored_people = {
         row.member_no: row
-        for row in stored_rows(
+        for row in _keyed_rows(
             session,
             select(
                 Person.member_no,
@@ -277,6 +279,18 @@ def import_members(
     result.touched = sorted({*touched, *new_ids})
     result.written = True
     return result
+
+
+def _keyed_rows(session, statement, key_column, keys) -> list:
+    """The rows of ``statement`` (already restricted to the scheme) whose ``key_column`` is one of ``keys``, found
+    through the column's index: one array parameter per 100,000 keys on PostgreSQL (``core.db.one_of``), IN lists
+    of 5,000 elsewhere. Issue 17: a national register arrives as files, and scanning the scheme for each file made
+    every file slower than the one before; each file's look-ups now depend on the file only."""
+    size = 100_000 if session.get_bind().dialect.name == "postgresql" else 5000
+    rows: list = []
+    for part in chunked(sorted(set(keys)), size):
+        rows.extend(session.execute(statement.where(one_of(session, key_column, part))))
+    return rows
 
 
 def _difference(values: dict, stored, product_codes: dict[int, str]) -> tuple[str, str] | None:
