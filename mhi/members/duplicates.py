@@ -298,7 +298,7 @@ def _letters(text: str) -> dict[str, int]:
     return Counter(text)
 
 
-@lru_cache(maxsize=1 << 20)
+@lru_cache(maxsize=1 << 18)
 def _similar(a: str, b: str) -> bool:
     """difflib's ratio ≥ SIMILAR, after its two cheap upper bounds computed here without building the matcher
     (real_quick_ratio: the lengths; quick_ratio: the characters in common), by difflib's own formula, so that
