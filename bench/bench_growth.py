@@ -235,9 +235,18 @@ class _Lines(list):
 
 
 def run_size(
-    app, households: int, seed: int, folder: Path, file_households: int = 100_000, imports_only: bool = False
+    app,
+    households: int,
+    seed: int,
+    folder: Path,
+    file_households: int = 100_000,
+    *,
+    imports_only: bool = False,
+    members_only: bool = False,
 ) -> list[tuple[str, str]]:
-    """Load a register of ``households`` and time every step; returns (step, figure) lines."""
+    """Load a register of ``households`` and time every step; returns (step, figure) lines (each imported file's
+    cost is printed as it comes). ``members_only``: stop after the members import; ``imports_only``: after the
+    receipts."""
     out = _Lines(households)
     out.append(("load before", uptime().split("load average:")[-1].strip()))
     started = time.perf_counter()
@@ -279,6 +288,11 @@ def run_size(
 
         figures, added = timed_import(import_register, members_path, scheme, "members")
         out.append((f"members import ({added:,} persons)", figures))
+        if members_only:
+            session.rollback()
+            db.session.remove()
+            out.append(("load after", uptime().split("load average:")[-1].strip()))
+            return out
         figures, added = timed_import(import_contributions, receipts_path, scheme, "receipts")
         out.append((f"a year of receipts ({added:,})", figures))
         if imports_only:
@@ -379,6 +393,7 @@ def main() -> None:
     parser.add_argument(
         "--imports-only", action="store_true", help="stop after the members and receipts imports (their per-file costs)"
     )
+    parser.add_argument("--members-only", action="store_true", help="stop after the members import")
     args = parser.parse_args()
     url = os.environ.get("MHI_BENCH_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
@@ -388,7 +403,15 @@ def main() -> None:
     for households in args.sizes:
         folder = Path(tempfile.mkdtemp(prefix="mhi-growth-"))
         try:
-            lines = run_size(app, households, args.seed, folder, args.file_households, args.imports_only)
+            lines = run_size(
+                app,
+                households,
+                args.seed,
+                folder,
+                args.file_households,
+                imports_only=args.imports_only,
+                members_only=args.members_only,
+            )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         width = max(len(name) for name, _ in lines)

@@ -26,7 +26,7 @@ from mhi.core.tabular import (
     read_import_rows,
 )
 from mhi.core.validation import FieldError
-from mhi.members.imports import import_categories, import_members
+from mhi.members.imports import import_categories, import_members, without_cycle_collection
 from mhi.members.models import Household, Person
 
 REQUIRED = ("receipt_no", "household_ref", "date", "amount")
@@ -211,13 +211,14 @@ def import_register(
     """members.csv through ``members.imports.import_members``, then the derived rows of every household it
     wrote to — exit and strike-off dates, coverage spans, stored ledgers — in the same transaction (members
     cannot call contributions: it returns the households it touched and this caller refreshes them)."""
-    result = import_members(
-        session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file, allow_duplicates=allow_duplicates
-    )
-    if result.written and result.touched:
-        refresh_households(session, scheme, result.touched)
-        if result.added >= ANALYZE_ROWS:
-            analyze(session, Household.__table__, Person.__table__, CoverageSpan.__table__, *LEDGER_TABLES)
+    with without_cycle_collection():
+        result = import_members(
+            session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file, allow_duplicates=allow_duplicates
+        )
+        if result.written and result.touched:
+            refresh_households(session, scheme, result.touched)
+            if result.added >= ANALYZE_ROWS:
+                analyze(session, Household.__table__, Person.__table__, CoverageSpan.__table__, *LEDGER_TABLES)
     return result
 
 

@@ -17,14 +17,16 @@ the scheme when many keys are looked for), never one per person, and compared th
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from sqlalchemy import and_, or_, select
 
+from mhi.core.db import one_of
 from mhi.core.tabular import chunked
 from mhi.members.models import Household, Person
 from mhi.members.services import name_key, phone_key
@@ -147,95 +149,142 @@ def _entry_of_candidate(c: Candidate, keys: dict[str, str] | None = None) -> _En
     )
 
 
-def _stored(session, scheme_id: int, entries: Sequence[_Entry]) -> list[_Entry]:
-    """The register's persons sharing a key with ``entries``: one query of IN lists (narrowed by birth date for
-    the names, by sex for the village), or one scan of the scheme when many keys are looked for; only the rows
-    that can match are kept."""
+def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
+    """The register's persons that may share a key with ``entries``, as rows of their keys only (id, household_id,
+    first_key, last_key, sex, date_of_birth, village, phone_key, national_id): one query of IN lists (narrowed by
+    birth date for the names, by sex for the village), or one scan of the scheme when many keys are looked for.
+
+    The scan is streamed and its rows are only compared with the file's buckets (``_register_matches``): a file of
+    50,000 households shares a similar-name bucket (village, sex, two parts of the birth date) with most of the
+    register, so no index narrows it, but what each row costs in Python now does (issue 17)."""
     national_ids = {e.national_id for e in entries if e.national_id}
     phones = {e.phone for e in entries if e.phone}
     names = {(e.last_key, e.born) for e in entries}
     villages = {(e.village, e.sex) for e in entries if e.village}
-    statement = (
-        select(
-            Person.id,
-            Person.household_id,
-            Household.ref,
-            Person.member_no,
-            Person.first_name,
-            Person.last_name,
-            Person.first_key,
-            Person.last_key,
-            Person.sex,
-            Person.date_of_birth,
-            Person.village,
-            Person.phone_key,
-            Person.national_id,
-        )
-        .join(Household, Household.id == Person.household_id)
-        .where(Person.scheme_id == scheme_id)
-    )
-    village_keys: dict[str, str] = {}  # a stored spelling → its key (villages are few, persons many)
-
-    def village_of(raw: str | None) -> str:
-        if raw not in village_keys:
-            village_keys[raw] = _village_key(raw)
-        return village_keys[raw]
-
+    statement = select(
+        Person.id,
+        Person.household_id,
+        Person.first_key,
+        Person.last_key,
+        Person.sex,
+        Person.date_of_birth,
+        Person.village,
+        Person.phone_key,
+        Person.national_id,
+    ).where(Person.scheme_id == scheme_id)
     if len(national_ids) + len(phones) + len(names) + len(villages) > SCAN_ABOVE:
-        rows = session.execute(statement)
-    else:
-        # A national id stored with other spaces or case is not found by the IN list (the same spelling is the
-        # common case: ids are copied from the card).
-        conditions = [Person.national_id.in_(chunk) for chunk in chunked(sorted(national_ids))]
-        conditions += [Person.phone_key.in_(chunk) for chunk in chunked(sorted(phones))]
-        if names:
-            conditions.append(
-                and_(
-                    Person.last_key.in_(sorted({last for last, _ in names})),
-                    Person.date_of_birth.in_(sorted({born for _, born in names})),
-                )
-            )
-        if villages:
-            # Villages are stored as typed: the scheme's distinct spellings (one query) that fold to a wanted key.
-            spellings = session.scalars(select(Person.village).where(Person.scheme_id == scheme_id).distinct())
-            wanted = {village for village, _ in villages}
-            matching = sorted({s for s in spellings if village_of(s) in wanted})
-            if matching:
-                conditions.append(
-                    and_(Person.village.in_(matching), Person.sex.in_(sorted({sex for _, sex in villages})))
-                )
-        rows = session.execute(statement.where(or_(*conditions))) if conditions else []
-    found = []
-    for row in rows:
-        national_id = _national_key(row.national_id) if row.national_id else ""
-        phone = row.phone_key if len(row.phone_key or "") >= PHONE_DIGITS else ""
-        village = village_of(row.village) if row.village else ""
-        if not (
-            (national_id and national_id in national_ids)
-            or (phone and phone in phones)
-            or (row.last_key, row.date_of_birth) in names
-            or (village and (village, row.sex) in villages)
-        ):
-            continue
-        found.append(
-            _Entry(
-                name=f"{row.first_name} {row.last_name}",
-                name_key=f"{row.last_key} {row.first_key}",
-                first_key=row.first_key,
-                last_key=row.last_key,
-                sex=row.sex,
-                born=row.date_of_birth,
-                household=f"stored:{row.household_id}",
-                household_ref=row.ref,
-                village=village,
-                phone=phone,
-                national_id=national_id,
-                person_id=row.id,
-                household_id=row.household_id,
-                member_no=row.member_no,
+        # Core rows, streamed: the ORM's row processing cost more than the comparison of a row.
+        # (options on the statement: on the connection they would outlive it and stream every later statement.)
+        return session.connection().execute(statement.execution_options(yield_per=20_000))
+    # A national id stored with other spaces or case is not found by the IN list (the same spelling is the
+    # common case: ids are copied from the card).
+    conditions = [Person.national_id.in_(chunk) for chunk in chunked(sorted(national_ids))]
+    conditions += [Person.phone_key.in_(chunk) for chunk in chunked(sorted(phones))]
+    if names:
+        conditions.append(
+            and_(
+                Person.last_key.in_(sorted({last for last, _ in names})),
+                Person.date_of_birth.in_(sorted({born for _, born in names})),
             )
         )
-    return found
+    if villages:
+        # Villages are stored as typed: the scheme's distinct spellings (one query) that fold to a wanted key.
+        spellings = session.scalars(select(Person.village).where(Person.scheme_id == scheme_id).distinct())
+        wanted = {village for village, _ in villages}
+        matching = sorted({s for s in spellings if s and _village_key(s) in wanted})
+        if matching:
+            conditions.append(and_(Person.village.in_(matching), Person.sex.in_(sorted({sex for _, sex in villages}))))
+    return session.execute(statement.where(or_(*conditions))) if conditions else []
+
+
+def _register_matches(session, scheme_id: int, entries: Sequence[_Entry]) -> dict[int, list[tuple[str, int]]]:
+    """For each of ``entries`` (by position) that is likely a person of the register: [(key, person id)], each
+    person once, by its first key in the order of KEYS, then (similar names) by the first bucket shared, then by
+    person id — the order in which the register's hash buckets, filled in id order, reported them.
+
+    The file's entries are put in hash buckets and the register's rows are compared with them as they stream
+    by: a row sharing no bucket costs a few dictionary look-ups, and no object is made for it."""
+    by_national: dict[str, list[int]] = defaultdict(list)
+    by_phone: dict[str, list[int]] = defaultdict(list)
+    by_name: dict[tuple, list[int]] = defaultdict(list)
+    by_similar: dict[tuple, list[int]] = defaultdict(list)
+    for i, e in enumerate(entries):
+        if e.national_id:
+            by_national[e.national_id].append(i)
+        if e.phone:
+            by_phone[e.phone].append(i)
+        by_name[(e.first_key, e.last_key, e.born)].append(i)
+        if e.village:
+            for bucket in _Index._similar_buckets(e):
+                by_similar[bucket].append(i)
+    village_keys: dict[str, str] = {}  # a stored spelling → its key (villages are few, persons many)
+    found: dict[int, list[tuple]] = defaultdict(list)  # entry → [(rank, bucket, person id, key)]
+    similar = _similar
+    for pid, _household, first, last, sex, born, village, phone, national_id in _stored_rows(
+        session, scheme_id, entries
+    ):
+        hits: dict[int, int] | None = None  # entry → rank; the phone's other-household rule always holds here
+        if national_id and by_national:
+            for i in by_national.get(_national_key(national_id), ()):
+                hits = hits or {}
+                hits[i] = 0
+        if phone and len(phone) >= PHONE_DIGITS and by_phone:
+            for i in by_phone.get(phone, ()):
+                hits = hits or {}
+                if i not in hits:
+                    hits[i] = 1
+        for i in by_name.get((first, last, born), ()):
+            hits = hits or {}
+            if i not in hits:
+                hits[i] = 2
+        if hits:
+            for i, rank in hits.items():
+                found[i].append((rank, 0, pid, KEYS[rank]))
+        if not village:
+            continue
+        key = village_keys.get(village)
+        if key is None:
+            key = village_keys[village] = _village_key(village)
+        if not key:
+            continue
+        name = None
+        unlike: set[int] | None = None
+        for kind, bucket in enumerate(
+            (
+                (key, sex, 0, born.year, born.month),
+                (key, sex, 1, born.month, born.day),
+                (key, sex, 2, born.year, born.day),
+            )
+        ):
+            others = by_similar.get(bucket)
+            if not others:
+                continue
+            if name is None:
+                name = f"{last} {first}"
+                unlike = set()
+            for i in others:
+                if (hits and i in hits) or i in unlike:
+                    continue
+                if similar(entries[i].name_key, name):
+                    hits = hits or {}
+                    hits[i] = 3
+                    found[i].append((3, kind, pid, "similar_name"))
+                else:
+                    unlike.add(i)
+    return {i: [(key, pid) for _, _, pid, key in sorted(rows)] for i, rows in found.items()}
+
+
+def _persons(session, ids: list[int]) -> dict[int, tuple]:
+    """id → (member_no, name, household_id, household_ref) of the register's persons ``ids``."""
+    out: dict[int, tuple] = {}
+    for chunk in chunked(ids):
+        for pid, member_no, first_name, last_name, household_id, ref in session.execute(
+            select(Person.id, Person.member_no, Person.first_name, Person.last_name, Person.household_id, Household.ref)
+            .join(Household, Household.id == Person.household_id)
+            .where(one_of(session, Person.id, chunk))
+        ):
+            out[pid] = (member_no, f"{first_name} {last_name}", household_id, ref)
+    return out
 
 
 def _dob_close(a: date, b: date) -> bool:
@@ -243,10 +292,32 @@ def _dob_close(a: date, b: date) -> bool:
     return (a.year == b.year) + (a.month == b.month) + (a.day == b.day) >= 2
 
 
+@lru_cache(maxsize=1 << 16)
+def _letters(text: str) -> dict[str, int]:
+    """How many times each character occurs in ``text`` (difflib's quick_ratio counts them)."""
+    return Counter(text)
+
+
+@lru_cache(maxsize=1 << 18)
 def _similar(a: str, b: str) -> bool:
-    """difflib's ratio ≥ SIMILAR, with its cheap upper bounds first."""
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
+    """difflib's ratio ≥ SIMILAR, after its two cheap upper bounds computed here without building the matcher
+    (real_quick_ratio: the lengths; quick_ratio: the characters in common), by difflib's own formula, so that
+    the answer is difflib's. Cached: a register repeats its names, and a national file compares the same two
+    names thousands of times (a pure function of ``a`` and ``b``)."""
+    total = len(a) + len(b)
+    if not total:
+        return True
+    if 2.0 * min(len(a), len(b)) / total < SIMILAR:
+        return False
+    theirs = _letters(b)
+    common = 0
+    for char, count in _letters(a).items():
+        other = theirs.get(char)
+        if other:
+            common += count if count < other else other
+    if 2.0 * common / total < SIMILAR:
+        return False
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= SIMILAR
 
 
 class _Index:
@@ -317,23 +388,23 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
         return []
     keys: dict[str, str] = {}
     entries = [_entry_of_candidate(c, keys) for c in candidates]
-    register = _Index()
-    for stored in _stored(session, scheme_id, entries):
-        register.add(stored)
+    register = _register_matches(session, scheme_id, entries)
+    persons = _persons(session, sorted({pid for found in register.values() for _, pid in found}))
     seen = _Index()
     out: list[Duplicate] = []
-    for e in entries:
-        for key, other in register.matches(e):
+    for i, e in enumerate(entries):
+        for key, pid in register.get(i, ()):
+            member_no, other_name, household_id, household_ref = persons[pid]
             out.append(
                 Duplicate(
                     row=e.row,
                     name=e.name,
                     key=key,
-                    other_name=other.name,
-                    household_ref=other.household_ref,
-                    member_no=other.member_no,
-                    person_id=other.person_id,
-                    household_id=other.household_id,
+                    other_name=other_name,
+                    household_ref=household_ref,
+                    member_no=member_no,
+                    person_id=pid,
+                    household_id=household_id,
                 )
             )
         for key, other in seen.matches(e):
