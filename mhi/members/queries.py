@@ -142,13 +142,19 @@ def _walk_names(session, scheme_id: int, key: str, other: str, first: str, words
     return session.scalars(_name_walk(key, other, len(words)), params)
 
 
+#: The matches a search pages through at most: past them a clerk narrows the search (more of the name, a
+#: village). A page beyond is empty without a query, so a huge page number never makes a search read the whole
+#: register (a one-letter prefix matches a million persons at national scale).
+MAX_RESULTS = 10_000
+
+
 def search_register(session, scheme_id: int, text: str, *, page: int = 1, per_page: int = 25) -> Page:
     """Persons matching ``text``: member number, household reference, phone, village, or the start of a name
     ("ndi", "fatou ndiaye", "aissatou" for "Aïssatou"); exact matches first, then names, then villages."""
     query = (text or "").strip()
     page = max(1, page)
     wanted = page * per_page + 1  # one more than the page's end tells whether a next page exists
-    if not query:
+    if not query or (page - 1) * per_page >= MAX_RESULTS:
         return Page([], page, per_page, False)
     ids: list[int] = []
     seen: set[int] = set()

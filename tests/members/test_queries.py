@@ -142,6 +142,15 @@ def test_name_walk_finds_the_rows_of_the_filtering_query_in_its_order(session, s
     ]
     far = search_register(session, sid, "fatou ndiaye", page=2**31 - 1)  # page × per_page past a 32-bit integer
     assert far.items == [] and not far.has_next
+    # A page past MAX_RESULTS matches is empty, read or not: a huge page never reads the whole register.
+    from mhi.members import queries as member_queries
+
+    limit, member_queries.MAX_RESULTS = member_queries.MAX_RESULTS, 4
+    try:
+        assert len(search_register(session, sid, "fatou ndiaye", per_page=4).items) == 4
+        assert search_register(session, sid, "fatou ndiaye", page=2, per_page=4).items == []
+    finally:
+        member_queries.MAX_RESULTS = limit
 
 
 def test_village_search_merges_the_spellings_by_village_then_household(session, scheme):
