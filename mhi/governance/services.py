@@ -17,30 +17,22 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mhi.core.audit import record
+from mhi.core.errors import N_, UserError
 from mhi.governance.models import MEETING_KINDS, Meeting, Resolution
 from mhi.schemes import versions
 
 DEFAULT_QUORUM_SHARE = Decimal("0.5")
 
 
-class GovernanceError(ValueError):
-    """A meeting that cannot be recorded, or a resolution that cannot support a decision: ``message`` is a
-    translatable message id, ``params`` its values."""
+class GovernanceError(UserError):
+    """A meeting that cannot be recorded, or a resolution that cannot support a decision (a message id marked
+    ``N_`` and its parameters, translated where it is shown)."""
 
-    def __init__(self, message, **params) -> None:
-        msgid = getattr(message, "_args", (message,))[0]  # a lazy string's message id, untranslated
-        super().__init__(msgid % params if params else msgid)
-        self.msgid, self.params = msgid, params
-
-    def translated(self) -> str:
-        """The message in the current language."""
-        from flask_babel import gettext
-
-        return gettext(self.msgid, **self.params)
+    def __init__(self, message: str, **params) -> None:
+        super().__init__(message, None, **params)
 
 
 @dataclass(frozen=True)
@@ -80,14 +72,14 @@ def record_meeting(
 ) -> Meeting:
     """Record a meeting and its resolutions; quorum and adoption are decided here and kept."""
     if kind not in MEETING_KINDS:
-        raise GovernanceError(_l("Choose a general assembly or a board meeting."))
+        raise GovernanceError(N_("Choose a general assembly or a board meeting."))
     if held_on > today:
-        raise GovernanceError(_l("A meeting is recorded once it has been held: its date cannot be after today."))
+        raise GovernanceError(N_("A meeting is recorded once it has been held: its date cannot be after today."))
     if members_entitled <= 0:
-        raise GovernanceError(_l("At least one member must be entitled to attend."))
+        raise GovernanceError(N_("At least one member must be entitled to attend."))
     if attendance < 0 or attendance > members_entitled:
         raise GovernanceError(
-            _l("The attendance must be between 0 and the %(num)s members entitled."), num=members_entitled
+            N_("The attendance must be between 0 and the %(num)s members entitled."), num=members_entitled
         )
     share = quorum_share(scheme)
     reached = quorum_reached(attendance, members_entitled, share)
@@ -106,16 +98,16 @@ def record_meeting(
     for position, vote in enumerate(votes, start=1):
         cast = vote.votes_for + vote.votes_against + vote.votes_abstain
         if min(vote.votes_for, vote.votes_against, vote.votes_abstain) < 0:
-            raise GovernanceError(_l("Resolution %(num)s: votes cannot be negative."), num=position)
+            raise GovernanceError(N_("Resolution %(num)s: votes cannot be negative."), num=position)
         if cast > attendance:
             raise GovernanceError(
-                _l("Resolution %(num)s: %(votes)s votes for %(attendance)s members present."),
+                N_("Resolution %(num)s: %(votes)s votes for %(attendance)s members present."),
                 num=position,
                 votes=cast,
                 attendance=attendance,
             )
         if not vote.text.strip():
-            raise GovernanceError(_l("Resolution %(num)s has no text."), num=position)
+            raise GovernanceError(N_("Resolution %(num)s has no text."), num=position)
         meeting.resolutions.append(
             Resolution(
                 position=position,
@@ -178,20 +170,20 @@ def resolution_problem(resolution: Resolution | None, scheme_id: int, day: date)
     """Why ``resolution`` cannot support a decision of the scheme on ``day`` (a GovernanceError), or None."""
     if resolution is None:
         return GovernanceError(
-            _l("choose the resolution of the general assembly or the board that adopted this version")
+            N_("choose the resolution of the general assembly or the board that adopted this version")
         )
     meeting = resolution.meeting
     if meeting.scheme_id != scheme_id:
-        return GovernanceError(_l("choose a resolution of this scheme"))
+        return GovernanceError(N_("choose a resolution of this scheme"))
     if not meeting.quorum_reached:
         return GovernanceError(
-            _l("the meeting of %(day)s did not reach its quorum: its resolutions decide nothing"),
+            N_("the meeting of %(day)s did not reach its quorum: its resolutions decide nothing"),
             day=meeting.held_on.isoformat(),
         )
     if not resolution.adopted:
-        return GovernanceError(_l("this resolution was not adopted"))
+        return GovernanceError(N_("this resolution was not adopted"))
     if meeting.held_on > day:
-        return GovernanceError(_l("the meeting of %(day)s is after the activation"), day=meeting.held_on.isoformat())
+        return GovernanceError(N_("the meeting of %(day)s is after the activation"), day=meeting.held_on.isoformat())
     return None
 
 
