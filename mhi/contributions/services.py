@@ -336,24 +336,30 @@ def lock_households(session, scheme: Scheme, where: Callable) -> None:
 
 def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
     """Run the engine over a batch and write what changed: the households' dates, their (new) spans, their
-    stored ledgers (contributions/stored.py)."""
+    stored ledgers (contributions/stored.py).
+
+    The engine runs inside the stored periods' COPY (``store_ledgers`` with an iterator): on PostgreSQL the
+    server ingests a household's periods while Python builds the next ledger, two cores at work instead of one
+    after the other (issue 17); the dates and spans the ledgers give are written once the COPY is done."""
     changes: list[dict] = []
     spans: list[dict] = []
-    ledgers: dict[int, tuple[HouseholdInput, Ledger]] = {}
     shared: dict[tuple, Ledger] = {}
-    for hid, h in batch.inputs.items():
-        ledger = _shared_ledger(shared, h)
-        ledgers[hid] = (h, ledger)
-        derived = (ledger.exit_date, ledger.strike_off_date)
-        if derived != batch.stored[hid]:
-            changes.append({"id": hid, "exit_date": derived[0], "strike_off_date": derived[1]})
-        for start, end in ledger.coverage_spans():
-            spans.append({"scheme_id": scheme.id, "household_id": hid, "start": start, "end": end})
+
+    def ledgers():
+        for hid, h in batch.inputs.items():
+            ledger = _shared_ledger(shared, h)
+            derived = (ledger.exit_date, ledger.strike_off_date)
+            if derived != batch.stored[hid]:
+                changes.append({"id": hid, "exit_date": derived[0], "strike_off_date": derived[1]})
+            for start, end in ledger.coverage_spans():
+                spans.append({"scheme_id": scheme.id, "household_id": hid, "start": start, "end": end})
+            yield hid, (h, ledger)
+
+    store_ledgers(session, scheme, ledgers(), rules=rules, ids=list(batch.inputs))
     if changes:
         session.execute(update(Household), changes)
         _expire_loaded(session, [c["id"] for c in changes])
     bulk_insert(session, CoverageSpan.__table__, spans)
-    store_ledgers(session, scheme, ledgers, rules=rules)
 
 
 def _shared_ledger(shared: dict[tuple, Ledger], h: HouseholdInput) -> Ledger:

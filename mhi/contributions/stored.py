@@ -113,33 +113,44 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
     return household, periods
 
 
-def store_ledgers(session, scheme, items: dict, *, rules: str, horizon: date | None = None) -> None:
+def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = None, ids=None) -> None:
     """Write the stored ledgers of some households, replacing theirs: ``items`` maps household id →
     (HouseholdInput, Ledger), as the write that changed them has just built them. Bulk: one DELETE per table
-    and COPY (PostgreSQL) or executemany (SQLite) for the new rows (core/tabular.bulk_insert)."""
-    if not items:
+    and COPY (PostgreSQL) or executemany (SQLite) for the new rows (core/tabular.bulk_insert).
+
+    ``items`` may also be an iterator of (household id, (HouseholdInput, Ledger)) pairs, with ``ids`` the
+    household ids it yields: on PostgreSQL each ledger is then built while the periods before it are being
+    copied, so that the server ingests the rows on one core while the engine runs on the other (issue 17).
+    """
+    if ids is None:
+        ids = list(items)
+        items = items.items()
+    if not ids:
         return
     horizon = horizon or default_horizon()
-    households, periods = [], []
-    # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives the
-    # same rows but for the household id: computed once, copied for the others (issue 17).
-    done: dict[int, tuple[HouseholdInput, dict, list[dict]]] = {}
-    for household_id, (h, ledger) in items.items():
-        earlier = done.get(id(ledger))
-        if earlier is not None and earlier[0] == h:
-            household = {**earlier[1], "household_id": household_id}
-            rows = [{**row, "household_id": household_id} for row in earlier[2]]
-        else:
-            household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
-            done[id(ledger)] = (h, household, rows)
-        households.append(household)
-        periods.extend(rows)
-    ids = list(items)
     # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
     # otherwise fetch the deleted ids back).
     for table in (ReportPeriod, ReportHousehold):
         session.execute(
             delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
         )
+    households: list[dict] = []
+
+    def periods():
+        # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives
+        # the same rows but for the household id: computed once, copied for the others (issue 17).
+        done: dict[int, tuple[HouseholdInput, dict, list[dict]]] = {}
+        for household_id, (h, ledger) in items:
+            earlier = done.get(id(ledger))
+            if earlier is not None and earlier[0] == h:
+                household = {**earlier[1], "household_id": household_id}
+                rows = [{**row, "household_id": household_id} for row in earlier[2]]
+            else:
+                household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+                done[id(ledger)] = (h, household, rows)
+            households.append(household)
+            yield from rows
+
+    # Periods first: the generator fills ``households`` as it goes.
+    bulk_insert(session, ReportPeriod.__table__, periods())
     bulk_insert(session, ReportHousehold.__table__, households)
-    bulk_insert(session, ReportPeriod.__table__, periods)

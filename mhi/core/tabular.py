@@ -606,9 +606,21 @@ def _shown(value) -> str:
     return str(value)
 
 
-def bulk_insert(session, table, rows: list[dict], *, return_ids: bool = False) -> list[int] | None:
-    """Insert ``rows`` (dicts keyed by column name, all with the same keys) into ``table`` in bulk; with
-    ``return_ids`` the new ids, in the rows' order.
+class _chained:
+    """A first row and the iterator of the others, iterated once as one sequence (``bulk_insert``)."""
+
+    def __init__(self, first: dict, rest):
+        self.first = first
+        self.rest = rest
+
+    def __iter__(self):
+        yield self.first
+        yield from self.rest
+
+
+def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] | None:
+    """Insert ``rows`` (dicts keyed by column name, all with the same keys; a list, or an iterator that a COPY
+    consumes as it goes) into ``table`` in bulk; with ``return_ids`` the new ids, in the rows' order.
 
     ``session.execute(insert(table), rows)`` everywhere, except on PostgreSQL where COPY is several times
     faster for the hundreds of thousands of rows of a register import (ids then come from the table's sequence
@@ -619,7 +631,18 @@ def bulk_insert(session, table, rows: list[dict], *, return_ids: bool = False) -
     from sqlalchemy import insert, text
     from sqlalchemy.types import TypeDecorator
 
-    if not rows:
+    if not isinstance(rows, list):
+        # An iterator (``store_ledgers``): on PostgreSQL its rows are produced while the COPY runs, so that the
+        # server ingests one household's rows while Python computes the next (two cores, issue 17).
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return [] if return_ids else None
+        if return_ids or session.get_bind().dialect.name != "postgresql":
+            rows = [first, *iterator]
+        else:
+            rows = _chained(first, iterator)
+    elif not rows:
         return [] if return_ids else None
     session.flush()
     connection = session.connection()
@@ -639,7 +662,7 @@ def bulk_insert(session, table, rows: list[dict], *, return_ids: bool = False) -
             )
         )
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
-    columns = list(rows[0])
+    columns = list(rows.first if isinstance(rows, _chained) else rows[0])
     # The column types' own conversions (Money → integer thousandths), bound once; psycopg adapts the plain
     # values. Rows are read as tuples (itemgetter) and only the converted columns are touched (issue 17: this
     # loop runs for every person, receipt and stored period of a national import).
