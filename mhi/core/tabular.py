@@ -677,7 +677,12 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] 
     names = ", ".join(f'"{name}"' for name in columns)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        from psycopg.copy import QueuedLibpqWriter
+
+        # A streamed COPY (an iterator) computes its rows as it goes: the socket writes run in psycopg's worker
+        # thread (which releases the GIL while it waits) so the main thread keeps computing.
+        writer = QueuedLibpqWriter(cursor) if isinstance(rows, _chained) else None
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=writer) as copy:
             write = copy.write_row
             if not converters:
                 for row in rows:
