@@ -24,7 +24,7 @@ from datetime import date
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
 
 from mhi.core.db import one_of
 from mhi.core.tabular import chunked
@@ -175,8 +175,6 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
     if len(national_ids) + len(phones) + len(names) + len(villages) > SCAN_ABOVE:
         # Core rows, streamed: the ORM's row processing cost more than the comparison of a row.
         # (options on the statement: on the connection they would outlive it and stream every later statement.)
-        if session.get_bind().dialect.name == "postgresql":
-            return _narrowed_scan(session, scheme_id, entries, national_ids, phones)
         return session.connection().execute(statement.execution_options(yield_per=20_000))
     # A national id stored with other spaces or case is not found by the IN list (the same spelling is the
     # common case: ids are copied from the card).
@@ -197,115 +195,6 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
         if matching:
             conditions.append(and_(Person.village.in_(matching), Person.sex.in_(sorted({sex for _, sex in villages}))))
     return session.execute(statement.where(or_(*conditions))) if conditions else []
-
-
-#: A stored national id made of these characters only is its own key (no space, no lower case): matched by
-#: equality in SQL; any other is read and compared in Python. A PostgreSQL regular expression (code points).
-_OTHER_NATIONAL = "[^!-`{-~]"
-
-
-def _length_band(length: int) -> tuple[int, int]:
-    """The name-key lengths ``n`` that can be alike a name key of ``length``: difflib's first bound,
-    2·min(length, n) / (length + n) ≥ SIMILAR (0.9), in integers (11·min ≥ 9·max); ``_similar`` refuses any other."""
-    return (9 * length + 10) // 11, (11 * length) // 9
-
-
-def _copy(connection, table: str, columns: str, rows) -> None:
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
-    finally:
-        cursor.close()
-
-
-def _narrowed_scan(session, scheme_id: int, entries: Sequence[_Entry], national_ids: set[str], phones: set[str]):
-    """PostgreSQL: the scan of the scheme's register, narrowed in SQL to the rows that may share a key with
-    ``entries`` (issue 17, national register): the same national id or phone, the same names and birth date, or a
-    similar-name bucket (stored village spelling, sex, two parts of the birth date) whose file entries have a name
-    key of a length that can be alike (``_length_band``). A superset of the rows that match, never fewer: every
-    row is still compared in Python (``_register_matches``), so the pairs are the same as with the whole scan;
-    a file of 10,000 households no longer sends Python the rows sharing no bucket or no length band.
-
-    The file's keys go in temporary tables (dropped at commit, or before the next call) joined to the scan."""
-    connection = session.connection()
-    wanted = {e.village for e in entries if e.village}
-    spellings: dict[str, list[str]] = defaultdict(list)  # a file's village key → the stored spellings folding to it
-    for spelling in connection.execute(
-        select(Person.village).where(Person.scheme_id == scheme_id).distinct()
-    ).scalars():
-        if spelling:
-            key = _village_key(spelling)
-            if key in wanted:
-                spellings[key].append(spelling)
-    bands: dict[tuple, list[int]] = {}  # a similar-name bucket → [shortest, longest] stored name key that may be alike
-    for e in entries:
-        if not e.village or e.village not in spellings:
-            continue
-        lo, hi = _length_band(len(e.name_key))
-        for bucket in _Index._similar_buckets(e):
-            band = bands.get(bucket)
-            if band is None:
-                bands[bucket] = [lo, hi]
-            else:
-                if lo < band[0]:
-                    band[0] = lo
-                if hi > band[1]:
-                    band[1] = hi
-    for statement in (
-        "DROP TABLE IF EXISTS mhi_dup_similar, mhi_dup_name, mhi_dup_key",
-        "CREATE TEMPORARY TABLE mhi_dup_similar (kind smallint, village text, sex text, a integer, b integer, "
-        "lo integer, hi integer, PRIMARY KEY (kind, village, sex, a, b)) ON COMMIT DROP",
-        "CREATE TEMPORARY TABLE mhi_dup_name (first_key text, last_key text, born date, "
-        "PRIMARY KEY (first_key, last_key, born)) ON COMMIT DROP",
-        "CREATE TEMPORARY TABLE mhi_dup_key (kind smallint, value text, PRIMARY KEY (kind, value)) ON COMMIT DROP",
-    ):
-        connection.execute(text(statement))
-    _copy(
-        connection,
-        "mhi_dup_similar",
-        "kind, village, sex, a, b, lo, hi",
-        (
-            (kind, spelling, sex, a, b, lo, hi)
-            for (key, sex, kind, a, b), (lo, hi) in bands.items()
-            for spelling in spellings[key]
-        ),
-    )
-    _copy(connection, "mhi_dup_name", "first_key, last_key, born", {(e.first_key, e.last_key, e.born) for e in entries})
-    _copy(
-        connection,
-        "mhi_dup_key",
-        "kind, value",
-        [(0, value) for value in national_ids] + [(1, value) for value in phones],
-    )
-    connection.execute(text("ANALYZE mhi_dup_similar, mhi_dup_name, mhi_dup_key"))
-    similar = " OR ".join(
-        f"(s{kind}.lo IS NOT NULL AND length(p.last_key) + length(p.first_key) + 1 BETWEEN s{kind}.lo AND s{kind}.hi)"
-        for kind in range(3)
-    )
-    year = "date_part('year', p.date_of_birth)::integer"
-    month = "date_part('month', p.date_of_birth)::integer"
-    day = "date_part('day', p.date_of_birth)::integer"
-    joins = "".join(
-        f" LEFT JOIN mhi_dup_similar s{kind} ON s{kind}.kind = {kind} AND s{kind}.village = p.village"
-        f" AND s{kind}.sex = p.sex AND s{kind}.a = {a} AND s{kind}.b = {b}"
-        for kind, a, b in ((0, year, month), (1, month, day), (2, year, day))
-    )
-    query = text(
-        "SELECT p.id, p.household_id, p.first_key, p.last_key, p.sex, p.date_of_birth, p.village, p.phone_key,"
-        f" p.national_id FROM {Person.__table__.name} p{joins}"
-        " LEFT JOIN mhi_dup_name n ON n.first_key = p.first_key AND n.last_key = p.last_key"
-        " AND n.born = p.date_of_birth"
-        " LEFT JOIN mhi_dup_key i ON i.kind = 0 AND i.value = p.national_id"
-        " LEFT JOIN mhi_dup_key t ON t.kind = 1 AND t.value = p.phone_key"
-        " WHERE p.scheme_id = :scheme AND (n.born IS NOT NULL OR i.value IS NOT NULL OR t.value IS NOT NULL"
-        f" OR p.national_id ~ :other OR {similar})"
-    )
-    return connection.execute(
-        query.execution_options(yield_per=20_000), {"scheme": scheme_id, "other": _OTHER_NATIONAL}
-    )
 
 
 def _register_matches(session, scheme_id: int, entries: Sequence[_Entry]) -> dict[int, list[tuple[str, int]]]:
