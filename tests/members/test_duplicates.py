@@ -218,3 +218,56 @@ def test_the_example_registers_have_no_likely_duplicates(session, path):
     ]  # fmt: skip
     assert len(candidates) > 200
     assert find_duplicates(session, scheme.id, candidates) == []
+
+
+# -- the scan of a national file (issue 17) ---------------------------------------------------------------------
+
+#: Stored beside M-1: name keys of 11 characters, a phone, a national id typed with a space and in lower case.
+SCANNED = [
+    "H-2,M-2,Abcdefgh,Xy,M,1970-05-05,head,2025-01-10,,BASE,,Ndiagane,,",
+    "H-3,M-3,Coumba,Fall,F,1990-06-07,head,2025-01-10,,BASE,,NDIAGANE,+221 70 123 45 67,",
+    "H-4,M-4,Abcdefgh,Xy,M,1970-08-05,head,2025-01-10,,BASE,,Pout,,",
+    "H-5,M-5,Moussa,Sarr,M,1970-05-05,head,2025-01-10,,BASE,,Pout,,ab 12",
+    "H-6,M-6,Abcdefgh,Xy,M,1970-05-05,head,2025-01-10,,BASE,,Fimela,,",
+]
+
+
+def test_the_scan_of_a_national_file_finds_each_key(app, runner, scheme, tmp_path, monkeypatch):
+    """Above SCAN_ABOVE keys the register is scanned: every key is found, including a national id stored in
+    another spelling and name keys at the edge of difflib's length bound (9 against 11 characters: ratio 0.9
+    exactly; 13 against 11 alike, 8 or 14 not) — a guard for any narrowing of the scan (issue 17)."""
+    from mhi.members import duplicates
+
+    assert run(runner, write(tmp_path, "more.csv", csv_of(*SCANNED)), "--allow-duplicates").exit_code == 0
+    people = [
+        ("Ibrahima", "Ka", "M", "1966-01-01", "Joal", "", "AB12"),  # M-5's national id
+        # Each alone in its bucket with M-2 or M-6 (11 characters, the only rows that may be alike): a filter of
+        # the stored rows by the file's name lengths would keep or drop them for this candidate alone.
+        ("Abcdef", "Xy", "M", "1970-05-06", "Ndiagane", "", ""),  # 9 characters: 2·9/20 = 0.9, alike
+        ("Abcde", "Xy", "M", "1971-05-05", "Ndiagane", "", ""),  # 8 characters: too short to be alike
+        ("Abcdefghij", "Xy", "M", "1970-06-05", "Fimela", "", ""),  # like M-6, 13 characters: 2·11/24
+        ("Coumba", "Fal", "F", "1991-06-07", "ndiagane", "", ""),  # like M-3
+        ("Binta", "Sow", "F", "1999-01-01", "Fimela", "70 123 45 67", ""),  # M-3's phone
+        ("Awa", "Ndiaye", "F", "1980-02-03", "Joal", "", ""),  # M-1's names and birth date
+        ("Abcdefgh", "Xy", "M", "1971-08-05", "Pout", "", ""),  # like M-4
+        ("Abcdefghijk", "Xy", "M", "1970-08-06", "Pout", "", ""),  # 14 characters: too long to be like M-4
+    ]
+    candidates = [
+        Candidate(
+            row=n, first_name=f, last_name=last, sex=s, date_of_birth=date.fromisoformat(d), household_ref=f"N-{n}",
+            village=v, phone=p, national_id=i,
+        )
+        for n, (f, last, s, d, v, p, i) in enumerate(people, start=1)
+    ]  # fmt: skip
+    monkeypatch.setattr(duplicates, "SCAN_ABOVE", 0)
+    with records(app) as session:
+        scanned = find_duplicates(session, scheme.id, candidates)
+    assert [(d.row, d.key, d.member_no) for d in scanned if d.person_id] == [
+        (1, "national_id", "M-5"),
+        (2, "similar_name", "M-2"),
+        (4, "similar_name", "M-6"),
+        (5, "similar_name", "M-3"),
+        (6, "phone", "M-3"),
+        (7, "name_and_birth", "M-1"),
+        (8, "similar_name", "M-4"),
+    ]
