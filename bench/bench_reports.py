@@ -16,7 +16,7 @@ scheme report for a year, a month and a quarter, the federation report for a yea
 part of a report alone, and prints a markdown table with the load average.
 
     MHI_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/mhi_bench_1m .venv/bin/python \
-        bench/bench_reports.py --build --refresh --measure      # ~1 h on 2 cores: 100,000 households x 10
+        bench/bench_reports.py --build --refresh --measure      # ~30 min on 2 cores: 100,000 households x 10
     … bench/bench_reports.py --measure                          # time the register already there
     … bench/bench_reports.py --build --households 2000 --copies 9   # a small register (try the copy first)
 """
