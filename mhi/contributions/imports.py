@@ -109,7 +109,15 @@ def _stored_receipts(session, scheme, receipt_nos, households: dict[str, int]) -
 def import_contributions(
     session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
 ) -> ImportResult:
-    """Import contributions.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
+    """Import contributions.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``.
+
+    The cycle collector is paused, as for the members import (``without_cycle_collection``): a file of receipts
+    makes hundreds of thousands of acyclic rows, and a batch's ledgers are held while its receipts are copied."""
+    with without_cycle_collection():
+        return _import_contributions(session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file)
+
+
+def _import_contributions(session, scheme, header, rows, *, dry_run: bool, actor, file) -> ImportResult:
     result = ImportResult("contributions")
     readers = {
         "receipt_no": lambda x: v.ref(x, "receipt number"),

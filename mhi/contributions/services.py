@@ -315,7 +315,7 @@ def refresh_households(
         count += len(batch.inputs)
     if pending:
         # Every new receipt belongs to a household of ``household_ids``: none may be left out of the insert.
-        raise ValueError(f"receipts of households outside the refresh: {sorted(pending)[:10]}")
+        raise RuntimeError(f"receipts of households outside the refresh: {sorted(pending)[:10]}")
     return count
 
 
