@@ -19,7 +19,6 @@ from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
     ImportResult,
-    bulk_insert,
     chunked,
     import_event,
     new_rows,
@@ -110,7 +109,15 @@ def _stored_receipts(session, scheme, receipt_nos, households: dict[str, int]) -
 def import_contributions(
     session, scheme, header, rows, *, dry_run: bool, actor=None, file: str | None = None
 ) -> ImportResult:
-    """Import contributions.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``."""
+    """Import contributions.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``.
+
+    The cycle collector is paused, as for the members import (``without_cycle_collection``): a file of receipts
+    makes hundreds of thousands of acyclic rows, and a batch's ledgers are held while its receipts are copied."""
+    with without_cycle_collection():
+        return _import_contributions(session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file)
+
+
+def _import_contributions(session, scheme, header, rows, *, dry_run: bool, actor, file) -> ImportResult:
     result = ImportResult("contributions")
     readers = {
         "receipt_no": lambda x: v.ref(x, "receipt number"),
@@ -161,24 +168,20 @@ def import_contributions(
     if dry_run or not to_add:
         return result
     actor_id = getattr(actor, "id", None)
-    bulk_insert(
-        session,
-        Receipt.__table__,
-        [
-            {
-                "scheme_id": scheme.id,
-                "household_id": values["household_id"],
-                "receipt_no": values["receipt_no"],
-                "date": values["date"],
-                "amount": values["amount"],
-                "method": values["method"],
-                "collector": values["collector"],
-                "reason": "",
-                "created_by_id": actor_id,
-            }
-            for values in to_add
-        ],
-    )
+    rows = [
+        {
+            "scheme_id": scheme.id,
+            "household_id": values["household_id"],
+            "receipt_no": values["receipt_no"],
+            "date": values["date"],
+            "amount": values["amount"],
+            "method": values["method"],
+            "collector": values["collector"],
+            "reason": "",
+            "created_by_id": actor_id,
+        }
+        for values in to_add
+    ]
     record(
         session,
         **import_event(
@@ -190,7 +193,9 @@ def import_contributions(
             total=sum(values["amount"] for values in to_add),
         ),
     )
-    refresh_households(session, scheme, sorted({values["household_id"] for values in to_add}))
+    # The receipts are inserted by the refresh, batch by batch, while the engine runs on their households
+    # (issue 17: the server's COPY on one core, the engine on the other).
+    refresh_households(session, scheme, sorted({row["household_id"] for row in rows}), new_receipts=rows)
     if len(to_add) >= ANALYZE_ROWS:
         analyze(session, Receipt.__table__, CoverageSpan.__table__, *LEDGER_TABLES)
     result.written = True

@@ -274,14 +274,25 @@ def iter_ledgers(session, scheme: Scheme, household_ids: Sequence[int] | None = 
             yield hid, build_ledger(h)
 
 
-def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | None = None) -> int:
+def refresh_households(
+    session, scheme: Scheme, household_ids: Sequence[int] | None = None, *, new_receipts: list[dict] | None = None
+) -> int:
     """Recompute the derived data of the households (all the scheme's when None): exit and strike-off dates,
     coverage spans. Returns how many households were refreshed.
 
     Called by every write that changes a household's persons or receipts (members/models.py docstring).
+
+    ``new_receipts`` (the receipts import): Receipt rows not inserted yet, of households among
+    ``household_ids``. Each batch's households are locked and loaded first, the batch's new receipts added to
+    their inputs in Python, then inserted by a COPY during which the engine runs (``bulk_insert``'s
+    ``meanwhile``): the server ingests the receipts on one core while Python builds the ledgers on the other
+    (issue 17), instead of reading back what it has just written.
     """
     session.flush()
     rules = _scheme_rules(session, scheme)
+    pending: dict[int, list[dict]] = defaultdict(list)
+    for row in new_receipts or ():
+        pending[row["household_id"]].append(row)
     count = 0
     for where in _batches(session, scheme, household_ids):
         lock_households(session, scheme, where)
@@ -292,9 +303,50 @@ def refresh_households(session, scheme: Scheme, household_ids: Sequence[int] | N
                 .where(one_of(session, CoverageSpan.household_id, batch.inputs))
                 .execution_options(synchronize_session=False)
             )
-        _write_derived(session, scheme, batch, rules.fingerprint)
+        if new_receipts is None:
+            _write_derived(session, scheme, batch, rules.fingerprint)
+        else:
+            rows = _add_receipts(batch, pending)
+            built: list = []
+            bulk_insert(
+                session, Receipt.__table__, rows, meanwhile=lambda batch=batch, built=built: built.extend(_built(batch))
+            )
+            _write_derived(session, scheme, batch, rules.fingerprint, built)
         count += len(batch.inputs)
+    if pending:
+        # Every new receipt belongs to a household of ``household_ids``: none may be left out of the insert.
+        raise RuntimeError(f"receipts of households outside the refresh: {sorted(pending)[:10]}")
     return count
+
+
+def _add_receipts(batch: _Loaded, pending: dict[int, list[dict]]) -> list[dict]:
+    """Add the pending receipts of the batch's households to their inputs (amounts as the database gives them
+    back: the Money type's round trip, so the inputs equal what a reload would read); returns those rows, taken
+    out of ``pending``."""
+    money = Receipt.__table__.c.amount.type
+    stored: dict[Decimal, Decimal] = {}
+    rows: list[dict] = []
+    for hid, h in batch.inputs.items():
+        mine = pending.pop(hid, None)
+        if not mine:
+            continue
+        added = []
+        for row in mine:
+            amount = row["amount"]
+            back = stored.get(amount)
+            if back is None:
+                back = stored[amount] = money.process_result_value(money.process_bind_param(amount, None), None)
+            added.append((row["date"], back))
+        h.receipts = [*h.receipts, *added]
+        rows.extend(mine)
+    return rows
+
+
+def _built(batch: _Loaded) -> Iterator[tuple[int, HouseholdInput, Ledger]]:
+    """The engine over a batch: (household id, input, ledger), a ledger shared by equal inputs."""
+    shared: dict[tuple, Ledger] = {}
+    for hid, h in batch.inputs.items():
+        yield hid, h, _shared_ledger(shared, h)
 
 
 def refresh_scheme(session, scheme: Scheme) -> int:
@@ -334,20 +386,19 @@ def lock_households(session, scheme: Scheme, where: Callable) -> None:
     ).all()
 
 
-def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str) -> None:
+def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str, built: list | None = None) -> None:
     """Run the engine over a batch and write what changed: the households' dates, their (new) spans, their
     stored ledgers (contributions/stored.py).
 
     The engine runs inside the stored periods' COPY (``store_ledgers`` with an iterator): on PostgreSQL the
     server ingests a household's periods while Python builds the next ledger, two cores at work instead of one
-    after the other (issue 17); the dates and spans the ledgers give are written once the COPY is done."""
+    after the other (issue 17); the dates and spans the ledgers give are written once the COPY is done.
+    ``built``: the ledgers already built (``_built``, while the receipts were being copied)."""
     changes: list[dict] = []
     spans: list[dict] = []
-    shared: dict[tuple, Ledger] = {}
 
     def ledgers():
-        for hid, h in batch.inputs.items():
-            ledger = _shared_ledger(shared, h)
+        for hid, h, ledger in _built(batch) if built is None else built:
             derived = (ledger.exit_date, ledger.strike_off_date)
             if derived != batch.stored[hid]:
                 changes.append({"id": hid, "exit_date": derived[0], "strike_off_date": derived[1]})

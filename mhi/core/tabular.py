@@ -618,9 +618,13 @@ class _chained:
         yield from self.rest
 
 
-def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] | None:
+def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=None) -> list[int] | None:
     """Insert ``rows`` (dicts keyed by column name, all with the same keys; a list, or an iterator that a COPY
     consumes as it goes) into ``table`` in bulk; with ``return_ids`` the new ids, in the rows' order.
+
+    ``meanwhile`` (a function of no argument, which must not use the database) is called once the rows are
+    handed over: on PostgreSQL inside the COPY, while psycopg's worker thread sends them and the server ingests
+    them, so that Python work (the receipts import's engine, issue 17) runs on one core and the COPY on the other.
 
     ``session.execute(insert(table), rows)`` everywhere, except on PostgreSQL where COPY is several times
     faster for the hundreds of thousands of rows of a register import (ids then come from the table's sequence
@@ -638,11 +642,13 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] 
         first = next(iterator, None)
         if first is None:
             return [] if return_ids else None
-        if return_ids or session.get_bind().dialect.name != "postgresql":
+        if return_ids or meanwhile is not None or session.get_bind().dialect.name != "postgresql":
             rows = [first, *iterator]
         else:
             rows = _chained(first, iterator)
     elif not rows:
+        if meanwhile is not None:
+            meanwhile()
         return [] if return_ids else None
     session.flush()
     connection = session.connection()
@@ -650,9 +656,14 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] 
     if dialect.name != "postgresql":
         if not return_ids:
             session.execute(insert(table), rows)
+            if meanwhile is not None:
+                meanwhile()
             return None
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.scalars(statement, rows))
+        ids = list(session.scalars(statement, rows))
+        if meanwhile is not None:
+            meanwhile()
+        return ids
     ids = None
     if return_ids:
         ids = list(
@@ -681,7 +692,8 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] 
 
         # A streamed COPY (an iterator) computes its rows as it goes: the socket writes run in psycopg's worker
         # thread (which releases the GIL while it waits) so the main thread keeps computing.
-        writer = QueuedLibpqWriter(cursor) if isinstance(rows, _chained) else None
+        # With ``meanwhile`` too: the rows are queued at once and sent while ``meanwhile`` runs.
+        writer = QueuedLibpqWriter(cursor) if isinstance(rows, _chained) or meanwhile is not None else None
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=writer) as copy:
             write = copy.write_row
             if not converters:
@@ -700,6 +712,8 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False) -> list[int] 
                         else:
                             values[index] = convert(value, dialect)
                     write(values)
+            if meanwhile is not None:
+                meanwhile()
     finally:
         cursor.close()
     return ids
