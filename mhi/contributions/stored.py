@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from mhi.contributions.models import ReportHousehold, ReportPeriod
+from mhi.contributions.models import ReportDueTotal, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import HouseholdInput, Ledger
 from mhi.core.clock import today as clock_today
 from mhi.core.db import one_of
@@ -29,6 +30,11 @@ from mhi.core.tabular import bulk_insert
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
 #: (contributions.md §3), so it is stored up to a horizon and carried on by ``flask report refresh-ledgers``.
 HORIZON_DAYS = 366
+#: ``ReportDueTotal``'s month of leaving for a household that has neither exited nor been struck off.
+NEVER = 10**6
+#: ``ReportDueTotal``'s key of the row counting the households whose part is in the totals.
+COUNT_KEY = (-1, -1, -1)
+_SCALE = 3  # Money's stored thousandths (core/db.py)
 
 
 def default_horizon() -> date:
@@ -78,6 +84,108 @@ def _paid_on(receipts: Sequence[tuple[date, Decimal]], strike_off: date | None, 
     return first_day
 
 
+def month_number(day: date) -> int:
+    """``ReportDueTotal``'s months: year · 12 + month − 1."""
+    return day.year * 12 + day.month - 1
+
+
+def _thousandths(amount) -> int:
+    return int(Decimal(amount).scaleb(_SCALE))
+
+
+def due_parts(h: HouseholdInput, ledger: Ledger, member_fee: Decimal, periods: list[dict]) -> str:
+    """This household's part of ``ReportDueTotal``, encoded ``left|start,paid,due,paid,short;…``.
+
+    The items are r (starting at enrolment) and the stored periods' d_k, in order; the receipts before strike-off
+    (as the report's C(T)) pay them in that order, so item i is paid clamp(C(D) − c_{i−1}, 0, x_i) on day D. Each
+    day C changes, the change of each item's paid amount is a part (start month, month of the day, amount): the
+    parts dated to T add up to what is paid of the item at T, which makes the §6 dues of the period paid and
+    arrears linear sums for month-aligned windows (reports/ledgers.py)."""
+    left_day = min((d for d in (ledger.exit_date, ledger.strike_off_date) if d is not None), default=None)
+    left = NEVER if left_day is None else month_number(left_day)
+    enrolled = month_number(h.enrolment)
+    starts = [enrolled] + [month_number(row["start"]) for row in periods]
+    dues = [_thousandths(member_fee)] + [_thousandths(row["member_due"]) for row in periods]
+    parts: dict[tuple[int, int], list[int]] = {}
+    for start, due in zip(starts, dues, strict=True):
+        if due:
+            parts.setdefault((start, 0), [0, 0, 0])[0] += due
+    strike_off = ledger.strike_off_date
+    by_day: dict[date, int] = {}
+    for day, amount in h.receipts:
+        if strike_off is None or day < strike_off:
+            by_day[day] = by_day.get(day, 0) + _thousandths(amount)
+    if by_day:
+        ends = []
+        total = 0
+        for due in dues:
+            total += due
+            ends.append(total)
+        before = 0
+        for day in sorted(by_day):
+            after = before + by_day[day]
+            if after == before:
+                continue
+            month = month_number(day)
+            low, high = min(before, after), max(before, after)
+            index = bisect_left(ends, low + 1)  # the first item not wholly paid at ``low``
+            while index < len(dues) and ends[index] - dues[index] < high:
+                first = ends[index] - dues[index]
+                change = min(max(after - first, 0), dues[index]) - min(max(before - first, 0), dues[index])
+                if change:
+                    parts.setdefault((starts[index], month), [0, 0, 0])[1] += change
+                index += 1
+            short = max(0, -after) - max(0, -before)
+            if short:
+                parts.setdefault((enrolled, month), [0, 0, 0])[2] += short
+            before = after
+    return f"{left}|" + ";".join(
+        f"{start},{paid},{due},{amount},{short}" for (start, paid), (due, amount, short) in parts.items()
+    )
+
+
+def _add_parts(totals: dict, encoded: str, sign: int) -> None:
+    """Add (``sign`` 1) or subtract (−1) one household's encoded part to ``totals`` keyed like ``ReportDueTotal``."""
+    left, _, rows = encoded.partition("|")
+    left_month = int(left)
+    for row in rows.split(";") if rows else ():
+        start, paid, due, amount, short = (int(x) for x in row.split(","))
+        values = totals.setdefault((start, paid, left_month), [0, 0, 0])
+        values[0] += sign * due
+        values[1] += sign * amount
+        values[2] += sign * short
+    count = totals.setdefault(COUNT_KEY, [0, 0, 0])
+    count[0] += sign
+
+
+def apply_due_totals(session, scheme_id: int, totals: dict) -> None:
+    """Add ``totals`` (key → [due, paid, short]) to ``ReportDueTotal``: one grouped upsert, rows sorted by key
+    so that concurrent writers take the row locks in one order (never a deadlock)."""
+    rows = [
+        {
+            "scheme_id": scheme_id,
+            "start_month": start,
+            "paid_month": paid,
+            "left_month": left,
+            "due": values[0],
+            "paid": values[1],
+            "short": values[2],
+        }
+        for (start, paid, left), values in sorted(totals.items())
+        if any(values)
+    ]
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = ReportDueTotal.__table__
+    insert = dialect.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=["scheme_id", "start_month", "paid_month", "left_month"],
+        set_={name: table.c[name] + insert.excluded[name] for name in ("due", "paid", "short")},
+    )
+    session.execute(statement, rows)
+
+
 def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Ledger, horizon: date, rules: str):
     """The ``ReportHousehold`` row and the ``ReportPeriod`` rows of one household."""
     member_fee, parts = ledger.registration_split
@@ -110,6 +218,7 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
         "fingerprint": input_fingerprint(rules, h),
         "horizon": horizon,
     }
+    household["due_totals"] = due_parts(h, ledger, member_fee, periods)
     return household, periods
 
 
@@ -128,6 +237,14 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
     if not ids:
         return
     horizon = horizon or default_horizon()
+    # The old ledgers' part of the scheme's due totals, subtracted (reports/ledgers.py reads the totals).
+    totals: dict = {}
+    for (encoded,) in session.execute(
+        select(ReportHousehold.due_totals).where(
+            one_of(session, ReportHousehold.household_id, ids), ReportHousehold.due_totals.isnot(None)
+        )
+    ):
+        _add_parts(totals, encoded, -1)
     # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
     # otherwise fetch the deleted ids back).
     for table in (ReportPeriod, ReportHousehold):
@@ -154,3 +271,6 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
     # Periods first: the generator fills ``households`` as it goes.
     bulk_insert(session, ReportPeriod.__table__, periods())
     bulk_insert(session, ReportHousehold.__table__, households)
+    for household in households:
+        _add_parts(totals, household["due_totals"], 1)
+    apply_due_totals(session, scheme.id, totals)
