@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -60,102 +60,102 @@ def input_fingerprint(rules: str, h: HouseholdInput) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _paid_on(receipts: Sequence[tuple[date, Decimal]], strike_off: date | None, enrolment: date):
-    """A function giving the first day C(D) reaches an amount (§3: receipts before strike-off only)."""
-    by_day: dict[date, Decimal] = {}
-    for day, amount in receipts:
-        if strike_off is not None and day >= strike_off:
-            continue
-        by_day[day] = by_day.get(day, Decimal(0)) + amount
-    days = sorted(by_day)
-    running: list[Decimal] = []
-    total = Decimal(0)
-    for day in days:
-        total += by_day[day]
-        # C(D) never falls (a reversal carries its original's date); the running maximum makes that explicit.
-        running.append(max(total, running[-1]) if running else total)
-
-    def first_day(amount: Decimal) -> date | None:
-        if amount <= 0:
-            return enrolment  # nothing to pay: paid from the start (a fully subsidised period)
-        index = bisect_left(running, amount)
-        return days[index] if index < len(days) else None
-
-    return first_day
-
-
 def month_number(day: date) -> int:
     """``ReportDueTotal``'s months: year · 12 + month − 1."""
     return day.year * 12 + day.month - 1
 
 
-def _thousandths(amount) -> int:
-    return int(Decimal(amount).scaleb(_SCALE))
-
-
-def due_parts(h: HouseholdInput, ledger: Ledger, member_fee: Decimal, periods: list[dict]) -> str:
-    """This household's part of ``ReportDueTotal``, encoded ``left|start,paid,due,paid,short;…``.
+def due_parts(h: HouseholdInput, ledger: Ledger, horizon: date) -> str:
+    """This household's part of ``ReportDueTotal``, encoded ``left,start,paid,due,paid,short,start,…`` (integers:
+    months and thousandths).
 
     The items are r (starting at enrolment) and the stored periods' d_k, in order; the receipts before strike-off
-    (as the report's C(T)) pay them in that order, so item i is paid clamp(C(D) − c_{i−1}, 0, x_i) on day D. Each
-    day C changes, the change of each item's paid amount is a part (start month, month of the day, amount): the
+    (the report's C(T)) pay them in that order, so item i is paid clamp(C(D) − c_{i−1}, 0, x_i) on day D. For
+    each month C changes, the change of each item's paid amount is a part (start month, month, amount): the
     parts dated to T add up to what is paid of the item at T, which makes the §6 dues of the period paid and
     arrears linear sums for month-aligned windows (reports/ledgers.py)."""
-    left_day = min((d for d in (ledger.exit_date, ledger.strike_off_date) if d is not None), default=None)
-    left = NEVER if left_day is None else month_number(left_day)
-    enrolled = month_number(h.enrolment)
-    starts = [enrolled] + [month_number(row["start"]) for row in periods]
-    dues = [_thousandths(member_fee)] + [_thousandths(row["member_due"]) for row in periods]
-    parts: dict[tuple[int, int], list[int]] = {}
-    for start, due in zip(starts, dues, strict=True):
-        if due:
-            parts.setdefault((start, 0), [0, 0, 0])[0] += due
+    left_day = ledger.exit_date
     strike_off = ledger.strike_off_date
-    by_day: dict[date, int] = {}
-    for day, amount in h.receipts:
-        if strike_off is None or day < strike_off:
-            by_day[day] = by_day.get(day, 0) + _thousandths(amount)
-    if by_day:
+    if strike_off is not None and (left_day is None or strike_off < left_day):
+        left_day = strike_off
+    left = NEVER if left_day is None else left_day.year * 12 + left_day.month - 1
+    enrolled = h.enrolment.year * 12 + h.enrolment.month - 1
+    scale, member_fee, period_starts, period_dues = ledger.member_dues_minor(horizon)
+    unit = 10 ** (_SCALE - scale)
+    starts = [enrolled]
+    dues = [member_fee * unit]
+    parts: dict[tuple[int, int], list[int]] = {}
+    if member_fee:
+        parts[(enrolled, 0)] = [member_fee * unit, 0, 0]
+    for start, due in zip(period_starts, period_dues, strict=True):
+        month = start.year * 12 + start.month - 1
+        due *= unit
+        starts.append(month)
+        dues.append(due)
+        if due:
+            values = parts.get((month, 0))
+            if values is None:
+                parts[(month, 0)] = [due, 0, 0]
+            else:
+                values[0] += due
+    months = ledger.c_by_month()
+    if months:
         ends = []
         total = 0
         for due in dues:
             total += due
             ends.append(total)
+        count = len(dues)
         before = 0
-        for day in sorted(by_day):
-            after = before + by_day[day]
+        for month, after in months:
+            after *= unit
             if after == before:
                 continue
-            month = month_number(day)
-            low, high = min(before, after), max(before, after)
+            low, high = (before, after) if before < after else (after, before)
             index = bisect_left(ends, low + 1)  # the first item not wholly paid at ``low``
-            while index < len(dues) and ends[index] - dues[index] < high:
-                first = ends[index] - dues[index]
-                change = min(max(after - first, 0), dues[index]) - min(max(before - first, 0), dues[index])
-                if change:
-                    parts.setdefault((starts[index], month), [0, 0, 0])[1] += change
+            while index < count:
+                due = dues[index]
+                first = ends[index] - due
+                if first >= high:
+                    break
+                paid_after = after - first
+                paid_after = 0 if paid_after < 0 else due if paid_after > due else paid_after
+                paid_before = before - first
+                paid_before = 0 if paid_before < 0 else due if paid_before > due else paid_before
+                if paid_after != paid_before:
+                    key = (starts[index], month)
+                    values = parts.get(key)
+                    if values is None:
+                        parts[key] = [0, paid_after - paid_before, 0]
+                    else:
+                        values[1] += paid_after - paid_before
                 index += 1
-            short = max(0, -after) - max(0, -before)
-            if short:
+            if before < 0 or after < 0:
+                short = max(0, -after) - max(0, -before)
                 parts.setdefault((enrolled, month), [0, 0, 0])[2] += short
             before = after
-    return f"{left}|" + ";".join(
-        f"{start},{paid},{due},{amount},{short}" for (start, paid), (due, amount, short) in parts.items()
-    )
+    flat = [left]
+    for (start, paid), values in parts.items():
+        flat += (start, paid, *values)
+    return ",".join(map(str, flat))
 
 
-def _add_parts(totals: dict, encoded: str, sign: int) -> None:
-    """Add (``sign`` 1) or subtract (−1) one household's encoded part to ``totals`` keyed like ``ReportDueTotal``."""
-    left, _, rows = encoded.partition("|")
-    left_month = int(left)
-    for row in rows.split(";") if rows else ():
-        start, paid, due, amount, short = (int(x) for x in row.split(","))
-        values = totals.setdefault((start, paid, left_month), [0, 0, 0])
-        values[0] += sign * due
-        values[1] += sign * amount
-        values[2] += sign * short
-    count = totals.setdefault(COUNT_KEY, [0, 0, 0])
-    count[0] += sign
+def add_due_parts(totals: dict, encodings: Counter, sign: int) -> None:
+    """Add (``sign`` 1) or subtract (−1) households' encoded parts to ``totals`` keyed like ``ReportDueTotal``:
+    ``encodings`` counts each encoding (households paying alike share one, read once)."""
+    for encoded, times in encodings.items():
+        numbers = [int(x) for x in encoded.split(",")]
+        left = numbers[0]
+        factor = sign * times
+        for index in range(1, len(numbers), 5):
+            key = (numbers[index], numbers[index + 1], left)
+            values = totals.get(key)
+            if values is None:
+                values = totals[key] = [0, 0, 0]
+            values[0] += factor * numbers[index + 2]
+            values[1] += factor * numbers[index + 3]
+            values[2] += factor * numbers[index + 4]
+        totals.setdefault(COUNT_KEY, [0, 0, 0])[0] += factor
 
 
 def apply_due_totals(session, scheme_id: int, totals: dict) -> None:
@@ -186,13 +186,37 @@ def apply_due_totals(session, scheme_id: int, totals: dict) -> None:
     session.execute(statement, rows)
 
 
+def _paid_on_days(ledger: Ledger, horizon: date, enrolment: date) -> list[date | None]:
+    """For each due period to ``horizon``, the first day C(D) ≥ r + d_0 + … + d_k (``ReportPeriod.paid_on``;
+    the running maximum of C: it never falls, a reversal carries its original's date), in minor units: one walk
+    over the receipt days for all the periods (``_paid_on`` bisected a Decimal list for each)."""
+    _, cumulative, _, dues = ledger.member_dues_minor(horizon)
+    days, totals = ledger.c_by_day()
+    result: list[date | None] = []
+    reached = None  # the running maximum of C so far, and the day it was first reached
+    day = None
+    index, count = 0, len(days)
+    for due in dues:
+        cumulative += due
+        if cumulative <= 0:
+            result.append(enrolment)  # nothing to pay: paid from the start (a fully subsidised period)
+            continue
+        while (reached is None or reached < cumulative) and index < count:
+            if reached is None or totals[index] > reached:
+                reached = totals[index]
+            day = days[index]
+            index += 1
+        result.append(day if reached is not None and reached >= cumulative else None)
+    return result
+
+
 def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Ledger, horizon: date, rules: str):
     """The ``ReportHousehold`` row and the ``ReportPeriod`` rows of one household."""
     member_fee, parts = ledger.registration_split
-    paid_on = _paid_on(h.receipts, ledger.strike_off_date, h.enrolment)
+    paid_on = _paid_on_days(ledger, horizon, h.enrolment)
     periods = []
     cumulative = member_fee
-    for start, end, gross, member_due in ledger.dues_until(horizon):
+    for (start, end, gross, member_due), paid_day in zip(ledger.dues_until(horizon), paid_on, strict=True):
         cumulative += member_due
         periods.append(
             {
@@ -204,7 +228,7 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
                 "gross": gross,
                 "member_due": member_due,
                 "cumulative": cumulative,
-                "paid_on": paid_on(cumulative),
+                "paid_on": paid_day,
             }
         )
     household = {
@@ -218,7 +242,7 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
         "fingerprint": input_fingerprint(rules, h),
         "horizon": horizon,
     }
-    household["due_totals"] = due_parts(h, ledger, member_fee, periods)
+    household["due_totals"] = due_parts(h, ledger, horizon)
     return household, periods
 
 
@@ -239,12 +263,12 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
     horizon = horizon or default_horizon()
     # The old ledgers' part of the scheme's due totals, subtracted (reports/ledgers.py reads the totals).
     totals: dict = {}
-    for (encoded,) in session.execute(
+    old = session.scalars(
         select(ReportHousehold.due_totals).where(
             one_of(session, ReportHousehold.household_id, ids), ReportHousehold.due_totals.isnot(None)
         )
-    ):
-        _add_parts(totals, encoded, -1)
+    )
+    add_due_parts(totals, Counter(old), -1)
     # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
     # otherwise fetch the deleted ids back).
     for table in (ReportPeriod, ReportHousehold):
@@ -271,6 +295,5 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
     # Periods first: the generator fills ``households`` as it goes.
     bulk_insert(session, ReportPeriod.__table__, periods())
     bulk_insert(session, ReportHousehold.__table__, households)
-    for household in households:
-        _add_parts(totals, household["due_totals"], 1)
+    add_due_parts(totals, Counter(household["due_totals"] for household in households), 1)
     apply_due_totals(session, scheme.id, totals)
