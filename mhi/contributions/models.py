@@ -84,9 +84,9 @@ class ReportDueTotal(db.Model):
     period paid and arrears (contributions.md §6) are sums over a few thousand rows (docs/scale.md).
 
     Months are ``year · 12 + month − 1``. A row (start, paid, left) holds: ``due``, the member dues (r and each
-    d_k) of the items starting in month ``start`` (rows with ``paid`` = 0); ``paid``, what the receipts dated in
-    month ``paid`` paid of them (dues are paid in order: r, d_0, d_1, …); ``short``, the rise in max(0, −C) that
-    month (a C below zero owes more than the dues). ``left`` is the month the household exited or was struck off
+    d_k) of the items starting in month ``start`` (on the rows with ``paid`` = ``start``); ``paid``, what the
+    receipts dated in month ``paid`` paid of them (dues are paid in order: r, d_0, d_1, …); ``short``, the rise in
+    max(0, −C) that month (a C below zero owes more than the dues). ``left`` is the month the household exited or was struck off
     (``NEVER`` if neither). The row (−1, −1, −1) counts the households whose part is in the totals (``due``).
     Amounts are stored thousandths. Written only by ``store_ledgers`` with grouped upserts."""
 

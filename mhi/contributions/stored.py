@@ -13,6 +13,7 @@ original's date), so storing the first day it holds, ``paid_on``, answers "paid 
 from __future__ import annotations
 
 import hashlib
+import json
 from bisect import bisect_left
 from collections import Counter
 from datetime import date, timedelta
@@ -65,15 +66,17 @@ def month_number(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def due_parts(h: HouseholdInput, ledger: Ledger, horizon: date) -> str:
-    """This household's part of ``ReportDueTotal``, encoded ``left,start,paid,due,paid,short,start,…`` (integers:
-    months and thousandths).
+def due_parts(h: HouseholdInput, ledger: Ledger, horizon: date) -> tuple[int, dict[tuple[int, int], list[int]]]:
+    """This household's part of ``ReportDueTotal``: (month it left or ``NEVER``, {(start month, month paid):
+    [due, paid, short]}), months and thousandths.
 
     The items are r (starting at enrolment) and the stored periods' d_k, in order; the receipts before strike-off
     (the report's C(T)) pay them in that order, so item i is paid clamp(C(D) − c_{i−1}, 0, x_i) on day D. For
     each month C changes, the change of each item's paid amount is a part (start month, month, amount): the
     parts dated to T add up to what is paid of the item at T, which makes the §6 dues of the period paid and
-    arrears linear sums for month-aligned windows (reports/ledgers.py)."""
+    arrears linear sums for month-aligned windows (reports/ledgers.py). An item's due is keyed (start, start): a
+    report counts it when start ≤ T, which implies "paid month ≤ T", and it shares its row with what was paid in
+    its own month (half the rows of a household paying as it goes)."""
     left_day = ledger.exit_date
     strike_off = ledger.strike_off_date
     if strike_off is not None and (left_day is None or strike_off < left_day):
@@ -86,16 +89,16 @@ def due_parts(h: HouseholdInput, ledger: Ledger, horizon: date) -> str:
     dues = [member_fee * unit]
     parts: dict[tuple[int, int], list[int]] = {}
     if member_fee:
-        parts[(enrolled, 0)] = [member_fee * unit, 0, 0]
+        parts[(enrolled, enrolled)] = [member_fee * unit, 0, 0]
     for start, due in zip(period_starts, period_dues, strict=True):
         month = start.year * 12 + start.month - 1
         due *= unit
         starts.append(month)
         dues.append(due)
         if due:
-            values = parts.get((month, 0))
+            values = parts.get((month, month))
             if values is None:
-                parts[(month, 0)] = [due, 0, 0]
+                parts[(month, month)] = [due, 0, 0]
             else:
                 values[0] += due
     months = ledger.c_by_month()
@@ -134,28 +137,37 @@ def due_parts(h: HouseholdInput, ledger: Ledger, horizon: date) -> str:
                 short = max(0, -after) - max(0, -before)
                 parts.setdefault((enrolled, month), [0, 0, 0])[2] += short
             before = after
+    return left, parts
+
+
+def encode_due_parts(left: int, parts: dict[tuple[int, int], list[int]]) -> str:
+    """``report_household.due_totals``: JSON [left, start, paid, due, amount, short, start, …] (parsed in C)."""
     flat = [left]
-    for (start, paid), values in parts.items():
-        flat += (start, paid, *values)
-    return ",".join(map(str, flat))
+    for key, values in parts.items():
+        flat += (*key, *values)
+    return json.dumps(flat, separators=(",", ":"))
 
 
-def add_due_parts(totals: dict, encodings: Counter, sign: int) -> None:
-    """Add (``sign`` 1) or subtract (−1) households' encoded parts to ``totals`` keyed like ``ReportDueTotal``:
-    ``encodings`` counts each encoding (households paying alike share one, read once)."""
+def _add(totals: dict, left: int, parts, factor: int) -> None:
+    for (start, paid), (due, amount, short) in parts:
+        key = (start, paid, left)
+        values = totals.get(key)
+        if values is None:
+            totals[key] = [factor * due, factor * amount, factor * short]
+        else:
+            values[0] += factor * due
+            values[1] += factor * amount
+            values[2] += factor * short
+
+
+def subtract_encoded(totals: dict, encodings: Counter) -> None:
+    """Subtract households' stored parts (``encode_due_parts``; each distinct encoding read once) from
+    ``totals``, keyed like ``ReportDueTotal``."""
     for encoded, times in encodings.items():
-        numbers = [int(x) for x in encoded.split(",")]
-        left = numbers[0]
-        factor = sign * times
-        for index in range(1, len(numbers), 5):
-            key = (numbers[index], numbers[index + 1], left)
-            values = totals.get(key)
-            if values is None:
-                values = totals[key] = [0, 0, 0]
-            values[0] += factor * numbers[index + 2]
-            values[1] += factor * numbers[index + 3]
-            values[2] += factor * numbers[index + 4]
-        totals.setdefault(COUNT_KEY, [0, 0, 0])[0] += factor
+        numbers = json.loads(encoded)
+        rows = (((numbers[i], numbers[i + 1]), numbers[i + 2 : i + 5]) for i in range(1, len(numbers), 5))
+        _add(totals, numbers[0], rows, -times)
+        totals.setdefault(COUNT_KEY, [0, 0, 0])[0] -= times
 
 
 def apply_due_totals(session, scheme_id: int, totals: dict) -> None:
@@ -242,8 +254,9 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
         "fingerprint": input_fingerprint(rules, h),
         "horizon": horizon,
     }
-    household["due_totals"] = due_parts(h, ledger, horizon)
-    return household, periods
+    left, due = due_parts(h, ledger, horizon)
+    household["due_totals"] = encode_due_parts(left, due)
+    return household, periods, (left, due)
 
 
 def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = None, ids=None) -> None:
@@ -268,7 +281,7 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
             one_of(session, ReportHousehold.household_id, ids), ReportHousehold.due_totals.isnot(None)
         )
     )
-    add_due_parts(totals, Counter(old), -1)
+    subtract_encoded(totals, Counter(old))
     # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
     # otherwise fetch the deleted ids back).
     for table in (ReportPeriod, ReportHousehold):
@@ -276,24 +289,30 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
             delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
         )
     households: list[dict] = []
+    added: list[list] = []
 
     def periods():
         # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives
         # the same rows but for the household id: computed once, copied for the others (issue 17).
-        done: dict[int, tuple[HouseholdInput, dict, list[dict]]] = {}
+        done: dict[int, tuple[HouseholdInput, dict, list[dict], list]] = {}
         for household_id, (h, ledger) in items:
             earlier = done.get(id(ledger))
             if earlier is not None and earlier[0] == h:
                 household = {**earlier[1], "household_id": household_id}
                 rows = [{**row, "household_id": household_id} for row in earlier[2]]
+                earlier[3][2] += 1
             else:
-                household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
-                done[id(ledger)] = (h, household, rows)
+                household, rows, (left, due) = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+                part = [left, due, 1]  # this household's due totals part, and how many households share it
+                added.append(part)
+                done[id(ledger)] = (h, household, rows, part)
             households.append(household)
             yield from rows
 
     # Periods first: the generator fills ``households`` as it goes.
     bulk_insert(session, ReportPeriod.__table__, periods())
     bulk_insert(session, ReportHousehold.__table__, households)
-    add_due_parts(totals, Counter(household["due_totals"] for household in households), 1)
+    for left, due, times in added:
+        _add(totals, left, due.items(), times)
+    totals.setdefault(COUNT_KEY, [0, 0, 0])[0] += len(households)
     apply_due_totals(session, scheme.id, totals)
