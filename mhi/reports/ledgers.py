@@ -7,7 +7,9 @@ sums, for any [F, T]:
 - expected, subsidies due, registration fees: the periods starting in [F, T] and households enrolled in [F, T];
 - earned (gross and member share): Σ g_k · overlap / days over the periods paid by T, grouped by the period's
   length so that each group is one exact fraction, summed exactly and rounded once (§6);
-- dues of the period paid, and arrears at T, household by household from the cumulative dues and C(T).
+- dues of the period paid, and arrears at T, household by household from the cumulative dues and C(T); for a
+  month-aligned window (F the first of a month, T the last of one) from the scheme's due totals instead
+  (``ReportDueTotal``, kept by ``store_ledgers``: a few hundred rows whatever the households), when they are whole.
 
 When the stored ledgers do not reach T (a household never stored, or periods stored to a horizon before T) the
 report reads the engine instead — slower, still a pure read. ``refresh`` is the repair and the scheduled job
