@@ -16,7 +16,7 @@ import datetime as dt
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mhi.core.db import Money, db
@@ -73,6 +73,32 @@ class ReportHousehold(db.Model):
     strike_off_date: Mapped[dt.date | None]
     fingerprint: Mapped[str] = mapped_column(String(400))
     horizon: Mapped[dt.date]  # periods starting on or before this day are stored
+    # This household's part of ``ReportDueTotal`` as ``store_ledgers`` added it (contributions/stored.py
+    # ``encode_due_parts``), subtracted when the ledger is rewritten; NULL: not in the totals (a row written before
+    # the totals existed), which ``flask report refresh-ledgers`` repairs.
+    due_totals: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportDueTotal(db.Model):
+    """Per-scheme totals of the stored ledgers' member dues, by month, so that a month-aligned report's dues of the
+    period paid and arrears (contributions.md §6) are sums over a few thousand rows (docs/scale.md).
+
+    Months are ``year · 12 + month − 1``. A row (start, paid, left) holds: ``due``, the member dues (r and each
+    d_k) of the items starting in month ``start`` (on the rows with ``paid`` = ``start``); ``paid``, what the
+    receipts dated in month ``paid`` paid of them (dues are paid in order: r, d_0, d_1, …); ``short``, the rise in
+    max(0, −C) that month (a C below zero owes more than the dues). ``left`` is the month the household exited or was struck off
+    (``NEVER`` if neither). The row (−1, −1, −1) counts the households whose part is in the totals (``due``).
+    Amounts are stored thousandths. Written only by ``store_ledgers`` with grouped upserts."""
+
+    __tablename__ = "report_due_total"
+
+    scheme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    start_month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    paid_month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    left_month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    due: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    short: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ReportPeriod(db.Model):

@@ -521,6 +521,29 @@ class Ledger:
             (starts[k], starts[k + 1], _from_minor(gross[k], scale), _from_minor(due[k], scale)) for k in range(count)
         ]
 
+    def member_dues_minor(self, day: date) -> tuple[int, int, list[date], list[int]]:
+        """(scale, r, starts, member dues d_k) in minor units of the due periods starting on or before ``day``: the
+        stored ledgers' due totals (contributions/stored.py ``due_parts``) without a Decimal per period."""
+        count = self._count_until(day)
+        return self._scale, self._r, self._starts[:count], self._d[:count]
+
+    def c_by_day(self) -> tuple[list[date], list[int]]:
+        """The days with a receipt counted in C (§3: before the strike-off date) and C at the end of each, in
+        minor units (a reversal shares its original's date)."""
+        return self._rdates, self._rcum
+
+    def c_by_month(self) -> list[tuple[int, int]]:
+        """(year · 12 + month − 1, C at the end of that month in minor units) for each month with a receipt
+        counted in C (§3: before the strike-off date), in order."""
+        months: list[tuple[int, int]] = []
+        for day, total in zip(self._rdates, self._rcum, strict=True):
+            month = day.year * 12 + day.month - 1
+            if months and months[-1][0] == month:
+                months[-1] = (month, total)
+            else:
+                months.append((month, total))
+        return months
+
     def C(self, day: date) -> Decimal:
         """C(D): receipts dated on or before ``day`` and before the strike-off date (§3)."""
         return _from_minor(self._c_minor(day), self._scale)

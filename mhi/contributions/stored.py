@@ -13,14 +13,16 @@ original's date), so storing the first day it holds, ``paid_on``, answers "paid 
 from __future__ import annotations
 
 import hashlib
+import json
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from mhi.contributions.models import ReportHousehold, ReportPeriod
+from mhi.contributions.models import ReportDueTotal, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import HouseholdInput, Ledger
 from mhi.core.clock import today as clock_today
 from mhi.core.db import one_of
@@ -29,6 +31,11 @@ from mhi.core.tabular import bulk_insert
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
 #: (contributions.md §3), so it is stored up to a horizon and carried on by ``flask report refresh-ledgers``.
 HORIZON_DAYS = 366
+#: ``ReportDueTotal``'s month of leaving for a household that has neither exited nor been struck off.
+NEVER = 10**6
+#: ``ReportDueTotal``'s key of the row counting the households whose part is in the totals.
+COUNT_KEY = (-1, -1, -1)
+_SCALE = 3  # Money's stored thousandths (core/db.py)
 
 
 def default_horizon() -> date:
@@ -54,37 +61,174 @@ def input_fingerprint(rules: str, h: HouseholdInput) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _paid_on(receipts: Sequence[tuple[date, Decimal]], strike_off: date | None, enrolment: date):
-    """A function giving the first day C(D) reaches an amount (§3: receipts before strike-off only)."""
-    by_day: dict[date, Decimal] = {}
-    for day, amount in receipts:
-        if strike_off is not None and day >= strike_off:
+def month_number(day: date) -> int:
+    """``ReportDueTotal``'s months: year · 12 + month − 1."""
+    return day.year * 12 + day.month - 1
+
+
+def due_parts(h: HouseholdInput, ledger: Ledger, horizon: date) -> tuple[int, dict[tuple[int, int], list[int]]]:
+    """This household's part of ``ReportDueTotal``: (month it left or ``NEVER``, {(start month, month paid):
+    [due, paid, short]}), months and thousandths.
+
+    The items are r (starting at enrolment) and the stored periods' d_k, in order; the receipts before strike-off
+    (the report's C(T)) pay them in that order, so item i is paid clamp(C(D) − c_{i−1}, 0, x_i) on day D. For
+    each month C changes, the change of each item's paid amount is a part (start month, month, amount): the
+    parts dated to T add up to what is paid of the item at T, which makes the §6 dues of the period paid and
+    arrears linear sums for month-aligned windows (reports/ledgers.py). An item's due is keyed (start, start): a
+    report counts it when start ≤ T, which implies "paid month ≤ T", and it shares its row with what was paid in
+    its own month (half the rows of a household paying as it goes)."""
+    left_day = ledger.exit_date
+    strike_off = ledger.strike_off_date
+    if strike_off is not None and (left_day is None or strike_off < left_day):
+        left_day = strike_off
+    left = NEVER if left_day is None else left_day.year * 12 + left_day.month - 1
+    enrolled = h.enrolment.year * 12 + h.enrolment.month - 1
+    scale, member_fee, period_starts, period_dues = ledger.member_dues_minor(horizon)
+    unit = 10 ** (_SCALE - scale)
+    starts = [enrolled]
+    dues = [member_fee * unit]
+    parts: dict[tuple[int, int], list[int]] = {}
+    if member_fee:
+        parts[(enrolled, enrolled)] = [member_fee * unit, 0, 0]
+    for start, due in zip(period_starts, period_dues, strict=True):
+        month = start.year * 12 + start.month - 1
+        due *= unit
+        starts.append(month)
+        dues.append(due)
+        if due:
+            values = parts.get((month, month))
+            if values is None:
+                parts[(month, month)] = [due, 0, 0]
+            else:
+                values[0] += due
+    months = ledger.c_by_month()
+    if months:
+        ends = []
+        total = 0
+        for due in dues:
+            total += due
+            ends.append(total)
+        count = len(dues)
+        before = 0
+        for month, after in months:
+            after *= unit
+            if after == before:
+                continue
+            low, high = (before, after) if before < after else (after, before)
+            index = bisect_left(ends, low + 1)  # the first item not wholly paid at ``low``
+            while index < count:
+                due = dues[index]
+                first = ends[index] - due
+                if first >= high:
+                    break
+                paid_after = after - first
+                paid_after = 0 if paid_after < 0 else due if paid_after > due else paid_after
+                paid_before = before - first
+                paid_before = 0 if paid_before < 0 else due if paid_before > due else paid_before
+                if paid_after != paid_before:
+                    key = (starts[index], month)
+                    values = parts.get(key)
+                    if values is None:
+                        parts[key] = [0, paid_after - paid_before, 0]
+                    else:
+                        values[1] += paid_after - paid_before
+                index += 1
+            if before < 0 or after < 0:
+                short = max(0, -after) - max(0, -before)
+                parts.setdefault((enrolled, month), [0, 0, 0])[2] += short
+            before = after
+    return left, parts
+
+
+def encode_due_parts(left: int, parts: dict[tuple[int, int], list[int]]) -> str:
+    """``report_household.due_totals``: JSON [left, start, paid, due, amount, short, start, …] (parsed in C)."""
+    flat = [left]
+    for key, values in parts.items():
+        flat += (*key, *values)
+    return json.dumps(flat, separators=(",", ":"))
+
+
+def _add(totals: dict, left: int, parts, factor: int) -> None:
+    for (start, paid), (due, amount, short) in parts:
+        key = (start, paid, left)
+        values = totals.get(key)
+        if values is None:
+            totals[key] = [factor * due, factor * amount, factor * short]
+        else:
+            values[0] += factor * due
+            values[1] += factor * amount
+            values[2] += factor * short
+
+
+def subtract_encoded(totals: dict, encodings: Counter) -> None:
+    """Subtract households' stored parts (``encode_due_parts``; each distinct encoding read once) from
+    ``totals``, keyed like ``ReportDueTotal``."""
+    for encoded, times in encodings.items():
+        numbers = json.loads(encoded)
+        rows = (((numbers[i], numbers[i + 1]), numbers[i + 2 : i + 5]) for i in range(1, len(numbers), 5))
+        _add(totals, numbers[0], rows, -times)
+        totals.setdefault(COUNT_KEY, [0, 0, 0])[0] -= times
+
+
+def apply_due_totals(session, scheme_id: int, totals: dict) -> None:
+    """Add ``totals`` (key → [due, paid, short]) to ``ReportDueTotal``: one grouped upsert, rows sorted by key
+    so that concurrent writers take the row locks in one order (never a deadlock)."""
+    rows = [
+        {
+            "scheme_id": scheme_id,
+            "start_month": start,
+            "paid_month": paid,
+            "left_month": left,
+            "due": values[0],
+            "paid": values[1],
+            "short": values[2],
+        }
+        for (start, paid, left), values in sorted(totals.items())
+        if any(values)
+    ]
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = ReportDueTotal.__table__
+    insert = dialect.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=["scheme_id", "start_month", "paid_month", "left_month"],
+        set_={name: table.c[name] + insert.excluded[name] for name in ("due", "paid", "short")},
+    )
+    session.execute(statement, rows)
+
+
+def _paid_on_days(ledger: Ledger, horizon: date, enrolment: date) -> list[date | None]:
+    """For each due period to ``horizon``, the first day C(D) ≥ r + d_0 + … + d_k (``ReportPeriod.paid_on``;
+    the running maximum of C: it never falls, a reversal carries its original's date), in minor units: one walk
+    over the receipt days for all the periods (``_paid_on`` bisected a Decimal list for each)."""
+    _, cumulative, _, dues = ledger.member_dues_minor(horizon)
+    days, totals = ledger.c_by_day()
+    result: list[date | None] = []
+    reached = None  # the running maximum of C so far, and the day it was first reached
+    day = None
+    index, count = 0, len(days)
+    for due in dues:
+        cumulative += due
+        if cumulative <= 0:
+            result.append(enrolment)  # nothing to pay: paid from the start (a fully subsidised period)
             continue
-        by_day[day] = by_day.get(day, Decimal(0)) + amount
-    days = sorted(by_day)
-    running: list[Decimal] = []
-    total = Decimal(0)
-    for day in days:
-        total += by_day[day]
-        # C(D) never falls (a reversal carries its original's date); the running maximum makes that explicit.
-        running.append(max(total, running[-1]) if running else total)
-
-    def first_day(amount: Decimal) -> date | None:
-        if amount <= 0:
-            return enrolment  # nothing to pay: paid from the start (a fully subsidised period)
-        index = bisect_left(running, amount)
-        return days[index] if index < len(days) else None
-
-    return first_day
+        while (reached is None or reached < cumulative) and index < count:
+            if reached is None or totals[index] > reached:
+                reached = totals[index]
+            day = days[index]
+            index += 1
+        result.append(day if reached is not None and reached >= cumulative else None)
+    return result
 
 
 def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Ledger, horizon: date, rules: str):
     """The ``ReportHousehold`` row and the ``ReportPeriod`` rows of one household."""
     member_fee, parts = ledger.registration_split
-    paid_on = _paid_on(h.receipts, ledger.strike_off_date, h.enrolment)
+    paid_on = _paid_on_days(ledger, horizon, h.enrolment)
     periods = []
     cumulative = member_fee
-    for start, end, gross, member_due in ledger.dues_until(horizon):
+    for (start, end, gross, member_due), paid_day in zip(ledger.dues_until(horizon), paid_on, strict=True):
         cumulative += member_due
         periods.append(
             {
@@ -96,7 +240,7 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
                 "gross": gross,
                 "member_due": member_due,
                 "cumulative": cumulative,
-                "paid_on": paid_on(cumulative),
+                "paid_on": paid_day,
             }
         )
     household = {
@@ -110,7 +254,9 @@ def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Le
         "fingerprint": input_fingerprint(rules, h),
         "horizon": horizon,
     }
-    return household, periods
+    left, due = due_parts(h, ledger, horizon)
+    household["due_totals"] = encode_due_parts(left, due)
+    return household, periods, (left, due)
 
 
 def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = None, ids=None) -> None:
@@ -128,6 +274,14 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
     if not ids:
         return
     horizon = horizon or default_horizon()
+    # The old ledgers' part of the scheme's due totals, subtracted (reports/ledgers.py reads the totals).
+    totals: dict = {}
+    old = session.scalars(
+        select(ReportHousehold.due_totals).where(
+            one_of(session, ReportHousehold.household_id, ids), ReportHousehold.due_totals.isnot(None)
+        )
+    )
+    subtract_encoded(totals, Counter(old))
     # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
     # otherwise fetch the deleted ids back).
     for table in (ReportPeriod, ReportHousehold):
@@ -135,22 +289,30 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
             delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
         )
     households: list[dict] = []
+    added: list[list] = []
 
     def periods():
         # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives
         # the same rows but for the household id: computed once, copied for the others (issue 17).
-        done: dict[int, tuple[HouseholdInput, dict, list[dict]]] = {}
+        done: dict[int, tuple[HouseholdInput, dict, list[dict], list]] = {}
         for household_id, (h, ledger) in items:
             earlier = done.get(id(ledger))
             if earlier is not None and earlier[0] == h:
                 household = {**earlier[1], "household_id": household_id}
                 rows = [{**row, "household_id": household_id} for row in earlier[2]]
+                earlier[3][2] += 1
             else:
-                household, rows = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
-                done[id(ledger)] = (h, household, rows)
+                household, rows, (left, due) = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+                part = [left, due, 1]  # this household's due totals part, and how many households share it
+                added.append(part)
+                done[id(ledger)] = (h, household, rows, part)
             households.append(household)
             yield from rows
 
     # Periods first: the generator fills ``households`` as it goes.
     bulk_insert(session, ReportPeriod.__table__, periods())
     bulk_insert(session, ReportHousehold.__table__, households)
+    for left, due, times in added:
+        _add(totals, left, due.items(), times)
+    totals.setdefault(COUNT_KEY, [0, 0, 0])[0] += len(households)
+    apply_due_totals(session, scheme.id, totals)

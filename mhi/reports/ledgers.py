@@ -7,7 +7,9 @@ sums, for any [F, T]:
 - expected, subsidies due, registration fees: the periods starting in [F, T] and households enrolled in [F, T];
 - earned (gross and member share): Σ g_k · overlap / days over the periods paid by T, grouped by the period's
   length so that each group is one exact fraction, summed exactly and rounded once (§6);
-- dues of the period paid, and arrears at T, household by household from the cumulative dues and C(T).
+- dues of the period paid, and arrears at T, household by household from the cumulative dues and C(T); for a
+  month-aligned window (F the first of a month, T the last of one) from the scheme's due totals instead
+  (``ReportDueTotal``, kept by ``store_ledgers``: a few hundred rows whatever the households), when they are whole.
 
 When the stored ledgers do not reach T (a household never stored, or periods stored to a horizon before T) the
 report reads the engine instead — slower, still a pure read. ``refresh`` is the repair and the scheduled job
@@ -21,12 +23,26 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 
-from mhi.contributions.models import Receipt, ReportHousehold, ReportPeriod
+from mhi.contributions.models import Receipt, ReportDueTotal, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import build_ledger, round_exact_sum
 from mhi.contributions.services import household_inputs, iter_inputs
-from mhi.contributions.stored import HORIZON_DAYS, input_fingerprint, store_ledgers
+from mhi.contributions.stored import COUNT_KEY, HORIZON_DAYS, input_fingerprint, month_number, store_ledgers
 from mhi.core.clock import today as clock_today
 from mhi.core.db import Money
 from mhi.members.models import Household
@@ -60,6 +76,14 @@ def refresh(session, scheme, upto: date, *, today: date | None = None) -> int:
     session.flush()
     horizon = max(upto, today or clock_today()) + timedelta(days=HORIZON_DAYS)
     count = 0
+    whole = totals_whole(session, scheme)
+    if not whole:
+        # The due totals are rebuilt from nothing: every household's ledger is written again, adding its part.
+        session.execute(delete(ReportDueTotal).where(ReportDueTotal.scheme_id == scheme.id))
+        session.execute(
+            update(ReportHousehold).where(ReportHousehold.scheme_id == scheme.id).values(due_totals=None),
+            execution_options={"synchronize_session": False},
+        )
     for rules, batch in iter_inputs(session, scheme, chunk=CHUNK):
         stored = dict(
             session.execute(
@@ -69,7 +93,9 @@ def refresh(session, scheme, upto: date, *, today: date | None = None) -> int:
             ).all()
         )
         stale = {
-            hid: (h, build_ledger(h)) for hid, h in batch.items() if stored.get(hid) != input_fingerprint(rules, h)
+            hid: (h, build_ledger(h))
+            for hid, h in batch.items()
+            if not whole or stored.get(hid) != input_fingerprint(rules, h)
         }
         store_ledgers(session, scheme, stale, rules=rules, horizon=horizon)
         count += len(stale)
@@ -98,6 +124,26 @@ def covers(session, scheme, upto: date) -> bool:
     if stored != households:
         return False
     return lowest is None or lowest >= upto
+
+
+def totals_whole(session, scheme) -> bool:
+    """Whether the scheme's due totals (``ReportDueTotal``) hold the part of every stored ledger and of nothing
+    else: the households they count equal the stored ledgers, each with its part recorded. False after the
+    migration that added them (until ``refresh-ledgers``) or rows written or deleted behind the application."""
+    h = ReportHousehold
+    stored, with_part = session.execute(
+        select(func.count(), func.count(h.due_totals)).where(h.scheme_id == scheme.id)
+    ).one()
+    start, paid, left = COUNT_KEY
+    counted = session.scalar(
+        select(ReportDueTotal.due).where(
+            ReportDueTotal.scheme_id == scheme.id,
+            ReportDueTotal.start_month == start,
+            ReportDueTotal.paid_month == paid,
+            ReportDueTotal.left_month == left,
+        )
+    )
+    return stored == with_part == (counted or 0)
 
 
 # -- the §6 sums -----------------------------------------------------------------------------------------------
@@ -241,20 +287,80 @@ def _household_sums(session, scheme_id: int, windows: list[Window], opening: dat
     return [tuple(row[6 * index : 6 * index + 6]) for index in range(len(windows))]
 
 
-def amounts_many(session, scheme, windows: list[Window], opening: date) -> list:
+def month_aligned(window: Window) -> bool:
+    """F the first of a month and T the last of one: the windows the due totals answer."""
+    date_from, date_to = window
+    return date_from.day == 1 and (date_to + timedelta(days=1)).day == 1 and date_from <= date_to
+
+
+def _registration_sums(session, scheme_id: int, windows: list[Window], opening: date) -> list[tuple]:
+    """For each window: the four registration sums of ``_household_sums``, over ``ReportHousehold`` alone."""
+    h = ReportHousehold
+    zero = literal(0, BigInteger)
+    member_fee = _raw(h.registration_member)
+    columns = []
+    for date_from, date_to in windows:
+        enrolled_in = and_(h.enrolment >= date_from, h.enrolment <= date_to)
+        columns += [
+            func.sum(case((enrolled_in, member_fee), else_=zero)),
+            func.sum(case((enrolled_in, _raw(h.registration_fee) - member_fee), else_=zero)),
+            func.sum(case((enrolled_in, _raw(h.registration_fee)), else_=zero)),
+            func.sum(
+                case((and_(h.enrolment >= opening, h.enrolment <= date_to), _raw(h.registration_fee)), else_=zero)
+            ),
+        ]
+    row = session.execute(select(*columns).where(h.scheme_id == scheme_id)).one()
+    return [tuple(row[4 * index : 4 * index + 4]) for index in range(len(windows))]
+
+
+def _total_sums(session, scheme_id: int, windows: list[Window], opening: date) -> list[tuple]:
+    """``_household_sums`` for month-aligned windows, its dues of the period paid and arrears read from the due
+    totals (``ReportDueTotal``, kept by ``store_ledgers``):
+
+    - dues of the period paid = Σ paid over the items starting in months [F, T] paid in months to T: the items
+      are paid in order, so this telescopes to §6's min(window, max(0, C(T) − before));
+    - arrears at T = Σ (due − paid + short) over the items starting to T, paid to T, of households that had not
+      left by T: r + Σ d_k − min(that, C(T)) + max(0, −C(T)) = max(0, upto − C(T)).
+    """
+    t = ReportDueTotal
+    columns = []
+    for date_from, date_to in windows:
+        first, last = month_number(date_from), month_number(date_to)
+        columns += [
+            func.sum(
+                case((and_(t.start_month >= first, t.start_month <= last, t.paid_month <= last), t.paid), else_=0)
+            ),
+            func.sum(
+                case(
+                    (and_(t.start_month <= last, t.paid_month <= last, t.left_month > last), t.due - t.paid + t.short),
+                    else_=0,
+                )
+            ),
+        ]
+    row = session.execute(select(*columns).where(t.scheme_id == scheme_id, t.start_month >= 0)).one()
+    registration = _registration_sums(session, scheme_id, windows, opening)
+    return [(row[2 * index], row[2 * index + 1], *registration[index]) for index in range(len(windows))]
+
+
+def amounts_many(session, scheme, windows: list[Window], opening: date, *, totals: bool | None = None) -> list:
     """contributions.md §6 amounts of ``scheme`` for each window [F, T] (and earned since ``opening``), in the
     windows' order; reads only. SQL over the stored ledgers when they reach the last T — the same few scans
     whatever the number of windows (a 24-month trend costs about what one report does) — else the engine over
-    ledgers loaded once."""
+    ledgers loaded once. ``totals``: whether the month-aligned windows may read the due totals (None: when they
+    are whole; False: the household scan, which the tests compare them with)."""
     if not windows:
         return []
     upto = max(date_to for _, date_to in windows)
     if covers(session, scheme, upto):
+        if totals is None:
+            totals = totals_whole(session, scheme)
         # A few dozen windows a query keeps its column count far below SQLite's limit of 2,000.
         return [
             amounts
             for start in range(0, len(windows), WINDOWS_PER_QUERY)
-            for amounts in _stored_amounts(session, scheme, windows[start : start + WINDOWS_PER_QUERY], opening)
+            for amounts in _stored_amounts(
+                session, scheme, windows[start : start + WINDOWS_PER_QUERY], opening, totals=totals
+            )
         ]
     from mhi.reports.indicators import engine_contribution_amounts
 
@@ -265,12 +371,33 @@ def amounts_many(session, scheme, windows: list[Window], opening: date) -> list:
     ]
 
 
-def contribution_amounts(session, scheme, date_from: date, date_to: date, opening: date):
+def contribution_amounts(session, scheme, date_from: date, date_to: date, opening: date, *, totals=None):
     """contributions.md §6 amounts of ``scheme`` for [F, T] (and earned since ``opening``); reads only."""
-    return amounts_many(session, scheme, [(date_from, date_to)], opening)[0]
+    return amounts_many(session, scheme, [(date_from, date_to)], opening, totals=totals)[0]
 
 
-def _stored_amounts(session, scheme, windows: list[Window], opening: date) -> list:
+def _household_groups(session, scheme, windows: list[Window], opening: date, *, totals: bool | None) -> list[tuple]:
+    """``_household_sums`` of each window: from the due totals for the month-aligned windows when they are whole
+    (``totals`` None: check), by the household scan for the others (and for all when ``totals`` is False)."""
+    if totals is None:
+        totals = totals_whole(session, scheme)
+    aligned = [index for index, window in enumerate(windows) if totals and month_aligned(window)]
+    others = [index for index in range(len(windows)) if index not in set(aligned)]
+    results: list = [None] * len(windows)
+    if aligned:
+        for index, sums in zip(
+            aligned, _total_sums(session, scheme.id, [windows[i] for i in aligned], opening), strict=True
+        ):
+            results[index] = sums
+    if others:
+        for index, sums in zip(
+            others, _household_sums(session, scheme.id, [windows[i] for i in others], opening), strict=True
+        ):
+            results[index] = sums
+    return results
+
+
+def _stored_amounts(session, scheme, windows: list[Window], opening: date, *, totals: bool | None = None) -> list:
     """The §6 amounts of each window summed in SQL over the stored ledgers (module docstring)."""
     from mhi.reports.indicators import ContributionAmounts
 
@@ -278,7 +405,7 @@ def _stored_amounts(session, scheme, windows: list[Window], opening: date) -> li
     unit = Fraction(10**_SCALE)
     results = []
     earned_groups = _earned_sums(session, scheme.id, windows, opening)
-    household_groups = _household_sums(session, scheme.id, windows, opening)
+    household_groups = _household_groups(session, scheme, windows, opening, totals=totals)
     for groups, household in zip(earned_groups, household_groups, strict=True):
         earned: list[Fraction] = []
         member: list[Fraction] = []

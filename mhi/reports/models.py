@@ -3,6 +3,6 @@ current on every write (``mhi.contributions.models``, re-exported here for the r
 
 from __future__ import annotations
 
-from mhi.contributions.models import ReportHousehold, ReportPeriod
+from mhi.contributions.models import ReportDueTotal, ReportHousehold, ReportPeriod
 
-__all__ = ["ReportHousehold", "ReportPeriod"]
+__all__ = ["ReportDueTotal", "ReportHousehold", "ReportPeriod"]
