@@ -261,4 +261,3 @@ def test_the_migration_builds_the_same_triggers():
     assert migration.TRIGGERS == totals.TRIGGER_SQL
     assert migration.DROP_TRIGGERS == totals.DROP_TRIGGER_SQL
     assert migration.FILL == {dialect: totals.rebuild_sql(dialect) for dialect in ("postgresql", "sqlite")}
-
