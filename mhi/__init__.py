@@ -83,6 +83,7 @@ MODEL_MODULES = (
     "mhi.messaging.models",
     "mhi.subsidies.models",
     "mhi.claims.models",
+    "mhi.claims.totals",
     "mhi.pooling.models",
     "mhi.feasibility.models",
     "mhi.reports.models",

@@ -254,7 +254,83 @@ class ClaimTotals:
     payment_delays: Counter = field(default_factory=Counter)  # days from submission to payment → claims
 
 
+def month_aligned(date_from: date, date_to: date) -> bool:
+    """F is the first day of a month and T the last day of one (a month, quarter or year of the reports)."""
+    return date_from.day == 1 and (date_to + timedelta(days=1)).day == 1
+
+
 def claim_totals(session, scheme_id: int, date_from: date, date_to: date, opening_date: date) -> ClaimTotals:
+    """Every claim figure of the period: from the stored claim totals when the window (and the opening date) are
+    month-aligned, else by scanning the scheme's claims (``claim_totals_by_scan``)."""
+    if month_aligned(date_from, date_to) and opening_date.day == 1:
+        return claim_totals_from_totals(session, scheme_id, date_from, date_to, opening_date)
+    return claim_totals_by_scan(session, scheme_id, date_from, date_to, opening_date)
+
+
+def claim_totals_from_totals(session, scheme_id, date_from: date, date_to: date, opening_date: date) -> ClaimTotals:
+    """``claim_totals`` for a month-aligned window, over the scheme's rows of ``claim_month_total`` and
+    ``claim_delay_total`` (mhi/claims/totals.py): a date is in [F, T] exactly when its month is in [M(F), M(T)].
+    The figures are those of the scan, condition for condition."""
+    from mhi.claims.totals import ClaimDelayTotal, ClaimMonthTotal, month_number
+
+    t = ClaimMonthTotal
+    lo, hi, opening = month_number(date_from), month_number(date_to), month_number(opening_date)
+    payable = t.status.in_(PAYABLE)
+    submitted_in = _between(t.submitted_month, lo, hi)
+    paid_in = and_(payable, _between(t.paid_month, lo, hi))
+    incurred_in = and_(payable, _between(t.service_month, lo, hi))
+    outstanding = and_(
+        payable, t.service_month <= hi, t.submitted_month <= hi, or_(t.paid_month == 0, t.paid_month > hi)
+    )
+
+    def count_if(condition):
+        return func.coalesce(func.sum(case((condition, t.claims), else_=0)), 0)
+
+    rows = session.execute(
+        select(
+            t.benefit_code,
+            count_if(submitted_in),
+            count_if(and_(submitted_in, t.status == "REJECTED")),
+            count_if(incurred_in),
+            _sum_if(incurred_in, t.amount),
+            _sum_if(paid_in, t.amount),
+            _sum_if(outstanding, t.amount),
+            _sum_if(and_(payable, _between(t.service_month, opening, hi)), t.amount),
+            _sum_if(and_(payable, t.paid_month != 0, _between(t.paid_month, opening, hi)), t.amount),
+        )
+        .where(t.scheme_id == scheme_id)
+        .group_by(t.benefit_code)
+    ).all()
+    totals = _add_benefit_rows(rows)
+    d = ClaimDelayTotal
+    for days, count in session.execute(
+        select(d.delay_days, func.sum(d.claims))
+        .where(d.scheme_id == scheme_id, _between(d.paid_month, lo, hi))
+        .group_by(d.delay_days)
+    ):
+        if count:
+            totals.payment_delays[int(days)] += int(count)
+    return totals
+
+
+def _add_benefit_rows(rows) -> ClaimTotals:
+    """Add up the per-benefit rows of the claims query (both paths return the same columns)."""
+    totals = ClaimTotals()
+    for code, submitted, rejected, cases, incurred, paid, owed, incurred_since, paid_since in rows:
+        totals.submitted += int(submitted)
+        totals.rejected += int(rejected)
+        totals.incurred += incurred or ZERO
+        totals.paid += paid or ZERO
+        totals.outstanding += owed or ZERO
+        totals.incurred_since_opening += incurred_since or ZERO
+        totals.paid_since_opening += paid_since or ZERO
+        if cases:
+            previous_cases, previous_amount = totals.by_benefit.get(code, (0, ZERO))
+            totals.by_benefit[code] = (previous_cases + int(cases), previous_amount + (incurred or ZERO))
+    return totals
+
+
+def claim_totals_by_scan(session, scheme_id: int, date_from: date, date_to: date, opening_date: date) -> ClaimTotals:
     """Every claim figure of the period in two passes over the scheme's claims.
 
     One GROUP BY benefit code with conditional sums (a few groups, which Python adds up), and one GROUP BY
@@ -288,18 +364,7 @@ def claim_totals(session, scheme_id: int, date_from: date, date_to: date, openin
         .where(of_scheme(session, Claim.scheme_id, scheme_id))
         .group_by(Claim.benefit_code)
     ).all()
-    totals = ClaimTotals()
-    for code, submitted, rejected, cases, incurred, paid, owed, incurred_since, paid_since in rows:
-        totals.submitted += int(submitted)
-        totals.rejected += int(rejected)
-        totals.incurred += incurred or ZERO
-        totals.paid += paid or ZERO
-        totals.outstanding += owed or ZERO
-        totals.incurred_since_opening += incurred_since or ZERO
-        totals.paid_since_opening += paid_since or ZERO
-        if cases:
-            previous_cases, previous_amount = totals.by_benefit.get(code, (0, ZERO))
-            totals.by_benefit[code] = (previous_cases + int(cases), previous_amount + (incurred or ZERO))
+    totals = _add_benefit_rows(rows)
     delay = days_between(session, Claim.paid_on, Claim.date_submitted)
     for days, count in session.execute(
         select(delay, func.count()).where(of_scheme(session, Claim.scheme_id, scheme_id), paid_in).group_by(delay)
@@ -321,7 +386,40 @@ def benefit_codes(session, scheme_id: int) -> list[str]:
 
 
 def monthly_claims_incurred(session, scheme_id: int, months: list[tuple[date, date]]) -> list[Decimal]:
-    """Claims incurred in each [from, to] month of a trend chart, in one scan of the scheme's claims."""
+    """Claims incurred in each [from, to] month of a trend chart: from the stored claim totals when every month is
+    aligned, else in one scan of the scheme's claims."""
+    if not months:
+        return []
+    if all(month_aligned(lo, hi) for lo, hi in months):
+        return _monthly_incurred_from_totals(session, scheme_id, months)
+    return monthly_claims_incurred_by_scan(session, scheme_id, months)
+
+
+def _monthly_incurred_from_totals(session, scheme_id: int, months: list[tuple[date, date]]) -> list[Decimal]:
+    from mhi.claims.totals import ClaimMonthTotal as t
+    from mhi.claims.totals import month_number
+
+    spans = [(month_number(lo), month_number(hi)) for lo, hi in months]
+    by_month = dict(
+        session.execute(
+            select(t.service_month, func.sum(t.amount, type_=t.amount.type))
+            .where(
+                t.scheme_id == scheme_id,
+                t.status.in_(PAYABLE),
+                _between(t.service_month, min(lo for lo, _ in spans), max(hi for _, hi in spans)),
+            )
+            .group_by(t.service_month)
+        ).all()
+    )
+    result = []
+    for lo, hi in spans:
+        amounts = [by_month[m] for m in range(lo, hi + 1) if by_month.get(m) is not None]
+        result.append(sum(amounts, ZERO) if amounts else ZERO)
+    return result
+
+
+def monthly_claims_incurred_by_scan(session, scheme_id: int, months: list[tuple[date, date]]) -> list[Decimal]:
+    """``monthly_claims_incurred`` by scanning the scheme's claims (any months)."""
     if not months:
         return []
     amount = Claim.amount_approved
