@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    false,
     func,
     literal,
     null,
@@ -170,10 +171,12 @@ def _earned_sums(session, scheme_id: int, windows: list[Window], opening: date) 
             return queries.days_between(session, hi, lo)
 
         in_period = and_(p.start >= date_from, p.start <= date_to)
+        # Earned since the opening: nothing when the scheme opens after T (the overlap would be negative).
+        since = and_(paid, p.end > opening) if opening <= date_to else false()
         columns += [
             func.sum(case((and_(paid, p.end > date_from), _raw(p.gross) * overlap(date_from)), else_=0)),
             func.sum(case((and_(paid, p.end > date_from), _raw(p.member_due) * overlap(date_from)), else_=0)),
-            func.sum(case((and_(paid, p.end > opening), _raw(p.gross) * overlap(opening)), else_=0)),
+            func.sum(case((since, _raw(p.gross) * overlap(opening)), else_=0)),
             func.sum(case((in_period, _raw(p.member_due)), else_=0)),
             func.sum(case((in_period, _raw(p.gross) - _raw(p.member_due)), else_=0)),
         ]

@@ -124,3 +124,18 @@ def test_a_household_without_its_stored_ledger_sends_the_report_to_the_engine(se
     assert ledgers.refresh(session, scheme, builders.T) == 6
     assert ledgers.totals_whole(session, scheme)
     assert ledgers.covers(session, scheme, builders.T)
+
+
+def test_a_scheme_opening_after_the_period_has_earned_nothing_since_its_opening(session):
+    """A report on a period before the scheme's opening date: earned since the opening is nothing, as in the
+    engine (the stored sums once gave a negative overlap for a period paid by T and running past the opening)."""
+    scheme = builders.build_hand_scheme(session)
+    engine_ledgers = ind.scheme_ledgers(session, scheme)
+    windows = [(date(2025, 1, 1), date(2025, 12, 31)), (date(2025, 6, 1), date(2025, 6, 30))]
+    for date_from, date_to in windows:
+        for days in range(1, 400, 29):
+            opening = date_to + timedelta(days=days)
+            stored = ledgers.contribution_amounts(session, scheme, date_from, date_to, opening)
+            engine = ind.engine_contribution_amounts(engine_ledgers, scheme.currency, date_from, date_to, opening)
+            assert stored == engine, (date_from, date_to, opening)
+            assert stored.earned_since_opening == 0
