@@ -178,8 +178,9 @@ DROP_TRIGGER_SQL: dict[str, tuple[str, ...]] = {
 }
 
 for _dialect, _statements in TRIGGER_SQL.items():
-    for _statement in _statements:
-        # After every table (the triggers are on claim and write these tables). No percent sign in them.
+    # After every table (the triggers are on claim and write these tables). No percent sign in them. The metadata's
+    # ``after_create`` fires on every ``create_all``, tables new or not: dropping first makes a second call harmless.
+    for _statement in (*DROP_TRIGGER_SQL[_dialect], *_statements):
         event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
 

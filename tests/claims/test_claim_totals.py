@@ -21,6 +21,7 @@ from mhi.claims.services import (
     submit_claim,
 )
 from mhi.claims.totals import ClaimDelayTotal, ClaimMonthTotal, month_number
+from mhi.core.db import db
 from mhi.reports import queries
 from mhi.schemes.models import Scheme
 from tests.claims.claim_helpers import entry, make_household, make_scheme, make_user, provider
@@ -261,3 +262,17 @@ def test_the_migration_builds_the_same_triggers():
     assert migration.TRIGGERS == totals.TRIGGER_SQL
     assert migration.DROP_TRIGGERS == totals.DROP_TRIGGER_SQL
     assert migration.FILL == {dialect: totals.rebuild_sql(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def test_a_second_create_all_keeps_one_set_of_triggers(app):
+    """``create_all`` on a database that has the tables (a tool, a test, a bench run twice) neither fails on the
+    triggers already there nor adds a second set that would count each claim twice."""
+    with app.app_context():
+        db.session.remove()
+        db.create_all()
+        if db.engine.dialect.name == "postgresql":
+            query = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'claim_totals_%'"
+        else:
+            query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'claim_totals_%'"
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql(query).scalar() == 3
