@@ -275,4 +275,4 @@ def test_a_second_create_all_keeps_one_set_of_triggers(app):
         else:
             query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'claim_totals_%'"
         with db.engine.connect() as connection:
-            assert connection.exec_driver_sql(query).scalar() == 3
+            assert connection.execute(text(query)).scalar() == 3
