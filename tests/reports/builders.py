@@ -217,3 +217,16 @@ def build_hand_scheme(session, code: str = "MUT-HAND", federation: str | None = 
     refresh_households(session, scheme)
     session.commit()
     return scheme
+
+
+def load_example_schemes(runner, folder) -> list[str]:
+    """Load an example federation's schemes (members and contributions) through the command line, as a scheme
+    manager would; returns the scheme codes."""
+    codes = ["MUT-NDIAGANE", "MUT-POUT"]
+    assert runner.invoke(args=["federation", "load", str(folder / "federation.json")]).exit_code == 0
+    for code in codes:
+        assert runner.invoke(args=["scheme", "load", str(folder / code / "scheme.json")]).exit_code == 0
+        for what in ("members", "contributions"):
+            result = runner.invoke(args=["import", what, "--scheme", code, str(folder / code / f"{what}.csv")])
+            assert result.exit_code == 0, result.output
+    return codes

@@ -62,14 +62,7 @@ def test_hand_scheme(session):
 
 
 def test_examples(app, runner, session):
-    runner.invoke(args=["federation", "load", str(EXAMPLE / "federation.json")])
-    for code in ("MUT-NDIAGANE", "MUT-POUT"):
-        folder = EXAMPLE / code
-        assert runner.invoke(args=["scheme", "load", str(folder / "scheme.json")]).exit_code == 0
-        for what in ("members", "contributions"):
-            result = runner.invoke(args=["import", what, "--scheme", code, str(folder / f"{what}.csv")])
-            assert result.exit_code == 0, result.output
-    for code in ("MUT-NDIAGANE", "MUT-POUT"):
+    for code in builders.load_example_schemes(runner, EXAMPLE):
         scheme = session.scalar(select(Scheme).where(Scheme.code == code))
         assert_totals_agree(session, scheme, years=(2024, 2025))
 

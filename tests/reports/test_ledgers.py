@@ -65,14 +65,7 @@ def test_hand_scheme_matches_the_engine(session):
 
 
 def test_example_schemes_match_the_engine(app, runner, session):
-    runner.invoke(args=["federation", "load", str(EXAMPLE / "federation.json")])
-    for code in ("MUT-NDIAGANE", "MUT-POUT"):
-        folder = EXAMPLE / code
-        assert runner.invoke(args=["scheme", "load", str(folder / "scheme.json")]).exit_code == 0
-        for what in ("members", "contributions"):
-            result = runner.invoke(args=["import", what, "--scheme", code, str(folder / f"{what}.csv")])
-            assert result.exit_code == 0, result.output
-    for code in ("MUT-NDIAGANE", "MUT-POUT"):
+    for code in builders.load_example_schemes(runner, EXAMPLE):
         assert_same(session, session.scalar(select(Scheme).where(Scheme.code == code)))
 
 
