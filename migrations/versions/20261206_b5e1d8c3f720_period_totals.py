@@ -1,5 +1,4 @@
-"""period totals: per-scheme totals of the stored periods kept by triggers, so month-aligned reports' earned sums
-read a few thousand rows
+"""period totals: per-scheme totals of the stored periods, kept by triggers, for the earned sums of reports
 
 ``report_period_total`` (mhi/contributions/period_totals.py, docs/scale.md issue 17) and the triggers on
 ``report_period`` that keep it current (statement-level with transition tables on PostgreSQL, row-level on
