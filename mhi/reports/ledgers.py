@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from mhi.contributions.models import Receipt, ReportDueTotal, ReportHousehold, ReportPeriod
+from mhi.contributions.period_totals import ReportPeriodTotal
 from mhi.contributions.rules import build_ledger, round_exact_sum
 from mhi.contributions.services import household_inputs, iter_inputs
 from mhi.contributions.stored import COUNT_KEY, HORIZON_DAYS, input_fingerprint, month_number, store_ledgers
@@ -155,15 +156,47 @@ Window = tuple[date, date]
 WINDOWS_PER_QUERY = 36
 
 
-def _earned_sums(session, scheme_id: int, windows: list[Window], opening: date) -> list[list[tuple]]:
+def _earned_sums(session, scheme_id: int, windows: list[Window], opening: date, *, totals: bool = True) -> list:
     """For each window [F, T], per period length: Σ g·overlap and Σ d·overlap over [F, T], Σ g·overlap over
-    [opening, T], and the dues and subsidies of the periods starting in [F, T] (raw thousandths). One GROUP BY
-    over the scheme's periods for all the windows, five conditional sums a window."""
-    p = ReportPeriod
+    [opening, T], and the dues and subsidies of the periods starting in [F, T] (raw thousandths). The month-aligned
+    windows read the scheme's period totals (``ReportPeriodTotal``, kept by triggers: a few thousand rows) when
+    ``totals``; the others, and all when ``totals`` is False (the reference the tests compare with), scan the
+    periods."""
+    aligned = [index for index, window in enumerate(windows) if totals and month_aligned(window)]
+    others = [index for index in range(len(windows)) if index not in set(aligned)]
+    results: list = [None] * len(windows)
+    for indexes, from_totals in ((aligned, True), (others, False)):
+        if indexes:
+            chosen = [windows[index] for index in indexes]
+            for index, groups in zip(
+                indexes, _earned_groups(session, scheme_id, chosen, opening, from_totals=from_totals), strict=True
+            ):
+                results[index] = groups
+    return results
+
+
+def _earned_groups(session, scheme_id: int, windows: list[Window], opening: date, *, from_totals: bool):
+    """``_earned_sums`` by one GROUP BY over the scheme's periods, or over its period totals (month-aligned
+    windows only: "paid by T" is then "paid in a month up to T's", and every other condition and overlap reads the
+    start and end the totals keep), five conditional sums a window."""
+    if from_totals:
+        p = ReportPeriodTotal
+
+        def paid_by(date_to: date):
+            return and_(p.paid_month != 0, p.paid_month <= month_number(date_to))
+
+        of_scheme = p.scheme_id == scheme_id
+    else:
+        p = ReportPeriod
+
+        def paid_by(date_to: date):
+            return and_(p.paid_on.isnot(None), p.paid_on <= date_to)
+
+        of_scheme = queries.of_scheme(session, p.scheme_id, scheme_id)
     columns = []
     for date_from, date_to in windows:
         after_t = date_to + timedelta(days=1)
-        paid = and_(p.paid_on.isnot(None), p.paid_on <= date_to, p.start <= date_to)
+        paid = and_(paid_by(date_to), p.start <= date_to)
 
         def overlap(first: date, after_t: date = after_t):
             lo = queries.greatest(session, p.start, literal(first))
@@ -180,9 +213,7 @@ def _earned_sums(session, scheme_id: int, windows: list[Window], opening: date) 
             func.sum(case((in_period, _raw(p.member_due)), else_=0)),
             func.sum(case((in_period, _raw(p.gross) - _raw(p.member_due)), else_=0)),
         ]
-    rows = session.execute(
-        select(p.days, *columns).where(queries.of_scheme(session, p.scheme_id, scheme_id)).group_by(p.days)
-    ).all()
+    rows = session.execute(select(p.days, *columns).where(of_scheme).group_by(p.days)).all()
     return [[(row[0], *row[1 + 5 * index : 6 + 5 * index]) for row in rows] for index in range(len(windows))]
 
 
@@ -350,7 +381,8 @@ def amounts_many(session, scheme, windows: list[Window], opening: date, *, total
     windows' order; reads only. SQL over the stored ledgers when they reach the last T — the same few scans
     whatever the number of windows (a 24-month trend costs about what one report does) — else the engine over
     ledgers loaded once. ``totals``: whether the month-aligned windows may read the due totals (None: when they
-    are whole; False: the household scan, which the tests compare them with)."""
+    are whole; False: the household scan, which the tests compare them with) and the period totals (None or True:
+    they are kept by triggers; False: the scan of the periods)."""
     if not windows:
         return []
     upto = max(date_to for _, date_to in windows)
@@ -407,7 +439,7 @@ def _stored_amounts(session, scheme, windows: list[Window], opening: date, *, to
     currency = scheme.currency
     unit = Fraction(10**_SCALE)
     results = []
-    earned_groups = _earned_sums(session, scheme.id, windows, opening)
+    earned_groups = _earned_sums(session, scheme.id, windows, opening, totals=totals is not False)
     household_groups = _household_groups(session, scheme, windows, opening, totals=totals)
     for groups, household in zip(earned_groups, household_groups, strict=True):
         earned: list[Fraction] = []
