@@ -79,6 +79,7 @@ MODEL_MODULES = (
     "mhi.governance.models",
     "mhi.members.models",
     "mhi.contributions.models",
+    "mhi.contributions.coverage_totals",
     "mhi.payments.models",
     "mhi.messaging.models",
     "mhi.subsidies.models",
