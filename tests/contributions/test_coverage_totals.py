@@ -15,6 +15,7 @@ from mhi.contributions.coverage_totals import CoverageChangeTotal
 from mhi.contributions.models import CoverageSpan
 from mhi.contributions.services import refresh_households
 from mhi.core.db import db
+from mhi.home import queries as home_queries
 from mhi.members.models import Household, Person
 from mhi.reports import queries
 from mhi.schemes.models import Scheme
@@ -137,6 +138,21 @@ def test_examples_totals_equal_the_scan(app, runner, session):
         assert_totals_right(session, scheme.id)
         compared += assert_windows_match_scan(session, scheme.id, rng)
     assert compared == 600
+
+    # The dashboard's households covered today: the same figure (a household's spans are disjoint).
+    ids = [scheme.id for scheme in schemes]
+    assert sum(home_queries.households_covered_today(session, ids, date(2025, 6, 1)).values()) > 10
+    for day in (date(2023, 1, 1), date(2024, 3, 15), date(2024, 12, 31), date(2025, 6, 1), date(2026, 1, 1)):
+        assert home_queries.households_covered_today(session, ids, day) == (
+            home_queries.households_covered_today_by_scan(session, ids, day)
+        )
+
+    # The repair path of `flask report refresh-ledgers` recounts wrong rows.
+    session.execute(text("UPDATE coverage_change_total SET households = households + 1"))
+    session.commit()
+    run(runner, "report", "refresh-ledgers")
+    for scheme in schemes:
+        assert_totals_right(session, scheme.id)
 
 
 def _person(scheme, household, n: int, joined: date, left: date | None) -> dict:
