@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from mhi.contributions import coverage_totals as totals
@@ -325,3 +326,49 @@ def test_a_second_create_all_keeps_one_set_of_triggers(app):
             query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'coverage_totals_%'"
         with db.engine.connect() as connection:
             assert connection.execute(text(query)).scalar() == 6
+
+
+@pytest.mark.postgres_only
+def test_a_person_added_while_a_refresh_rewrites_the_spans(app, session):
+    """On PostgreSQL a person's trigger locks the household first: added while a receipt's refresh holds it (and
+    gives the household its first spans), the person is counted against the spans the refresh commits."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer: transactions are serialised already")
+    scheme = build_hand_scheme(session)
+    household = session.scalar(select(Household).where(Household.ref == "H3"))
+    assert session.scalar(select(CoverageSpan.id).where(CoverageSpan.household_id == household.id)) is None
+    engine = session.get_bind()
+    locked = threading.Event()
+    done = {}
+
+    def receipt() -> None:
+        with app.app_context(), Session(engine) as own:
+            own_household = own.get(Household, household.id)
+            pay(own, own_household, own_household.enrolment_date, 13000)
+            refresh_households(own, own.get(Scheme, scheme.id), [household.id])
+            locked.set()
+            threading.Event().wait(0.7)  # the person's insert waits for the lock meanwhile
+            own.commit()
+            done["receipt"] = True
+
+    def member() -> None:
+        with app.app_context(), Session(engine) as own:
+            own.execute(insert(Person), [_person(scheme, household, 9, date(2025, 3, 10), None)])
+            own.commit()
+            done["member"] = True
+
+    first = threading.Thread(target=receipt)
+    first.start()
+    assert locked.wait(10)
+    second = threading.Thread(target=member)
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert done == {"receipt": True, "member": True}
+    session.expire_all()
+    assert session.scalar(select(CoverageSpan.id).where(CoverageSpan.household_id == household.id)) is not None
+    assert_totals_right(session, scheme.id)
