@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -282,8 +282,7 @@ def scale_kept_totals(session, scheme_id: int, times: int) -> None:
     check, then ``--measure``'s totals-against-scan check, confirm them."""
     session.execute(
         text(
-            "UPDATE report_due_total SET due = due * :n, paid = paid * :n, short = short * :n "
-            "WHERE scheme_id = :scheme"
+            "UPDATE report_due_total SET due = due * :n, paid = paid * :n, short = short * :n WHERE scheme_id = :scheme"
         ),
         {"n": times, "scheme": scheme_id},
     )
@@ -464,6 +463,51 @@ def parts_of(session, scheme, date_from: date, date_to: date) -> list[tuple[str,
     ]
 
 
+def check_totals(app, year: int) -> None:
+    """Every figure the reports read from the per-scheme totals equals the scan of the register it replaces, on
+    this register: the §6 amounts (due and earned totals), the claims, the coverage counts and person-days, the
+    trend's persons covered — for the year, each quarter and each month of ``year``, and a window that is not
+    month-aligned (which must take the scans). Timed, since the scans are the slow part."""
+    started = time.perf_counter()
+    windows = [(date(year, 1, 1), date(year, 12, 31))]
+    windows += [(date(year, m, 1), date(year, m + 3, 1) - timedelta(days=1)) for m in (1, 4, 7)]
+    windows += [(date(year, 10, 1), date(year, 12, 31))]
+    windows += [(date(year, m, 1), date(year, m + 1, 1) - timedelta(days=1)) for m in range(1, 12)]
+    windows += [(date(year, 12, 1), date(year, 12, 31)), (date(year, 2, 14), date(year, 9, 3))]
+    wrong = []
+    with app.app_context():
+        session = db.session
+        scheme = session.scalar(select(Scheme).where(Scheme.code == SCHEME_CODE))
+        opening = scheme.opening_date
+        queries.prepare(session)
+        assert ledgers.totals_whole(session, scheme), "the due totals are not whole: --refresh"
+        fast = ledgers.amounts_many(session, scheme, windows, opening)
+        slow = ledgers.amounts_many(session, scheme, windows, opening, totals=False)
+        wrong += [f"§6 amounts {w}" for w, a, b in zip(windows, fast, slow, strict=True) if a != b]
+        for window in windows:
+            if queries.membership(session, scheme.id, *window) != queries.membership(
+                session, scheme.id, *window, by_scan=True
+            ):
+                wrong.append(f"membership {window}")
+            if queries.claim_totals(session, scheme.id, *window, opening) != queries.claim_totals_by_scan(
+                session, scheme.id, *window, opening
+            ):
+                wrong.append(f"claims {window}")
+        days = [last for _, last in windows]
+        if queries.beneficiaries_covered_on(session, scheme.id, days) != queries.beneficiaries_covered_on(
+            session, scheme.id, days, by_scan=True
+        ):
+            wrong.append("persons covered on the windows' last days")
+        session.rollback()
+    if wrong:
+        raise SystemExit("the totals differ from the scans: " + "; ".join(wrong))
+    print(
+        f"check: the totals equal the scans on {len(windows)} windows (§6 amounts, membership, claims, persons "
+        f"covered): {time.perf_counter() - started:.0f} s wall",
+        flush=True,
+    )
+
+
 def measure(app, year: int, repeat: int = 2) -> None:
     """Time each report and each part ``repeat`` times; print a markdown table."""
     first, last = date(year, 1, 1), date(year, 12, 31)
@@ -524,6 +568,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=9, help="copies of the scheme added in SQL (default 9)")
     parser.add_argument("--copy", action="store_true", help="only the copy and VACUUM ANALYZE (a step of --build)")
     parser.add_argument("--refresh", action="store_true", help="the app's repair path (refresh-ledgers), timed")
+    parser.add_argument("--check", action="store_true", help="the reports' totals against the scans they replace")
     parser.add_argument("--measure", action="store_true", help="time the reports and their parts")
     parser.add_argument("--year", type=int, default=2025, help="the year reported (the growth run's: 2025)")
     parser.add_argument("--seed", type=int, default=SEED)
@@ -549,6 +594,8 @@ def main() -> None:
     if args.refresh:
         if refresh(app, date(args.year, 12, 31)):
             vacuum_analyze(app)
+    if args.check:
+        check_totals(app, args.year)
     if args.measure:
         measure(app, args.year)
 

@@ -80,6 +80,7 @@ MODEL_MODULES = (
     "mhi.members.models",
     "mhi.contributions.models",
     "mhi.contributions.period_totals",
+    "mhi.contributions.coverage_totals",
     "mhi.payments.models",
     "mhi.messaging.models",
     "mhi.subsidies.models",

@@ -100,8 +100,8 @@ def empty_database(app) -> None:
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
         # The totals kept by triggers last: deleting the claims and periods fires the triggers that subtract them
-        # (mhi/claims/totals.py, mhi/contributions/period_totals.py).
-        derived = ("claim_month_total", "claim_delay_total", "report_period_total")
+        # (mhi/claims/totals.py, mhi/contributions/period_totals.py, mhi/contributions/coverage_totals.py).
+        derived = ("claim_month_total", "claim_delay_total", "report_period_total", "coverage_change_total")
         tables = [t for t in tables if t.name not in derived] + [t for t in tables if t.name in derived]
         # DELETE in dependency order: on the few rows a test leaves, much faster than TRUNCATE (whose cost on
         # PostgreSQL is per table, whatever it holds). The audit trail refuses deletion by trigger: the suite

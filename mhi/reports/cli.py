@@ -240,9 +240,10 @@ def _workbook(locale: str, make_tables) -> bytes:
 @click.option("--to", "upto", type=ISO_DATE, default=None, help="store periods past this day (default: today)")
 def refresh_ledgers_command(scheme_code, upto):
     """Carry the stored ledgers' horizon on and rebuild any whose inputs changed (a scheduled job, e.g. monthly;
-    after a restore or an upgrade), and recount the claim and period totals. Writes derived rows only; reports never do."""
+    after a restore or an upgrade), and recount the claim, period and coverage totals. Writes derived rows only;
+    reports never do."""
     from mhi.claims import totals as claim_totals
-    from mhi.contributions import period_totals
+    from mhi.contributions import coverage_totals, period_totals
     from mhi.core.clock import today
     from mhi.reports import ledgers
     from mhi.schemes.models import Scheme
@@ -264,6 +265,9 @@ def refresh_ledgers_command(scheme_code, upto):
         rows = period_totals.rebuild(db.session, scheme.id)
         db.session.commit()
         info(f"{scheme.code}: period totals recounted ({rows} rows)")
+        rows = coverage_totals.rebuild(db.session, scheme.id)
+        db.session.commit()
+        info(f"{scheme.code}: coverage totals recounted ({rows} rows)")
 
 
 def init_app(app) -> None:

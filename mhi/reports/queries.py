@@ -149,14 +149,21 @@ class Membership:
     person_days: int
 
 
-def membership(session, scheme_id: int, date_from: date, date_to: date) -> Membership:
-    """Households and persons covered on F and T, newcomers, strike-offs and covered person-days (4 queries)."""
+def membership(session, scheme_id: int, date_from: date, date_to: date, *, by_scan: bool = False) -> Membership:
+    """Households and persons covered on F and T, newcomers, strike-offs and covered person-days (4 queries).
+
+    The covered counts and person-days come from the stored coverage changes (``coverage_from_totals``, a few
+    hundred rows per scheme, any window); ``by_scan`` computes them from spans ⋈ persons instead
+    (``coverage_by_scan``, the reference the tests compare with). Retention is pairwise: always a scan."""
     span = CoverageSpan
-    households = session.execute(
-        select(_count_if(_covers(span, date_from)), _count_if(_covers(span, date_to))).where(
-            of_scheme(session, span.scheme_id, scheme_id)
+    if by_scan:
+        households_start, households_end, persons_start, persons_end, person_days = coverage_by_scan(
+            session, scheme_id, date_from, date_to
         )
-    ).one()
+    else:
+        households_start, households_end, persons_start, persons_end, person_days = coverage_from_totals(
+            session, scheme_id, date_from, date_to
+        )
 
     # Retention (indicators.md): households covered on both F and T, whatever happened in between.
     later = aliased(CoverageSpan)
@@ -166,6 +173,66 @@ def membership(session, scheme_id: int, date_from: date, date_to: date) -> Membe
         .join(later, later.household_id == span.household_id)
         .where(of_scheme(session, span.scheme_id, scheme_id), _covers(span, date_from), _covers(later, date_to))
     )
+
+    register = session.execute(
+        select(
+            _count_if(_between(Household.enrolment_date, date_from, date_to)),
+            _count_if(_between(Household.strike_off_date, date_from, date_to)),
+        ).where(Household.scheme_id == scheme_id)
+    ).one()
+    new_beneficiaries = session.scalar(
+        select(func.count()).where(Person.scheme_id == scheme_id, _between(Person.enrolment_date, date_from, date_to))
+    )
+    return Membership(
+        households_covered_start=households_start,
+        households_covered_end=households_end,
+        households_retained=int(retained or 0),
+        beneficiaries_covered_start=persons_start,
+        beneficiaries_covered_end=persons_end,
+        new_households=int(register[0]),
+        new_beneficiaries=int(new_beneficiaries or 0),
+        households_struck_off=int(register[1]),
+        person_days=person_days,
+    )
+
+
+def membership_by_scan(session, scheme_id: int, date_from: date, date_to: date) -> Membership:
+    """``membership`` with every count from the spans and persons themselves."""
+    return membership(session, scheme_id, date_from, date_to, by_scan=True)
+
+
+def coverage_from_totals(session, scheme_id: int, date_from: date, date_to: date) -> tuple[int, int, int, int, int]:
+    """(households covered on F, on T, persons covered on F, on T, covered person-days over [F, T]) from the
+    scheme's rows of ``coverage_change_total`` (mhi/contributions/coverage_totals.py): covered on D is the sum of
+    the changes on days ≤ D; a change of persons on day d adds T + 1 − max(d, F) person-days. Exactly the
+    scan's figures (``coverage_by_scan``)."""
+    from mhi.contributions.coverage_totals import CoverageChangeTotal as t
+
+    def on(day: date, column):
+        return func.coalesce(func.sum(case((t.day <= day, column), else_=0)), 0)
+
+    window_end = literal(date_to + timedelta(days=1), Date)
+    days = days_between(session, window_end, greatest(session, t.day, literal(date_from, Date)))
+    row = session.execute(
+        select(
+            on(date_from, t.households),
+            on(date_to, t.households),
+            on(date_from, t.persons),
+            on(date_to, t.persons),
+            func.coalesce(func.sum(t.persons * days), 0),
+        ).where(t.scheme_id == scheme_id, t.day <= date_to)
+    ).one()
+    return tuple(int(value) for value in row)
+
+
+def coverage_by_scan(session, scheme_id: int, date_from: date, date_to: date) -> tuple[int, int, int, int, int]:
+    """``coverage_from_totals`` from the spans and persons: one scan of the spans, one of spans ⋈ persons."""
+    span = CoverageSpan
+    households = session.execute(
+        select(_count_if(_covers(span, date_from)), _count_if(_covers(span, date_to))).where(
+            of_scheme(session, span.scheme_id, scheme_id)
+        )
+    ).one()
 
     # Person-days: overlap of [span) ∩ [enrolment, exit) ∩ [F, T+1) for every span and person of the household.
     window_end = date_to + timedelta(days=1)
@@ -192,31 +259,25 @@ def membership(session, scheme_id: int, date_from: date, date_to: date) -> Membe
             or_(Person.exit_date.is_(None), Person.exit_date > date_from),
         )
     ).one()
-
-    register = session.execute(
-        select(
-            _count_if(_between(Household.enrolment_date, date_from, date_to)),
-            _count_if(_between(Household.strike_off_date, date_from, date_to)),
-        ).where(Household.scheme_id == scheme_id)
-    ).one()
-    new_beneficiaries = session.scalar(
-        select(func.count()).where(Person.scheme_id == scheme_id, _between(Person.enrolment_date, date_from, date_to))
-    )
-    return Membership(
-        households_covered_start=int(households[0]),
-        households_covered_end=int(households[1]),
-        households_retained=int(retained or 0),
-        beneficiaries_covered_start=int(persons[0]),
-        beneficiaries_covered_end=int(persons[1]),
-        new_households=int(register[0]),
-        new_beneficiaries=int(new_beneficiaries or 0),
-        households_struck_off=int(register[1]),
-        person_days=int(persons[2]),
-    )
+    return (int(households[0]), int(households[1]), int(persons[0]), int(persons[1]), int(persons[2]))
 
 
-def beneficiaries_covered_on(session, scheme_id: int, days: list[date]) -> list[int]:
-    """Persons covered on each of ``days`` (a trend chart's points), in one scan of spans ⋈ persons."""
+def beneficiaries_covered_on(session, scheme_id: int, days: list[date], *, by_scan: bool = False) -> list[int]:
+    """Persons covered on each of ``days`` (a trend chart's points): sums of the stored coverage changes on days
+    ≤ each (``by_scan``: one scan of spans ⋈ persons, ``beneficiaries_covered_on_by_scan``)."""
+    if not days:
+        return []
+    if by_scan:
+        return beneficiaries_covered_on_by_scan(session, scheme_id, days)
+    from mhi.contributions.coverage_totals import CoverageChangeTotal as t
+
+    columns = [func.coalesce(func.sum(case((t.day <= day, t.persons), else_=0)), 0) for day in days]
+    row = session.execute(select(*columns).where(t.scheme_id == scheme_id, t.day <= max(days))).one()
+    return [int(value) for value in row]
+
+
+def beneficiaries_covered_on_by_scan(session, scheme_id: int, days: list[date]) -> list[int]:
+    """Persons covered on each of ``days``, in one scan of spans ⋈ persons."""
     if not days:
         return []
     span = CoverageSpan
