@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import DDL, BigInteger, Integer, String, event, text
+from sqlalchemy import BigInteger, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mhi.core.db import Money, db
+from mhi.core.triggers import EVENTS, create_with_tables, pg_drop, pg_statement_trigger
 
 PAYABLE_SQL = "('APPROVED','REDUCED')"
 
@@ -137,24 +138,19 @@ def _pg_grouped(sources: list[tuple[str, str]]) -> str:
     )
 
 
-_PG_EVENTS = {
-    # event: (transition tables clause, sources)
-    "insert": ("REFERENCING NEW TABLE AS new_rows", [("new_rows", "")]),
-    "update": ("REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows", [("old_rows", "-"), ("new_rows", "")]),
-    "delete": ("REFERENCING OLD TABLE AS old_rows", [("old_rows", "-")]),
+#: Each event's transition tables, with the sign its rows are counted with.
+_SOURCES = {
+    "insert": [("new_rows", "")],
+    "update": [("old_rows", "-"), ("new_rows", "")],
+    "delete": [("old_rows", "-")],
 }
 
 #: The statements that keep the totals current, per database (the migration runs the same ones).
 TRIGGER_SQL: dict[str, tuple[str, ...]] = {
     "postgresql": tuple(
         statement
-        for event_name, (referencing, sources) in _PG_EVENTS.items()
-        for statement in (
-            f"CREATE OR REPLACE FUNCTION claim_totals_{event_name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {_pg_grouped(sources)}RETURN NULL; END $$",
-            f"CREATE TRIGGER claim_totals_{event_name} AFTER {event_name.upper()} ON claim {referencing} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION claim_totals_{event_name}()",
-        )
+        for event_name, sources in _SOURCES.items()
+        for statement in pg_statement_trigger(f"claim_totals_{event_name}", "claim", event_name, _pg_grouped(sources))
     ),
     "sqlite": (
         f"CREATE TRIGGER claim_totals_insert AFTER INSERT ON claim BEGIN {_sqlite_row_statements('NEW.', '')}END",
@@ -166,22 +162,11 @@ TRIGGER_SQL: dict[str, tuple[str, ...]] = {
 }
 
 DROP_TRIGGER_SQL: dict[str, tuple[str, ...]] = {
-    "postgresql": tuple(
-        statement
-        for event_name in _PG_EVENTS
-        for statement in (
-            f"DROP TRIGGER IF EXISTS claim_totals_{event_name} ON claim",
-            f"DROP FUNCTION IF EXISTS claim_totals_{event_name}()",
-        )
-    ),
-    "sqlite": tuple(f"DROP TRIGGER IF EXISTS claim_totals_{name}" for name in _PG_EVENTS),
+    "postgresql": tuple(statement for name in EVENTS for statement in pg_drop(f"claim_totals_{name}", "claim")),
+    "sqlite": tuple(f"DROP TRIGGER IF EXISTS claim_totals_{name}" for name in EVENTS),
 }
 
-for _dialect, _statements in TRIGGER_SQL.items():
-    # After every table (the triggers are on claim and write these tables). No percent sign in them. The metadata's
-    # ``after_create`` fires on every ``create_all``, tables new or not: dropping first makes a second call harmless.
-    for _statement in (*DROP_TRIGGER_SQL[_dialect], *_statements):
-        event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+create_with_tables(TRIGGER_SQL, DROP_TRIGGER_SQL)
 
 
 def rebuild_sql(dialect: str, scheme_filter: str = "") -> tuple[str, ...]:

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DDL, BigInteger, Date, Integer, event, text
+from sqlalchemy import BigInteger, Date, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mhi.core.db import db
+from mhi.core.triggers import EVENTS, create_with_tables, pg_drop, pg_statement_trigger
 
 
 class CoverageChangeTotal(db.Model):
@@ -161,12 +162,6 @@ def _pg_lock_households(source: str) -> str:
     )
 
 
-_PG_EVENTS = {
-    # event: transition tables clause
-    "insert": "REFERENCING NEW TABLE AS new_rows",
-    "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    "delete": "REFERENCING OLD TABLE AS old_rows",
-}
 _TABLES = {
     # table: (trigger name prefix, columns the totals read, rows of a source)
     "coverage_span": ("coverage_totals_span", SPAN_COLUMNS, _pg_span_rows),
@@ -212,13 +207,8 @@ TRIGGER_SQL: dict[str, tuple[str, ...]] = {
     "postgresql": tuple(
         statement
         for table, (name, _, _) in _TABLES.items()
-        for event_name, referencing in _PG_EVENTS.items()
-        for statement in (
-            f"CREATE OR REPLACE FUNCTION {name}_{event_name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"{_pg_body(table, event_name)}RETURN NULL; END $$",
-            f"CREATE TRIGGER {name}_{event_name} AFTER {event_name.upper()} ON {table} {referencing} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}_{event_name}()",
-        )
+        for event_name in EVENTS
+        for statement in pg_statement_trigger(f"{name}_{event_name}", table, event_name, _pg_body(table, event_name))
     ),
     "sqlite": (
         f"CREATE TRIGGER coverage_totals_span_insert AFTER INSERT ON coverage_span BEGIN {_sqlite_span('NEW.', '1')}END",
@@ -241,22 +231,15 @@ DROP_TRIGGER_SQL: dict[str, tuple[str, ...]] = {
     "postgresql": tuple(
         statement
         for table, (name, _, _) in _TABLES.items()
-        for event_name in _PG_EVENTS
-        for statement in (
-            f"DROP TRIGGER IF EXISTS {name}_{event_name} ON {table}",
-            f"DROP FUNCTION IF EXISTS {name}_{event_name}()",
-        )
+        for event_name in EVENTS
+        for statement in pg_drop(f"{name}_{event_name}", table)
     ),
     "sqlite": tuple(
-        f"DROP TRIGGER IF EXISTS {name}_{event_name}" for name, _, _ in _TABLES.values() for event_name in _PG_EVENTS
+        f"DROP TRIGGER IF EXISTS {name}_{event_name}" for name, _, _ in _TABLES.values() for event_name in EVENTS
     ),
 }
 
-for _dialect, _statements in TRIGGER_SQL.items():
-    # After every table (the triggers are on coverage_span and person and write this table). No percent sign in
-    # them. ``after_create`` fires on every ``create_all``: dropping first makes a second call harmless.
-    for _statement in (*DROP_TRIGGER_SQL[_dialect], *_statements):
-        event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+create_with_tables(TRIGGER_SQL, DROP_TRIGGER_SQL)
 
 
 def rebuild_sql(dialect: str, scheme_filter: str = "") -> tuple[str, ...]:

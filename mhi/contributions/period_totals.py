@@ -25,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import DDL, BigInteger, Integer, event, text
+from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mhi.core.db import Money, db
+from mhi.core.triggers import EVENTS, create_with_tables, pg_drop, pg_statement_trigger
 
 
 class ReportPeriodTotal(db.Model):
@@ -96,23 +97,20 @@ def _pg_grouped(sources: list[tuple[str, str]]) -> str:
     )
 
 
-_PG_EVENTS = {
-    # event: (transition tables clause, sources)
-    "insert": ("REFERENCING NEW TABLE AS new_rows", [("new_rows", "")]),
-    "update": ("REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows", [("old_rows", "-"), ("new_rows", "")]),
-    "delete": ("REFERENCING OLD TABLE AS old_rows", [("old_rows", "-")]),
+#: Each event's transition tables, with the sign its rows are counted with.
+_SOURCES = {
+    "insert": [("new_rows", "")],
+    "update": [("old_rows", "-"), ("new_rows", "")],
+    "delete": [("old_rows", "-")],
 }
 
 #: The statements that keep the totals current, per database (the migration runs the same ones).
 TRIGGER_SQL: dict[str, tuple[str, ...]] = {
     "postgresql": tuple(
         statement
-        for event_name, (referencing, sources) in _PG_EVENTS.items()
-        for statement in (
-            f"CREATE OR REPLACE FUNCTION report_period_totals_{event_name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {_pg_grouped(sources)}RETURN NULL; END $$",
-            f"CREATE TRIGGER report_period_totals_{event_name} AFTER {event_name.upper()} ON report_period "
-            f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION report_period_totals_{event_name}()",
+        for event_name, sources in _SOURCES.items()
+        for statement in pg_statement_trigger(
+            f"report_period_totals_{event_name}", "report_period", event_name, _pg_grouped(sources)
         )
     ),
     "sqlite": (
@@ -128,21 +126,12 @@ TRIGGER_SQL: dict[str, tuple[str, ...]] = {
 
 DROP_TRIGGER_SQL: dict[str, tuple[str, ...]] = {
     "postgresql": tuple(
-        statement
-        for event_name in _PG_EVENTS
-        for statement in (
-            f"DROP TRIGGER IF EXISTS report_period_totals_{event_name} ON report_period",
-            f"DROP FUNCTION IF EXISTS report_period_totals_{event_name}()",
-        )
+        statement for name in EVENTS for statement in pg_drop(f"report_period_totals_{name}", "report_period")
     ),
-    "sqlite": tuple(f"DROP TRIGGER IF EXISTS report_period_totals_{name}" for name in _PG_EVENTS),
+    "sqlite": tuple(f"DROP TRIGGER IF EXISTS report_period_totals_{name}" for name in EVENTS),
 }
 
-for _dialect, _statements in TRIGGER_SQL.items():
-    # After every table (the triggers are on report_period and write report_period_total). No percent sign in
-    # them. ``after_create`` fires on every ``create_all``: dropping first makes a second call harmless.
-    for _statement in (*DROP_TRIGGER_SQL[_dialect], *_statements):
-        event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+create_with_tables(TRIGGER_SQL, DROP_TRIGGER_SQL)
 
 
 def rebuild_sql(dialect: str, scheme_filter: str = "") -> str:

@@ -21,7 +21,6 @@ from mhi.claims.services import (
     submit_claim,
 )
 from mhi.claims.totals import ClaimDelayTotal, ClaimMonthTotal, month_number
-from mhi.core.db import db
 from mhi.reports import queries
 from mhi.schemes.models import Scheme
 from tests.claims.claim_helpers import entry, make_household, make_scheme, make_user, provider
@@ -248,31 +247,3 @@ def test_random_writes_keep_the_totals(session):
     session.commit()
     assert_totals_right(session, scheme.id)
     assert session.scalar(select(ClaimMonthTotal).where(ClaimMonthTotal.claims == 0)) is None
-
-
-def test_the_migration_builds_the_same_triggers():
-    """The migration's frozen statements are today's (create_all and `db upgrade` give the same triggers)."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "20261206_a7c3e9f1b2d4_claim_totals.py"
-    spec = importlib.util.spec_from_file_location("claim_totals_migration", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    assert migration.TRIGGERS == totals.TRIGGER_SQL
-    assert migration.DROP_TRIGGERS == totals.DROP_TRIGGER_SQL
-    assert migration.FILL == {dialect: totals.rebuild_sql(dialect) for dialect in ("postgresql", "sqlite")}
-
-
-def test_a_second_create_all_keeps_one_set_of_triggers(app):
-    """``create_all`` on a database that has the tables (a tool, a test, a bench run twice) neither fails on the
-    triggers already there nor adds a second set that would count each claim twice."""
-    with app.app_context():
-        db.session.remove()
-        db.create_all()
-        if db.engine.dialect.name == "postgresql":
-            query = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'claim_totals_%'"
-        else:
-            query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'claim_totals_%'"
-        with db.engine.connect() as connection:
-            assert connection.execute(text(query)).scalar() == 3

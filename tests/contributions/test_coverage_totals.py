@@ -15,7 +15,6 @@ from mhi.contributions import coverage_totals as totals
 from mhi.contributions.coverage_totals import CoverageChangeTotal
 from mhi.contributions.models import CoverageSpan
 from mhi.contributions.services import refresh_households
-from mhi.core.db import db
 from mhi.home import queries as home_queries
 from mhi.members.models import Household, Person
 from mhi.reports import queries
@@ -298,34 +297,6 @@ def test_household_deleted_with_its_rows(session):
             session.execute(statement)
         assert_totals_right(session, scheme.id)
     session.commit()
-
-
-def test_the_migration_builds_the_same_triggers():
-    """The migration's frozen statements are today's (create_all and `db upgrade` give the same triggers)."""
-    import importlib.util
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parents[2] / "migrations" / "versions"
-    (path,) = folder.glob("20261206_*_coverage_totals.py")
-    spec = importlib.util.spec_from_file_location("coverage_totals_migration", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    assert migration.TRIGGERS == totals.TRIGGER_SQL
-    assert migration.DROP_TRIGGERS == totals.DROP_TRIGGER_SQL
-    assert migration.FILL == {dialect: totals.rebuild_sql(dialect) for dialect in ("postgresql", "sqlite")}
-
-
-def test_a_second_create_all_keeps_one_set_of_triggers(app):
-    """``create_all`` twice neither fails nor adds a second set of triggers that would count twice."""
-    with app.app_context():
-        db.session.remove()
-        db.create_all()
-        if db.engine.dialect.name == "postgresql":
-            query = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'coverage_totals_%'"
-        else:
-            query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'coverage_totals_%'"
-        with db.engine.connect() as connection:
-            assert connection.execute(text(query)).scalar() == 6
 
 
 @pytest.mark.postgres_only

@@ -245,29 +245,3 @@ def test_refresh_ledgers_recounts_the_totals(app, runner, session):
     assert "period totals recounted" in result.output
     db.session.expire_all()
     assert stored(session, scheme.id) == expected
-
-
-def test_the_migration_builds_the_same_triggers():
-    """The migration's frozen statements are today's (create_all and `db upgrade` give the same triggers)."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "20261206_b5e1d8c3f720_period_totals.py"
-    spec = importlib.util.spec_from_file_location("period_totals_migration", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    assert migration.TRIGGERS == period_totals.TRIGGER_SQL
-    assert migration.DROP_TRIGGERS == period_totals.DROP_TRIGGER_SQL
-    assert migration.FILL == {dialect: (period_totals.rebuild_sql(dialect),) for dialect in ("postgresql", "sqlite")}
-
-
-def test_a_second_create_all_keeps_one_set_of_triggers(app):
-    with app.app_context():
-        db.session.remove()
-        db.create_all()
-        if db.engine.dialect.name == "postgresql":
-            query = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'report_period_totals_%'"
-        else:
-            query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'report_period_totals_%'"
-        with db.engine.connect() as connection:
-            assert connection.execute(text(query)).scalar() == 3
