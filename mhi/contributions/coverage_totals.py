@@ -39,7 +39,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Date, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mhi.core.db import db
+from mhi.core.db import SCHEME_TOTALS_LOCK, db
 from mhi.core.triggers import EVENTS, create_with_tables, pg_drop, pg_statement_trigger
 
 
@@ -169,10 +169,19 @@ _TABLES = {
 }
 
 
+def _pg_lock_schemes(event_name: str) -> str:
+    """Take the totals lock of the changed persons' schemes (core/db.py ``lock_scheme_totals``), in scheme order,
+    before their households: the order every writer of a scheme's totals follows (a register edit writes its
+    persons, and so these totals, before its refresh takes the lock)."""
+    tables = {"insert": ("new_rows",), "update": ("old_rows", "new_rows"), "delete": ("old_rows",)}[event_name]
+    schemes = " UNION ".join(f"SELECT scheme_id FROM {name}" for name in tables)
+    return f"PERFORM pg_advisory_xact_lock({SCHEME_TOTALS_LOCK}, x.scheme_id) FROM ({schemes} ORDER BY 1) AS x; "
+
+
 def _pg_body(table: str, event_name: str) -> str:
     _, columns, rows_of = _TABLES[table]
     source = _pg_source(event_name, columns)
-    lock = _pg_lock_households(source) if table == "person" else ""
+    lock = _pg_lock_schemes(event_name) + _pg_lock_households(source) if table == "person" else ""
     return f"{lock}{_grouped(rows_of(source), upsert=True)}; "
 
 

@@ -28,7 +28,7 @@ from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDat
 from mhi.contributions.stored import store_ledgers
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.db import one_of
+from mhi.core.db import lock_scheme_totals, one_of
 from mhi.core.errors import UserError
 from mhi.core.numbering import allocate_number, allocate_numbers
 from mhi.core.reversal import reverse_entry
@@ -289,6 +289,7 @@ def refresh_households(
     (issue 17), instead of reading back what it has just written.
     """
     session.flush()
+    lock_scheme_totals(session, scheme.id)  # before the households and any total row (core/db.py)
     rules = _scheme_rules(session, scheme)
     pending: dict[int, list[dict]] = defaultdict(list)
     for row in new_receipts or ():

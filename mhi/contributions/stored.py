@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mhi.contributions.models import ReportDueTotal, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import HouseholdInput, Ledger
 from mhi.core.clock import today as clock_today
-from mhi.core.db import one_of
+from mhi.core.db import lock_scheme_totals, one_of
 from mhi.core.tabular import bulk_insert
 
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
@@ -273,6 +273,9 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
         items = items.items()
     if not ids:
         return
+    # The callers (the refresh, the repair) hold it already; taken here too so that no writer of the totals can
+    # come to them without it (core/db.py ``lock_scheme_totals``).
+    lock_scheme_totals(session, scheme.id)
     horizon = horizon or default_horizon()
     # The old ledgers' part of the scheme's due totals, subtracted (reports/ledgers.py reads the totals).
     totals: dict = {}

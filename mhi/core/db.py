@@ -140,6 +140,31 @@ class Rate(ScaledDecimal):
         super().__init__(6)
 
 
+#: The first key of the advisory lock a transaction takes on a scheme before it writes any of the scheme's totals
+#: kept by its writes (``lock_scheme_totals``); the second key is the scheme's id.
+SCHEME_TOTALS_LOCK = 17_017
+
+
+def lock_scheme_totals(session, scheme_id: int) -> None:
+    """On PostgreSQL, hold the scheme's totals lock until the transaction ends (docs/decisions.md "One lock per
+    scheme before its totals").
+
+    The totals kept by the writes (coverage changes, period totals, due totals) are written by several statements
+    of a transaction, each locking the total rows it changes in key order — but not in one order across the
+    statements: two refreshes of different households of one scheme can lock shared total rows in crossed orders,
+    and PostgreSQL then aborts one as a deadlock. Every transaction that writes them therefore takes this lock
+    first, before the households and before any total row: the refresh, the stored ledgers' repair, every import
+    (``core.tabular.lock_scheme_for_import``) and the person triggers (coverage_totals). Writers of one scheme
+    then follow each other for the few milliseconds of a desk's write; other schemes are not held up. Taken twice
+    in one transaction, it is already held. SQLite has a single writer."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key, :scheme)"), {"key": SCHEME_TOTALS_LOCK, "scheme": scheme_id}
+        )
+
+
 def one_of(session, column, values):
     """``column IN values`` for a long list of ``values`` (a batch of ids): on PostgreSQL one array parameter,
     ``column = ANY(:values)``, since psycopg rewrites a statement's every placeholder in Python and thousands of

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from mhi.core.db import lock_scheme_totals
 from mhi.core.errors import Term
 from mhi.core.validation import InputRejected, Problem
 
@@ -429,6 +430,9 @@ def lock_scheme_for_import(session, scheme) -> None:
         return
     table = type(scheme).__table__
     session.execute(select(table.c.id).where(table.c.id == scheme.id).with_for_update(key_share=True)).all()
+    # Then the scheme's totals lock, before the import writes anything (core/db.py ``lock_scheme_totals``): an
+    # import that locked a household or a total row first could wait on a clerk who holds it.
+    lock_scheme_totals(session, scheme.id)
 
 
 #: How many rows an import keeps for the web preview (the counts cover every row).

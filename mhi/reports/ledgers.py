@@ -46,7 +46,7 @@ from mhi.contributions.rules import build_ledger, round_exact_sum
 from mhi.contributions.services import household_inputs, iter_inputs
 from mhi.contributions.stored import COUNT_KEY, HORIZON_DAYS, input_fingerprint, month_number, store_ledgers
 from mhi.core.clock import today as clock_today
-from mhi.core.db import Money
+from mhi.core.db import Money, lock_scheme_totals
 from mhi.members.models import Household
 from mhi.reports import queries
 
@@ -76,6 +76,7 @@ def refresh(session, scheme, upto: date, *, today: date | None = None) -> int:
     the stale ones are rebuilt with periods to a year past ``upto`` (or today, when later).
     """
     session.flush()
+    lock_scheme_totals(session, scheme.id)  # before any total row (core/db.py)
     horizon = max(upto, today or clock_today()) + timedelta(days=HORIZON_DAYS)
     count = 0
     whole = totals_whole(session, scheme)
@@ -108,6 +109,7 @@ def refresh(session, scheme, upto: date, *, today: date | None = None) -> int:
 def rebuild(session, scheme, household_ids, horizon: date | None = None) -> None:
     """Rebuild the stored ledgers of ``household_ids`` with the contributions engine (periods to ``horizon``,
     by default a year from today)."""
+    lock_scheme_totals(session, scheme.id)  # before any total row (core/db.py)
     for rules, batch in iter_inputs(session, scheme, list(household_ids), chunk=CHUNK):
         store_ledgers(
             session, scheme, {hid: (h, build_ledger(h)) for hid, h in batch.items()}, rules=rules, horizon=horizon

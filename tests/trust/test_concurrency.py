@@ -246,3 +246,142 @@ def test_the_same_contributions_file_imported_twice_at_once(app, tmp_path):
         # Three persons: fee 1000 + 900 for period 0 → paid until 2025-02-10, covered until 2025-03-12.
         spans = session.execute(select(CoverageSpan.start, CoverageSpan.end)).all()
         assert sorted(set(spans)) == [(E, date(2025, 3, 12))] and len(spans) == 50
+
+
+def _pay_and_refresh(household_ids: list[int], amount: int, prefix: str):
+    """Receipts for several households (refreshed once, as a batch of the desk's day would be)."""
+
+    def work(session):
+        households = [session.get(Household, hid) for hid in household_ids]
+        for index, household in enumerate(households):
+            record_receipt(
+                session,
+                household,
+                receipt_no=f"{prefix}-{index}",
+                date=E,
+                amount=Decimal(amount),
+                method="cash",
+                refresh=False,
+            )
+        refresh_households(session, session.get(Scheme, households[0].scheme_id), household_ids)
+
+    return work
+
+
+def test_receipts_for_households_of_one_scheme_at_the_same_moment(app):
+    """Two groups of households whose stored ledgers share total rows (periods of the same dates, a coverage end
+    on the day the other group's starts or ends), paid and refreshed at the same moment: both commit, each
+    household's coverage is its recomputation, and the scheme's totals equal a recount (no lost update of a total
+    row). The crossed lock orders that made a deadlock possible are not reproduced here on demand (they depend on
+    the timing of the statements); the lock that rules them out is tested below."""
+    from mhi.contributions.coverage_totals import CoverageChangeTotal
+    from mhi.contributions.coverage_totals import rebuild as rebuild_coverage
+    from mhi.contributions.period_totals import ReportPeriodTotal
+    from mhi.contributions.period_totals import rebuild as rebuild_periods
+
+    december = date(2024, 12, 10)
+    groups: list[list[int]] = [[], []]
+    with records(app) as session:
+        scheme = scheme_with_programme(session)
+        code = scheme.code
+        for index in range(40):
+            for group, enrolment in enumerate((december, E)):
+                household = enrol(session, scheme, ref=f"H-{group}-{index:03d}", enrolment=enrolment)
+                # One month paid: the December group covered to 2025-02-09, the January one to 2025-03-12 —
+                # where the December group's next month ends.
+                record_receipt(
+                    session,
+                    household,
+                    receipt_no=f"R-{group}-{index}",
+                    date=enrolment,
+                    amount=Decimal(1600),
+                    method="cash",
+                )
+                groups[group].append(household.id)
+        session.commit()
+
+    outcomes = run_together(app, _pay_and_refresh(groups[0], 600, "A"), _pay_and_refresh(groups[1], 600, "B"))
+    assert [o.error for o in outcomes] == [None, None]
+    with records(app) as session:
+        scheme = session.scalar(select(Scheme).where(Scheme.code == code))
+
+        def kept(model):
+            return sorted(
+                tuple(getattr(row, c.name) for c in model.__table__.columns)
+                for row in session.scalars(select(model).where(model.scheme_id == scheme.id))
+                if any(getattr(row, c, 0) for c in ("households", "persons", "periods"))
+            )
+
+        before = kept(CoverageChangeTotal), kept(ReportPeriodTotal)
+        rebuild_coverage(session, scheme.id)
+        rebuild_periods(session, scheme.id)
+        assert (kept(CoverageChangeTotal), kept(ReportPeriodTotal)) == before
+        session.rollback()
+    for household_id in (groups[0][0], groups[1][0]):
+        with records(app) as session:
+            stored = _derived(session, household_id)
+        assert stored == _recomputed(app, code, household_id)
+
+
+def test_every_writer_of_a_schemes_totals_takes_its_lock_first(app):
+    """While a transaction holds a scheme's totals lock (core/db.py ``lock_scheme_totals``), a refresh, a person's
+    edit (its trigger), an import and the stored ledgers' repair of that scheme wait for it; another scheme's
+    writers do not. Each wait is cut short by a lock timeout so that the test sees it."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from mhi.core.db import SCHEME_TOTALS_LOCK, db
+    from mhi.core.tabular import lock_scheme_for_import
+    from mhi.reports import ledgers
+
+    code, household_id = _household(app)
+    with records(app) as session:
+        other = enrol(session, scheme_with_programme(session, "MUT-B"), ref="H-B01")
+        other_id, other_scheme = other.id, other.scheme_id
+
+    def blocked(work) -> bool:
+        with app.app_context():
+            session = db.session
+            session.execute(text("SET lock_timeout = '300ms'"))
+            try:
+                work(session)
+            except OperationalError as exc:
+                assert "lock timeout" in str(exc)
+                return True
+            finally:
+                session.rollback()
+                session.execute(text("RESET lock_timeout"))
+                db.session.remove()
+        return False
+
+    def scheme_of(session, scheme_code=code):
+        return session.scalar(select(Scheme).where(Scheme.code == scheme_code))
+
+    def exit_person(session, hid=household_id):
+        person = session.scalars(
+            select(Person).where(Person.household_id == hid, Person.relation != "head")
+        ).first()
+        person.exit_date = date(2025, 6, 1)
+        session.flush()
+
+    with app.app_context():
+        holder = db.engine.connect()
+        transaction = holder.begin()
+        holder.execute(
+            text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": SCHEME_TOTALS_LOCK, "s": scheme_of(db.session).id}
+        )
+        db.session.remove()
+        try:
+            assert blocked(lambda session: refresh_households(session, scheme_of(session), [household_id]))
+            assert blocked(exit_person)
+            assert blocked(lambda session: lock_scheme_for_import(session, scheme_of(session)))
+            assert blocked(lambda session: ledgers.rebuild(session, scheme_of(session), [household_id]))
+            assert not blocked(
+                lambda session: refresh_households(session, session.get(Scheme, other_scheme), [other_id])
+            )
+            assert not blocked(lambda session: exit_person(session, other_id))
+        finally:
+            transaction.rollback()
+            holder.close()
+    assert not blocked(lambda session: refresh_households(session, scheme_of(session), [household_id]))
+    assert not blocked(exit_person)
