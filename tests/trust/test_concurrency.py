@@ -358,9 +358,7 @@ def test_every_writer_of_a_schemes_totals_takes_its_lock_first(app):
         return session.scalar(select(Scheme).where(Scheme.code == scheme_code))
 
     def exit_person(session, hid=household_id):
-        person = session.scalars(
-            select(Person).where(Person.household_id == hid, Person.relation != "head")
-        ).first()
+        person = session.scalars(select(Person).where(Person.household_id == hid, Person.relation != "head")).first()
         person.exit_date = date(2025, 6, 1)
         session.flush()
 
