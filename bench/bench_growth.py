@@ -269,6 +269,7 @@ def run_size(
             last file should cost what the first did."""
             cost = Cost(session)
             added = 0
+            pairs = 0
             for part in split_by_household(path, file_households):
                 file_cost = Cost(session)
                 table = read_table(part, limits=NATIONAL_LIMITS)
@@ -276,15 +277,18 @@ def run_size(
                 assert result.ok, [str(p) for p in result.problems[:5]]
                 session.commit()
                 added += result.added
+                found = len(getattr(result, "duplicates", None) or ())
+                pairs += found
                 if label:
+                    duplicates = f", {found:,} likely duplicates" if found else ""
                     print(
-                        f"  [{households:,}] {label} {part.name} ({result.added:,}): {file_cost.text()}",
+                        f"  [{households:,}] {label} {part.name} ({result.added:,}{duplicates}): {file_cost.text()}",
                         file=sys.stderr,
                         flush=True,
                     )
                 del table, result
                 part.unlink()
-            return cost.text(), added
+            return cost.text() + (f"; {pairs:,} likely duplicates" if pairs else ""), added
 
         figures, added = timed_import(import_register, members_path, scheme, "members")
         out.append((f"members import ({added:,} persons)", figures))
