@@ -49,14 +49,13 @@ def households_covered_today(session, scheme_ids: list[int], today: date) -> dic
     """Households with a coverage span holding today: the sum of the stored coverage changes up to today
     (mhi/contributions/coverage_totals.py; a household's spans are disjoint, so this is the count of
     households), a few hundred rows per scheme instead of its spans."""
-    from mhi.contributions.coverage_totals import CoverageChangeTotal as t
+    from mhi.contributions.coverage_totals import covered_on
 
-    rows = session.execute(
-        select(t.scheme_id, func.sum(t.households))
-        .where(t.scheme_id.in_(scheme_ids), t.day <= today)
-        .group_by(t.scheme_id)
-    )
-    return {scheme_id: int(count) for scheme_id, count in rows if count}
+    return {
+        scheme_id: households
+        for scheme_id, [(households, _)] in covered_on(session, scheme_ids, [today]).items()
+        if households
+    }
 
 
 def households_covered_today_by_scan(session, scheme_ids: list[int], today: date) -> dict[int, int]:

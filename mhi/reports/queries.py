@@ -207,22 +207,17 @@ def coverage_from_totals(session, scheme_id: int, date_from: date, date_to: date
     the changes on days ≤ D; a change of persons on day d adds T + 1 − max(d, F) person-days. Exactly the
     scan's figures (``coverage_by_scan``)."""
     from mhi.contributions.coverage_totals import CoverageChangeTotal as t
+    from mhi.contributions.coverage_totals import covered_on
 
-    def on(day: date, column):
-        return func.coalesce(func.sum(case((t.day <= day, column), else_=0)), 0)
-
+    (households_start, persons_start), (households_end, persons_end) = covered_on(
+        session, [scheme_id], [date_from, date_to]
+    )[scheme_id]
     window_end = literal(date_to + timedelta(days=1), Date)
     days = days_between(session, window_end, greatest(session, t.day, literal(date_from, Date)))
-    row = session.execute(
-        select(
-            on(date_from, t.households),
-            on(date_to, t.households),
-            on(date_from, t.persons),
-            on(date_to, t.persons),
-            func.coalesce(func.sum(t.persons * days), 0),
-        ).where(t.scheme_id == scheme_id, t.day <= date_to)
-    ).one()
-    return tuple(int(value) for value in row)
+    person_days = session.scalar(
+        select(func.coalesce(func.sum(t.persons * days), 0)).where(t.scheme_id == scheme_id, t.day <= date_to)
+    )
+    return households_start, households_end, persons_start, persons_end, int(person_days)
 
 
 def coverage_by_scan(session, scheme_id: int, date_from: date, date_to: date) -> tuple[int, int, int, int, int]:
@@ -269,11 +264,9 @@ def beneficiaries_covered_on(session, scheme_id: int, days: list[date], *, by_sc
         return []
     if by_scan:
         return beneficiaries_covered_on_by_scan(session, scheme_id, days)
-    from mhi.contributions.coverage_totals import CoverageChangeTotal as t
+    from mhi.contributions.coverage_totals import covered_on
 
-    columns = [func.coalesce(func.sum(case((t.day <= day, t.persons), else_=0)), 0) for day in days]
-    row = session.execute(select(*columns).where(t.scheme_id == scheme_id, t.day <= max(days))).one()
-    return [int(value) for value in row]
+    return [persons for _, persons in covered_on(session, [scheme_id], days)[scheme_id]]
 
 
 def beneficiaries_covered_on_by_scan(session, scheme_id: int, days: list[date]) -> list[int]:
