@@ -217,8 +217,11 @@ def _to_minor(amount: Decimal, scale: int) -> int:
     return int(integral)
 
 
+@lru_cache(maxsize=1 << 14)
 def _from_minor(value: int, scale: int) -> Decimal:
-    """Integer minor units back to a Decimal with exactly the currency's decimals."""
+    """Integer minor units back to a Decimal with exactly the currency's decimals. Cached (Decimals are
+    immutable): a national import turns the same few hundred dues back into Decimals millions of times, and the
+    one object per value also keeps its hash for the dictionaries that follow (issue 17)."""
     return Decimal(value).scaleb(-scale)
 
 
@@ -520,6 +523,13 @@ class Ledger:
         return [
             (starts[k], starts[k + 1], _from_minor(gross[k], scale), _from_minor(due[k], scale)) for k in range(count)
         ]
+
+    def dues_until_minor(self, day: date) -> tuple[int, int, list[date], list[int], list[int]]:
+        """(scale, r, starts, g_k, d_k) in minor units of the due periods starting on or before ``day``, the
+        starts with the end of the last one: ``dues_until`` without a Decimal per period, for the stored periods
+        written as integers (contributions/stored.py ``ledger_rows``)."""
+        count = self._count_until(day)
+        return self._scale, self._r, self._starts[: count + 1], self._g[:count], self._d[:count]
 
     def member_dues_minor(self, day: date) -> tuple[int, int, list[date], list[int]]:
         """(scale, r, starts, member dues d_k) in minor units of the due periods starting on or before ``day``: the

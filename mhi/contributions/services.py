@@ -409,9 +409,31 @@ def _write_derived(session, scheme: Scheme, batch: _Loaded, rules: str, built: l
 
     store_ledgers(session, scheme, ledgers(), rules=rules, ids=list(batch.inputs))
     if changes:
-        session.execute(update(Household), changes)
+        _store_dates(session, changes)
         _expire_loaded(session, [c["id"] for c in changes])
     bulk_insert(session, CoverageSpan.__table__, spans)
+
+
+def _store_dates(session, changes: list[dict]) -> None:
+    """Write the households' derived exit and strike-off dates (``changes``: dicts of id, exit_date,
+    strike_off_date). On PostgreSQL one UPDATE joined to the arrays of the values: an import changes the dates of
+    nearly every household it touches, and an UPDATE a household (the ORM's executemany) cost about 25 µs of
+    server and 60 µs of Python each (issue 17, the server's statement log); elsewhere the executemany."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(Household), changes)
+        return
+    session.execute(
+        text(
+            "UPDATE household SET exit_date = v.exit_date, strike_off_date = v.strike_off_date"
+            " FROM unnest(CAST(:ids AS integer[]), CAST(:exits AS date[]), CAST(:strikes AS date[]))"
+            " AS v(id, exit_date, strike_off_date) WHERE household.id = v.id"
+        ),
+        {
+            "ids": [c["id"] for c in changes],
+            "exits": [c["exit_date"] for c in changes],
+            "strikes": [c["strike_off_date"] for c in changes],
+        },
+    )
 
 
 def _shared_ledger(shared: dict[tuple, Ledger], h: HouseholdInput) -> Ledger:

@@ -26,7 +26,7 @@ from mhi.contributions.models import ReportDueTotal, ReportHousehold, ReportPeri
 from mhi.contributions.rules import HouseholdInput, Ledger
 from mhi.core.clock import today as clock_today
 from mhi.core.db import lock_scheme_totals, one_of
-from mhi.core.tabular import bulk_insert
+from mhi.core.tabular import bulk_insert, copy_stored
 
 #: How far past the day of the write periods are stored: a fully subsidised household's schedule has no end
 #: (contributions.md §3), so it is stored up to a horizon and carried on by ``flask report refresh-ledgers``.
@@ -43,22 +43,58 @@ def default_horizon() -> date:
     return clock_today() + timedelta(days=HORIZON_DAYS)
 
 
+#: Texts of values ``input_fingerprint`` writes again and again (dates, amounts, persons' dates, a product's
+#: terms): a store of 100,000 households repeats a few hundred of each (issue 17). Emptied when it grows past
+#: ``_TEXTS_KEPT``; a product's terms are kept with the object itself, so that a reused id is never mistaken.
+_TEXTS: dict = {}
+_TERMS_TEXTS: dict[int, tuple[object, str]] = {}
+_TEXTS_KEPT = 100_000
+
+
 def input_fingerprint(rules: str, h: HouseholdInput) -> str:
     """A digest of everything one household's ledger depends on: the scheme's rules (``rules``, their own
-    digest), its enrolment, category and dated category changes, product terms, persons' dates and receipts (in a fixed order)."""
-    text = repr(
-        (
-            rules,
-            h.enrolment,
-            h.category or "standard",
-            sorted((p.enrolment, p.exit or date.min) for p in h.persons),
-            sorted((day, Decimal(amount).normalize()) for day, amount in h.receipts),
-            list(h.terms),
-            sorted(h.category_changes or ()),
-            *([sorted(h.product_changes)] if h.product_changes else []),
-        )
-    )
-    return hashlib.sha1(text.encode()).hexdigest()
+    digest), its enrolment, category and dated category changes, product terms, persons' dates and receipts (in
+    a fixed order).
+
+    The digest is of ``repr`` of the tuple (rules, enrolment, category, sorted persons' (enrolment, exit or
+    date.min), sorted receipts' (day, normalised amount), list(terms), sorted category changes[, sorted product
+    changes]): that text is built here piece by piece from the texts of the values, each computed once
+    (``_TEXTS``), the same text byte for byte (tests/contributions/test_stored_ledgers.py compares it with the
+    tuple's ``repr``) at a third of the cost in a national import (issue 17)."""
+    texts = _TEXTS
+    if len(texts) > _TEXTS_KEPT:
+        texts.clear()
+    persons = tuple(sorted([(p.enrolment, p.exit or date.min) for p in h.persons]))
+    persons_text = texts.get(persons)
+    if persons_text is None:
+        persons_text = texts[persons] = repr(list(persons))
+    receipts = []
+    for day, amount in sorted(h.receipts):  # equal amounts have equal normalised texts: the order is the same
+        day_text = texts.get(day)
+        if day_text is None:
+            day_text = texts[day] = repr(day)
+        amount_text = texts.get(amount)
+        if amount_text is None:
+            amount_text = texts[amount] = repr(Decimal(amount).normalize())
+        receipts.append(f"({day_text}, {amount_text})")
+    terms = h.terms
+    known = _TERMS_TEXTS.get(id(terms))
+    if known is None or known[0] is not terms:
+        if len(_TERMS_TEXTS) > 1000:
+            _TERMS_TEXTS.clear()
+        known = _TERMS_TEXTS[id(terms)] = (terms, repr(list(terms)))
+    items = [
+        repr(rules),
+        repr(h.enrolment),
+        repr(h.category or "standard"),
+        persons_text,
+        "[" + ", ".join(receipts) + "]",
+        known[1],
+        repr(sorted(h.category_changes or ())),
+    ]
+    if h.product_changes:
+        items.append(repr(sorted(h.product_changes)))
+    return hashlib.sha1(("(" + ", ".join(items) + ")").encode()).hexdigest()
 
 
 def month_number(day: date) -> int:
@@ -145,7 +181,8 @@ def encode_due_parts(left: int, parts: dict[tuple[int, int], list[int]]) -> str:
     flat = [left]
     for key, values in parts.items():
         flat += (*key, *values)
-    return json.dumps(flat, separators=(",", ":"))
+    # What json.dumps(flat, separators=(",", ":")) writes for a list of integers, at half its cost (issue 17).
+    return repr(flat).replace(" ", "")
 
 
 def _add(totals: dict, left: int, parts, factor: int) -> None:
@@ -222,27 +259,68 @@ def _paid_on_days(ledger: Ledger, horizon: date, enrolment: date) -> list[date |
     return result
 
 
-def ledger_rows(scheme_id: int, household_id: int, h: HouseholdInput, ledger: Ledger, horizon: date, rules: str):
-    """The ``ReportHousehold`` row and the ``ReportPeriod`` rows of one household."""
+#: ``ReportPeriod``'s columns, in the order of the tuples ``ledger_rows(..., stored=True)`` gives.
+PERIOD_COLUMNS = (
+    "scheme_id",
+    "household_id",
+    "start",
+    "end",
+    "days",
+    "gross",
+    "member_due",
+    "cumulative",
+    "paid_on",
+)
+
+
+def ledger_rows(
+    scheme_id: int, household_id: int, h: HouseholdInput, ledger: Ledger, horizon: date, rules: str, *, stored=False
+):
+    """The ``ReportHousehold`` row and the ``ReportPeriod`` rows of one household.
+
+    The periods are dicts of the columns' values, or with ``stored`` tuples of what the database stores
+    (``PERIOD_COLUMNS`` in order, amounts in integer thousandths): the PostgreSQL COPY of a national import writes
+    them without a Decimal made and converted back for each (issue 17; tests/contributions/test_stored_texts.py
+    checks that both say the same)."""
     member_fee, parts = ledger.registration_split
     paid_on = _paid_on_days(ledger, horizon, h.enrolment)
-    periods = []
-    cumulative = member_fee
-    for (start, end, gross, member_due), paid_day in zip(ledger.dues_until(horizon), paid_on, strict=True):
-        cumulative += member_due
-        periods.append(
-            {
-                "scheme_id": scheme_id,
-                "household_id": household_id,
-                "start": start,
-                "end": end,
-                "days": (end - start).days,
-                "gross": gross,
-                "member_due": member_due,
-                "cumulative": cumulative,
-                "paid_on": paid_day,
-            }
-        )
+    periods: list = []
+    if stored:
+        scale, cumulative, starts, gross, dues = ledger.dues_until_minor(horizon)
+        unit = 10 ** (_SCALE - scale)
+        for k, due in enumerate(dues):
+            cumulative += due
+            start, end = starts[k], starts[k + 1]
+            periods.append(
+                (
+                    scheme_id,
+                    household_id,
+                    start,
+                    end,
+                    (end - start).days,
+                    gross[k] * unit,
+                    due * unit,
+                    cumulative * unit,
+                    paid_on[k],
+                )
+            )
+    else:
+        cumulative = member_fee
+        for (start, end, gross, member_due), paid_day in zip(ledger.dues_until(horizon), paid_on, strict=True):
+            cumulative += member_due
+            periods.append(
+                {
+                    "scheme_id": scheme_id,
+                    "household_id": household_id,
+                    "start": start,
+                    "end": end,
+                    "days": (end - start).days,
+                    "gross": gross,
+                    "member_due": member_due,
+                    "cumulative": cumulative,
+                    "paid_on": paid_day,
+                }
+            )
     household = {
         "household_id": household_id,
         "scheme_id": scheme_id,
@@ -293,19 +371,26 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
         )
     households: list[dict] = []
     added: list[list] = []
+    # On PostgreSQL the periods are copied as the stored values (``ledger_rows(..., stored=True)``).
+    stored = session.get_bind().dialect.name == "postgresql"
 
     def periods():
         # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives
         # the same rows but for the household id: computed once, copied for the others (issue 17).
-        done: dict[int, tuple[HouseholdInput, dict, list[dict], list]] = {}
+        done: dict[int, tuple[HouseholdInput, dict, list, list]] = {}
         for household_id, (h, ledger) in items:
             earlier = done.get(id(ledger))
             if earlier is not None and earlier[0] == h:
                 household = {**earlier[1], "household_id": household_id}
-                rows = [{**row, "household_id": household_id} for row in earlier[2]]
+                if stored:
+                    rows = [(row[0], household_id, *row[2:]) for row in earlier[2]]
+                else:
+                    rows = [{**row, "household_id": household_id} for row in earlier[2]]
                 earlier[3][2] += 1
             else:
-                household, rows, (left, due) = ledger_rows(scheme.id, household_id, h, ledger, horizon, rules)
+                household, rows, (left, due) = ledger_rows(
+                    scheme.id, household_id, h, ledger, horizon, rules, stored=stored
+                )
                 part = [left, due, 1]  # this household's due totals part, and how many households share it
                 added.append(part)
                 done[id(ledger)] = (h, household, rows, part)
@@ -313,7 +398,10 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
             yield from rows
 
     # Periods first: the generator fills ``households`` as it goes.
-    bulk_insert(session, ReportPeriod.__table__, periods())
+    if stored:
+        copy_stored(session, ReportPeriod.__table__, PERIOD_COLUMNS, periods())
+    else:
+        bulk_insert(session, ReportPeriod.__table__, periods())
     bulk_insert(session, ReportHousehold.__table__, households)
     for left, due, times in added:
         _add(totals, left, due.items(), times)

@@ -622,6 +622,39 @@ class _chained:
         yield from self.rest
 
 
+def _copy(connection, table, columns: list[str], produce, *, queued: bool, meanwhile=None) -> None:
+    """PostgreSQL's COPY into ``table``'s ``columns``: ``produce(write)`` calls ``write`` with each row's values
+    (in column order, as the database stores them). ``queued``: the socket writes run in psycopg's worker thread
+    (``QueuedLibpqWriter``, which releases the GIL while it waits), so that the main thread keeps computing rows
+    (or runs ``meanwhile``) while the server ingests the ones before (issue 17: two cores at work)."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    names = ", ".join(f'"{name}"' for name in columns)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        writer = QueuedLibpqWriter(cursor) if queued else None
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=writer) as copy:
+            produce(copy.write_row)
+            if meanwhile is not None:
+                meanwhile()
+    finally:
+        cursor.close()
+
+
+def copy_stored(session, table, columns: Sequence[str], rows) -> None:
+    """PostgreSQL only: COPY ``rows`` into ``table``, each a tuple of the ``columns``' *stored* values (Money as
+    its integer thousandths, core/db.py), so that no column type converts them again. ``rows`` may be an iterator,
+    consumed while the server ingests the rows before (``bulk_insert``'s streamed COPY). The stored ledgers' periods
+    (contributions/stored.py), millions of rows in a national import, are written this way (issue 17)."""
+    session.flush()
+
+    def produce(write) -> None:
+        for row in rows:
+            write(row)
+
+    _copy(session.connection(), table, list(columns), produce, queued=True)
+
+
 def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=None) -> list[int] | None:
     """Insert ``rows`` (dicts keyed by column name, all with the same keys; a list, or an iterator that a COPY
     consumes as it goes) into ``table`` in bulk; with ``return_ids`` the new ids, in the rows' order.
@@ -689,35 +722,33 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=Non
         if isinstance(table.c[name].type, TypeDecorator)
     ]
     values_of = itemgetter(*columns) if len(columns) > 1 else (lambda row, name=columns[0]: (row[name],))
-    names = ", ".join(f'"{name}"' for name in columns)
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        from psycopg.copy import QueuedLibpqWriter
 
-        # A streamed COPY (an iterator) computes its rows as it goes: the socket writes run in psycopg's worker
-        # thread (which releases the GIL while it waits) so the main thread keeps computing.
-        # With ``meanwhile`` too: the rows are queued at once and sent while ``meanwhile`` runs.
-        writer = QueuedLibpqWriter(cursor) if isinstance(rows, _chained) or meanwhile is not None else None
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=writer) as copy:
-            write = copy.write_row
-            if not converters:
-                for row in rows:
-                    write(values_of(row))
-            else:
-                for row in rows:
-                    values = list(values_of(row))
-                    for index, convert, done in converters:
-                        value = values[index]
-                        if value.__class__ is Decimal:  # anything else (None, a refused float) is converted each time
-                            converted = done.get(value)
-                            if converted is None:
-                                converted = done[value] = convert(value, dialect)
-                            values[index] = converted
-                        else:
-                            values[index] = convert(value, dialect)
-                    write(values)
-            if meanwhile is not None:
-                meanwhile()
-    finally:
-        cursor.close()
+    def produce(write) -> None:
+        if not converters:
+            for row in rows:
+                write(values_of(row))
+            return
+        for row in rows:
+            values = list(values_of(row))
+            for index, convert, done in converters:
+                value = values[index]
+                if value.__class__ is Decimal:  # anything else (None, a refused float) is converted each time
+                    converted = done.get(value)
+                    if converted is None:
+                        converted = done[value] = convert(value, dialect)
+                    values[index] = converted
+                else:
+                    values[index] = convert(value, dialect)
+            write(values)
+
+    # A streamed COPY (an iterator) computes its rows as it goes; with ``meanwhile`` the rows are queued at once
+    # and sent while ``meanwhile`` runs.
+    _copy(
+        connection,
+        table,
+        columns,
+        produce,
+        queued=isinstance(rows, _chained) or meanwhile is not None,
+        meanwhile=meanwhile,
+    )
     return ids
