@@ -47,7 +47,7 @@ def default_horizon() -> date:
 #: terms): a store of 100,000 households repeats a few hundred of each (issue 17). Emptied when it grows past
 #: ``_TEXTS_KEPT``; a product's terms are kept with the object itself, so that a reused id is never mistaken.
 _TEXTS: dict = {}
-_TERMS_TEXTS: dict[int, tuple[object, str]] = {}
+_TERMS_TEXTS: dict[int, tuple[object, tuple, str]] = {}
 _TEXTS_KEPT = 100_000
 
 
@@ -59,7 +59,7 @@ def input_fingerprint(rules: str, h: HouseholdInput) -> str:
     The digest is of ``repr`` of the tuple (rules, enrolment, category, sorted persons' (enrolment, exit or
     date.min), sorted receipts' (day, normalised amount), list(terms), sorted category changes[, sorted product
     changes]): that text is built here piece by piece from the texts of the values, each computed once
-    (``_TEXTS``), the same text byte for byte (tests/contributions/test_stored_ledgers.py compares it with the
+    (``_TEXTS``), the same text byte for byte (tests/contributions/test_stored_texts.py compares it with the
     tuple's ``repr``) at a third of the cost in a national import (issue 17)."""
     texts = _TEXTS
     if len(texts) > _TEXTS_KEPT:
@@ -79,17 +79,23 @@ def input_fingerprint(rules: str, h: HouseholdInput) -> str:
         receipts.append(f"({day_text}, {amount_text})")
     terms = h.terms
     known = _TERMS_TEXTS.get(id(terms))
-    if known is None or known[0] is not terms:
+    # The same list holding the same (immutable) versions: a list changed in place is written again.
+    if (
+        known is None
+        or known[0] is not terms
+        or len(known[1]) != len(terms)
+        or any(a is not b for a, b in zip(known[1], terms, strict=False))
+    ):
         if len(_TERMS_TEXTS) > 1000:
             _TERMS_TEXTS.clear()
-        known = _TERMS_TEXTS[id(terms)] = (terms, repr(list(terms)))
+        known = _TERMS_TEXTS[id(terms)] = (terms, tuple(terms), repr(list(terms)))
     items = [
         repr(rules),
         repr(h.enrolment),
         repr(h.category or "standard"),
         persons_text,
         "[" + ", ".join(receipts) + "]",
-        known[1],
+        known[2],
         repr(sorted(h.category_changes or ())),
     ]
     if h.product_changes:

@@ -129,3 +129,11 @@ def test_the_stored_periods_are_the_periods_as_stored():
             for row in rows
         ]
     assert compared > 1000  # periods compared, not only households without any
+
+
+def test_a_list_of_terms_changed_in_place_is_written_again():
+    h = _random_input(random.Random(8))
+    h.terms = list(MONTHLY)
+    first = input_fingerprint("r", h)
+    h.terms.append(TWO_VERSIONS[1])
+    assert input_fingerprint("r", h) == _reference("r", h) != first
