@@ -23,6 +23,7 @@ from mhi.contributions.rules import period_boundaries
 from mhi.contributions.services import inputs_with_product_changes, refresh_households
 from mhi.core import validation as v
 from mhi.core.audit import record
+from mhi.core.db import one_of
 from mhi.core.errors import N_
 from mhi.core.tabular import PREVIEW_ROWS, ImportResult, bulk_insert, check_columns, import_event, stored_rows
 from mhi.core.validation import FieldError, InputRejected, Problem
@@ -47,7 +48,7 @@ def stored_changes(session, household_ids) -> dict[int, list[tuple[date, int]]]:
     if ids:
         for household_id, day, product_id in session.execute(
             select(ProductChange.household_id, ProductChange.from_date, ProductChange.product_id)
-            .where(ProductChange.household_id.in_(ids))
+            .where(one_of(session, ProductChange.household_id, ids))
             .order_by(ProductChange.household_id, ProductChange.from_date)
         ):
             changes[household_id].append((day, product_id))

@@ -46,6 +46,7 @@ from mhi.contributions.rules import not_covered_reason
 from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.dates import version_on
+from mhi.core.db import one_of
 from mhi.core.errors import N_, UserError
 from mhi.core.money import ZERO, money_str, quantum
 from mhi.core.numbering import allocate_number
@@ -195,7 +196,7 @@ def household_product_changes(session, scheme, household_ids=None) -> dict[int, 
         ProductChange.scheme_id == scheme.id
     )
     if household_ids is not None:
-        query = query.where(ProductChange.household_id.in_(sorted(household_ids) or [-1]))
+        query = query.where(one_of(session, ProductChange.household_id, sorted(household_ids) or [-1]))
     changes: dict[int, list[tuple[date, int]]] = defaultdict(list)
     for household_id, day, product_id in session.execute(
         query.order_by(ProductChange.household_id, ProductChange.from_date)

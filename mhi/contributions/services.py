@@ -184,7 +184,7 @@ def _load_batch(session, scheme: Scheme, rules: _SchemeRules, where: Callable, e
             categories[household_id].append((day, category))
         for household_id, day, product_id in session.execute(
             select(ProductChange.household_id, ProductChange.from_date, ProductChange.product_id)
-            .where(ProductChange.household_id.in_(ids))
+            .where(one_of(session, ProductChange.household_id, ids))
             .order_by(ProductChange.household_id, ProductChange.from_date)
         ):
             products[household_id].append((day, product_id))
@@ -461,9 +461,17 @@ def _shared_ledger(shared: dict[tuple, Ledger], h: HouseholdInput) -> Ledger:
 
 
 def _expire_loaded(session, household_ids: list[int]) -> None:
-    """Bulk updates bypass the identity map: households already loaded must re-read their derived dates."""
-    for hid in household_ids:
-        obj = session.identity_map.get(identity_key(Household, hid))
+    """Bulk updates bypass the identity map: households already loaded must re-read their derived dates. An
+    import's session holds few objects and its batches thousands of ids: the smaller side is walked."""
+    identity_map = session.identity_map
+    if not identity_map:
+        return
+    if len(identity_map) < len(household_ids):
+        wanted = set(household_ids)
+        loaded = [obj for obj in identity_map.values() if isinstance(obj, Household) and obj.id in wanted]
+    else:
+        loaded = [identity_map.get(identity_key(Household, hid)) for hid in household_ids]
+    for obj in loaded:
         if obj is not None:
             session.expire(obj, ["exit_date", "strike_off_date"])
 

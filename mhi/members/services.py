@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ SEXES = ("F", "M")
 RELATIONSHIPS = ("head", "spouse", "child", "parent", "other")
 EXIT_REASONS = ("death", "resignation", "other")
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
+_NOT_DIGIT = re.compile(r"[^0-9]+")
 MEMBER_NO_LENGTH = Person.__table__.c.member_no.type.length
 
 
@@ -41,9 +43,11 @@ class RegisterError(InputRejected):
     """Input for the register refused; ``problems`` say which person (row = position, 1 first) and field."""
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(text: str | None) -> str:
     """A name folded for search: no accents, no case, letters and digits separated by single spaces
-    ("Aïssatou Lô" → "aissatou lo"), so a clerk typing without accents still finds the person."""
+    ("Aïssatou Lô" → "aissatou lo"), so a clerk typing without accents still finds the person. Cached: a
+    register repeats a few thousand names, and an import folds each one twice (the duplicate check, the row)."""
     text = text or ""
     if text.isascii():
         plain = text.lower()  # the common case, ten times faster (imports fold every name)
@@ -54,9 +58,12 @@ def name_key(text: str | None) -> str:
 
 
 def phone_key(text: str | None) -> str:
-    """The phone's last nine digits: "+221 76 352 37 08" and "763523708" are the same number."""
-    digits = "".join(c for c in (text or "") if c.isdigit())
-    return digits[-9:]
+    """The phone's last nine digits: "+221 76 352 37 08" and "763523708" are the same number. Any digit counts
+    (``str.isdigit``); a plain-ASCII number, the common case, is cleaned by one regular expression."""
+    text = text or ""
+    if text.isascii():
+        return _NOT_DIGIT.sub("", text)[-9:]
+    return "".join(c for c in text if c.isdigit())[-9:]
 
 
 @dataclass

@@ -142,3 +142,32 @@ def test_reenrolment_links_to_a_struck_off_household(session, scheme):
 def test_keys():
     assert name_key("  Aïssatou   LÔ-Ndiaye ") == "aissatou lo ndiaye"
     assert phone_key("+221 76 352 37 08") == phone_key("763523708") == "763523708"
+
+
+def test_phone_key_fast_path_agrees_with_every_digit():
+    """The ASCII fast path (one regular expression) and the general one (``str.isdigit``) give the same key:
+    separators of every kind dropped, the last nine digits kept; digits of other scripts count too."""
+    for text, key in [
+        ("+221 76 352 37 08", "763523708"),
+        ("(076)-352.37/08", "763523708"),
+        ("00221763523708", "763523708"),
+        ("0", "0"),
+        ("", ""),
+        (None, ""),
+        ("tel: 77", "77"),
+    ]:
+        assert phone_key(text) == key
+    # Eastern Arabic digits are digits: the non-ASCII path keeps them, as it always did.
+    assert phone_key("٧٦٣٥٢٣٧٠٨") == "٧٦٣٥٢٣٧٠٨"
+    assert phone_key("+221 ٧٦ 352 37 08") == "٧٦35237 08".replace(" ", "")
+    assert phone_key("+221 76 352 37 08\u00a0") == "763523708"  # a no-break space: the general path
+
+
+def test_name_key_is_cached_and_pure():
+    """``name_key`` is cached (an import folds each name twice): the same text gives the same key every time,
+    and the cache never mixes two texts."""
+    assert name_key("Fatou") == name_key("Fatou") == "fatou"
+    assert name_key("FATOU") == "fatou"
+    assert name_key("Fatoû") == "fatou"
+    assert name_key(None) == name_key("") == ""
+    assert name_key.cache_info().hits > 0
