@@ -11,7 +11,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mhi.contributions.models import CoverageSpan, Receipt
-from mhi.contributions.services import ANALYZE_ROWS, LEDGER_TABLES, METHODS, analyze, refresh_households
+from mhi.contributions.services import (
+    ANALYZE_ROWS,
+    LEDGER_TABLES,
+    METHODS,
+    NewHouseholds,
+    analyze,
+    refresh_households,
+)
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.db import one_of
@@ -215,13 +222,23 @@ def import_register(
 ):
     """members.csv through ``members.imports.import_members``, then the derived rows of every household it
     wrote to — exit and strike-off dates, coverage spans, stored ledgers — in the same transaction (members
-    cannot call contributions: it returns the households it touched and this caller refreshes them)."""
+    cannot call contributions: it returns the stored households it touched and this caller refreshes them; the
+    new households' rows are derived from the file's values as they are inserted, ``NewHouseholds``)."""
     with without_cycle_collection():
         result = import_members(
-            session, scheme, header, rows, dry_run=dry_run, actor=actor, file=file, allow_duplicates=allow_duplicates
+            session,
+            scheme,
+            header,
+            rows,
+            dry_run=dry_run,
+            actor=actor,
+            file=file,
+            allow_duplicates=allow_duplicates,
+            derive=NewHouseholds(session, scheme),
         )
-        if result.written and result.touched:
-            refresh_households(session, scheme, result.touched)
+        if result.written:
+            if result.touched:  # stored households that gained people
+                refresh_households(session, scheme, result.touched)
             if result.added >= ANALYZE_ROWS:
                 analyze(session, Household.__table__, Person.__table__, CoverageSpan.__table__, *LEDGER_TABLES)
     return result

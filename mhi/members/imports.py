@@ -130,12 +130,19 @@ def import_members(
     actor=None,
     file: str | None = None,
     allow_duplicates: bool = True,
+    derive=None,
 ) -> ImportResult:
     """Import members.csv rows into ``scheme``; nothing is written when any row is bad or ``dry_run``.
 
     The people to add are compared with the register and with each other (``members.duplicates``): the likely
     duplicates are in ``result.duplicates``; unless ``allow_duplicates``, any of them means nothing is written
-    (the command line's ``--allow-duplicates``, the upload's "these are different people")."""
+    (the command line's ``--allow-duplicates``, the upload's "these are different people").
+
+    ``result.touched``: the households the caller must refresh (members cannot call contributions). ``derive``
+    (contributions' ``NewHouseholds``) takes the new households instead: ``derive.before_insert(households,
+    persons)`` with the Household rows about to be inserted (it may add their derived columns) and each one's
+    Person values by ref, then ``derive.after_insert(ids)`` (ref → id) once households and persons are in; the
+    new households are then not in ``result.touched``, only the stored ones that gained people."""
     result = ImportResult("members")
     result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
     if result.problems:
@@ -280,12 +287,19 @@ def import_members(
     ids = {ref: row.id for ref, row in stored_households.items()}
     for household in households_to_add:
         household["scheme_id"] = scheme.id
+    if derive is not None and households_to_add:
+        members_of: dict[str, list[dict]] = defaultdict(list)
+        for ref, values in persons_to_add:
+            members_of[ref].append(values)
+        derive.before_insert(households_to_add, members_of)
     new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True)
-    ids.update({household["ref"]: hid for household, hid in zip(households_to_add, new_ids, strict=True)})
+    added = {household["ref"]: hid for household, hid in zip(households_to_add, new_ids, strict=True)}
+    ids.update(added)
+    # A generator: on PostgreSQL the rows are built while the server ingests the ones before (a streamed COPY).
     bulk_insert(
         session,
         Person.__table__,
-        [person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add],
+        (person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add),
     )
     record(
         session,
@@ -293,7 +307,12 @@ def import_members(
     )
     # New households and stored ones that gained people: the caller derives their exit and strike-off dates,
     # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
-    result.touched = sorted({*touched, *new_ids})
+    if derive is not None:
+        if added:
+            derive.after_insert(added)
+        result.touched = sorted(touched)
+    else:
+        result.touched = sorted({*touched, *new_ids})
     result.written = True
     return result
 

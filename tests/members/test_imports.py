@@ -7,7 +7,7 @@ import json
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mhi.contributions.imports import import_register as import_members
 from mhi.contributions.models import CoverageSpan
@@ -188,3 +188,64 @@ def _state(session):
     ).all()
     spans = session.execute(select(CoverageSpan.start, CoverageSpan.end).order_by(CoverageSpan.start)).all()
     return people, households, spans
+
+
+def _derived(session) -> dict:
+    """Every row derived from the register, by household reference (ids aside): dates, spans, stored ledgers and
+    the scheme's period and due totals."""
+    from mhi.contributions.models import ReportHousehold, ReportPeriod
+
+    ref = Household.ref
+    periods = select(ref, *[c for c in ReportPeriod.__table__.c if c.name not in ("id", "household_id")]).join(
+        Household, Household.id == ReportPeriod.household_id
+    )
+    households = select(ref, *[c for c in ReportHousehold.__table__.c if c.name != "household_id"]).join(
+        Household, Household.id == ReportHousehold.household_id
+    )
+    totals = {
+        name: sorted(tuple(row) for row in session.execute(text(f"SELECT * FROM {name}")))
+        for name in ("report_period_total", "report_due_total")
+    }
+    return {
+        "dates": sorted(tuple(r) for r in session.execute(select(ref, Household.exit_date, Household.strike_off_date))),
+        "spans": sorted(
+            tuple(r)
+            for r in session.execute(
+                select(ref, CoverageSpan.start, CoverageSpan.end).join(
+                    Household, Household.id == CoverageSpan.household_id
+                )
+            )
+        ),
+        "periods": sorted(tuple(r) for r in session.execute(periods)),
+        "households": sorted(tuple(r) for r in session.execute(households)),
+        **totals,
+    }
+
+
+def test_new_households_get_what_a_refresh_would_write(session, scheme):
+    """Issue 17: the new households' derived rows are computed from the file's values as they are inserted
+    (contributions.services.NewHouseholds), not read back and refreshed; they must be exactly the refresh's — and
+    a stored household gaining a person is still refreshed."""
+    from mhi.contributions.services import refresh_households
+    from tests.members.helpers import enrol
+
+    enrol(session, scheme, "H-0", others=0)
+    rows = [
+        *GOOD,
+        "H-0,M-0b,Binta,Ndiaye,F,2019-05-05,child,2025-04-01,,,,Ndiagane,,",  # a stored household gains a child
+        "H-3,M-5,Ibou,Sarr,M,1970-01-01,head,2024-11-15,,BASE,,Pout,,",
+        "H-3,M-6,Coumba,Sarr,F,1975-01-01,spouse,2024-11-15,2025-02-28,,,Pout,,",  # left in February
+        "H-4,M-7,Ibou,Sarr,M,1970-01-01,head,2024-11-15,,BASE,,Pout,,",  # equal inputs to H-3's but one person
+        "H-5,M-8,Ibou,Sarr,M,1970-01-01,head,2024-11-15,,BASE,,Pout,,",
+    ]
+    table = read_table(members_csv(rows).encode(), "members.csv")
+    result = import_members(session, scheme, table.header, table.rows, dry_run=False)
+    assert result.written and not result.problems, result.problems
+    assert result.touched == [session.scalar(select(Household.id).where(Household.ref == "H-0"))]
+    session.commit()
+    imported = _derived(session)
+    assert len(imported["dates"]) == 6 and all(strike for _, _, strike in imported["dates"])
+    assert {r[0] for r in imported["households"]} == {"H-0", "H-1", "H-2", "H-3", "H-4", "H-5"}
+    refresh_households(session, scheme)  # every household, read back from the database
+    session.commit()
+    assert _derived(session) == imported
