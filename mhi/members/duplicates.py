@@ -197,26 +197,72 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
     return session.execute(statement.where(or_(*conditions))) if conditions else []
 
 
-def _register_matches(session, scheme_id: int, entries: Sequence[_Entry]) -> dict[int, list[tuple[str, int]]]:
-    """For each of ``entries`` (by position) that is likely a person of the register: [(key, person id)], each
-    person once, by its first key in the order of KEYS, then (similar names) by the first bucket shared, then by
-    person id — the order in which the register's hash buckets, filled in id order, reported them.
+@dataclass(slots=True)
+class _Buckets:
+    """The positions of the entries, in order, under each key: one hash table per key (the similar-name key's
+    buckets: village and sex, and two of the three parts of the birth date)."""
 
-    The file's entries are put in hash buckets and the register's rows are compared with them as they stream
-    by: a row sharing no bucket costs a few dictionary look-ups, and no object is made for it."""
+    national_id: dict[str, list[int]]
+    phone: dict[str, list[int]]
+    name_and_birth: dict[tuple, list[int]]
+    similar: dict[tuple, list[int]]
+    # 1 for an entry sharing a bucket with an earlier one: only those are compared with the file's earlier rows
+    # (most people of a file share none).
+    earlier: bytearray
+
+
+def _similar_buckets(e: _Entry) -> tuple[tuple, tuple, tuple]:
+    b = e.born
+    return (
+        (e.village, e.sex, 0, b.year, b.month),
+        (e.village, e.sex, 1, b.month, b.day),
+        (e.village, e.sex, 2, b.year, b.day),
+    )
+
+
+def _buckets(entries: Sequence[_Entry]) -> _Buckets:
+    """The entries' hash buckets, built once for the register's scan and for the file's own rows."""
     by_national: dict[str, list[int]] = defaultdict(list)
     by_phone: dict[str, list[int]] = defaultdict(list)
     by_name: dict[tuple, list[int]] = defaultdict(list)
     by_similar: dict[tuple, list[int]] = defaultdict(list)
+    earlier = bytearray(len(entries))
     for i, e in enumerate(entries):
+        shared = False
         if e.national_id:
-            by_national[e.national_id].append(i)
+            positions = by_national[e.national_id]
+            shared = bool(positions)
+            positions.append(i)
         if e.phone:
-            by_phone[e.phone].append(i)
-        by_name[(e.first_key, e.last_key, e.born)].append(i)
+            positions = by_phone[e.phone]
+            shared = shared or bool(positions)
+            positions.append(i)
+        positions = by_name[(e.first_key, e.last_key, e.born)]
+        shared = shared or bool(positions)
+        positions.append(i)
         if e.village:
-            for bucket in _Index._similar_buckets(e):
-                by_similar[bucket].append(i)
+            for bucket in _similar_buckets(e):
+                positions = by_similar[bucket]
+                shared = shared or bool(positions)
+                positions.append(i)
+        if shared:
+            earlier[i] = 1
+    return _Buckets(dict(by_national), dict(by_phone), dict(by_name), dict(by_similar), earlier)
+
+
+def _register_matches(
+    session, scheme_id: int, entries: Sequence[_Entry], buckets: _Buckets
+) -> dict[int, list[tuple[str, int]]]:
+    """For each of ``entries`` (by position) that is likely a person of the register: [(key, person id)], each
+    person once, by its first key in the order of KEYS, then (similar names) by the first bucket shared, then by
+    person id — the order in which the register's hash buckets, filled in id order, reported them.
+
+    The file's entries are in hash buckets and the register's rows are compared with them as they stream by: a
+    row sharing no bucket costs a few dictionary look-ups, and no object is made for it."""
+    by_national = buckets.national_id
+    by_phone = buckets.phone
+    by_name = buckets.name_and_birth
+    by_similar = buckets.similar
     village_keys: dict[str, str] = {}  # a stored spelling → its key (villages are few, persons many)
     found: dict[int, list[tuple]] = defaultdict(list)  # entry → [(rank, bucket, person id, key)]
     similar = _similar
@@ -320,65 +366,45 @@ def _similar(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= SIMILAR
 
 
-class _Index:
-    """Hash buckets of the entries seen so far, one per key."""
-
-    def __init__(self) -> None:
-        self.national_id: dict[str, list[_Entry]] = defaultdict(list)
-        self.phone: dict[str, list[_Entry]] = defaultdict(list)
-        self.name_and_birth: dict[tuple, list[_Entry]] = defaultdict(list)
-        # The similar-name key's buckets: village and sex, and two of the three parts of the birth date.
-        self.similar: dict[tuple, list[_Entry]] = defaultdict(list)
-
-    @staticmethod
-    def _similar_buckets(e: _Entry) -> list[tuple]:
-        b = e.born
-        return [
-            (e.village, e.sex, 0, b.year, b.month),
-            (e.village, e.sex, 1, b.month, b.day),
-            (e.village, e.sex, 2, b.year, b.day),
-        ]
-
-    def add(self, e: _Entry) -> None:
-        if e.national_id:
-            self.national_id[e.national_id].append(e)
-        if e.phone:
-            self.phone[e.phone].append(e)
-        self.name_and_birth[(e.first_key, e.last_key, e.born)].append(e)
-        if e.village:
-            for bucket in self._similar_buckets(e):
-                self.similar[bucket].append(e)
-
-    def matches(self, e: _Entry) -> list[tuple[str, _Entry]]:
-        """(key, other) for each entry of the index ``e`` is likely the same person as, each other once, in the
-        order of KEYS (a hot loop of a national import: plain loops, no closures)."""
-        found: dict[int, tuple[str, _Entry]] = {}
-        if e.national_id:
-            for other in self.national_id.get(e.national_id, ()):
-                if id(other) not in found:
-                    found[id(other)] = ("national_id", other)
-        if e.phone:
-            for other in self.phone.get(e.phone, ()):
-                if id(other) not in found and other.household != e.household:
-                    found[id(other)] = ("phone", other)
-        for other in self.name_and_birth.get((e.first_key, e.last_key, e.born), ()):
-            if id(other) not in found:
-                found[id(other)] = ("name_and_birth", other)
-        if e.village:
-            similar = self.similar
-            unlike: set[int] = set()  # compared and not alike: a pair born on the same day shares three buckets
-            for bucket in self._similar_buckets(e):
-                others = similar.get(bucket)
-                if not others:
+def _earlier_matches(entries: Sequence[_Entry], i: int, buckets: _Buckets) -> list[tuple[str, int]]:
+    """(key, position) for each entry before ``i`` that ``entries[i]`` is likely the same person as, each once,
+    by its first key in the order of KEYS, then in file order (a hot loop of a national import: plain loops, no
+    closures; each bucket lists its positions in order, so a walk stops at ``i``)."""
+    e = entries[i]
+    found: dict[int, str] = {}
+    if e.national_id:
+        for j in buckets.national_id[e.national_id]:
+            if j >= i:
+                break
+            if j not in found:
+                found[j] = "national_id"
+    if e.phone:
+        household = e.household
+        for j in buckets.phone[e.phone]:
+            if j >= i:
+                break
+            if j not in found and entries[j].household != household:
+                found[j] = "phone"
+    for j in buckets.name_and_birth[(e.first_key, e.last_key, e.born)]:
+        if j >= i:
+            break
+        if j not in found:
+            found[j] = "name_and_birth"
+    if e.village:
+        similar = buckets.similar
+        name = e.name_key
+        unlike: set[int] = set()  # compared and not alike: a pair born on the same day shares three buckets
+        for bucket in _similar_buckets(e):
+            for j in similar[bucket]:
+                if j >= i:
+                    break
+                if j in found or j in unlike:
                     continue
-                for other in others:
-                    if id(other) in found or id(other) in unlike:
-                        continue
-                    if _similar(e.name_key, other.name_key):
-                        found[id(other)] = ("similar_name", other)
-                    else:
-                        unlike.add(id(other))
-        return list(found.values()) if found else []
+                if _similar(name, entries[j].name_key):
+                    found[j] = "similar_name"
+                else:
+                    unlike.add(j)
+    return [(key, j) for j, key in found.items()] if found else []
 
 
 def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) -> list[Duplicate]:
@@ -388,9 +414,9 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
         return []
     keys: dict[str, str] = {}
     entries = [_entry_of_candidate(c, keys) for c in candidates]
-    register = _register_matches(session, scheme_id, entries)
+    buckets = _buckets(entries)
+    register = _register_matches(session, scheme_id, entries, buckets)
     persons = _persons(session, sorted({pid for found in register.values() for _, pid in found}))
-    seen = _Index()
     out: list[Duplicate] = []
     for i, e in enumerate(entries):
         for key, pid in register.get(i, ()):
@@ -407,7 +433,10 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
                     household_id=household_id,
                 )
             )
-        for key, other in seen.matches(e):
+        if not buckets.earlier[i]:
+            continue
+        for key, j in _earlier_matches(entries, i, buckets):
+            other = entries[j]
             out.append(
                 Duplicate(
                     row=e.row,
@@ -418,5 +447,4 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
                     other_row=other.row,
                 )
             )
-        seen.add(e)
     return out
