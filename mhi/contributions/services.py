@@ -25,7 +25,7 @@ from sqlalchemy.orm.util import identity_key
 
 from mhi.contributions.models import CoverageSpan, Receipt, ReportHousehold, ReportPeriod
 from mhi.contributions.rules import UNBOUNDED, HouseholdInput, Ledger, PersonDates, Programme, Terms, build_ledger
-from mhi.contributions.stored import store_ledgers
+from mhi.contributions.stored import BuiltLedgers, build_ledgers, store_ledgers
 from mhi.core import validation as v
 from mhi.core.audit import record
 from mhi.core.db import lock_scheme_totals, one_of
@@ -242,17 +242,20 @@ class NewHouseholds:
     ``derive``), computed from the file's own values instead of read back after the insert.
 
     ``before_insert`` runs the engine on the new households (no receipt, no category or product change yet: they
-    are new) and puts their derived exit and strike-off dates in the rows about to be inserted; ``after_insert``
-    writes their coverage spans and stored ledgers. Same rows as ``refresh_households`` would write (the replay
-    and import tests compare them), without what a refresh of stored households needs: no lock (no other
-    transaction sees them yet), no reading back of what was just written, no UPDATE of the dates, nothing old to
-    delete (issue 17: a tenth of a national members file's time)."""
+    are new) and puts their derived exit and strike-off dates in the rows about to be inserted; ``inserted``
+    builds their coverage spans and stored-ledger rows (no database: the import runs it while the server ingests
+    the persons); ``write`` writes them. Same rows as ``refresh_households`` would write (the replay and import
+    tests compare them), without what a refresh of stored households needs: no lock (no other transaction sees
+    them yet), no reading back of what was just written, no UPDATE of the dates, nothing old to delete (issue 17:
+    a tenth of a national members file's time)."""
 
     def __init__(self, session, scheme: Scheme) -> None:
         self.session = session
         self.scheme = scheme
         self.rules: _SchemeRules | None = None
         self.built: dict[str, tuple[HouseholdInput, Ledger]] = {}
+        self.spans: list[dict] = []
+        self.ledgers: BuiltLedgers | None = None
 
     def before_insert(self, households: list[dict], persons: dict[str, list[dict]]) -> None:
         """``households``: the Household rows to insert (ref, product_id, category, enrolment_date, …), given
@@ -277,29 +280,26 @@ class NewHouseholds:
             household["strike_off_date"] = ledger.strike_off_date
             self.built[ref] = (h, ledger)
 
-    def after_insert(self, ids: dict[str, int]) -> None:
-        """Their coverage spans and stored ledgers, once the households (``ids``: ref → id) and persons are in."""
-        if not self.built:
-            return
+    def inserted(self, ids: dict[str, int]) -> None:
+        """Their spans and stored-ledger rows, given their ids (``ids``: ref → id); uses no database."""
         scheme_id = self.scheme.id
-        spans: list[dict] = []
+        spans = self.spans
+        pairs = []
+        for ref, (h, ledger) in self.built.items():
+            hid = ids[ref]
+            for start, end in ledger.coverage_spans():
+                spans.append({"scheme_id": scheme_id, "household_id": hid, "start": start, "end": end})
+            pairs.append((hid, (h, ledger)))
+        stored = self.session.get_bind().dialect.name == "postgresql"
+        self.ledgers = build_ledgers(scheme_id, pairs, rules=self.rules.fingerprint, stored=stored)
 
-        def ledgers():
-            for ref, (h, ledger) in self.built.items():
-                hid = ids[ref]
-                for start, end in ledger.coverage_spans():
-                    spans.append({"scheme_id": scheme_id, "household_id": hid, "start": start, "end": end})
-                yield hid, (h, ledger)
-
-        lock_scheme_totals(self.session, scheme_id)
-        store_ledgers(
-            self.session,
-            self.scheme,
-            ledgers(),
-            rules=self.rules.fingerprint,
-            ids=[ids[ref] for ref in self.built],
-        )
-        bulk_insert(self.session, CoverageSpan.__table__, spans)
+    def write(self) -> None:
+        """Write what ``inserted`` built, once the households and their persons are in."""
+        if self.ledgers is None:
+            return
+        lock_scheme_totals(self.session, self.scheme.id)
+        store_ledgers(self.session, self.scheme, rules=self.rules.fingerprint, built=self.ledgers)
+        bulk_insert(self.session, CoverageSpan.__table__, self.spans)
 
 
 def _batches(session, scheme: Scheme, household_ids: Sequence[int] | None, chunk: int = CHUNK) -> Iterator[Callable]:

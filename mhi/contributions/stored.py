@@ -16,6 +16,7 @@ import hashlib
 import json
 from bisect import bisect_left
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -343,7 +344,65 @@ def ledger_rows(
     return household, periods, (left, due)
 
 
-def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = None, ids=None) -> None:
+@dataclass
+class BuiltLedgers:
+    """The stored-ledger rows of some households, built ahead of their write (``build_ledgers``): the periods
+    (stored values on PostgreSQL, dicts elsewhere), the households' rows, and each distinct ledger's due totals
+    part with how many households share it."""
+
+    ids: list[int]
+    periods: list
+    households: list[dict]
+    parts: list[list]
+
+
+def _period_rows(scheme_id: int, items, horizon: date, rules: str, stored: bool, households: list, added: list):
+    """The periods of ``items`` ((household id, (HouseholdInput, Ledger)) pairs) one after the other, filling
+    ``households`` with their rows and ``added`` with each distinct ledger's due totals part as it goes.
+
+    A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives the same
+    rows but for the household id: computed once, copied for the others (issue 17)."""
+    done: dict[int, tuple[HouseholdInput, dict, list, list]] = {}
+    for household_id, (h, ledger) in items:
+        earlier = done.get(id(ledger))
+        if earlier is not None and earlier[0] == h:
+            household = {**earlier[1], "household_id": household_id}
+            if stored:
+                rows = [(row[0], household_id, *row[2:]) for row in earlier[2]]
+            else:
+                rows = [{**row, "household_id": household_id} for row in earlier[2]]
+            earlier[3][2] += 1
+        else:
+            household, rows, (left, due) = ledger_rows(
+                scheme_id, household_id, h, ledger, horizon, rules, stored=stored
+            )
+            part = [left, due, 1]  # this household's due totals part, and how many households share it
+            added.append(part)
+            done[id(ledger)] = (h, household, rows, part)
+        households.append(household)
+        yield from rows
+
+
+def build_ledgers(scheme_id: int, items, *, rules: str, stored: bool, horizon: date | None = None) -> BuiltLedgers:
+    """The rows ``store_ledgers`` would write for ``items`` (pairs as above), built now without the database:
+    a register import builds its new households' rows while the server ingests their persons (issue 17).
+    ``stored``: the database is PostgreSQL (``store_ledgers`` copies its periods as stored values)."""
+    households: list[dict] = []
+    added: list[list] = []
+    ids: list[int] = []
+
+    def pairs():
+        for household_id, pair in items:
+            ids.append(household_id)
+            yield household_id, pair
+
+    periods = list(_period_rows(scheme_id, pairs(), horizon or default_horizon(), rules, stored, households, added))
+    return BuiltLedgers(ids, periods, households, added)
+
+
+def store_ledgers(
+    session, scheme, items=None, *, rules: str, horizon: date | None = None, ids=None, built=None
+) -> None:
     """Write the stored ledgers of some households, replacing theirs: ``items`` maps household id →
     (HouseholdInput, Ledger), as the write that changed them has just built them. Bulk: one DELETE per table
     and COPY (PostgreSQL) or executemany (SQLite) for the new rows (core/tabular.bulk_insert).
@@ -351,8 +410,11 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
     ``items`` may also be an iterator of (household id, (HouseholdInput, Ledger)) pairs, with ``ids`` the
     household ids it yields: on PostgreSQL each ledger is then built while the periods before it are being
     copied, so that the server ingests the rows on one core while the engine runs on the other (issue 17).
+    ``built`` (``build_ledgers``, for the same database): rows built ahead, written as they are.
     """
-    if ids is None:
+    if built is not None:
+        ids = built.ids
+    elif ids is None:
         ids = list(items)
         items = items.items()
     if not ids:
@@ -375,39 +437,18 @@ def store_ledgers(session, scheme, items, *, rules: str, horizon: date | None = 
         session.execute(
             delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
         )
-    households: list[dict] = []
-    added: list[list] = []
     # On PostgreSQL the periods are copied as the stored values (``ledger_rows(..., stored=True)``).
     stored = session.get_bind().dialect.name == "postgresql"
-
-    def periods():
-        # A ledger shared by households with equal inputs (contributions/services.py ``_shared_ledger``) gives
-        # the same rows but for the household id: computed once, copied for the others (issue 17).
-        done: dict[int, tuple[HouseholdInput, dict, list, list]] = {}
-        for household_id, (h, ledger) in items:
-            earlier = done.get(id(ledger))
-            if earlier is not None and earlier[0] == h:
-                household = {**earlier[1], "household_id": household_id}
-                if stored:
-                    rows = [(row[0], household_id, *row[2:]) for row in earlier[2]]
-                else:
-                    rows = [{**row, "household_id": household_id} for row in earlier[2]]
-                earlier[3][2] += 1
-            else:
-                household, rows, (left, due) = ledger_rows(
-                    scheme.id, household_id, h, ledger, horizon, rules, stored=stored
-                )
-                part = [left, due, 1]  # this household's due totals part, and how many households share it
-                added.append(part)
-                done[id(ledger)] = (h, household, rows, part)
-            households.append(household)
-            yield from rows
-
-    # Periods first: the generator fills ``households`` as it goes.
-    if stored:
-        copy_stored(session, ReportPeriod.__table__, PERIOD_COLUMNS, periods())
+    if built is not None:
+        households, added, periods = built.households, built.parts, built.periods
     else:
-        bulk_insert(session, ReportPeriod.__table__, periods())
+        households, added = [], []
+        # A generator: it fills ``households`` and ``added`` as the COPY consumes it.
+        periods = _period_rows(scheme.id, items, horizon, rules, stored, households, added)
+    if stored:
+        copy_stored(session, ReportPeriod.__table__, PERIOD_COLUMNS, periods)
+    else:
+        bulk_insert(session, ReportPeriod.__table__, periods if isinstance(periods, list) else list(periods))
     bulk_insert(session, ReportHousehold.__table__, households)
     for left, due, times in added:
         _add(totals, left, due.items(), times)

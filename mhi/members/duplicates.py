@@ -18,7 +18,7 @@ the scheme when many keys are looked for), never one per person, and compared th
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
@@ -410,13 +410,26 @@ def _earlier_matches(entries: Sequence[_Entry], i: int, buckets: _Buckets) -> li
 def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) -> list[Duplicate]:
     """The likely duplicates of ``candidates`` among the scheme's register and among themselves (each later row
     against the earlier ones), in row order."""
+    return read_register(session, scheme_id, candidates)()
+
+
+def read_register(session, scheme_id: int, candidates: Sequence[Candidate]) -> Callable[[], list[Duplicate]]:
+    """``find_duplicates`` in two steps: the register is read now, and the function returned finishes the work
+    without the database (the file's people compared with each other, the list put in row order). A members
+    import whose duplicates cannot refuse it runs that second step while the server ingests the persons (issue
+    17); it must run before anything else is written to the register."""
     if not candidates:
-        return []
+        return list
     keys: dict[str, str] = {}
     entries = [_entry_of_candidate(c, keys) for c in candidates]
     buckets = _buckets(entries)
     register = _register_matches(session, scheme_id, entries, buckets)
     persons = _persons(session, sorted({pid for found in register.values() for _, pid in found}))
+    return lambda: _listed(entries, buckets, register, persons)
+
+
+def _listed(entries: list[_Entry], buckets: _Buckets, register: dict, persons: dict) -> list[Duplicate]:
+    """The likely duplicates in row order: each row's register matches, then its matches among earlier rows."""
     out: list[Duplicate] = []
     for i, e in enumerate(entries):
         for key, pid in register.get(i, ()):

@@ -32,7 +32,7 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError, Problem
-from mhi.members.duplicates import Candidate, find_duplicates
+from mhi.members.duplicates import Candidate, read_register
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
 from mhi.schemes.models import Product
@@ -141,8 +141,9 @@ def import_members(
     ``result.touched``: the households the caller must refresh (members cannot call contributions). ``derive``
     (contributions' ``NewHouseholds``) takes the new households instead: ``derive.before_insert(households,
     persons)`` with the Household rows about to be inserted (it may add their derived columns) and each one's
-    Person values by ref, then ``derive.after_insert(ids)`` (ref → id) once households and persons are in; the
-    new households are then not in ``result.touched``, only the stored ones that gained people."""
+    Person values by ref, ``derive.inserted(ids)`` (ref → id; no database: it runs while the server ingests the
+    persons), then ``derive.write()`` once households and persons are in; the new households are then not in
+    ``result.touched``, only the stored ones that gained people."""
     result = ImportResult("members")
     result.problems = check_columns(header, REQUIRED, OPTIONAL, file)
     if result.problems:
@@ -258,7 +259,7 @@ def import_members(
     if problems:
         return result
 
-    result.duplicates = find_duplicates(
+    duplicates = read_register(
         session,
         scheme.id,
         [
@@ -277,6 +278,10 @@ def import_members(
             for number, values in members
         ],
     )
+    # Likely duplicates that cannot refuse the file are listed while the persons are copied (below).
+    deferred = allow_duplicates and not dry_run and bool(persons_to_add)
+    if not deferred:
+        result.duplicates = duplicates()
     result.added = len(persons_to_add)
     result.preview = [
         {column: values["relation" if column == "relationship" else column] for column in (*REQUIRED, *OPTIONAL)}
@@ -295,11 +300,19 @@ def import_members(
     new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True)
     added = {household["ref"]: hid for household, hid in zip(households_to_add, new_ids, strict=True)}
     ids.update(added)
-    # A generator: on PostgreSQL the rows are built while the server ingests the ones before (a streamed COPY).
+
+    def meanwhile() -> None:
+        # Python only, while the server ingests the persons (bulk_insert's ``meanwhile``, issue 17).
+        if deferred:
+            result.duplicates = duplicates()
+        if derive is not None and added:
+            derive.inserted(added)
+
     bulk_insert(
         session,
         Person.__table__,
-        (person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add),
+        [person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add],
+        meanwhile=meanwhile,
     )
     record(
         session,
@@ -309,7 +322,7 @@ def import_members(
     # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
     if derive is not None:
         if added:
-            derive.after_insert(added)
+            derive.write()
         result.touched = sorted(touched)
     else:
         result.touched = sorted({*touched, *new_ids})

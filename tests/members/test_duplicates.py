@@ -271,3 +271,29 @@ def test_the_scan_of_a_national_file_finds_each_key(app, runner, scheme, tmp_pat
         (7, "name_and_birth", "M-1"),
         (8, "similar_name", "M-4"),
     ]
+
+
+def test_a_written_import_lists_the_duplicates_it_was_allowed(app, scheme):
+    """Issue 17: when the duplicates cannot refuse the file (allowed), they are listed while the persons are
+    copied; the list is the one a dry run gives, register and file matches alike, in row order."""
+    from mhi.contributions.imports import import_register
+    from mhi.core.tabular import read_table
+
+    rows = [
+        BY_KEY["national_id"],
+        "H-7,M-20,Binta,Fall,F,1985-01-01,head,2025-03-01,,BASE,,Pout,,555",
+        BY_KEY["similar_name"].replace("H-9,M-9", "H-5,M-5"),
+        "H-6,M-21,Ousmane,Ba,M,1960-01-01,head,2025-03-01,,BASE,,Fimela,,555",
+    ]
+    table = read_table(csv_of(*rows).encode(), "members.csv")
+    with records(app) as session:
+        dry = import_register(session, scheme, table.header, table.rows, dry_run=True)
+        session.rollback()
+        written = import_register(session, scheme, table.header, table.rows, allow_duplicates=True)
+        assert written.written and written.added == 4
+        assert written.duplicates == dry.duplicates
+        assert [(d.row, d.key, d.member_no or d.other_row) for d in written.duplicates] == [
+            (1, "national_id", "M-1"),
+            (3, "similar_name", "M-1"),
+            (4, "national_id", 2),
+        ]
