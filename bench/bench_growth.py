@@ -243,14 +243,15 @@ def run_size(
     *,
     imports_only: bool = False,
     members_only: bool = False,
+    villages: int = 200,
 ) -> list[tuple[str, str]]:
     """Load a register of ``households`` and time every step; returns (step, figure) lines (each imported file's
     cost is printed as it comes). ``members_only``: stop after the members import; ``imports_only``: after the
-    receipts."""
+    receipts; ``villages``: the register's villages (bench_register.generate)."""
     out = _Lines(households)
     out.append(("load before", uptime().split("load average:")[-1].strip()))
     started = time.perf_counter()
-    members_path, receipts_path, persons, receipts = generate(folder, households, seed)
+    members_path, receipts_path, persons, receipts = generate(folder, households, seed, villages)
     out.append(("generated", f"{persons:,} persons, {receipts:,} receipts in {time.perf_counter() - started:.0f} s"))
     with app.app_context():
         empty_schema()
@@ -398,6 +399,9 @@ def main() -> None:
         "--imports-only", action="store_true", help="stop after the members and receipts imports (their per-file costs)"
     )
     parser.add_argument("--members-only", action="store_true", help="stop after the members import")
+    parser.add_argument(
+        "--villages", type=int, default=200, help="villages the households are drawn from (default 200)"
+    )
     args = parser.parse_args()
     url = os.environ.get("MHI_BENCH_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
@@ -415,6 +419,7 @@ def main() -> None:
                 args.file_households,
                 imports_only=args.imports_only,
                 members_only=args.members_only,
+                villages=args.villages,
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)

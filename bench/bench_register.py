@@ -83,12 +83,18 @@ SCHEME = {
 }
 
 
-def generate(folder: Path, households: int, seed: int) -> tuple[Path, Path, int, int]:
-    """members.csv and contributions.csv of a seeded register; returns the paths and the row counts."""
+def generate(folder: Path, households: int, seed: int, villages: int = 200) -> tuple[Path, Path, int, int]:
+    """members.csv and contributions.csv of a seeded register; returns the paths and the row counts.
+
+    ``villages``: how many villages the households are drawn from (200 by default, the figures of docs/scale.md
+    unless they say otherwise). At 1,000,000 households 200 villages is 25,000 persons a village; a national
+    register spreads as many households over thousands of villages (Senegal: about 14,000 for 1.9 M
+    households), which is what the likely-duplicate check's similar-name buckets (village, sex, birth date)
+    depend on."""
     rng = random.Random(seed)
     members_path, receipts_path = folder / "members.csv", folder / "contributions.csv"
     persons = receipts = 0
-    villages = [f"Village {i:03d}" for i in range(200)]
+    villages = [f"Village {i:05d}" if villages > 1000 else f"Village {i:03d}" for i in range(villages)]
     with (
         members_path.open("w", newline="", encoding="utf-8") as m,
         receipts_path.open("w", newline="", encoding="utf-8") as r,
