@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
 
@@ -41,9 +42,9 @@ SCAN_ABOVE = 2000
 KEYS = ("national_id", "phone", "name_and_birth", "similar_name")
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A person about to be added: ``row`` is the file's row number or the form's position (1 = the head)."""
+class Candidate(NamedTuple):
+    """A person about to be added: ``row`` is the file's row number or the form's position (1 = the head).
+    A named tuple: a national file makes one per person, at less than half a frozen dataclass's cost (issue 17)."""
 
     row: int
     first_name: str
@@ -228,22 +229,27 @@ def _buckets(entries: Sequence[_Entry]) -> _Buckets:
     by_similar: dict[tuple, list[int]] = defaultdict(list)
     earlier = bytearray(len(entries))
     for i, e in enumerate(entries):
+        # Each list was empty before this entry unless an earlier one shares the bucket.
         shared = False
         if e.national_id:
             positions = by_national[e.national_id]
-            shared = bool(positions)
+            if positions:
+                shared = True
             positions.append(i)
         if e.phone:
             positions = by_phone[e.phone]
-            shared = shared or bool(positions)
+            if positions:
+                shared = True
             positions.append(i)
         positions = by_name[(e.first_key, e.last_key, e.born)]
-        shared = shared or bool(positions)
+        if positions:
+            shared = True
         positions.append(i)
         if e.village:
             for bucket in _similar_buckets(e):
                 positions = by_similar[bucket]
-                shared = shared or bool(positions)
+                if positions:
+                    shared = True
                 positions.append(i)
         if shared:
             earlier[i] = 1
@@ -295,6 +301,7 @@ def _register_matches(
             continue
         name = None
         unlike: set[int] | None = None
+        # ``_similar_buckets`` of the stored row, written out: no entry object is made for it.
         for kind, bucket in enumerate(
             (
                 (key, sex, 0, born.year, born.month),
