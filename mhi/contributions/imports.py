@@ -30,9 +30,10 @@ from mhi.core.tabular import (
     import_event,
     new_rows,
     read_import_rows,
+    without_cycle_collection,
 )
 from mhi.core.validation import FieldError
-from mhi.members.imports import import_categories, import_members, without_cycle_collection
+from mhi.members.imports import import_categories, import_members
 from mhi.members.models import Household, Person
 
 REQUIRED = ("receipt_no", "household_ref", "date", "amount")

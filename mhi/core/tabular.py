@@ -10,10 +10,12 @@ with any problem writes nothing.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import math
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -128,6 +130,22 @@ def refused(message: str, filename: str | None, *, row: int | None = None, **par
     return InputRejected([Problem(message, row=row, file=filename, params=params)])
 
 
+@contextmanager
+def without_cycle_collection():
+    """Python's cycle collector paused for a bulk import (restored after, as it was). An import makes millions of
+    small acyclic objects — rows, keys, hash buckets — that reference counting frees; the collector's full passes
+    over them (and over everything the process holds) took a third of a members file's Python time, more with
+    each file of a national register (issue 17). ``read_table`` pauses it too: the rows of a file read are
+    hundreds of thousands of small lists, and the collector's passes over them were most of a national file's read."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _check_size(size: int, limits: ReadLimits, filename: str | None) -> None:
     """Refuse a file larger than ``max_bytes`` before reading a byte of it."""
     if size > limits.max_bytes:
@@ -240,9 +258,10 @@ def read_table(source: str | Path | bytes, filename: str | None = None, limits: 
     name = filename or "file"
     _check_size(len(data), limits, name)
     # An .xlsx file is a zip archive: its first bytes say so whatever the name claims.
-    if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
-        return read_xlsx(data, name, limits)
-    return read_csv(data, name, limits)
+    with without_cycle_collection():
+        if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+            return read_xlsx(data, name, limits)
+        return read_csv(data, name, limits)
 
 
 def read_csv(data: bytes, filename: str = "file.csv", limits: ReadLimits | None = None) -> Table:
@@ -332,7 +351,7 @@ def _to_table(raw_rows: list[list[str]], filename: str) -> Table:
     problems: list[Problem] = []
     rows: list[list[Cell]] = []
     for number, raw in enumerate(raw_rows[1:], start=1):
-        cells = [(str(c).strip() or None) for c in raw]
+        cells = [c.strip() or None for c in raw]  # CSV and XLSX cells both arrive as text
         if len(cells) > width:
             if any(cells[width:]):
                 problems.append(
@@ -659,14 +678,17 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=Non
     """Insert ``rows`` (dicts keyed by column name, all with the same keys; a list, or an iterator that a COPY
     consumes as it goes) into ``table`` in bulk; with ``return_ids`` the new ids, in the rows' order.
 
-    ``meanwhile`` (a function of no argument, which must not use the database) is called once the rows are
-    handed over: on PostgreSQL inside the COPY, while psycopg's worker thread sends them and the server ingests
-    them, so that Python work (the receipts import's engine, issue 17) runs on one core and the COPY on the other.
+    ``meanwhile`` (a function which must not use the database) is called once the rows are handed over: on
+    PostgreSQL inside the COPY, while psycopg's worker thread sends them and the server ingests them, so that
+    Python work (the receipts import's engine, issue 17) runs on one core and the COPY on the other. It takes no
+    argument, or with ``return_ids`` the new ids (the members import builds the persons' rows of the households
+    being copied).
 
     ``session.execute(insert(table), rows)`` everywhere, except on PostgreSQL where COPY is several times
     faster for the hundreds of thousands of rows of a register import (ids then come from the table's sequence
     in one query, so they are known before the copy).
     """
+    from functools import partial
     from operator import itemgetter
 
     from sqlalchemy import insert, text
@@ -678,13 +700,15 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=Non
         iterator = iter(rows)
         first = next(iterator, None)
         if first is None:
-            return [] if return_ids else None
-        if return_ids or meanwhile is not None or session.get_bind().dialect.name != "postgresql":
+            rows = []
+        elif return_ids or meanwhile is not None or session.get_bind().dialect.name != "postgresql":
             rows = [first, *iterator]
         else:
             rows = _chained(first, iterator)
-    elif not rows:
-        if meanwhile is not None:
+    if not rows:
+        if meanwhile is not None and return_ids:
+            meanwhile([])
+        elif meanwhile is not None:
             meanwhile()
         return [] if return_ids else None
     session.flush()
@@ -699,7 +723,7 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=Non
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = list(session.scalars(statement, rows))
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(ids)
         return ids
     ids = None
     if return_ids:
@@ -710,6 +734,8 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=Non
             )
         )
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
+        if meanwhile is not None:
+            meanwhile = partial(meanwhile, ids)
     columns = list(rows.first if isinstance(rows, _chained) else rows[0])
     # The column types' own conversions (Money → integer thousandths), bound once; psycopg adapts the plain
     # values. Rows are read as tuples (itemgetter) and only the converted columns are touched (issue 17: this

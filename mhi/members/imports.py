@@ -10,9 +10,7 @@ in the scheme and in the file. "Import behaviour": a member_no already stored wi
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import String, any_, bindparam, func, select
@@ -82,33 +80,36 @@ _READERS = {
 }
 
 
-@contextmanager
-def without_cycle_collection():
-    """Python's cycle collector paused for a bulk import (restored after, as it was). An import makes millions of
-    small acyclic objects — rows, keys, hash buckets — that reference counting frees; the collector's full passes
-    over them (and over everything the process holds) took a third of a members file's Python time, more with
-    each file of a national register (issue 17)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+# (column, key of the parsed values, reader, required, the value of a blank optional cell): a national file runs
+# this for each of its cells (issue 17), so what does not depend on the cell is worked out once.
+_FIELDS = tuple(
+    (
+        column,
+        "relation" if column == "relationship" else column,
+        reader,
+        column in REQUIRED,
+        None if column in REQUIRED else reader(None),
+    )
+    for column, reader in _READERS.items()
+)
 
 
 def _parse(number: int, cells: dict, problems: list[Problem], file: str | None) -> dict | None:
     """One row's typed values (``relationship`` as ``relation``), or None with its problems added."""
     out: dict = {}
     ok = True
-    for column, reader in _READERS.items():
-        raw = cells.get(column)
-        if raw is None and column in REQUIRED:
-            problems.append(Problem(N_("is required"), row=number, column=column, file=file))
-            ok = False
+    get = cells.get
+    for column, key, reader, required, blank in _FIELDS:
+        raw = get(column)
+        if raw is None:
+            if required:
+                problems.append(Problem(N_("is required"), row=number, column=column, file=file))
+                ok = False
+            else:
+                out[key] = blank
             continue
         try:
-            out["relation" if column == "relationship" else column] = reader(raw)
+            out[key] = reader(raw)
         except FieldError as exc:
             problems.append(Problem.of(exc, row=number, column=column, file=file))
             ok = False
@@ -259,25 +260,22 @@ def import_members(
     if problems:
         return result
 
-    duplicates = read_register(
-        session,
-        scheme.id,
-        [
-            Candidate(
-                row=number,
-                first_name=values["first_name"],
-                last_name=values["last_name"],
-                sex=values["sex"],
-                date_of_birth=values["date_of_birth"],
-                household_ref=ref,
-                village=values["village"],
-                phone=values["phone"],
-                national_id=values["national_id"],
-            )
-            for ref, members in new_rows.items()
-            for number, values in members
-        ],
-    )
+    candidates = [
+        Candidate(
+            row=number,
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            sex=values["sex"],
+            date_of_birth=values["date_of_birth"],
+            household_ref=ref,
+            village=values["village"],
+            phone=values["phone"],
+            national_id=values["national_id"],
+        )
+        for ref, members in new_rows.items()
+        for number, values in members
+    ]
+    duplicates = read_register(session, scheme.id, candidates)
     # Likely duplicates that cannot refuse the file are listed while the persons are copied (below).
     deferred = allow_duplicates and not dry_run and bool(persons_to_add)
     if not deferred:
@@ -297,23 +295,26 @@ def import_members(
         for ref, values in persons_to_add:
             members_of[ref].append(values)
         derive.before_insert(households_to_add, members_of)
-    new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True)
-    added = {household["ref"]: hid for household, hid in zip(households_to_add, new_ids, strict=True)}
-    ids.update(added)
+    added: dict[str, int] = {}
+    person_rows: list[dict] = []
+
+    def with_ids(new_ids: list[int]) -> None:
+        # Python only, while the server ingests the households (bulk_insert's ``meanwhile``, issue 17): their ids
+        # are known before the copy, so the persons' rows are built meanwhile.
+        added.update((household["ref"], hid) for household, hid in zip(households_to_add, new_ids, strict=True))
+        ids.update(added)
+        person_rows.extend(person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add)
+
+    new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True, meanwhile=with_ids)
 
     def meanwhile() -> None:
-        # Python only, while the server ingests the persons (bulk_insert's ``meanwhile``, issue 17).
+        # Python only, while the server ingests the persons (issue 17).
         if deferred:
             result.duplicates = duplicates()
         if derive is not None and added:
             derive.inserted(added)
 
-    bulk_insert(
-        session,
-        Person.__table__,
-        [person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add],
-        meanwhile=meanwhile,
-    )
+    bulk_insert(session, Person.__table__, person_rows, meanwhile=meanwhile)
     record(
         session,
         **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
