@@ -165,6 +165,32 @@ def lock_scheme_totals(session, scheme_id: int) -> None:
         )
 
 
+def engine_seeing_as_this(session, tables):
+    """On PostgreSQL, the engine when this transaction has not yet changed a row of ``tables`` (a sequence of
+    Table objects): another connection then reads those tables as this one does — the committed rows — so a long
+    read of them can run there, on the other core, while this connection is busy (the members import reads the
+    register during the persons' COPY, issue 17). None on SQLite, when the session is not bound to an engine, when
+    PostgreSQL does not count the transaction's writes (``track_counts`` off), or once this transaction inserted,
+    updated or deleted a row of one of ``tables``: the other connection would not see those changes."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import Engine
+
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    # pg_stat_xact_user_tables: this transaction's counts so far (COPY and rolled-back savepoints included), plus
+    # those of the connection's earlier transactions until it has been idle a second or so: a false "changed" (the
+    # register then read here, as before), never a false "unchanged".
+    changed = session.execute(
+        text(
+            "SELECT current_setting('track_counts') <> 'on' OR EXISTS (SELECT 1 FROM pg_stat_xact_user_tables"
+            " WHERE relid = ANY(CAST(:names AS regclass[])) AND n_tup_ins + n_tup_upd + n_tup_del > 0)"
+        ),
+        {"names": [table.name for table in tables]},
+    ).scalar_one()
+    return None if changed else bind
+
+
 def one_of(session, column, values):
     """``column IN values`` for a long list of ``values`` (a batch of ids): on PostgreSQL one array parameter,
     ``column = ANY(:values)``, since psycopg rewrites a statement's every placeholder in Python and thousands of

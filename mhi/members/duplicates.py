@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from mhi.core.db import one_of
 from mhi.core.tabular import chunked
@@ -418,6 +419,15 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
     """The likely duplicates of ``candidates`` among the scheme's register and among themselves (each later row
     against the earlier ones), in row order."""
     return read_register(session, scheme_id, candidates)()
+
+
+def find_duplicates_apart(engine, scheme_id: int, candidates: Sequence[Candidate]) -> list[Duplicate]:
+    """``find_duplicates`` on a connection of ``engine``'s own, which sees the committed register: the members
+    import runs it while its own connection copies the persons, when its transaction has not changed the register
+    (``core.db.engine_seeing_as_this``), so that the register is read on one core while the server ingests the
+    file on the other (issue 17)."""
+    with Session(bind=engine) as other:
+        return find_duplicates(other, scheme_id, candidates)
 
 
 def read_register(session, scheme_id: int, candidates: Sequence[Candidate]) -> Callable[[], list[Duplicate]]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from functools import partial
 
 from sqlalchemy import String, any_, bindparam, func, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.db import one_of
+from mhi.core.db import engine_seeing_as_this, one_of
 from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
@@ -30,7 +31,7 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError, Problem
-from mhi.members.duplicates import Candidate, read_register
+from mhi.members.duplicates import Candidate, find_duplicates_apart, read_register
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
 from mhi.schemes.models import Product
@@ -275,9 +276,16 @@ def import_members(
         for ref, members in new_rows.items()
         for number, values in members
     ]
-    duplicates = read_register(session, scheme.id, candidates)
-    # Likely duplicates that cannot refuse the file are listed while the persons are copied (below).
+    # Likely duplicates that cannot refuse the file are listed while the persons are copied (below): on
+    # PostgreSQL, when this transaction has not changed the register yet, all of it, the register read on a
+    # connection of its own (it sees the register as this one does, and not the persons being copied); otherwise
+    # the register is read now and the rest is done then.
     deferred = allow_duplicates and not dry_run and bool(persons_to_add)
+    engine = engine_seeing_as_this(session, (Person.__table__, Household.__table__)) if deferred else None
+    if engine is not None:
+        duplicates = partial(find_duplicates_apart, engine, scheme.id, candidates)
+    else:
+        duplicates = read_register(session, scheme.id, candidates)
     if not deferred:
         result.duplicates = duplicates()
     result.added = len(persons_to_add)

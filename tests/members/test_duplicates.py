@@ -297,3 +297,45 @@ def test_a_written_import_lists_the_duplicates_it_was_allowed(app, scheme):
             (3, "similar_name", "M-1"),
             (4, "national_id", 2),
         ]
+
+
+def test_a_written_import_reads_the_register_apart_only_while_it_has_not_changed_it(app, scheme):
+    """Issue 17: on PostgreSQL a written import reads the register on a connection of its own while it copies
+    the persons — only when its transaction has not changed the register (``engine_seeing_as_this``), since
+    another connection sees only the committed rows.
+
+    Read apart, the list is the dry run's. Then the transaction changes M-1's national id before the import: the
+    file's row with the new id is her likely duplicate, on SQLite and PostgreSQL alike (read on another connection
+    it would be missed), and the row with her committed, old id is not."""
+    from mhi.contributions.imports import import_register
+    from mhi.core.db import db, engine_seeing_as_this
+    from mhi.core.tabular import read_table
+
+    rows = [
+        "H-7,M-20,Binta,Fall,F,1985-01-01,head,2025-03-01,,BASE,,Pout,,777",
+        "H-6,M-21,Ousmane,Ba,M,1960-01-01,head,2025-03-01,,BASE,,Fimela,,1234567890123",
+    ]
+    table = read_table(csv_of(*rows).encode(), "members.csv")
+    tables = (Person.__table__, Household.__table__)
+    with records(app) as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        if postgresql:
+            # PostgreSQL counts a transaction's writes with those of the connection's earlier ones until it has
+            # been idle a moment (a national import's files are seconds apart): a new connection, not the set-up's.
+            session.close()
+            db.engine.dispose()
+        assert (engine_seeing_as_this(session, tables) is not None) == postgresql
+        dry = import_register(session, scheme, table.header, table.rows, dry_run=True)
+        session.rollback()
+        apart = import_register(session, scheme, table.header, table.rows, allow_duplicates=True)
+        assert apart.written and apart.duplicates == dry.duplicates
+        assert [(d.row, d.key, d.member_no) for d in apart.duplicates] == [(2, "national_id", "M-1")]
+        session.rollback()
+
+        person = session.scalar(select(Person).where(Person.member_no == "M-1"))
+        person.national_id = "777"
+        session.flush()
+        assert engine_seeing_as_this(session, tables) is None
+        written = import_register(session, scheme, table.header, table.rows, allow_duplicates=True)
+        assert written.written and written.added == 2
+        assert [(d.row, d.key, d.member_no) for d in written.duplicates] == [(1, "national_id", "M-1")]
