@@ -678,11 +678,11 @@ def bulk_insert(session, table, rows, *, return_ids: bool = False, meanwhile=Non
     """Insert ``rows`` (dicts keyed by column name, all with the same keys; a list, or an iterator that a COPY
     consumes as it goes) into ``table`` in bulk; with ``return_ids`` the new ids, in the rows' order.
 
-    ``meanwhile`` (a function which must not use the database) is called once the rows are handed over: on
-    PostgreSQL inside the COPY, while psycopg's worker thread sends them and the server ingests them, so that
-    Python work (the receipts import's engine, issue 17) runs on one core and the COPY on the other. It takes no
-    argument, or with ``return_ids`` the new ids (the members import builds the persons' rows of the households
-    being copied).
+    ``meanwhile`` (a function which must not use the session: its connection is busy) is called once the rows
+    are handed over: on PostgreSQL inside the COPY, while psycopg's worker thread sends them and the server
+    ingests them, so that Python work (the receipts import's engine, issue 17) runs on one core and the COPY on
+    the other. It takes no argument, or with ``return_ids`` the new ids (the members import builds the persons'
+    rows of the households being copied).
 
     ``session.execute(insert(table), rows)`` everywhere, except on PostgreSQL where COPY is several times
     faster for the hundreds of thousands of rows of a register import (ids then come from the table's sequence

@@ -276,10 +276,10 @@ def import_members(
         for ref, members in new_rows.items()
         for number, values in members
     ]
-    # Likely duplicates that cannot refuse the file are listed while the persons are copied (below): on
-    # PostgreSQL, when this transaction has not changed the register yet, all of it, the register read on a
-    # connection of its own (it sees the register as this one does, and not the persons being copied); otherwise
-    # the register is read now and the rest is done then.
+    # Likely duplicates that cannot refuse the file are listed while the persons are copied (below). On
+    # PostgreSQL, while this transaction has not changed the register, the whole check runs then, on a connection
+    # of its own (which sees the register as this one does, without the persons being copied); otherwise the
+    # register is read now, and only the comparisons run then.
     deferred = allow_duplicates and not dry_run and bool(persons_to_add)
     engine = engine_seeing_as_this(session, (Person.__table__, Household.__table__)) if deferred else None
     if engine is not None:
@@ -316,7 +316,7 @@ def import_members(
     new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True, meanwhile=with_ids)
 
     def meanwhile() -> None:
-        # Python only, while the server ingests the persons (issue 17).
+        # While the server ingests the persons (issue 17): Python, and the register read on its own connection.
         if deferred:
             result.duplicates = duplicates()
         if derive is not None and added:
