@@ -68,36 +68,60 @@ SELECT count(*), sum(registration_fee) FROM report_household WHERE scheme_id = :
 """
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command's name (empty when the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def _ticks(pid: int) -> int:
     """utime + stime of a process, in clock ticks (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
+    fields = _stat(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0
+
+
+def _ended_ticks(pid: int) -> int:
+    """cutime + cstime of a process: the CPU of its children that have ended, in clock ticks."""
+    fields = _stat(pid)
+    return int(fields[13]) + int(fields[14]) if fields else 0
 
 
 class Cost:
-    """Wall seconds, this process's CPU seconds and the PostgreSQL backends' CPU seconds of one step."""
+    """Wall seconds, this process's CPU seconds and the PostgreSQL backends' CPU seconds of one step.
+
+    Processes that end within the step count too: this process's children (the members import forks some to
+    share its scan of the register, ``core.db.split_over_processes``), and the backends that served them, whose
+    CPU the server's postmaster collects when they end (so the server's own background processes that end within
+    the step count as well; on this machine they are few)."""
 
     def __init__(self, session):
         self.session = session
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        self.backends = self._backends()
+        self.wall, self.cpu = time.perf_counter(), self._python()
+        self.backends, self.ended = self._backends()
 
-    def _backends(self) -> dict[int, int]:
+    @staticmethod
+    def _python() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def _backends(self) -> tuple[dict[int, int], int]:
         pids = self.session.scalars(
             text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
             )
         ).all()
-        return {pid: _ticks(pid) for pid in pids}
+        postmaster = int(_stat(pids[0])[1]) if pids and _stat(pids[0]) else 0  # its parent
+        return {pid: _ticks(pid) for pid in pids}, _ended_ticks(postmaster) if postmaster else 0
 
     def done(self) -> tuple[float, float, float]:
         """(wall, python cpu, postgres cpu) seconds since the start."""
-        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
-        after = self._backends()
-        ticks = sum(t - self.backends.get(pid, 0) for pid, t in after.items())
+        wall, cpu = time.perf_counter() - self.wall, self._python() - self.cpu
+        after, ended = self._backends()
+        # A backend of the start that has ended is in ``ended`` whole: its ticks before the step come off.
+        ticks = sum(t - self.backends.get(pid, 0) for pid, t in after.items()) + ended - self.ended
+        ticks -= sum(t for pid, t in self.backends.items() if pid not in after)
         return wall, cpu, ticks / os.sysconf("SC_CLK_TCK")
 
     def text(self) -> str:
