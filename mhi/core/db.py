@@ -201,3 +201,66 @@ def one_of(session, column, values):
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def split_over_processes(session, work, parts: int) -> list:
+    """``[work(connection, k, parts) for k in range(parts)]`` on PostgreSQL with part 0 read here, on ``session``'s
+    connection, and each other part in a process forked for it, on a connection of its own: a long read that is
+    Python's work (the members import's scan of the register, issue 17) then uses every core. Every part sees
+    what ``session`` sees: the transaction must be REPEATABLE READ (or SERIALIZABLE) and must not have written,
+    and the children import its snapshot (``pg_export_snapshot``). ``work`` returns something picklable.
+
+    A child that fails (a connection refused, a signal) costs time, not the answer: its part is read here. A
+    child never touches what it inherited from this process (connections, threads' locks): it opens its own
+    engine, sends its result through a pipe and leaves by ``os._exit``. Without ``os.fork``, every part is read
+    here."""
+    import os
+    import pickle
+    import re
+    import signal
+    import sys
+    import traceback
+
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    connection = session.connection()
+    if parts < 2 or not hasattr(os, "fork") or connection.dialect.name != "postgresql":
+        return [work(connection, k, parts) for k in range(parts)]
+    snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):  # inlined below: SET TRANSACTION takes no parameter
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    url = connection.engine.url
+    children: dict[int, tuple[int, int]] = {}  # part → (pid, read end)
+    for k in range(1, parts):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: nothing inherited is used, and nothing of the parent's runs at exit
+            status = 1
+            try:
+                os.close(read_end)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                engine = create_engine(url, poolclass=NullPool)
+                with engine.connect() as own:
+                    own = own.execution_options(isolation_level="REPEATABLE READ")
+                    with own.begin():
+                        own.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                        result = work(own, k, parts)
+                engine.dispose()
+                with os.fdopen(write_end, "wb") as out:
+                    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+                status = 0
+            except BaseException:  # noqa: BLE001 — reported on stderr; the parent reads the part itself
+                traceback.print_exc(file=sys.stderr)
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        children[k] = (pid, read_end)
+    results = {0: work(connection, 0, parts)}
+    for k, (pid, read_end) in children.items():
+        with os.fdopen(read_end, "rb") as source:
+            data = source.read()
+        _, status = os.waitpid(pid, 0)
+        results[k] = pickle.loads(data) if status == 0 and data else work(connection, k, parts)
+    return [results[k] for k in range(parts)]

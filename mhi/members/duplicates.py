@@ -17,6 +17,7 @@ the scheme when many keys are looked for), never one per person, and compared th
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,10 +26,10 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from mhi.core.db import one_of
+from mhi.core.db import one_of, split_over_processes
 from mhi.core.tabular import chunked
 from mhi.members.models import Household, Person
 from mhi.members.services import name_key, phone_key
@@ -39,6 +40,10 @@ SIMILAR = 0.9
 PHONE_DIGITS = 7
 #: Above this many keys looked up, the scheme's register is scanned once instead of IN lists.
 SCAN_ABOVE = 2000
+#: From this many stored persons of the scheme, a written import's scan of the register is split over processes.
+SPLIT_ABOVE = 200_000
+#: How many processes share that scan: the cores, at most four (the import's own connection copies meanwhile).
+SCAN_PARTS = max(1, min(4, os.cpu_count() or 1))
 #: The keys, in the order a pair is reported by (a pair is reported once, by its first key).
 KEYS = ("national_id", "phone", "name_and_birth", "similar_name")
 
@@ -151,21 +156,26 @@ def _entry_of_candidate(c: Candidate, keys: dict[str, str] | None = None) -> _En
     )
 
 
-def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
-    """The register's persons that may share a key with ``entries``, as rows of their keys only (id, household_id,
-    first_key, last_key, sex, date_of_birth, village, phone_key, national_id): one query of IN lists (narrowed by
-    birth date for the names, by sex for the village), or one scan of the scheme when many keys are looked for.
+def _sought(entries: Sequence[_Entry]) -> tuple[set, set, set, set]:
+    """The keys looked for in the register: national ids, phones, (last name, birth date), (village, sex)."""
+    return (
+        {e.national_id for e in entries if e.national_id},
+        {e.phone for e in entries if e.phone},
+        {(e.last_key, e.born) for e in entries},
+        {(e.village, e.sex) for e in entries if e.village},
+    )
 
-    The scan is streamed and its rows are only compared with the file's buckets (``_register_matches``): a file of
-    50,000 households shares a similar-name bucket (village, sex, two parts of the birth date) with most of the
-    register, so no index narrows it, but what each row costs in Python now does (issue 17)."""
-    national_ids = {e.national_id for e in entries if e.national_id}
-    phones = {e.phone for e in entries if e.phone}
-    names = {(e.last_key, e.born) for e in entries}
-    villages = {(e.village, e.sex) for e in entries if e.village}
-    statement = select(
+
+def _scans(sought: tuple[set, ...]) -> bool:
+    """Whether so many keys are looked for that the scheme's register is scanned rather than searched."""
+    return sum(map(len, sought)) > SCAN_ABOVE
+
+
+def _key_columns(scheme_id: int):
+    """The register's persons as rows of their keys only: id, first_key, last_key, sex, date_of_birth, village,
+    phone_key, national_id (a stored person's household is read for the matches only, ``_persons``)."""
+    return select(
         Person.id,
-        Person.household_id,
         Person.first_key,
         Person.last_key,
         Person.sex,
@@ -174,7 +184,20 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
         Person.phone_key,
         Person.national_id,
     ).where(Person.scheme_id == scheme_id)
-    if len(national_ids) + len(phones) + len(names) + len(villages) > SCAN_ABOVE:
+
+
+def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
+    """The register's persons that may share a key with ``entries``, as rows of their keys only (``_key_columns``):
+    one query of IN lists (narrowed by birth date for the names, by sex for the village), or one scan of the
+    scheme when many keys are looked for.
+
+    The scan is streamed and its rows are only compared with the file's buckets (``_register_matches``): a file of
+    50,000 households shares a similar-name bucket (village, sex, two parts of the birth date) with most of the
+    register, so no index narrows it, but what each row costs in Python now does (issue 17)."""
+    sought = _sought(entries)
+    national_ids, phones, names, villages = sought
+    statement = _key_columns(scheme_id)
+    if _scans(sought):
         # Core rows, streamed: the ORM's row processing cost more than the comparison of a row.
         # (options on the statement: on the connection they would outlive it and stream every later statement.)
         return session.connection().execute(statement.execution_options(yield_per=20_000))
@@ -262,10 +285,44 @@ def _register_matches(
 ) -> dict[int, list[tuple[str, int]]]:
     """For each of ``entries`` (by position) that is likely a person of the register: [(key, person id)], each
     person once, by its first key in the order of KEYS, then (similar names) by the first bucket shared, then by
-    person id — the order in which the register's hash buckets, filled in id order, reported them.
+    person id — the order in which the register's hash buckets, filled in id order, reported them."""
+    return _in_order(_matches(_stored_rows(session, scheme_id, entries), entries, buckets))
 
-    The file's entries are in hash buckets and the register's rows are compared with them as they stream by: a
-    row sharing no bucket costs a few dictionary look-ups, and no object is made for it."""
+
+def _register_matches_split(session, scheme_id: int, entries: Sequence[_Entry], buckets: _Buckets) -> dict:
+    """``_register_matches`` for a scan of a large register, split by person id over ``SCAN_PARTS`` processes
+    (``core.db.split_over_processes``): this one and forked ones, each on a connection of its own, all on
+    ``session``'s snapshot. Each stored row is compared on its own, so the parts' matches together are the whole
+    scan's (issue 17: from the seventh file of a national register, the scan outlasted the persons' COPY and the
+    other core waited)."""
+    statement = _key_columns(scheme_id)
+    large = session.scalar(
+        select(func.count()).select_from(statement.with_only_columns(Person.id).limit(SPLIT_ABOVE).subquery())
+    )
+    parts = SCAN_PARTS if large >= SPLIT_ABOVE else 1
+
+    def part(connection, k: int, n: int) -> dict:
+        rows = statement if n == 1 else statement.where(Person.id % n == k)
+        return _matches(connection.execute(rows.execution_options(yield_per=20_000)), entries, buckets)
+
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for matches in split_over_processes(session, part, parts):
+        for i, rows in matches.items():
+            found[i].extend(rows)
+    return _in_order(found)
+
+
+def _in_order(found: dict[int, list[tuple]]) -> dict[int, list[tuple[str, int]]]:
+    """Each entry's matches (rank, bucket, person id, key) as (key, person id) in the order of
+    ``_register_matches``."""
+    return {i: [(key, pid) for _, _, pid, key in sorted(rows)] for i, rows in found.items()}
+
+
+def _matches(rows, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, list[tuple]]:
+    """The register's ``rows`` (``_key_columns``) compared with the file's buckets: entry → [(rank, bucket,
+    person id, key)], unordered. Each row is compared on its own, so rows may be split in parts (
+    ``_register_matches_split``). A row sharing no bucket costs a few dictionary look-ups, and no object is made
+    for it."""
     by_national = buckets.national_id
     by_phone = buckets.phone
     by_name = buckets.name_and_birth
@@ -273,9 +330,7 @@ def _register_matches(
     village_keys: dict[str, str] = {}  # a stored spelling → its key (villages are few, persons many)
     found: dict[int, list[tuple]] = defaultdict(list)  # entry → [(rank, bucket, person id, key)]
     similar = _similar
-    for pid, _household, first, last, sex, born, village, phone, national_id in _stored_rows(
-        session, scheme_id, entries
-    ):
+    for pid, first, last, sex, born, village, phone, national_id in rows:
         hits: dict[int, int] | None = None  # entry → rank; the phone's other-household rule always holds here
         if national_id and by_national:
             for i in by_national.get(_national_key(national_id), ()):
@@ -325,7 +380,7 @@ def _register_matches(
                     found[i].append((3, kind, pid, "similar_name"))
                 else:
                     unlike.add(i)
-    return {i: [(key, pid) for _, _, pid, key in sorted(rows)] for i, rows in found.items()}
+    return dict(found)
 
 
 def _persons(session, ids: list[int]) -> dict[int, tuple]:
@@ -425,22 +480,32 @@ def find_duplicates_apart(engine, scheme_id: int, candidates: Sequence[Candidate
     """``find_duplicates`` on a connection of ``engine``'s own, which sees the committed register: the members
     import runs it while its own connection copies the persons, when its transaction has not changed the register
     (``core.db.engine_seeing_as_this``), so that the register is read on one core while the server ingests the
-    file on the other (issue 17)."""
-    with Session(bind=engine) as other:
-        return find_duplicates(other, scheme_id, candidates)
+    file on the other (issue 17). One snapshot (REPEATABLE READ) for the whole check: a scan of a large register
+    is split over processes that share it (``_register_matches_split``)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin(), Session(bind=connection) as other:
+            return read_register(other, scheme_id, candidates, split=True)()
 
 
-def read_register(session, scheme_id: int, candidates: Sequence[Candidate]) -> Callable[[], list[Duplicate]]:
+def read_register(
+    session, scheme_id: int, candidates: Sequence[Candidate], *, split: bool = False
+) -> Callable[[], list[Duplicate]]:
     """``find_duplicates`` in two steps: the register is read now, and the function returned finishes the work
     without the database (the file's people compared with each other, the list put in row order). A members
     import whose duplicates cannot refuse it runs that second step while the server ingests the persons (issue
-    17); it must run before anything else is written to the register."""
+    17); it must run before anything else is written to the register. ``split``: a scan of the register may be
+    split over processes (``_register_matches_split``; ``session`` is REPEATABLE READ and has written nothing)."""
     if not candidates:
         return list
     keys: dict[str, str] = {}
     entries = [_entry_of_candidate(c, keys) for c in candidates]
     buckets = _buckets(entries)
-    register = _register_matches(session, scheme_id, entries, buckets)
+    if split and _scans(_sought(entries)):
+        register = _register_matches_split(session, scheme_id, entries, buckets)
+    else:
+        register = _register_matches(session, scheme_id, entries, buckets)
     persons = _persons(session, sorted({pid for found in register.values() for _, pid in found}))
     return lambda: _listed(entries, buckets, register, persons)
 
