@@ -257,7 +257,15 @@ def split_over_processes(session, work, parts: int) -> list:
                 os._exit(status)
         os.close(write_end)
         children[k] = (pid, read_end)
-    results = {0: work(connection, 0, parts)}
+    try:
+        results = {0: work(connection, 0, parts)}
+    except BaseException:
+        # No child is left behind, blocked on its pipe and holding a connection, when this part fails.
+        for pid, read_end in children.values():
+            os.kill(pid, signal.SIGTERM)
+            os.close(read_end)
+            os.waitpid(pid, 0)
+        raise
     for k, (pid, read_end) in children.items():
         with os.fdopen(read_end, "rb") as source:
             data = source.read()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,3 +59,34 @@ def test_a_part_whose_process_fails_is_read_by_the_caller(ctx, capfd):
     assert parts == [(os.getpid(), 0, 2, ["FED-A"]), (os.getpid(), 1, 2, ["FED-A"])]
     if engine.dialect.name == "postgresql":
         assert "a part's process fails" in capfd.readouterr().err  # the child's traceback, on stderr
+
+
+def _fails_here(connection, k: int, n: int, parent: int = os.getpid()):
+    if os.getpid() == parent:
+        raise RuntimeError("the caller's part fails")
+    return _codes(connection, k, n)
+
+
+def test_when_the_callers_part_fails_no_child_is_left_behind(ctx, monkeypatch):
+    make_federation(db.session, "FED-A")
+    engine = db.engine
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin(), Session(bind=connection) as reader:
+            with pytest.raises(RuntimeError, match="the caller's part fails"):
+                split_over_processes(reader, _fails_here, 3)
+    assert len(forked) == (2 if engine.dialect.name == "postgresql" else 0)
+    for pid in forked:
+        with pytest.raises(ChildProcessError):  # stopped and waited for: not running, not a zombie
+            os.waitpid(pid, os.WNOHANG)

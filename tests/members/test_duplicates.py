@@ -276,7 +276,7 @@ def test_the_scan_of_a_national_file_finds_each_key(app, runner, scheme, tmp_pat
     # three parts of these six persons find the same list.
     monkeypatch.setattr(duplicates, "SPLIT_ABOVE", 1)
     monkeypatch.setattr(duplicates, "SCAN_PARTS", 3)
-    with records(app) as session:
+    with app.app_context():
         assert duplicates.find_duplicates_apart(db.engine, scheme.id, candidates) == scanned
 
 
