@@ -101,12 +101,31 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        for key, value in comparison_args(connection.dialect.name == "sqlite").items():
+        sqlite = connection.dialect.name == "sqlite"
+        for key, value in comparison_args(sqlite).items():
             conf_args.setdefault(key, value)
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+        if sqlite:
+            # SQLite alters a table by building a new copy (batch mode): while foreign keys are enforced, dropping
+            # the old copy of a table other rows refer to fails. Enforcement is off during the migrations (the
+            # pragma does nothing inside a transaction, hence before it), every key is checked at their end, and
+            # it is on again before the connection goes back to the pool.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(
+                            f"the migrations left rows whose foreign keys refer to nothing: {broken[:5]}"
+                        )
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

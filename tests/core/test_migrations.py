@@ -166,3 +166,52 @@ def test_card_jobs_move_into_the_job_queue(migrated_app):
         (7, "queued", None),
         (8, "queued", None),
     ]
+
+
+#: The revision before a person's household and scheme became one foreign key.
+BEFORE_ONE_KEY = "c4e8a2d6f1b3"
+
+
+def _triggers() -> set[tuple[str, str]]:
+    """The database's own triggers (not those of its constraints), each with its definition."""
+    if db.engine.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal"
+    return {(name, definition) for name, definition in db.session.execute(text(query))}
+
+
+def test_a_persons_household_is_of_their_scheme(migrated_app):
+    """person.(household_id, scheme_id) refers to household.(id, scheme_id) (issue 17: one check a row instead of
+    two): the register and the coverage totals' triggers come through down and up again (SQLite rebuilds both
+    tables), and a person moved to another scheme without their household is refused."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.factories import make_scheme
+    from tests.members.helpers import enrol
+
+    flask_migrate.upgrade()
+    session = db.session
+    scheme = make_scheme(session, "MUT-A")
+    other = make_scheme(session, "MUT-B")
+    household = enrol(session, scheme, others=2)
+    persons = session.execute(text("SELECT id, household_id, scheme_id, member_no FROM person ORDER BY id")).all()
+    triggers = _triggers()
+    assert len(persons) == 3 and {name for name, _ in triggers} >= {"coverage_totals_person_insert"}
+    session.commit()
+
+    flask_migrate.downgrade(revision=BEFORE_ONE_KEY)
+    flask_migrate.upgrade()
+
+    assert session.execute(text("SELECT id, household_id, scheme_id, member_no FROM person ORDER BY id")).all() == (
+        persons
+    )
+    assert _triggers() == triggers
+    assert schema_differences() == []
+    with pytest.raises(IntegrityError):
+        session.execute(text("UPDATE person SET scheme_id = :other"), {"other": other.id})
+        session.flush()
+    session.rollback()
+    enrol(session, other, ref="H-002", others=0)
+    assert session.scalar(text("SELECT count(*) FROM person WHERE scheme_id = :other"), {"other": other.id}) == 1
+    assert household.scheme_id == scheme.id
