@@ -194,3 +194,21 @@ def make_resolution(
         actor=actor,
     )
     return meeting.resolutions[0]
+
+
+def record_forks(monkeypatch) -> list[int]:
+    """The ids of the processes forked from now on (``os.fork`` recorded for the test: the children are checked to
+    be forked, or not, and waited for)."""
+    import os
+
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    return forked

@@ -203,23 +203,108 @@ def one_of(session, column, values):
     return column.in_(values)
 
 
-def split_over_processes(session, work, parts: int) -> list:
-    """``[work(connection, k, parts) for k in range(parts)]`` on PostgreSQL with part 0 read here, on ``session``'s
-    connection, and each other part in a process forked for it, on a connection of its own: a long read that is
-    Python's work (the members import's scan of the register, issue 17) then uses every core. Every part sees
-    what ``session`` sees: the transaction must be REPEATABLE READ (or SERIALIZABLE) and must not have written,
-    and the children import its snapshot (``pg_export_snapshot``). ``work`` returns something picklable.
-
-    A child that fails (a connection refused, a signal) costs time, not the answer: its part is read here. A
-    child never touches what it inherited from this process (connections, threads' locks): it opens its own
-    engine, sends its result through a pipe and leaves by ``os._exit``. Without ``os.fork``, every part is read
-    here."""
+def _forked(run) -> tuple[int, int]:
+    """Fork a process that runs ``run()`` and sends its (picklable) result through a pipe: (pid, the pipe's read
+    end), for ``_collected``. The child never touches what it inherited from this process (connections, threads'
+    locks): ``run`` opens its own engine; the child leaves by ``os._exit``, so nothing of this process runs at its
+    exit, and a failure is reported on stderr, with an empty pipe."""
     import os
     import pickle
-    import re
     import signal
     import sys
     import traceback
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            result = run()
+            with os.fdopen(write_end, "wb") as out:
+                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        except BaseException:  # noqa: BLE001 — reported on stderr; the caller does the work itself
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _collected(pid: int, read_end: int) -> tuple[bool, object]:
+    """(True, the result) of a ``_forked`` process, once it has ended, or (False, None) if it failed."""
+    import os
+    import pickle
+
+    with os.fdopen(read_end, "rb") as source:
+        data = source.read()
+    _, status = os.waitpid(pid, 0)
+    return (True, pickle.loads(data)) if status == 0 and data else (False, None)
+
+
+def _abandoned(children) -> None:
+    """Stop and wait for ``_forked`` processes whose results are not wanted (the caller failed): none is left
+    blocked on its pipe, holding a connection."""
+    import os
+    import signal
+
+    for pid, read_end in children:
+        os.kill(pid, signal.SIGTERM)
+        os.close(read_end)
+        os.waitpid(pid, 0)
+
+
+def read_apart(engine, work):
+    """Start ``work(engine)``, a long read on connections of its own, in a process forked for it, and return the
+    function that waits for its result: this process goes on meanwhile (the members import copies its households
+    and persons and writes their derived rows while the register is read for likely duplicates, issue 17). The
+    child works on an engine of its own, on ``engine``'s database, so it sees what any new connection sees: the
+    committed rows. ``work`` returns something picklable.
+
+    On SQLite, or without ``os.fork``, ``work`` runs when its result is asked for; so does it when the child
+    failed (its traceback is on stderr). The returned function takes ``abandon=True`` when the result is not
+    wanted (the caller failed): the child is then stopped."""
+    import os
+
+    from sqlalchemy.pool import NullPool
+
+    if engine.dialect.name != "postgresql" or not hasattr(os, "fork"):
+        return lambda abandon=False: None if abandon else work(engine)
+    url = engine.url
+
+    def run():
+        own = create_engine(url, poolclass=NullPool)
+        try:
+            return work(own)
+        finally:
+            own.dispose()
+
+    child = _forked(run)
+
+    def result(abandon: bool = False):
+        if abandon:
+            _abandoned([child])
+            return None
+        done, value = _collected(*child)
+        return value if done else work(engine)
+
+    return result
+
+
+def split_over_processes(session, work, parts: int) -> list:
+    """``[work(connection, k, parts) for k in range(parts)]`` on PostgreSQL with part 0 read here, on ``session``'s
+    connection, and each other part in a process forked for it (``_forked``), on a connection of its own: a long
+    read that is Python's work (the members import's scan of the register, issue 17) then uses every core. Every
+    part sees what ``session`` sees: the transaction must be REPEATABLE READ (or SERIALIZABLE) and must not have
+    written, and the children import its snapshot (``pg_export_snapshot``). ``work`` returns something picklable.
+
+    A child that fails (a connection refused, a signal) costs time, not the answer: its part is read here. Without
+    ``os.fork``, every part is read here."""
+    import os
+    import re
 
     from sqlalchemy import text
     from sqlalchemy.pool import NullPool
@@ -231,44 +316,24 @@ def split_over_processes(session, work, parts: int) -> list:
     if not re.fullmatch(r"[0-9A-F-]+", snapshot):  # inlined below: SET TRANSACTION takes no parameter
         raise ValueError(f"unexpected snapshot id {snapshot!r}")
     url = connection.engine.url
-    children: dict[int, tuple[int, int]] = {}  # part → (pid, read end)
-    for k in range(1, parts):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: nothing inherited is used, and nothing of the parent's runs at exit
-            status = 1
-            try:
-                os.close(read_end)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                engine = create_engine(url, poolclass=NullPool)
-                with engine.connect() as own:
-                    own = own.execution_options(isolation_level="REPEATABLE READ")
-                    with own.begin():
-                        own.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-                        result = work(own, k, parts)
-                engine.dispose()
-                with os.fdopen(write_end, "wb") as out:
-                    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-                status = 0
-            except BaseException:  # noqa: BLE001 — reported on stderr; the parent reads the part itself
-                traceback.print_exc(file=sys.stderr)
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        children[k] = (pid, read_end)
+
+    def part(k: int):
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as own:
+            own = own.execution_options(isolation_level="REPEATABLE READ")
+            with own.begin():
+                own.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                result = work(own, k, parts)
+        engine.dispose()
+        return result
+
+    children = {k: _forked(lambda k=k: part(k)) for k in range(1, parts)}  # part → (pid, read end)
     try:
         results = {0: work(connection, 0, parts)}
     except BaseException:
-        # No child is left behind, blocked on its pipe and holding a connection, when this part fails.
-        for pid, read_end in children.values():
-            os.kill(pid, signal.SIGTERM)
-            os.close(read_end)
-            os.waitpid(pid, 0)
+        _abandoned(children.values())
         raise
-    for k, (pid, read_end) in children.items():
-        with os.fdopen(read_end, "rb") as source:
-            data = source.read()
-        _, status = os.waitpid(pid, 0)
-        results[k] = pickle.loads(data) if status == 0 and data else work(connection, k, parts)
+    for k, child in children.items():
+        done, value = _collected(*child)
+        results[k] = value if done else work(connection, k, parts)
     return [results[k] for k in range(parts)]

@@ -42,6 +42,10 @@ PHONE_DIGITS = 7
 SCAN_ABOVE = 2000
 #: From this many stored persons of the scheme, a written import's scan of the register is split over processes.
 SPLIT_ABOVE = 200_000
+#: From this many people in a written import whose duplicates cannot refuse it, the whole check runs in a process
+#: of its own from before the households' COPY to the end of the writes (``core.db.read_apart``); below, on the
+#: import's process during the persons' COPY (a web upload of a few households never forks its worker).
+APART_FROM = 20_000
 #: How many processes share that scan: the cores, at most four (the import's own connection copies meanwhile).
 SCAN_PARTS = max(1, min(4, os.cpu_count() or 1))
 #: The keys, in the order a pair is reported by (a pair is reported once, by its first key).
@@ -478,7 +482,8 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
 
 def find_duplicates_apart(engine, scheme_id: int, candidates: Sequence[Candidate]) -> list[Duplicate]:
     """``find_duplicates`` on a connection of ``engine``'s own, which sees the committed register: the members
-    import runs it while its own connection copies the persons, when its transaction has not changed the register
+    import runs it in a process of its own (``core.db.read_apart``) while its own connection copies the households
+    and persons and writes their derived rows, when its transaction has not changed the register
     (``core.db.engine_seeing_as_this``), so that the register is read on one core while the server ingests the
     file on the other (issue 17). One snapshot (REPEATABLE READ) for the whole check: a scan of a large register
     is split over processes that share it (``_register_matches_split``)."""

@@ -18,7 +18,7 @@ from sqlalchemy import String, any_, bindparam, func, select
 
 from mhi.core import validation as v
 from mhi.core.audit import record
-from mhi.core.db import engine_seeing_as_this, one_of
+from mhi.core.db import engine_seeing_as_this, one_of, read_apart
 from mhi.core.errors import N_
 from mhi.core.tabular import (
     PREVIEW_ROWS,
@@ -31,7 +31,7 @@ from mhi.core.tabular import (
     stored_rows,
 )
 from mhi.core.validation import FieldError, Problem
-from mhi.members.duplicates import Candidate, find_duplicates_apart, read_register
+from mhi.members.duplicates import APART_FROM, Candidate, find_duplicates_apart, read_register
 from mhi.members.models import CategoryChange, Household, Person
 from mhi.members.services import RELATIONSHIPS, SEXES, category_of, person_date_problems, person_row, text
 from mhi.schemes.models import Product
@@ -276,13 +276,17 @@ def import_members(
         for ref, members in new_rows.items()
         for number, values in members
     ]
-    # Likely duplicates that cannot refuse the file are listed while the persons are copied (below). On
-    # PostgreSQL, while this transaction has not changed the register, the whole check runs then, on a connection
-    # of its own (which sees the register as this one does, without the persons being copied); otherwise the
-    # register is read now, and only the comparisons run then.
+    # Likely duplicates that cannot refuse the file are listed while the rows are written (below). On PostgreSQL,
+    # while this transaction has not changed the register, the whole check runs on a connection of its own (which
+    # sees the register as this one does, without the rows being copied): for a large file in a process of its own
+    # from now on, its list taken once everything is written; for a smaller one during the persons' COPY.
+    # Otherwise the register is read now, and only the comparisons run during the persons' COPY.
     deferred = allow_duplicates and not dry_run and bool(persons_to_add)
     engine = engine_seeing_as_this(session, (Person.__table__, Household.__table__)) if deferred else None
-    if engine is not None:
+    apart = engine is not None and len(candidates) >= APART_FROM
+    if apart:
+        duplicates = read_apart(engine, partial(find_duplicates_apart, scheme_id=scheme.id, candidates=candidates))
+    elif engine is not None:
         duplicates = partial(find_duplicates_apart, engine, scheme.id, candidates)
     else:
         duplicates = read_register(session, scheme.id, candidates)
@@ -295,46 +299,50 @@ def import_members(
     ]
     if dry_run or not persons_to_add or (result.duplicates and not allow_duplicates):
         return result
-    ids = {ref: row.id for ref, row in stored_households.items()}
-    for household in households_to_add:
-        household["scheme_id"] = scheme.id
-    if derive is not None and households_to_add:
-        members_of: dict[str, list[dict]] = defaultdict(list)
-        for ref, values in persons_to_add:
-            members_of[ref].append(values)
-        derive.before_insert(households_to_add, members_of)
-    added: dict[str, int] = {}
-    person_rows: list[dict] = []
+    try:
+        ids = {ref: row.id for ref, row in stored_households.items()}
+        for household in households_to_add:
+            household["scheme_id"] = scheme.id
+        if derive is not None and households_to_add:
+            members_of: dict[str, list[dict]] = defaultdict(list)
+            for ref, values in persons_to_add:
+                members_of[ref].append(values)
+            derive.before_insert(households_to_add, members_of)
+        added: dict[str, int] = {}
+        person_rows: list[dict] = []
 
-    def with_ids(new_ids: list[int]) -> None:
-        # Python only, while the server ingests the households (bulk_insert's ``meanwhile``, issue 17): their ids
-        # are known before the copy, so the persons' rows are built meanwhile.
-        added.update((household["ref"], hid) for household, hid in zip(households_to_add, new_ids, strict=True))
-        ids.update(added)
-        person_rows.extend(person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add)
+        def with_ids(new_ids: list[int]) -> None:
+            # Python only, while the server ingests the households (bulk_insert's ``meanwhile``, issue 17): their
+            # ids are known before the copy, so the persons' rows are built meanwhile.
+            added.update((household["ref"], hid) for household, hid in zip(households_to_add, new_ids, strict=True))
+            ids.update(added)
+            person_rows.extend(person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add)
 
-    new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True, meanwhile=with_ids)
+        new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True, meanwhile=with_ids)
 
-    def meanwhile() -> None:
-        # While the server ingests the persons (issue 17): Python, and the register read on its own connection.
-        if deferred:
-            result.duplicates = duplicates()
+        def meanwhile() -> None:
+            # Python, while the server ingests the persons (issue 17).
+            if deferred and not apart:
+                result.duplicates = duplicates()
+            if derive is not None and added:
+                derive.inserted(added)
+
+        bulk_insert(session, Person.__table__, person_rows, meanwhile=meanwhile)
+        record(
+            session,
+            **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
+        )
+        # New households and stored ones that gained people: the caller derives their exit and strike-off dates,
+        # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
         if derive is not None and added:
-            derive.inserted(added)
-
-    bulk_insert(session, Person.__table__, person_rows, meanwhile=meanwhile)
-    record(
-        session,
-        **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
-    )
-    # New households and stored ones that gained people: the caller derives their exit and strike-off dates,
-    # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
-    if derive is not None:
-        if added:
             derive.write()
-        result.touched = sorted(touched)
-    else:
-        result.touched = sorted({*touched, *new_ids})
+    except BaseException:
+        if apart:
+            duplicates(abandon=True)
+        raise
+    if apart:
+        result.duplicates = duplicates()
+    result.touched = sorted(touched) if derive is not None else sorted({*touched, *new_ids})
     result.written = True
     return result
 

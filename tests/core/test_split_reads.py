@@ -1,18 +1,20 @@
 """A long read split over processes (``core.db.split_over_processes``, issue 17): on PostgreSQL each part but the
 first is read by a process forked for it, all on the caller's snapshot; a part whose process fails is read by the
-caller; on SQLite every part is read by the caller."""
+caller; on SQLite every part is read by the caller. A read apart (``core.db.read_apart``): on PostgreSQL a forked
+process reads while the caller goes on; on SQLite, or when that process fails, the caller reads when it asks."""
 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mhi.core.db import db, split_over_processes
+from mhi.core.db import db, read_apart, split_over_processes
 from mhi.schemes.models import Federation
-from tests.factories import make_federation
+from tests.factories import make_federation, record_forks
 
 
 def _codes(connection, k: int, n: int) -> tuple[int, int, int, list[str]]:
@@ -70,16 +72,7 @@ def _fails_here(connection, k: int, n: int, parent: int = os.getpid()):
 def test_when_the_callers_part_fails_no_child_is_left_behind(ctx, monkeypatch):
     make_federation(db.session, "FED-A")
     engine = db.engine
-    forked: list[int] = []
-    fork = os.fork
-
-    def recorded() -> int:
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", recorded)
+    forked = record_forks(monkeypatch)
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
@@ -87,6 +80,45 @@ def test_when_the_callers_part_fails_no_child_is_left_behind(ctx, monkeypatch):
             with pytest.raises(RuntimeError, match="the caller's part fails"):
                 split_over_processes(reader, _fails_here, 3)
     assert len(forked) == (2 if engine.dialect.name == "postgresql" else 0)
+    for pid in forked:
+        with pytest.raises(ChildProcessError):  # stopped and waited for: not running, not a zombie
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _federations(engine, parent: int | None = None) -> tuple[int, list[str]]:
+    """Which process read, and the federations it saw; fails in any process but ``parent`` if given."""
+    if parent is not None and os.getpid() != parent:
+        raise RuntimeError("the reading process fails")
+    with engine.connect() as connection:
+        return os.getpid(), list(connection.execute(select(Federation.code).order_by(Federation.code)).scalars())
+
+
+def test_a_read_apart_runs_in_a_process_of_its_own_while_the_caller_writes(ctx):
+    make_federation(db.session, "FED-A")
+    engine = db.engine
+    result = read_apart(engine, _federations)
+    make_federation(db.session, "FED-B")  # the caller goes on meanwhile (committed: seen or not, by timing)
+    reader, seen = result()
+    if engine.dialect.name == "postgresql":
+        assert reader != os.getpid() and seen[0] == "FED-A"
+    else:
+        assert (reader, seen) == (os.getpid(), ["FED-A", "FED-B"])  # read when asked
+
+
+def test_a_read_apart_whose_process_fails_is_read_by_the_caller(ctx, capfd):
+    make_federation(db.session, "FED-A")
+    result = read_apart(db.engine, partial(_federations, parent=os.getpid()))
+    assert result() == (os.getpid(), ["FED-A"])
+    if db.engine.dialect.name == "postgresql":
+        assert "the reading process fails" in capfd.readouterr().err  # the child's traceback, on stderr
+
+
+def test_an_abandoned_read_apart_leaves_no_child(ctx, monkeypatch):
+    make_federation(db.session, "FED-A")
+    forked = record_forks(monkeypatch)
+    result = read_apart(db.engine, _federations)
+    assert result(abandon=True) is None
+    assert len(forked) == (1 if db.engine.dialect.name == "postgresql" else 0)
     for pid in forked:
         with pytest.raises(ChildProcessError):  # stopped and waited for: not running, not a zombie
             os.waitpid(pid, os.WNOHANG)

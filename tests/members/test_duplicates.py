@@ -346,3 +346,37 @@ def test_a_written_import_reads_the_register_apart_only_while_it_has_not_changed
         written = import_register(session, scheme, table.header, table.rows, allow_duplicates=True)
         assert written.written and written.added == 2
         assert [(d.row, d.key, d.member_no) for d in written.duplicates] == [(1, "national_id", "M-1")]
+
+
+def test_a_large_written_import_checks_its_duplicates_in_a_process_of_its_own(app, scheme, monkeypatch):
+    """Issue 17: from ``APART_FROM`` people (here one), a written import's check runs in a process forked before
+    the households' COPY (``core.db.read_apart``) and its list, taken once everything is written, is the dry
+    run's; on SQLite nothing is forked."""
+
+    from mhi.contributions.imports import import_register
+    from mhi.core.db import db
+    from mhi.core.tabular import read_table
+    from mhi.members import imports
+    from tests.factories import record_forks
+
+    rows = [
+        "H-7,M-20,Binta,Fall,F,1985-01-01,head,2025-03-01,,BASE,,Pout,,777",
+        "H-6,M-21,Ousmane,Ba,M,1960-01-01,head,2025-03-01,,BASE,,Fimela,,1234567890123",
+    ]
+    table = read_table(csv_of(*rows).encode(), "members.csv")
+    monkeypatch.setattr(imports, "APART_FROM", 1)
+    forked = record_forks(monkeypatch)
+    with records(app) as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        if postgresql:
+            session.close()  # a new connection: PostgreSQL counts the set-up's writes a moment longer
+            db.engine.dispose()
+        dry = import_register(session, scheme, table.header, table.rows, dry_run=True)
+        session.rollback()
+        assert not forked
+        written = import_register(session, scheme, table.header, table.rows, allow_duplicates=True)
+        assert written.written and written.added == 2
+        assert written.duplicates == dry.duplicates
+        assert [(d.row, d.key, d.member_no) for d in written.duplicates] == [(2, "national_id", "M-1")]
+        session.rollback()
+    assert len(forked) == (1 if postgresql else 0)
