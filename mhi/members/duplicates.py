@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from mhi.core.db import one_of, split_over_processes
 from mhi.core.tabular import chunked
 from mhi.members.models import Household, Person
-from mhi.members.services import name_key, phone_key
+from mhi.members.services import SEXES, name_key, phone_key
 
 #: The difflib ratio from which two name keys are "alike".
 SIMILAR = 0.9
@@ -202,9 +202,7 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
     national_ids, phones, names, villages = sought
     statement = _key_columns(scheme_id)
     if _scans(sought):
-        # Core rows, streamed: the ORM's row processing cost more than the comparison of a row.
-        # (options on the statement: on the connection they would outlive it and stream every later statement.)
-        return session.connection().execute(statement.execution_options(yield_per=20_000))
+        return _streamed(session.connection(), statement)
     # A national id stored with other spaces or case is not found by the IN list (the same spelling is the
     # common case: ids are copied from the card).
     conditions = [Person.national_id.in_(chunk) for chunk in chunked(sorted(national_ids))]
@@ -226,27 +224,43 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
     return session.execute(statement.where(or_(*conditions))) if conditions else []
 
 
+def _streamed(connection, statement) -> Iterator[tuple]:
+    """The rows of ``statement`` (a scan of the register's keys), streamed 20,000 at a time. On PostgreSQL, plain
+    tuples from a server-side cursor of the driver's: the register is scanned for each file of a national import,
+    and SQLAlchemy's rows cost a fifth more CPU than the driver's tuples (10.8 against 8.5 s for 5.1 M persons,
+    issue 17). Elsewhere, Core rows with ``yield_per`` (an option on the statement: on the connection it would
+    outlive it and stream every later statement)."""
+    if connection.dialect.name != "postgresql":
+        yield from connection.execute(statement.execution_options(yield_per=20_000))
+        return
+    compiled = statement.compile(dialect=connection.dialect)
+    # A named cursor lives in the transaction SQLAlchemy began on this connection, and is closed at the end.
+    with connection.connection.driver_connection.cursor(name="mhi_register_scan") as cursor:
+        cursor.itersize = 20_000
+        cursor.execute(str(compiled), compiled.params)
+        yield from cursor
+
+
 @dataclass(slots=True)
 class _Buckets:
-    """The positions of the entries, in order, under each key: one hash table per key (the similar-name key's
-    buckets: village and sex, and two of the three parts of the birth date)."""
+    """The positions of the entries, in order, under each key: one hash table per key. The similar-name key's
+    buckets are grouped by place: (village, sex) → {date code (``_date_codes``): positions}, so that a stored
+    person of a place no entry lives in costs one look-up, and the three date buckets are plain integers."""
 
     national_id: dict[str, list[int]]
     phone: dict[str, list[int]]
     name_and_birth: dict[tuple, list[int]]
-    similar: dict[tuple, list[int]]
+    similar: dict[tuple[str, str], dict[int, list[int]]]
     # 1 for an entry sharing a bucket with an earlier one: only those are compared with the file's earlier rows
     # (most people of a file share none).
     earlier: bytearray
 
 
-def _similar_buckets(e: _Entry) -> tuple[tuple, tuple, tuple]:
-    b = e.born
-    return (
-        (e.village, e.sex, 0, b.year, b.month),
-        (e.village, e.sex, 1, b.month, b.day),
-        (e.village, e.sex, 2, b.year, b.day),
-    )
+def _date_codes(b: date) -> tuple[int, int, int]:
+    """The similar-name key's three date buckets, in their order (the first shared is the one a pair is reported
+    by): year and month, month and day, year and day, each as one integer in a range of its own (year and month
+    below 1,000,000; month and day negative; year and day from 1,000,101)."""
+    return b.year * 100 + b.month, -(b.month * 100 + b.day), 1_000_000 + b.year * 100 + b.day
 
 
 def _buckets(entries: Sequence[_Entry]) -> _Buckets:
@@ -254,7 +268,7 @@ def _buckets(entries: Sequence[_Entry]) -> _Buckets:
     by_national: dict[str, list[int]] = defaultdict(list)
     by_phone: dict[str, list[int]] = defaultdict(list)
     by_name: dict[tuple, list[int]] = defaultdict(list)
-    by_similar: dict[tuple, list[int]] = defaultdict(list)
+    by_place: dict[tuple[str, str], dict[int, list[int]]] = {}
     earlier = bytearray(len(entries))
     for i, e in enumerate(entries):
         # Each list was empty before this entry unless an earlier one shares the bucket.
@@ -274,14 +288,19 @@ def _buckets(entries: Sequence[_Entry]) -> _Buckets:
             shared = True
         positions.append(i)
         if e.village:
-            for bucket in _similar_buckets(e):
-                positions = by_similar[bucket]
-                if positions:
+            place = by_place.get((e.village, e.sex))
+            if place is None:
+                place = by_place[(e.village, e.sex)] = {}
+            for code in _date_codes(e.born):
+                positions = place.get(code)
+                if positions is None:
+                    place[code] = [i]
+                else:
                     shared = True
-                positions.append(i)
+                    positions.append(i)
         if shared:
             earlier[i] = 1
-    return _Buckets(dict(by_national), dict(by_phone), dict(by_name), dict(by_similar), earlier)
+    return _Buckets(dict(by_national), dict(by_phone), dict(by_name), by_place, earlier)
 
 
 def _register_matches(
@@ -307,7 +326,7 @@ def _register_matches_split(session, scheme_id: int, entries: Sequence[_Entry], 
 
     def part(connection, k: int, n: int) -> dict:
         rows = statement if n == 1 else statement.where(Person.id % n == k)
-        return _matches(connection.execute(rows.execution_options(yield_per=20_000)), entries, buckets)
+        return _matches(_streamed(connection, rows), entries, buckets)
 
     found: dict[int, list[tuple]] = defaultdict(list)
     for matches in split_over_processes(session, part, parts):
@@ -330,8 +349,10 @@ def _matches(rows, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, li
     by_national = buckets.national_id
     by_phone = buckets.phone
     by_name = buckets.name_and_birth
-    by_similar = buckets.similar
-    village_keys: dict[str, str] = {}  # a stored spelling → its key (villages are few, persons many)
+    by_place = buckets.similar
+    # A stored spelling of a village → {sex: that place's date buckets} (villages are few, persons many): a person
+    # of a place no entry lives in costs one look-up more, and no key is built for them.
+    places: dict[str, dict[str, dict[int, list[int]]]] = {}
     found: dict[int, list[tuple]] = defaultdict(list)  # entry → [(rank, bucket, person id, key)]
     similar = _similar
     for pid, first, last, sex, born, village, phone, national_id in rows:
@@ -354,27 +375,27 @@ def _matches(rows, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, li
                 found[i].append((rank, 0, pid, KEYS[rank]))
         if not village:
             continue
-        key = village_keys.get(village)
-        if key is None:
-            key = village_keys[village] = _village_key(village)
-        if not key:
+        by_sex = places.get(village)
+        if by_sex is None:
+            key = _village_key(village)
+            by_sex = places[village] = {s: by_place[(key, s)] for s in SEXES if key and (key, s) in by_place}
+        place = by_sex.get(sex)
+        if place is None:
             continue
-        name = None
-        unlike: set[int] | None = None
-        # ``_similar_buckets`` of the stored row, written out: no entry object is made for it.
-        for kind, bucket in enumerate(
-            (
-                (key, sex, 0, born.year, born.month),
-                (key, sex, 1, born.month, born.day),
-                (key, sex, 2, born.year, born.day),
-            )
-        ):
-            others = by_similar.get(bucket)
+        # ``_date_codes`` of the stored row, written out: no entry object is made for it.
+        year, month, day = born.year, born.month, born.day
+        buckets_of_row = (
+            place.get(year * 100 + month),
+            place.get(-(month * 100 + day)),
+            place.get(1_000_000 + year * 100 + day),
+        )
+        if not any(buckets_of_row):
+            continue
+        name = f"{last} {first}"
+        unlike: set[int] = set()
+        for kind, others in enumerate(buckets_of_row):
             if not others:
                 continue
-            if name is None:
-                name = f"{last} {first}"
-                unlike = set()
             for i in others:
                 if (hits and i in hits) or i in unlike:
                     continue
@@ -458,11 +479,11 @@ def _earlier_matches(entries: Sequence[_Entry], i: int, buckets: _Buckets) -> li
         if j not in found:
             found[j] = "name_and_birth"
     if e.village:
-        similar = buckets.similar
+        place = buckets.similar[(e.village, e.sex)]
         name = e.name_key
         unlike: set[int] = set()  # compared and not alike: a pair born on the same day shares three buckets
-        for bucket in _similar_buckets(e):
-            for j in similar[bucket]:
+        for code in _date_codes(e.born):
+            for j in place[code]:
                 if j >= i:
                     break
                 if j in found or j in unlike:
@@ -480,18 +501,23 @@ def find_duplicates(session, scheme_id: int, candidates: Sequence[Candidate]) ->
     return read_register(session, scheme_id, candidates)()
 
 
-def find_duplicates_apart(engine, scheme_id: int, candidates: Sequence[Candidate]) -> list[Duplicate]:
+def find_duplicates_apart(
+    engine, scheme_id: int, candidates: Sequence[Candidate], *, split: bool = True
+) -> list[Duplicate]:
     """``find_duplicates`` on a connection of ``engine``'s own, which sees the committed register: the members
-    import runs it in a process of its own (``core.db.read_apart``) while its own connection copies the households
-    and persons and writes their derived rows, when its transaction has not changed the register
-    (``core.db.engine_seeing_as_this``), so that the register is read on one core while the server ingests the
-    file on the other (issue 17). One snapshot (REPEATABLE READ) for the whole check: a scan of a large register
-    is split over processes that share it (``_register_matches_split``)."""
+    import runs it while its own connection copies the households and persons and writes their derived rows, when
+    its transaction has not changed the register (``core.db.engine_seeing_as_this``), so that the register is read
+    on one core while the server ingests the file on the other (issue 17). One snapshot (REPEATABLE READ) for the
+    whole check. ``split``: a scan of a large register is split over processes that share it
+    (``_register_matches_split``) — for a check run during the persons' COPY only; one that runs in a process of
+    its own from before the households' COPY (``core.db.read_apart``) scans alone: there a second scanning process
+    competed with the import for the two cores and cost 11 s of CPU and 3 s of wall on an eleventh file of a
+    national register (docs/scale.md)."""
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin(), Session(bind=connection) as other:
-            return read_register(other, scheme_id, candidates, split=True)()
+            return read_register(other, scheme_id, candidates, split=split)()
 
 
 def read_register(
