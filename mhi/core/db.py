@@ -266,7 +266,7 @@ def read_apart(engine, work):
 
     On SQLite, or without ``os.fork``, ``work`` runs when its result is asked for; so does it when the child
     failed (its traceback is on stderr). The returned function takes ``abandon=True`` when the result is not
-    wanted (the caller failed): the child is then stopped."""
+    wanted (the caller failed): the child is then stopped (once: a second call does nothing)."""
     import os
 
     from sqlalchemy.pool import NullPool
@@ -282,13 +282,15 @@ def read_apart(engine, work):
         finally:
             own.dispose()
 
-    child = _forked(run)
+    pending = [_forked(run)]
 
     def result(abandon: bool = False):
+        # Once taken or abandoned, the child is gone: abandoning it again does nothing.
         if abandon:
-            _abandoned([child])
+            _abandoned(pending)
+            pending.clear()
             return None
-        done, value = _collected(*child)
+        done, value = _collected(*pending.pop())
         return value if done else work(engine)
 
     return result

@@ -175,6 +175,59 @@ def import_members(
         if values is not None:
             parsed.append((number, values))
 
+    # A large written file whose likely duplicates cannot refuse it, on PostgreSQL, while this transaction has not
+    # changed the register: the check starts now, in a process of its own (``core.db.read_apart``), on every row
+    # read, and goes on while this one looks up what is stored, checks the rows and writes them. The rows already
+    # stored (``unchanged``) are compared too; their matches are dropped when the list is taken (``_new_only``).
+    # Issue 17: from the seventh file of a national register on, the check was what the import waited for.
+    early = None
+    if allow_duplicates and not dry_run and not problems and len(parsed) >= APART_FROM:
+        engine = engine_seeing_as_this(session, (Person.__table__, Household.__table__))
+        if engine is not None:
+            check = partial(
+                find_duplicates_apart,
+                scheme_id=scheme.id,
+                candidates=[_candidate(number, values) for number, values in parsed],
+                split=False,
+            )
+            early = read_apart(engine, check)
+    try:
+        return _checked_and_written(
+            session, scheme, result, parsed, bad_refs, early, dry_run, actor, file, allow_duplicates, derive
+        )
+    except BaseException:
+        if early is not None:
+            early(abandon=True)
+        raise
+
+
+def _candidate(number: int, values: dict) -> Candidate:
+    return Candidate(
+        row=number,
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        sex=values["sex"],
+        date_of_birth=values["date_of_birth"],
+        household_ref=values["household_ref"],
+        village=values["village"],
+        phone=values["phone"],
+        national_id=values["national_id"],
+    )
+
+
+def _new_only(duplicates: list, rows: set[int]) -> list:
+    """The likely duplicates of the file's new people among the register and each other: a check run on every
+    row of the file also lists those of the rows already stored (a person of the register is their own
+    duplicate)."""
+    return [d for d in duplicates if d.row in rows and (d.other_row is None or d.other_row in rows)]
+
+
+def _checked_and_written(
+    session, scheme, result, parsed, bad_refs, early, dry_run, actor, file, allow_duplicates, derive
+) -> ImportResult:
+    """``import_members`` once the rows are read: ``early`` is the check for likely duplicates started on every
+    row read (or None); whenever this returns without having written, it is abandoned."""
+    problems = result.problems
     products = dict(session.execute(select(Product.code, Product.id).where(Product.scheme_id == scheme.id)).all())
     product_codes = {pid: code for code, pid in products.items()}
     refs = sorted({values["household_ref"] for _, values in parsed})
@@ -258,40 +311,31 @@ def import_members(
             if household is not None:
                 households_to_add.append(household)
         persons_to_add.extend((ref, values) for _, values in members)
+    apart = early is not None and not problems and bool(persons_to_add)
+    if early is not None and not apart:
+        early(abandon=True)
     if problems:
         return result
 
-    candidates = [
-        Candidate(
-            row=number,
-            first_name=values["first_name"],
-            last_name=values["last_name"],
-            sex=values["sex"],
-            date_of_birth=values["date_of_birth"],
-            household_ref=ref,
-            village=values["village"],
-            phone=values["phone"],
-            national_id=values["national_id"],
-        )
-        for ref, members in new_rows.items()
-        for number, values in members
-    ]
     # Likely duplicates that cannot refuse the file are listed while the rows are written (below). On PostgreSQL,
     # while this transaction has not changed the register, the whole check runs on a connection of its own (which
     # sees the register as this one does, without the rows being copied): for a large file in a process of its own
-    # from now on, its list taken once everything is written; for a smaller one during the persons' COPY.
-    # Otherwise the register is read now, and only the comparisons run during the persons' COPY.
-    deferred = allow_duplicates and not dry_run and bool(persons_to_add)
-    engine = engine_seeing_as_this(session, (Person.__table__, Household.__table__)) if deferred else None
-    apart = engine is not None and len(candidates) >= APART_FROM
+    # since the rows were read (``early``), its list taken once everything is written; for a smaller one during
+    # the persons' COPY. Otherwise the register is read now, and only the comparisons run during the persons' COPY.
+    deferred = False
     if apart:
-        duplicates = read_apart(engine, partial(find_duplicates_apart, scheme_id=scheme.id, candidates=candidates))
-    elif engine is not None:
-        duplicates = partial(find_duplicates_apart, engine, scheme.id, candidates)
+        duplicates = early
     else:
-        duplicates = read_register(session, scheme.id, candidates)
-    if not deferred:
-        result.duplicates = duplicates()
+        candidates = [_candidate(number, values) for ref, members in new_rows.items() for number, values in members]
+        deferred = allow_duplicates and not dry_run
+        engine = engine_seeing_as_this(session, (Person.__table__, Household.__table__)) if deferred else None
+        if engine is not None:
+            duplicates = partial(find_duplicates_apart, engine, scheme.id, candidates)
+        else:
+            duplicates = read_register(session, scheme.id, candidates)
+            deferred = False
+        if not deferred:
+            result.duplicates = duplicates()
     result.added = len(persons_to_add)
     result.preview = [
         {column: values["relation" if column == "relationship" else column] for column in (*REQUIRED, *OPTIONAL)}
@@ -299,49 +343,44 @@ def import_members(
     ]
     if dry_run or not persons_to_add or (result.duplicates and not allow_duplicates):
         return result
-    try:
-        ids = {ref: row.id for ref, row in stored_households.items()}
-        for household in households_to_add:
-            household["scheme_id"] = scheme.id
-        if derive is not None and households_to_add:
-            members_of: dict[str, list[dict]] = defaultdict(list)
-            for ref, values in persons_to_add:
-                members_of[ref].append(values)
-            derive.before_insert(households_to_add, members_of)
-        added: dict[str, int] = {}
-        person_rows: list[dict] = []
+    ids = {ref: row.id for ref, row in stored_households.items()}
+    for household in households_to_add:
+        household["scheme_id"] = scheme.id
+    if derive is not None and households_to_add:
+        members_of: dict[str, list[dict]] = defaultdict(list)
+        for ref, values in persons_to_add:
+            members_of[ref].append(values)
+        derive.before_insert(households_to_add, members_of)
+    added: dict[str, int] = {}
+    person_rows: list[dict] = []
 
-        def with_ids(new_ids: list[int]) -> None:
-            # Python only, while the server ingests the households (bulk_insert's ``meanwhile``, issue 17): their
-            # ids are known before the copy, so the persons' rows are built meanwhile.
-            added.update((household["ref"], hid) for household, hid in zip(households_to_add, new_ids, strict=True))
-            ids.update(added)
-            person_rows.extend(person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add)
+    def with_ids(new_ids: list[int]) -> None:
+        # Python only, while the server ingests the households (bulk_insert's ``meanwhile``, issue 17): their
+        # ids are known before the copy, so the persons' rows are built meanwhile.
+        added.update((household["ref"], hid) for household, hid in zip(households_to_add, new_ids, strict=True))
+        ids.update(added)
+        person_rows.extend(person_row(scheme.id, ids[ref], values, table=True) for ref, values in persons_to_add)
 
-        new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True, meanwhile=with_ids)
+    new_ids = bulk_insert(session, Household.__table__, households_to_add, return_ids=True, meanwhile=with_ids)
 
-        def meanwhile() -> None:
-            # Python, while the server ingests the persons (issue 17).
-            if deferred and not apart:
-                result.duplicates = duplicates()
-            if derive is not None and added:
-                derive.inserted(added)
-
-        bulk_insert(session, Person.__table__, person_rows, meanwhile=meanwhile)
-        record(
-            session,
-            **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
-        )
-        # New households and stored ones that gained people: the caller derives their exit and strike-off dates,
-        # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
+    def meanwhile() -> None:
+        # Python, while the server ingests the persons (issue 17).
+        if deferred:
+            result.duplicates = duplicates()
         if derive is not None and added:
-            derive.write()
-    except BaseException:
-        if apart:
-            duplicates(abandon=True)
-        raise
+            derive.inserted(added)
+
+    bulk_insert(session, Person.__table__, person_rows, meanwhile=meanwhile)
+    record(
+        session,
+        **import_event(scheme, result, actor=actor, action="members", file=file, households=len(households_to_add)),
+    )
+    # New households and stored ones that gained people: the caller derives their exit and strike-off dates,
+    # coverage and stored ledgers (contributions.imports.import_register), in this transaction.
+    if derive is not None and added:
+        derive.write()
     if apart:
-        result.duplicates = duplicates()
+        result.duplicates = _new_only(duplicates(), {n for members in new_rows.values() for n, _ in members})
     result.touched = sorted(touched) if derive is not None else sorted({*touched, *new_ids})
     result.written = True
     return result

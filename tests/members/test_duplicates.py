@@ -349,22 +349,36 @@ def test_a_written_import_reads_the_register_apart_only_while_it_has_not_changed
 
 
 def test_a_large_written_import_checks_its_duplicates_in_a_process_of_its_own(app, scheme, monkeypatch):
-    """Issue 17: from ``APART_FROM`` people (here one), a written import's check runs in a process forked before
-    the households' COPY (``core.db.read_apart``) and its list, taken once everything is written, is the dry
-    run's; on SQLite nothing is forked."""
+    """Issue 17: from ``APART_FROM`` people (here one), a written import's check runs in a process forked as soon
+    as the rows are read (``core.db.read_apart``), on every row, and its list, taken once everything is written,
+    is the dry run's: the row already stored (M-1, unchanged), which the check also compared and found to be
+    herself, is not listed. The process scans the register alone, even where a scan would be split. On SQLite
+    nothing is forked."""
 
     from mhi.contributions.imports import import_register
     from mhi.core.db import db
     from mhi.core.tabular import read_table
-    from mhi.members import imports
+    from mhi.members import duplicates, imports
     from tests.factories import record_forks
 
     rows = [
+        STORED,
         "H-7,M-20,Binta,Fall,F,1985-01-01,head,2025-03-01,,BASE,,Pout,,777",
         "H-6,M-21,Ousmane,Ba,M,1960-01-01,head,2025-03-01,,BASE,,Fimela,,1234567890123",
+        "H-5,M-22,Binta,Fal,F,1985-01-02,head,2025-03-01,,BASE,,Pout,,",
     ]
     table = read_table(csv_of(*rows).encode(), "members.csv")
     monkeypatch.setattr(imports, "APART_FROM", 1)
+    monkeypatch.setattr(duplicates, "SCAN_ABOVE", 0)
+    monkeypatch.setattr(duplicates, "SPLIT_ABOVE", 1)
+    asked: list = []  # what each check apart was asked to do (it runs in the child, out of this list's reach)
+    apart = imports.read_apart
+
+    def spied(engine, work):
+        asked.append(work.keywords.get("split"))
+        return apart(engine, work)
+
+    monkeypatch.setattr(imports, "read_apart", spied)
     forked = record_forks(monkeypatch)
     with records(app) as session:
         postgresql = session.get_bind().dialect.name == "postgresql"
@@ -375,8 +389,13 @@ def test_a_large_written_import_checks_its_duplicates_in_a_process_of_its_own(ap
         session.rollback()
         assert not forked
         written = import_register(session, scheme, table.header, table.rows, allow_duplicates=True)
-        assert written.written and written.added == 2
+        assert written.written and written.added == 3 and written.unchanged == 1
         assert written.duplicates == dry.duplicates
-        assert [(d.row, d.key, d.member_no) for d in written.duplicates] == [(2, "national_id", "M-1")]
+        assert [(d.row, d.key, d.member_no or d.other_row) for d in written.duplicates] == [
+            (3, "national_id", "M-1"),
+            (4, "similar_name", 2),
+        ]
         session.rollback()
     assert len(forked) == (1 if postgresql else 0)
+    # The check apart was asked not to split its scan (its own children would not be counted above).
+    assert asked == ([False] if postgresql else [])
