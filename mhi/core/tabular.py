@@ -161,25 +161,30 @@ def _bounded_rows(numbered: Iterable[tuple[int, list[str]]], filename: str, limi
     """
     rows: list[list[str]] = []
     width = 0
+    max_columns, max_rows = limits.max_columns, limits.max_rows
+    max_field, max_cells = limits.max_field, limits.max_cells
+    # Once per row of a national file (issue 17): the limits read once, a row copied only when it ends in blanks.
     for position, raw in numbered:
         end = len(raw)
         while end and not raw[end - 1].strip():
             end -= 1
         if not end:
             continue
+        cells = raw if end == len(raw) else raw[:end]
         row = position - 1 or None  # data rows are numbered from 1; the header has no number
-        if end > limits.max_columns:
-            raise refused(LIMIT_COLUMNS, filename, row=row, limit=limits.max_columns)
-        if position - 1 > limits.max_rows:
-            raise refused(LIMIT_ROWS, filename, limit=limits.max_rows)
-        if max(map(len, raw[:end])) > limits.max_field:
-            raise refused(LIMIT_FIELD, filename, row=row, limit=limits.max_field)
+        if end > max_columns:
+            raise refused(LIMIT_COLUMNS, filename, row=row, limit=max_columns)
+        if position - 1 > max_rows:
+            raise refused(LIMIT_ROWS, filename, limit=max_rows)
+        if max(map(len, cells)) > max_field:
+            raise refused(LIMIT_FIELD, filename, row=row, limit=max_field)
         if not rows:
             width = end
-        if (position - 1) * width > limits.max_cells:
-            raise refused(LIMIT_CELLS, filename, limit=limits.max_cells)
-        rows.extend([] for _ in range(position - 1 - len(rows)))
-        rows.append(raw[:end])
+        if (position - 1) * width > max_cells:
+            raise refused(LIMIT_CELLS, filename, limit=max_cells)
+        if position - 1 > len(rows):
+            rows.extend([] for _ in range(position - 1 - len(rows)))
+        rows.append(cells)
     return rows
 
 

@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
+import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -40,6 +43,10 @@ SIMILAR = 0.9
 PHONE_DIGITS = 7
 #: Above this many keys looked up, the scheme's register is scanned once instead of IN lists.
 SCAN_ABOVE = 2000
+#: The register's scan is read, and compared in numpy (``_Sieve``), this many rows at a time.
+SCAN_BATCH = 100_000
+#: From this many rows read at once, they are compared in numpy (``_Sieve``) rather than one by one.
+SIEVE_FROM = 64
 #: From this many stored persons of the scheme, a written import's scan of the register is split over processes.
 SPLIT_ABOVE = 200_000
 #: From this many people in a written import whose duplicates cannot refuse it, the whole check runs in a process
@@ -221,24 +228,24 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
         matching = sorted({s for s in spellings if s and _village_key(s) in wanted})
         if matching:
             conditions.append(and_(Person.village.in_(matching), Person.sex.in_(sorted({sex for _, sex in villages}))))
-    return session.execute(statement.where(or_(*conditions))) if conditions else []
+    return [list(session.execute(statement.where(or_(*conditions))))] if conditions else []
 
 
-def _streamed(connection, statement) -> Iterator[tuple]:
-    """The rows of ``statement`` (a scan of the register's keys), streamed 20,000 at a time. On PostgreSQL, plain
-    tuples from a server-side cursor of the driver's: the register is scanned for each file of a national import,
-    and SQLAlchemy's rows cost a fifth more CPU than the driver's tuples (10.8 against 8.5 s for 5.1 M persons,
-    issue 17). Elsewhere, Core rows with ``yield_per`` (an option on the statement: on the connection it would
-    outlive it and stream every later statement)."""
+def _streamed(connection, statement) -> Iterator[list]:
+    """The rows of ``statement`` (a scan of the register's keys) in lists of ``SCAN_BATCH``. On PostgreSQL, plain tuples
+    from a server-side cursor of the driver's: the register is scanned for each file of a national import, and
+    SQLAlchemy's rows cost a fifth more CPU than the driver's tuples (10.8 against 8.5 s for 5.1 M persons, issue
+    17). Elsewhere, Core rows with ``yield_per`` (an option on the statement: on the connection it would outlive it
+    and stream every later statement). Lists, not rows one by one: ``_matches`` sieves each list at once."""
     if connection.dialect.name != "postgresql":
-        yield from connection.execute(statement.execution_options(yield_per=20_000))
+        yield from connection.execute(statement.execution_options(yield_per=SCAN_BATCH)).partitions()
         return
     compiled = statement.compile(dialect=connection.dialect)
     # A named cursor lives in the transaction SQLAlchemy began on this connection, and is closed at the end.
     with connection.connection.driver_connection.cursor(name="mhi_register_scan") as cursor:
-        cursor.itersize = 20_000
         cursor.execute(str(compiled), compiled.params)
-        yield from cursor
+        while rows := cursor.fetchmany(SCAN_BATCH):
+            yield rows
 
 
 @dataclass(slots=True)
@@ -341,11 +348,226 @@ def _in_order(found: dict[int, list[tuple]]) -> dict[int, list[tuple[str, int]]]
     return {i: [(key, pid) for _, _, pid, key in sorted(rows)] for i, rows in found.items()}
 
 
-def _matches(rows, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, list[tuple]]:
-    """The register's ``rows`` (``_key_columns``) compared with the file's buckets: entry → [(rank, bucket,
+#: The columns of ``_key_columns``' rows.
+_ID, _FIRST, _LAST, _SEX, _BORN, _VILLAGE, _PHONE, _NATIONAL = (itemgetter(k) for k in range(8))
+#: ``date.toordinal()`` of 1970-01-01, numpy's day 0.
+_EPOCH = date(1970, 1, 1).toordinal()
+_SEX_BIT = {"F": 0, "M": 1}
+#: The classes a name's characters are counted in for difflib's bound on a pair (``_Sieve``): a folded name's
+#: letters, digits and space each alone, anything else together (a count by classes bounds the count by characters
+#: from above, so the bound stays a bound).
+_BIN = {char: k for k, char in enumerate("abcdefghijklmnopqrstuvwxyz0123456789 ")}
+_BINS = len(_BIN) + 1
+
+
+def _date_parts(ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of each ``date.toordinal()``."""
+    days = (ordinals - _EPOCH).astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    year = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    return year, months.astype(np.int64) % 12 + 1, (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+
+
+def _packed_buckets(place: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+    """The three similar-name buckets (``_date_codes``, in their order) of people at ``place`` (a number ≥ 0), each
+    packed with its place and its kind into one integer: kind k of everyone, for k = 0, 1, 2, one after the other."""
+    year, month, day = _date_parts(ordinals)
+    codes = (year * 100 + month, -(month * 100 + day), 1_000_000 + year * 100 + day)
+    return np.concatenate([(((place * 4 + kind) << 21) + code + 2048) for kind, code in enumerate(codes)])
+
+
+def _found_in(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``keys``: its position in ``sorted_keys`` (unique) and whether it is there. The keys are looked
+    up in sorted order: a binary search then walks the table forwards, three to five times faster than at random."""
+    if not len(sorted_keys) or not len(keys):
+        return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
+    order = np.argsort(keys, kind="stable")
+    at = np.empty(len(keys), dtype=np.int64)
+    at[order] = np.searchsorted(sorted_keys, keys[order])
+    np.minimum(at, len(sorted_keys) - 1, out=at)
+    return at, sorted_keys[at] == keys
+
+
+class _Sieve:
+    """The register's rows compared with the file's buckets a list at a time, in numpy (issue 17): at a national
+    scale most stored rows share no bucket, and a fifth share a similar-name bucket only, for which the per-row loop
+    of ``_matches`` cost ≈ 20 µs each.
+
+    ``exact``: the rows that may share a national id, a phone or names and birth date with the file (a superset:
+    names and birth date packed as numbers, phones as a set; national ids folded in Python) — the per-row loop
+    decides them, as before. ``similar``: for the other rows, every (row, entry) pair sharing a similar-name bucket,
+    with the first bucket shared (the loop's order: year and month, month and day, year and day), whose names are
+    alike; each pair of names is compared once for the whole scan."""
+
+    def __init__(self, entries: Sequence[_Entry], buckets: _Buckets) -> None:
+        count = len(entries)
+        self.count = count
+        self.places: dict[str, int] = {}  # folded village → its number
+        places = self.places
+        ordinals = np.fromiter((e.born.toordinal() for e in entries), dtype=np.int64, count=count)
+        place = np.fromiter(
+            ((places.setdefault(e.village, len(places)) * 2 + _SEX_BIT[e.sex]) if e.village else -1 for e in entries),
+            dtype=np.int64,
+            count=count,
+        )
+        keys = _packed_buckets(place, ordinals)
+        positions = np.tile(np.arange(count, dtype=np.int64), 3)
+        lived = np.tile(place >= 0, 3)
+        keys, positions = keys[lived], positions[lived]
+        order = np.argsort(keys, kind="stable")  # equal keys: the entries in file order, as in their bucket
+        self.positions = positions[order]
+        self.keys, self.starts = np.unique(keys[order], return_index=True)
+        self.ends = np.append(self.starts[1:], len(order))
+        self.spellings: dict = {None: -1, "": -1}  # a stored spelling of a village → its number, or -1
+        # Names: one number per name key ("last first"), the file's first; a pair of numbers → alike or not.
+        self.names: dict[str, int] = {}
+        self.entry_names = np.fromiter(
+            (self.names.setdefault(e.name_key, len(self.names)) for e in entries), dtype=np.int64, count=count
+        )
+        self.texts = list(self.names)
+        self.letters = np.zeros((0, _BINS), dtype=np.uint8)  # each name's characters counted by _BIN
+        self.lengths = np.zeros(0, dtype=np.int64)
+        self.done = 0
+        self._counted(len(self.texts))
+        self.alike: dict[int, bool] = {}
+        self.firsts: dict[str, int] = {}
+        self.lasts: dict[str, int] = {}
+        for e in entries:
+            self.firsts.setdefault(e.first_key, len(self.firsts))
+            self.lasts.setdefault(e.last_key, len(self.lasts))
+        self.width = len(self.lasts)
+        self.name_keys = np.unique(
+            (
+                (np.fromiter((self.firsts[e.first_key] for e in entries), dtype=np.int64, count=count) * self.width)
+                + np.fromiter((self.lasts[e.last_key] for e in entries), dtype=np.int64, count=count)
+            )
+            << 22
+            | ordinals
+        )
+        self.phones = buckets.phone
+        self.national_ids = buckets.national_id
+
+    def _counted(self, known: int) -> None:
+        """Count the characters of the names numbered from ``self.done`` to ``known`` (tables grown by doubling)."""
+        done = self.done
+        if known == done:
+            return
+        if known > len(self.lengths):
+            size = max(known, 2 * len(self.lengths), 1024)
+            self.letters = np.concatenate([self.letters[:done], np.zeros((size - done, _BINS), dtype=np.uint8)])
+            self.lengths = np.concatenate([self.lengths[:done], np.zeros(size - done, dtype=np.int64)])
+        letters, lengths = self.letters, self.lengths
+        for k, text in enumerate(self.texts[done:known], start=done):
+            row = letters[k]
+            for char, times in _letters(text).items():
+                row[_BIN.get(char, _BINS - 1)] += times  # a name key has at most 100 characters
+            lengths[k] = len(text)
+        self.done = known
+
+    def exact(self, rows: list, ordinals: np.ndarray) -> np.ndarray:
+        """Whether each row may share a national id, a phone or names and birth date with an entry."""
+        n = len(rows)
+        firsts = np.fromiter(map(self.firsts.get, map(_FIRST, rows), repeat(-1)), dtype=np.int64, count=n)
+        lasts = np.fromiter(map(self.lasts.get, map(_LAST, rows), repeat(-1)), dtype=np.int64, count=n)
+        # An ordinal is below 2**22 (year 9999 is 3,652,059).
+        keep = _found_in(self.name_keys, ((firsts * self.width + lasts) << 22) | ordinals)[1]
+        keep &= (firsts >= 0) & (lasts >= 0)
+        if self.phones:
+            keep |= np.fromiter(map(self.phones.__contains__, map(_PHONE, rows)), dtype=bool, count=n)
+        if self.national_ids:
+            national = self.national_ids
+            for k, value in enumerate(map(_NATIONAL, rows)):
+                if value and _national_key(value) in national:
+                    keep[k] = True
+        return keep
+
+    def similar(self, rows: list, ordinals: np.ndarray, apart: np.ndarray, found: dict) -> None:
+        """Add to ``found`` the similar-name matches of the rows not ``apart``: (3, bucket, person id, key) under
+        each entry whose name is alike, once, by the first bucket shared."""
+        n = len(rows)
+        villages = list(map(_VILLAGE, rows))
+        spellings = self.spellings
+        for spelling in set(villages).difference(spellings):
+            spellings[spelling] = self.places.get(_village_key(spelling), -1)
+        village = np.fromiter(map(spellings.__getitem__, villages), dtype=np.int64, count=n)
+        sex = np.fromiter(map(_SEX_BIT.get, map(_SEX, rows), repeat(-1)), dtype=np.int64, count=n)
+        place = np.where((village >= 0) & (sex >= 0) & ~apart, village * 2 + sex, -1)
+        keys = _packed_buckets(np.maximum(place, 0), ordinals)
+        at, hit = _found_in(self.keys, keys)
+        hit &= np.tile(place >= 0, 3)
+        (asked,) = np.nonzero(hit)
+        if not len(asked):
+            return
+        starts, ends = self.starts[at[asked]], self.ends[at[asked]]
+        sizes = ends - starts
+        # Every (row, kind, entry) sharing a bucket: each asked key repeated once per entry of its bucket.
+        firsts = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        entry = self.positions[firsts]
+        which = np.repeat(asked, sizes)
+        row, kind = which % n, which // n
+        # Each (row, entry) once, by its first bucket.
+        pairs = np.unique((row * self.count + entry) * 4 + kind)
+        pair = pairs >> 2
+        first = np.empty(len(pairs), dtype=bool)
+        first[0] = True
+        np.not_equal(pair[1:], pair[:-1], out=first[1:])
+        pairs = pairs[first]
+        kind, pair = pairs & 3, pairs >> 2
+        row, entry = pair // self.count, pair % self.count
+        # The stored rows' names, numbered (only those of the rows sharing a bucket).
+        names, texts = self.names, self.texts
+        stored = np.full(n, -1, dtype=np.int64)
+        for r in np.unique(row).tolist():
+            cells = rows[r]
+            name = f"{_LAST(cells)} {_FIRST(cells)}"
+            number = names.get(name)
+            if number is None:
+                number = names[name] = len(texts)
+                texts.append(name)
+            stored[r] = number
+        self._counted(len(texts))
+        ours, theirs = self.entry_names[entry], stored[row]
+        # difflib's two cheap upper bounds (``_similar``) for every pair at once, characters counted by class: a
+        # pair failing them is not alike; the few others are compared by ``_similar`` once each.
+        total = self.lengths[ours] + self.lengths[theirs]
+        bound = 2 * np.minimum(self.lengths[ours], self.lengths[theirs])
+        bound = np.minimum(bound, 2 * np.minimum(self.letters[ours], self.letters[theirs]).sum(axis=1, dtype=np.int64))
+        (asked,) = np.nonzero(bound >= (SIMILAR - 1e-9) * total)
+        named = (ours[asked] << 32) | theirs[asked]
+        unique, inverse = np.unique(named, return_inverse=True)
+        alike, known = self.alike, []
+        for key in unique.tolist():
+            answer = alike.get(key)
+            if answer is None:
+                answer = alike[key] = _similar(texts[key >> 32], texts[key & 0xFFFFFFFF])
+            known.append(answer)
+        matched = asked[np.array(known, dtype=bool)[inverse.reshape(-1)]]
+        for r, i, k in zip(row[matched].tolist(), entry[matched].tolist(), kind[matched].tolist(), strict=True):
+            found[i].append((3, k, _ID(rows[r]), "similar_name"))
+
+
+def _matches(chunks, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, list[tuple]]:
+    """The register's rows (``_key_columns``, in lists) compared with the file's buckets: entry → [(rank, bucket,
     person id, key)], unordered. Each row is compared on its own, so rows may be split in parts (
-    ``_register_matches_split``). A row sharing no bucket costs a few dictionary look-ups, and no object is made
-    for it."""
+    ``_register_matches_split``). A list of at least ``SIEVE_FROM`` rows is compared in numpy (``_Sieve``), but for
+    the rows that may share a national id, a phone or names and birth date, which go through the loop below."""
+    found: dict[int, list[tuple]] = defaultdict(list)  # entry → [(rank, bucket, person id, key)]
+    sieve = None
+    for chunk in chunks:
+        if len(chunk) < SIEVE_FROM:
+            _compared(chunk, entries, buckets, found)
+            continue
+        if sieve is None:
+            sieve = _Sieve(entries, buckets)
+        ordinals = np.fromiter(map(date.toordinal, map(_BORN, chunk)), dtype=np.int64, count=len(chunk))
+        exact = sieve.exact(chunk, ordinals)
+        sieve.similar(chunk, ordinals, exact, found)
+        _compared([chunk[k] for k in np.flatnonzero(exact).tolist()], entries, buckets, found)
+    return dict(found)
+
+
+def _compared(rows, entries: Sequence[_Entry], buckets: _Buckets, found: dict) -> None:
+    """``_matches`` for ``rows``, one at a time."""
     by_national = buckets.national_id
     by_phone = buckets.phone
     by_name = buckets.name_and_birth
@@ -353,7 +575,6 @@ def _matches(rows, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, li
     # A stored spelling of a village → {sex: that place's date buckets} (villages are few, persons many): a person
     # of a place no entry lives in costs one look-up more, and no key is built for them.
     places: dict[str, dict[str, dict[int, list[int]]]] = {}
-    found: dict[int, list[tuple]] = defaultdict(list)  # entry → [(rank, bucket, person id, key)]
     similar = _similar
     for pid, first, last, sex, born, village, phone, national_id in rows:
         hits: dict[int, int] | None = None  # entry → rank; the phone's other-household rule always holds here
@@ -405,7 +626,6 @@ def _matches(rows, entries: Sequence[_Entry], buckets: _Buckets) -> dict[int, li
                     found[i].append((3, kind, pid, "similar_name"))
                 else:
                     unlike.add(i)
-    return dict(found)
 
 
 def _persons(session, ids: list[int]) -> dict[int, tuple]:

@@ -93,15 +93,29 @@ _FIELDS = tuple(
     )
     for column, reader in _READERS.items()
 )
+#: Columns whose cells are each read once per file and remembered: their values repeat (names, dates, villages,
+#: sex, relationship, product), and a look-up costs a tenth of a reader (issue 17). The others are mostly unique.
+_REMEMBERED = frozenset(_READERS) - {"member_no", "phone", "national_id"}
+_MISSING = object()
 
 
-def _parse(number: int, cells: dict, problems: list[Problem], file: str | None) -> dict | None:
-    """One row's typed values (``relationship`` as ``relation``), or None with its problems added."""
+def _fields_of(header) -> tuple:
+    """``_FIELDS`` for this file: each with its cell's position in a row (the last column of that name, as a dict
+    of the row would keep; None when the file has no such column) and the cache of its read cells (or None)."""
+    at = {name: k for k, name in enumerate(header)}
+    return tuple(
+        (column, key, reader, required, blank, at.get(column), {} if column in _REMEMBERED else None)
+        for column, key, reader, required, blank in _FIELDS
+    )
+
+
+def _parse(number: int, row, fields: tuple, problems: list[Problem], file: str | None) -> dict | None:
+    """One row's typed values (``relationship`` as ``relation``), or None with its problems added. ``row``: the
+    file's cells, at least as many as the header's columns; ``fields``: ``_fields_of`` the header."""
     out: dict = {}
     ok = True
-    get = cells.get
-    for column, key, reader, required, blank in _FIELDS:
-        raw = get(column)
+    for column, key, reader, required, blank, at, cache in fields:
+        raw = None if at is None else row[at]
         if raw is None:
             if required:
                 problems.append(Problem(N_("is required"), row=number, column=column, file=file))
@@ -109,11 +123,19 @@ def _parse(number: int, cells: dict, problems: list[Problem], file: str | None) 
             else:
                 out[key] = blank
             continue
+        if cache is not None:
+            value = cache.get(raw, _MISSING)
+            if value is not _MISSING:
+                out[key] = value
+                continue
         try:
-            out[key] = reader(raw)
+            value = out[key] = reader(raw)
         except FieldError as exc:
             problems.append(Problem.of(exc, row=number, column=column, file=file))
             ok = False
+        else:
+            if cache is not None:
+                cache[raw] = value
     if not ok:
         return None
     for column, message in person_date_problems(out, None):
@@ -154,11 +176,18 @@ def import_members(
     parsed: list[tuple[int, dict]] = []
     first_row: dict[str, int] = {}
     bad_refs: set[str] = set()  # households with an unreadable row: their cross-row checks would only mislead
-    for number, cells in records(header, rows):
-        values = _parse(number, cells, problems, file)
+    fields = _fields_of(header)
+    width = len(header)
+    ref_at, member_at = header.index("household_ref"), header.index("member_no")  # check_columns: each once
+    for number, row in enumerate(rows, start=1):
+        if not any(row):
+            continue
+        if len(row) < width:
+            row = [*row, *[None] * (width - len(row))]
+        values = _parse(number, row, fields, problems, file)
         if values is None:
-            bad_refs.add(cells.get("household_ref") or "")
-        member_no = cells.get("member_no")
+            bad_refs.add(row[ref_at] or "")
+        member_no = row[member_at]
         if member_no:
             if member_no in first_row:
                 problems.append(
