@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from mhi.core.db import one_of, split_over_processes
 from mhi.core.tabular import chunked
-from mhi.members.models import Household, Person
+from mhi.members.models import WITH_PHONE, Household, Person
 from mhi.members.services import SEXES, name_key, phone_key
 
 #: The difflib ratio from which two name keys are "alike".
@@ -213,7 +213,7 @@ def _stored_rows(session, scheme_id: int, entries: Sequence[_Entry]):
     # A national id stored with other spaces or case is not found by the IN list (the same spelling is the
     # common case: ids are copied from the card).
     conditions = [Person.national_id.in_(chunk) for chunk in chunked(sorted(national_ids))]
-    conditions += [Person.phone_key.in_(chunk) for chunk in chunked(sorted(phones))]
+    conditions += [and_(WITH_PHONE, Person.phone_key.in_(chunk)) for chunk in chunked(sorted(phones))]
     if names:
         conditions.append(
             and_(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from mhi.core import sheets
 from mhi.core.validation import REF_RE
-from mhi.members.models import CategoryChange, Household, Person, ProductChange
+from mhi.members.models import WITH_PHONE, CategoryChange, Household, Person, ProductChange
 from mhi.members.services import name_key, phone_key
 
 
@@ -179,7 +179,8 @@ def search_register(session, scheme_id: int, text: str, *, page: int = 1, per_pa
         )
     # A phone number: digits with spaces, dots, dashes or a leading +.
     if sum(c.isdigit() for c in query) >= 6 and all(c.isdigit() or c in " +-./" for c in query):
-        add(session.scalars(select(Person.id).where(in_scheme, Person.phone_key == phone_key(query)).limit(wanted)))
+        wanted_phone = Person.phone_key == phone_key(query)
+        add(session.scalars(select(Person.id).where(in_scheme, WITH_PHONE, wanted_phone).limit(wanted)))
     words = name_key(query).split()
     # A member number, household reference or phone found exactly is what the clerk typed: no name search.
     if words and any(c.isalpha() for c in query) and not ids:

@@ -46,7 +46,7 @@ from mhi.core.tabular import (
     read_table,
 )
 from mhi.core.validation import FieldError, InputRejected, Problem
-from mhi.members.models import Household, Person
+from mhi.members.models import WITH_PHONE, Household, Person
 from mhi.members.services import phone_key
 from mhi.payments.models import WAITING, GroupPayment, StatementLine
 from mhi.schemes.models import Scheme
@@ -323,7 +323,7 @@ def _candidates(session, scheme: Scheme, lines: list[dict]) -> tuple[dict[str, s
     for chunk in chunked(keys):
         for key, hid in session.execute(
             select(Person.phone_key, Person.household_id).where(
-                Person.scheme_id == scheme.id, Person.phone_key.in_(chunk)
+                Person.scheme_id == scheme.id, WITH_PHONE, Person.phone_key.in_(chunk)
             )
         ):
             by_phone[key].add(hid)

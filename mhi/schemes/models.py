@@ -99,7 +99,11 @@ class PaymentOperator(db.Model):
 class Product(db.Model):
     """A benefit package sold by a scheme; its rules are in its versions."""
 
-    __table_args__ = (UniqueConstraint("scheme_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "code"),
+        # What a household's foreign key refers to: its product, in its scheme (members/models.py).
+        UniqueConstraint("id", "scheme_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))

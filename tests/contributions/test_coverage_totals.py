@@ -215,11 +215,12 @@ def test_random_writes_keep_the_totals(session):
     session.execute(
         text('UPDATE coverage_span SET start = start, "end" = "end" WHERE id = :id'), {"id": some[2].id}
     )  # unchanged values: nothing counted
-    session.execute(update(CoverageSpan).where(CoverageSpan.id == some[3].id).values(household_id=households[0].id))
+    # A span's household is of its scheme (one foreign key on both columns): moved within the scheme, or to
+    # another scheme with one of its households.
+    theirs = [h for h in households if h.scheme_id == other.id]
+    session.execute(update(CoverageSpan).where(CoverageSpan.id == some[3].id).values(household_id=mine[0].id))
     session.execute(
-        update(CoverageSpan)
-        .where(CoverageSpan.id == some[4].id)
-        .values(scheme_id=other.id, household_id=households[5].id)
+        update(CoverageSpan).where(CoverageSpan.id == some[4].id).values(scheme_id=other.id, household_id=theirs[0].id)
     )
     assert_totals_right(session, scheme.id)
     assert_totals_right(session, other.id)

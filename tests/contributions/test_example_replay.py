@@ -123,7 +123,12 @@ def test_every_household_as_the_engine_computes_it(replayed):
     """Stored exit, strike-off and spans equal the pure engine's, read straight from the CSV files."""
     for code in SCHEMES:
         _, households = harness.load_scheme(code)
-        stored = {h.ref: h for h in replayed.scalars(select(Household).join(Scheme).where(Scheme.code == code))}
+        stored = {
+            h.ref: h
+            for h in replayed.scalars(
+                select(Household).join(Scheme, Scheme.id == Household.scheme_id).where(Scheme.code == code)
+            )
+        }
         assert set(stored) == {h.ref for h in households}
         for h in households:
             row = stored[h.ref]
