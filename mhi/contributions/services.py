@@ -244,7 +244,7 @@ class NewHouseholds:
     ``before_insert`` runs the engine on the new households (no receipt, no category or product change yet: they
     are new) and puts their derived exit and strike-off dates in the rows about to be inserted; ``inserted``
     builds their coverage spans and stored-ledger rows (no database: the import runs it while the server ingests
-    the persons); ``write`` writes them. Same rows as ``refresh_households`` would write (the replay and import
+    the households); ``write`` writes them. Same rows as ``refresh_households`` would write (the replay and import
     tests compare them), without what a refresh of stored households needs: no lock (no other transaction sees
     them yet), no reading back of what was just written, no UPDATE of the dates, nothing old to delete (issue 17:
     a tenth of a national members file's time)."""

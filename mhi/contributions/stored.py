@@ -385,8 +385,9 @@ def _period_rows(scheme_id: int, items, horizon: date, rules: str, stored: bool,
 
 def build_ledgers(scheme_id: int, items, *, rules: str, stored: bool, horizon: date | None = None) -> BuiltLedgers:
     """The rows ``store_ledgers`` would write for ``items`` (pairs as above), built now without the database:
-    a register import builds its new households' rows while the server ingests their persons (issue 17).
-    ``stored``: the database is PostgreSQL (``store_ledgers`` copies its periods as stored values)."""
+    a register import builds its new households' rows while the server ingests them (issue 17). For households
+    with no stored ledger yet (``store_ledgers``' ``built``). ``stored``: the database is PostgreSQL
+    (``store_ledgers`` copies its periods as stored values)."""
     households: list[dict] = []
     added: list[list] = []
     ids: list[int] = []
@@ -410,7 +411,8 @@ def store_ledgers(
     ``items`` may also be an iterator of (household id, (HouseholdInput, Ledger)) pairs, with ``ids`` the
     household ids it yields: on PostgreSQL each ledger is then built while the periods before it are being
     copied, so that the server ingests the rows on one core while the engine runs on the other (issue 17).
-    ``built`` (``build_ledgers``, for the same database): rows built ahead, written as they are.
+    ``built`` (``build_ledgers``, for the same database): rows built ahead for households inserted in this
+    transaction (a register import's new households), written as they are: they have no stored ledger to replace.
     """
     if built is not None:
         ids = built.ids
@@ -423,20 +425,23 @@ def store_ledgers(
     # come to them without it (core/db.py ``lock_scheme_totals``).
     lock_scheme_totals(session, scheme.id)
     horizon = horizon or default_horizon()
-    # The old ledgers' part of the scheme's due totals, subtracted (reports/ledgers.py reads the totals).
     totals: dict = {}
-    old = session.scalars(
-        select(ReportHousehold.due_totals).where(
-            one_of(session, ReportHousehold.household_id, ids), ReportHousehold.due_totals.isnot(None)
+    if built is None:
+        # The old ledgers' part of the scheme's due totals, subtracted (reports/ledgers.py reads the totals).
+        old = session.scalars(
+            select(ReportHousehold.due_totals).where(
+                one_of(session, ReportHousehold.household_id, ids), ReportHousehold.due_totals.isnot(None)
+            )
         )
-    )
-    subtract_encoded(totals, Counter(old))
-    # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
-    # otherwise fetch the deleted ids back).
-    for table in (ReportPeriod, ReportHousehold):
-        session.execute(
-            delete(table).where(one_of(session, table.household_id, ids)).execution_options(synchronize_session=False)
-        )
+        subtract_encoded(totals, Counter(old))
+        # Stored ledger rows are never loaded as objects: nothing in the session to synchronise (and the ORM would
+        # otherwise fetch the deleted ids back).
+        for table in (ReportPeriod, ReportHousehold):
+            session.execute(
+                delete(table)
+                .where(one_of(session, table.household_id, ids))
+                .execution_options(synchronize_session=False)
+            )
     # On PostgreSQL the periods are copied as the stored values (``ledger_rows(..., stored=True)``).
     stored = session.get_bind().dialect.name == "postgresql"
     if built is not None:
