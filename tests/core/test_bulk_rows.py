@@ -62,3 +62,35 @@ def test_bulk_insert_keeps_each_value_in_its_column(session):
     ]
     with pytest.raises((ValueError, StatementError)):  # finer than Money's thousandths: refused, never rounded
         bulk_insert(session, Receipt.__table__, [{**rows[0], "receipt_no": "R-9", "amount": Decimal("1.0005")}])
+
+
+def test_a_streamed_insert_runs_meanwhile_once_its_rows_are_made(session):
+    """Issue 17: an import may give ``bulk_insert`` an iterator (the members import's persons, the stored
+    ledgers' periods) and work to do meanwhile: every row is stored, each once, and ``meanwhile`` runs once, after
+    the iterator has given its last row."""
+    scheme = scheme_with_programme(session)
+    household = enrol(session, scheme)
+    made: list[int] = []
+    calls: list[int] = []
+
+    def rows():
+        for i in range(1, 2001):
+            made.append(i)
+            yield {
+                "scheme_id": scheme.id,
+                "household_id": household.id,
+                "receipt_no": f"S-{i:04d}",
+                "date": date(2025, 1, 1 + i % 28),
+                "amount": Decimal(i),
+                "method": "cash",
+                "collector": "Awa",
+                "reason": "",
+                "created_by_id": None,
+            }
+
+    bulk_insert(session, Receipt.__table__, rows(), meanwhile=lambda: calls.append(len(made)))
+    assert calls == [2000]
+    stored = session.execute(
+        select(Receipt.receipt_no, Receipt.amount).where(Receipt.receipt_no.like("S-%")).order_by(Receipt.receipt_no)
+    ).all()
+    assert [tuple(r) for r in stored] == [(f"S-{i:04d}", Decimal(i)) for i in range(1, 2001)]
