@@ -24,7 +24,7 @@ def _xlsx(rows: list[list]) -> bytes:
 
 
 def test_a_csv_keeps_its_row_numbers_and_reads_blanks_as_none():
-    data = "household_ref,member_no,  , \n H-1 , M-1 ,,\n\n,,, \nH-2\n  ,  \nH-3,M-3\n,,\n".encode()
+    data = b"household_ref,member_no,  , \n H-1 , M-1 ,,\n\n,,, \nH-2\n  ,  \nH-3,M-3\n,,\n"
     table = read_table(data, "members.csv")
     assert table.header == ["household_ref", "member_no"]
     # Data rows 1 to 6 are the file's lines 2 to 7: the blank lines between are kept, the trailing one dropped.
