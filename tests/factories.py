@@ -20,6 +20,7 @@ from decimal import Decimal
 from werkzeug.security import generate_password_hash
 
 from mhi.auth.models import User
+from mhi.core import clock
 from mhi.core.db import db
 from mhi.schemes.models import Benefit, Federation, Product, ProductVersion, Provider, Scheme
 
@@ -190,7 +191,7 @@ def make_resolution(
         members_entitled=entitled,
         attendance=attendance,
         votes=[governance.Vote(text, *votes)],
-        today=max(held_on, date.today()),
+        today=max(held_on, clock.today()),
         actor=actor,
     )
     return meeting.resolutions[0]

@@ -11,7 +11,7 @@ A service benefit needs its provider before it can be submitted; a draft may wai
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,6 +21,7 @@ from mhi.claims.messages import N_
 from mhi.claims.models import Claim, ClaimAttachment, ClaimDraft, ClaimDraftLine
 from mhi.claims.rules import SERVICE
 from mhi.claims.services import ClaimEntry, scheme_benefit_kinds, submit_claim
+from mhi.core import clock
 from mhi.core.audit import record
 from mhi.core.money import ZERO
 
@@ -150,7 +151,7 @@ def _closing(state: str, actor) -> dict[str, Any]:
     return {
         "state": state,
         "closed_by_id": getattr(actor, "id", None),
-        "closed_at": datetime.now(UTC).replace(tzinfo=None),
+        "closed_at": clock.stored_now(),
     }
 
 
