@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from flask import render_template_string
 
+from mhi.core import clock
 from mhi.core.audit import AuditEvent, record
 from tests.factories import login, make_scheme, make_user, records
 from tests.pages import without_tokens
@@ -104,7 +105,7 @@ def test_filters_narrow_the_list(app, world):
 
 def test_a_period_without_the_rows_shows_none(app, world):
     client = client_of(app, world["admin"])
-    past = date.today() - timedelta(days=400)
+    past = clock.today() - timedelta(days=400)
 
     page = without_tokens(
         client.get(f"/audit?date_from={past}&date_to={past + timedelta(days=10)}").get_data(as_text=True)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from mhi.auth.tokens import ApiToken, create_token, digest, today_utc
+from mhi.core import clock
 from mhi.core.audit import AuditEvent
 from mhi.core.db import db
 from tests.factories import login, make_scheme, make_user, records
@@ -35,7 +36,7 @@ def test_the_command_prints_a_token_once_and_stores_only_its_hash(app):
     scheme, _user = _officer(app)
     runner = app.test_cli_runner()
 
-    last_day = (date.today() + timedelta(days=200)).isoformat()
+    last_day = (clock.today() + timedelta(days=200)).isoformat()
     too_far = runner.invoke(args=["token", "create", "officer@example.org", "--expires", "2099-01-01"])
     result = runner.invoke(args=["token", "create", "officer@example.org", "--expires", last_day])
 
@@ -155,7 +156,7 @@ def test_the_account_page_shows_a_new_token_once_and_revokes_them(app):
     client = app.test_client()
     login(client, user)
 
-    made = client.post("/account/tokens", data={"expires_on": (date.today() + timedelta(days=30)).isoformat()})
+    made = client.post("/account/tokens", data={"expires_on": (clock.today() + timedelta(days=30)).isoformat()})
     page = made.get_data(as_text=True)
     secret = page.split('<code id="new-token">')[1].split("</code>")[0]
     again = client.get("/account/tokens").get_data(as_text=True)

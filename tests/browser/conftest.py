@@ -256,9 +256,11 @@ ORDER BY p.member_no LIMIT 1
 @pytest.fixture(scope="session")
 def demo(live_server) -> DemoFacts:
     """The demo's facts (the demo command loaded it into the live server's database); fails without a demo."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
-    today = date.today()
+    from mhi.core import clock
+
+    today = clock.today()
     with sqlite3.connect(live_server.database) as connection:
         scheme = connection.execute(
             "SELECT id, name, federation_id FROM scheme WHERE code = ?", (DEMO_SCHEME,)

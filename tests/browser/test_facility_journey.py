@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from mhi.core import clock
 from tests.browser.conftest import Journey, _flask, sign_in
 
 pytestmark = pytest.mark.browser
@@ -47,7 +48,7 @@ def prepare(live_server, demo) -> dict:
     from mhi.members.services import PersonData, add_person
     from mhi.schemes.models import ProductVersion
 
-    today = date.today()
+    today = clock.today()
     env = {**os.environ, "MHI_DATABASE_URL": f"sqlite:///{live_server.database}", "MHI_SECRET_KEY": "browser-test"}
     email = f"accueil-{secrets.token_hex(3)}@demo.mhi"
     _flask(env, "user", "create", email, "--role", "facility", "--provider", PROVIDER, "--scheme", demo.scheme_code,

@@ -18,13 +18,14 @@ import io
 import re
 import secrets
 from collections import deque
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from mhi.core import clock
 from tests.browser.conftest import Journey, sign_in
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,7 @@ def test_clerk_enrols_a_household_and_records_a_receipt(page, console, demo):
     journey = Journey("clerk-enrols-household")
     code = demo.scheme_code
     ref = f"BT-{secrets.token_hex(3).upper()}"
-    today = date.today()
+    today = clock.today()
 
     sign_in(page, "clerk.keur@demo.mhi")
     page.goto(f"/schemes/{code}/households")
@@ -132,7 +133,7 @@ def test_claims_officer_checks_eligibility_enters_a_claim_and_overrides(page, co
     expect(page.locator("#member_no")).to_have_value(demo.covered_member_no)
     page.select_option("#benefit_code", "OPD")
     page.select_option("#provider_code", index=1)
-    page.fill("#date_of_service", (date.today() - timedelta(days=2)).isoformat())
+    page.fill("#date_of_service", (clock.today() - timedelta(days=2)).isoformat())
     page.fill("#diagnosis_code", "J06.9")
     page.fill("#lines-0-item", "Consultation")
     page.fill("#lines-0-amount", "1500")

@@ -9,12 +9,12 @@ import io
 import re
 import secrets
 import sqlite3
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from mhi.core import clock
 from tests.browser.conftest import Journey, sign_in
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def test_clerk_imports_a_statement_assigns_a_line_and_prints_the_receipt(page, c
     tx = f"BT{secrets.token_hex(4).upper()}"
     statement = (
         "transaction_id,operator,date,amount,payer_phone,reference\n"
-        f"{tx},wave,{date.today().isoformat()},2500,+221700000999,NOBODY-{tx}\n"
+        f"{tx},wave,{clock.today().isoformat()},2500,+221700000999,NOBODY-{tx}\n"
     )
 
     sign_in(page, "clerk.keur@demo.mhi")

@@ -3,14 +3,15 @@ file written, exit 2 for usage errors."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from mhi.core import clock
 from tests.cards.helpers import make_household, pay, pdf_text
 from tests.factories import make_scheme, records
 
-RECENT = date.today() - timedelta(days=10)
+RECENT = clock.today() - timedelta(days=10)
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_statement(runner, loaded, tmp_path):
             "--from",
             str(RECENT - timedelta(days=1)),
             "--to",
-            str(date.today()),
+            str(clock.today()),
             "--out",
             str(out),
         ]

@@ -3,18 +3,19 @@ polling, the statement and the slip, and who may see what."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from mhi.cards.services import CARD_JOB
+from mhi.core import clock
 from mhi.core.jobs import Job
 from mhi.members.models import Household, Person
 from tests.cards.helpers import claim, make_household, pay, pdf_text
 from tests.factories import login, make_scheme, make_user, records
 from tests.pages import has_inline_script
 
-RECENT = date.today() - timedelta(days=10)  # enrolled lately: not struck off today
+RECENT = clock.today() - timedelta(days=10)  # enrolled lately: not struck off today
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_another_schemes_job_is_not_found(app, client, world):
 def statement_url(household_id: int, code: str = "MUT-A") -> str:
     """The statement of a household from the day before its enrolment to today."""
     start = RECENT - timedelta(days=1)
-    return f"/schemes/{code}/households/{household_id}/statement?date_from={start}&date_to={date.today()}"
+    return f"/schemes/{code}/households/{household_id}/statement?date_from={start}&date_to={clock.today()}"
 
 
 def test_statement_claims_only_for_claims_staff(client, world):
@@ -134,7 +135,7 @@ def test_statement_prints_the_assembly_decisions_when_asked(app, client, world):
     from tests.factories import make_resolution
 
     with records(app) as session:
-        make_resolution(session, world["a"], held_on=date.today() - timedelta(days=2), text="Cotisation maintenue.")
+        make_resolution(session, world["a"], held_on=clock.today() - timedelta(days=2), text="Cotisation maintenue.")
         session.commit()
     login(client, world["users"]["clerk"])
     form = client.get(f"/schemes/MUT-A/households/{world['household']}/statement").get_data(as_text=True)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from mhi.claims import queries, services
 from mhi.claims.models import Claim, ClaimDraft
+from mhi.core import clock
 from mhi.core.audit import AuditEvent
 from mhi.members.models import Person
 from mhi.schemes.models import Provider
@@ -187,7 +188,7 @@ def test_a_draft_is_numbered_when_it_is_submitted(app, officer):
     first, second = save(officer), save(officer, member_no="A-2")
     officer.post(f"/schemes/MUT-A/claims/drafts/{second}/submit")
     officer.post(f"/schemes/MUT-A/claims/drafts/{first}/submit")
-    year = date.today().year
+    year = clock.today().year
     with records(app) as session:
         refs = dict(
             session.execute(select(ClaimDraft.id, Claim.claim_ref).join(Claim, ClaimDraft.claim_id == Claim.id)).all()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from mhi.claims import messages, rules, services
 from mhi.claims.models import Claim, ClaimDecision, PaymentBatch
+from mhi.core import clock
 from mhi.schemes.models import Provider, Tariff
 from tests.claims.claim_helpers import make_household
 from tests.factories import login, make_federation, make_scheme, make_user, records
@@ -192,8 +193,8 @@ def test_claim_form_problems_are_shown_and_nothing_saved(app, officer):
 
 def test_claim_form_numbers_a_claim_without_reference(app, officer):
     assert post_claim(officer, claim_ref="").status_code == 302
-    assert stored(app, f"CLM-{date.today().year}-000001") is not None
-    again = post_claim(officer, claim_ref=f"CLM-{date.today().year}-000001")
+    assert stored(app, f"CLM-{clock.today().year}-000001") is not None
+    again = post_claim(officer, claim_ref=f"CLM-{clock.today().year}-000001")
     assert "already exists" in again.get_data(as_text=True)
 
 

@@ -14,6 +14,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from mhi.auth.models import ROLES, User
 from mhi.auth.tokens import create_token
+from mhi.core import clock
 from mhi.core.access import PERMISSIONS, has_permission
 from mhi.core.db import db
 from mhi.core.problems import API_PREFIXES
@@ -344,7 +345,7 @@ def test_the_dashboard_shows_what_needs_action_to_those_who_act(app, world):
     from mhi.claims.models import Claim
     from mhi.members.models import Household
 
-    today = date.today()
+    today = clock.today()
     with records(app) as session:
         product_id = session.get(type(world["a"]), world["a"].id).products[0].id
         for ref, strike_off in (("H/1", today + timedelta(days=10)), ("H/2", today + timedelta(days=45))):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select as db_select
 
+from mhi.core import clock
 from mhi.feasibility.models import Study
 from mhi.schemes.models import Product, ProductVersion, Scheme
 from tests.conftest import EXAMPLES
@@ -209,7 +210,7 @@ def test_copy_compare_and_pdf(app, client, people):
 def test_study_to_product_to_active_version(app, client, people):
     """Make a product of a study, see its draft, refuse activation without a fitting study, then activate."""
     study_id = saved_study(app, client, people["manager"])
-    start = date.today() + timedelta(days=30)
+    start = clock.today() + timedelta(days=30)
     response = client.post(
         f"/feasibility/{study_id}/product",
         data={
@@ -268,7 +269,7 @@ def test_study_to_product_to_active_version(app, client, people):
     assert "No adopted resolution can support this activation yet" in page
     with records(app) as session:
         scheme = session.query(Scheme).filter_by(code="MUT-A").one()
-        resolution_id = make_resolution(session, scheme, held_on=date.today()).id
+        resolution_id = make_resolution(session, scheme, held_on=clock.today()).id
         session.commit()
     page = client.get(f"/feasibility/versions/{version_id}").get_data(as_text=True)
     assert f'<option value="{resolution_id}">' in page
@@ -312,7 +313,7 @@ def test_file_versions_are_marked_and_reviewers_cannot_change_them(app, client, 
     assert client.get(f"/feasibility/versions/{other_id}").status_code == 404
     response = client.post(
         f"/feasibility/products/{product_id}/versions",
-        data={"effective_from": (date.today() + timedelta(days=1)).isoformat()},
+        data={"effective_from": (clock.today() + timedelta(days=1)).isoformat()},
     )
     assert response.status_code == 302
     draft_page = client.get(response.headers["Location"].replace("/edit", "")).get_data(as_text=True)
@@ -339,5 +340,5 @@ def test_run_at_is_recent(app, client, people):
     study_id = saved_study(app, client, people["admin"], scheme="")
     with records(app) as session:
         study = session.get(Study, study_id)
-        assert datetime.now() - study.run_at < timedelta(minutes=5)
+        assert clock.stored_now() - study.run_at < timedelta(minutes=5)
         assert study.scheme_id is None

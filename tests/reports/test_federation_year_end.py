@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from mhi.core import clock
 from mhi.reports import federation_yearend, yearend
 from mhi.reports import indicators as ind
 from mhi.schemes.models import Federation
@@ -131,7 +131,7 @@ def test_page_and_workbook_and_who_sees_them(app, umt, session):
     sheet = workbook.worksheets[0]
     header = next(sheet.iter_rows(max_row=1, values_only=True))
     assert list(header[1:]) == [*SCHEMES, "Federation total"]
-    report = federation_yearend.federation_year_end(session, umt, 2025, date.today())
+    report = federation_yearend.federation_year_end(session, umt, 2025, clock.today())
     claims = next(row for row in report.income if row.key == "claims_incurred")
     sheet_claims = next(row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "Claims incurred")
     assert [Decimal(str(value)) for value in sheet_claims[1:]] == [*claims.amounts, claims.total]
@@ -172,7 +172,7 @@ def test_the_pdf_has_every_scheme_and_the_total_and_prints_clean_in_french(app, 
     for code in SCHEMES:
         assert code in text
     assert "Diop" not in text and "H-0" not in text
-    report = federation_yearend.federation_year_end(session, umt, 2025, date.today())
+    report = federation_yearend.federation_year_end(session, umt, 2025, clock.today())
     with app.test_request_context(), force_locale("fr"):
         labels = [str(row.label) for row in report.income + report.balance if row.kind == "line"]
     _assert_whole_words(response.data, labels)

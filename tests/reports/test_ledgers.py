@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mhi.contributions.services import refresh_households
+from mhi.core import clock
 from mhi.core.dates import add_months
 from mhi.reports import indicators as ind
 from mhi.reports import ledgers
@@ -84,7 +85,7 @@ def test_changes_are_followed(session):
     assert second.contributions_earned > first.contributions_earned
     assert session.scalar(select(func.count()).select_from(ReportHousehold)) == 6
     # A report past the horizon rebuilds to a later one (a fully subsidised schedule has no end).
-    far = date.today() + timedelta(days=3 * 365)
+    far = clock.today() + timedelta(days=3 * 365)
     assert ledgers.refresh(session, scheme, far) == 6
     assert session.scalar(select(func.min(ReportHousehold.horizon))) > far
     assert session.scalar(select(func.count()).select_from(ReportPeriod)) > 0
